@@ -1,0 +1,34 @@
+//! Pure rules of the referrers tag schema, the fallback for registries without the
+//! referrers API.
+
+use crate::digest::Digest;
+
+/// The tag that holds the referrers index of `subject` on a registry without the referrers
+/// API: `<alg>-<encoded>`, the algorithm truncated to 32 and the encoded part to 64
+/// characters (so a sha512 subject uses its first 64 hex characters).
+///
+/// See <https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#referrers-tag-schema>.
+pub fn fallback_tag(subject: &Digest) -> String {
+    let alg: String = subject.algorithm().as_str().chars().take(32).collect();
+    let enc: String = subject.encoded().chars().take(64).collect();
+    format!("{alg}-{enc}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Algorithm;
+
+    #[test]
+    fn sha256_and_sha512_tags() {
+        let d = Digest::sha256(b"{}");
+        assert_eq!(
+            fallback_tag(&d),
+            "sha256-44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        let d = Digest::compute(Algorithm::Sha512, b"x");
+        let tag = fallback_tag(&d);
+        assert_eq!(tag.len(), "sha512-".len() + 64);
+        assert!(d.encoded().starts_with(tag.trim_start_matches("sha512-")));
+    }
+}
