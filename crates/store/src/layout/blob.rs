@@ -1,0 +1,90 @@
+//! Blobs of a layout: verified streaming reads, and writes that become visible only once
+//! the content matches its digest.
+
+use futures_util::StreamExt;
+use lineage_oci::{Descriptor, Verifier};
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
+use super::LayoutStore;
+use crate::blob::{self, BlobStream};
+use crate::error::{Result, StoreError};
+use crate::fs;
+use crate::store::ReadStore;
+
+const CHUNK: usize = 256 * 1024;
+
+pub(super) async fn get(store: &LayoutStore, desc: &Descriptor) -> Result<BlobStream> {
+    let path = store.blob_path(&desc.digest);
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::BlobNotFound {
+                store: store.name().to_string(),
+                digest: desc.digest.clone(),
+            },
+            _ => StoreError::io("open", &path, e),
+        })?;
+    let stream = ReaderStream::with_capacity(file, CHUNK)
+        .map(move |r| r.map_err(|e| StoreError::io("read", path.clone(), e)))
+        .boxed();
+    Ok(blob::verified(stream, desc, store.name()))
+}
+
+pub(super) async fn put(
+    store: &LayoutStore,
+    desc: &Descriptor,
+    mut data: BlobStream,
+) -> Result<()> {
+    let target = store.blob_path(&desc.digest);
+    if tokio::fs::metadata(&target)
+        .await
+        .is_ok_and(|m| m.is_file() && m.len() == desc.size)
+    {
+        return Ok(());
+    }
+    let dir = target.parent().unwrap_or(store.root()).to_path_buf();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| StoreError::io("create", &dir, e))?;
+    let root = store.root().to_path_buf();
+    let tmp = tokio::task::spawn_blocking(move || fs::temp_file_in(&root))
+        .await
+        .map_err(join_error)??;
+    let std_file = tmp
+        .reopen()
+        .map_err(|e| StoreError::io("open", tmp.path(), e))?;
+    let mut file = tokio::fs::File::from_std(std_file);
+    let mut verifier = Verifier::new(desc.digest.clone(), Some(desc.size));
+    while let Some(chunk) = data.next().await {
+        let chunk = chunk?;
+        verifier
+            .update(&chunk)
+            .map_err(|source| StoreError::Verify {
+                store: store.name().to_string(),
+                source,
+            })?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| StoreError::io("write", tmp.path(), e))?;
+    }
+    verifier.finish().map_err(|source| StoreError::Verify {
+        store: store.name().to_string(),
+        source,
+    })?;
+    file.flush()
+        .await
+        .map_err(|e| StoreError::io("write", tmp.path(), e))?;
+    drop(file);
+    tokio::task::spawn_blocking(move || fs::persist(tmp, &target))
+        .await
+        .map_err(join_error)?
+}
+
+pub(super) fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend {
+        kind: crate::ErrorKind::Other,
+        message: format!("a file system task failed: {e}"),
+        source: None,
+    }
+}

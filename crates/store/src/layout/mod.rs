@@ -1,0 +1,279 @@
+//! The OCI image layout store (`oci:PATH`): a directory with `oci-layout`, `index.json` and
+//! `blobs/<alg>/<hex>`, as <https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md>
+//! defines it.
+//!
+//! Tags are `org.opencontainers.image.ref.name` annotations on `index.json` entries. Referrers
+//! are stored as untagged `index.json` entries (the oras practice) and found by reading each
+//! listed manifest's `subject`. Every write goes to a temporary file that is fsynced and
+//! renamed; `index.json` updates are serialised (see [`index`]). What skopeo and umoci write
+//! (no `mediaType` in `index.json` or manifests, Docker's `manifest.json` beside it) is read.
+
+mod blob;
+pub mod index;
+mod manifest;
+mod referrers;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex as StdMutex;
+
+use async_trait::async_trait;
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, media_type};
+
+use crate::blob::BlobStream;
+use crate::error::{Result, StoreError};
+use crate::fs;
+use crate::store::{PushResult, ReadStore, Store};
+
+/// The content of the `oci-layout` file lineage writes.
+pub const LAYOUT_HEADER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// An OCI image layout directory.
+#[derive(Debug)]
+pub struct LayoutStore {
+    root: PathBuf,
+    name: String,
+    /// manifest digest → its descriptor as a referrer and its subject, or `None` when it has
+    /// no subject. Content is immutable, so entries never go stale.
+    subjects: StdMutex<HashMap<Digest, Option<(Digest, Descriptor)>>>,
+}
+
+impl LayoutStore {
+    /// Open an existing layout.
+    pub fn open(path: impl AsRef<Path>) -> Result<LayoutStore> {
+        let path = path.as_ref();
+        let invalid = |message: &str| StoreError::InvalidLayout {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        };
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => invalid("the directory does not exist"),
+            _ => StoreError::io("read", path, e),
+        })?;
+        if !meta.is_dir() {
+            return Err(invalid("not a directory"));
+        }
+        check_header(path)?;
+        let root = std::fs::canonicalize(path).map_err(|e| StoreError::io("resolve", path, e))?;
+        index::read(&root)?;
+        Ok(LayoutStore::at(root, path))
+    }
+
+    /// Open the layout at `path`, creating it when the path does not exist or is an empty
+    /// directory. A non-empty directory that is not a layout is refused.
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<LayoutStore> {
+        let path = path.as_ref();
+        if path.join("oci-layout").exists() {
+            if !path.join("index.json").exists() {
+                check_header(path)?;
+                index::write(path, &index::Index::empty())?;
+            }
+            return LayoutStore::open(path);
+        }
+        match std::fs::read_dir(path) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(StoreError::InvalidLayout {
+                        path: path.to_path_buf(),
+                        message: "the directory is not empty and has no `oci-layout` file; refusing to write into it"
+                            .into(),
+                    });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(path).map_err(|e| StoreError::io("create", path, e))?;
+            }
+            Err(e) => return Err(StoreError::io("read", path, e)),
+        }
+        let blobs = path.join("blobs").join("sha256");
+        std::fs::create_dir_all(&blobs).map_err(|e| StoreError::io("create", &blobs, e))?;
+        index::write(path, &index::Index::empty())?;
+        fs::write_atomic(path, &path.join("oci-layout"), LAYOUT_HEADER)?;
+        LayoutStore::open(path)
+    }
+
+    fn at(root: PathBuf, shown: &Path) -> LayoutStore {
+        LayoutStore {
+            root,
+            name: format!("oci:{}", shown.display()),
+            subjects: StdMutex::new(HashMap::new()),
+        }
+    }
+
+    /// The layout's directory (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob with `digest` lives.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().as_str())
+            .join(digest.encoded())
+    }
+
+    /// The parsed `index.json`.
+    pub fn index(&self) -> Result<index::Index> {
+        index::read(&self.root)
+    }
+
+    fn not_found(&self, reference: impl ToString) -> StoreError {
+        StoreError::ManifestNotFound {
+            store: self.name.clone(),
+            reference: reference.to_string(),
+        }
+    }
+
+    /// The entry's descriptor without the layout-only `ref.name`, with a media type even where
+    /// the writer left it out.
+    async fn clean(&self, entry: &index::Entry) -> Result<Descriptor> {
+        let mut d = entry.desc.clone();
+        d.remove_annotation(lineage_oci::descriptor::ANNOTATION_REF_NAME);
+        if !media_type::is_manifest(&d.media_type) {
+            d.media_type = self.manifest_get(&d.digest).await?.media_type().to_string();
+        }
+        Ok(d)
+    }
+}
+
+fn check_header(path: &Path) -> Result<()> {
+    let header = path.join("oci-layout");
+    let bytes = std::fs::read(&header).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StoreError::InvalidLayout {
+            path: path.to_path_buf(),
+            message: "no `oci-layout` file: not an OCI image layout".into(),
+        },
+        _ => StoreError::io("read", &header, e),
+    })?;
+    let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("imageLayoutVersion")
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        });
+    match version.as_deref() {
+        Some(v) if v.starts_with("1.") => Ok(()),
+        Some(v) => Err(StoreError::InvalidLayout {
+            path: header,
+            message: format!("unsupported imageLayoutVersion `{v}`"),
+        }),
+        None => Err(StoreError::InvalidLayout {
+            path: header,
+            message: "`oci-layout` is not JSON with an `imageLayoutVersion`".into(),
+        }),
+    }
+}
+
+#[async_trait]
+impl ReadStore for LayoutStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor> {
+        let index = self.index()?;
+        let entry = match target {
+            TagOrDigest::Tag(t) => index.find_tag(t),
+            TagOrDigest::Digest(d) => index.find_digest(d),
+        };
+        match (entry, target) {
+            (Some(e), _) => self.clean(e).await,
+            (None, TagOrDigest::Digest(d)) if self.blob_exists(d).await? => {
+                Ok(self.manifest_get(d).await?.descriptor())
+            }
+            (None, _) => Err(self.not_found(target)),
+        }
+    }
+
+    async fn resolve_default(&self) -> Result<Descriptor> {
+        let index = self.index()?;
+        let tagged: Vec<&index::Entry> = index
+            .entries
+            .iter()
+            .filter(|e| e.desc.ref_name().is_some())
+            .collect();
+        let candidates = if tagged.is_empty() {
+            index.entries.iter().collect()
+        } else {
+            tagged
+        };
+        let mut digests: Vec<&Digest> = candidates.iter().map(|e| &e.desc.digest).collect();
+        digests.dedup();
+        match (candidates.first(), digests.len()) {
+            (Some(e), 1) => self.clean(e).await,
+            (None, _) => Err(StoreError::InvalidInput {
+                store: self.name.clone(),
+                message: "the layout holds no manifest".into(),
+            }),
+            _ => Err(StoreError::InvalidInput {
+                store: self.name.clone(),
+                message: format!(
+                    "the layout holds {} manifests; name one as `{}:TAG` (tags: {})",
+                    digests.len(),
+                    self.name,
+                    index.tags().join(", ")
+                ),
+            }),
+        }
+    }
+
+    async fn manifest_get(&self, digest: &Digest) -> Result<RawManifest> {
+        manifest::get(self, digest).await
+    }
+
+    async fn manifest_exists(&self, digest: &Digest) -> Result<bool> {
+        self.blob_exists(digest).await
+    }
+
+    async fn blob_get(&self, desc: &Descriptor) -> Result<BlobStream> {
+        blob::get(self, desc).await
+    }
+
+    async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
+        Ok(tokio::fs::metadata(self.blob_path(digest))
+            .await
+            .is_ok_and(|m| m.is_file()))
+    }
+
+    async fn tag_list(&self) -> Result<Vec<String>> {
+        Ok(self.index()?.tags())
+    }
+
+    async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>> {
+        referrers::list(self, subject, artifact_type).await
+    }
+}
+
+#[async_trait]
+impl Store for LayoutStore {
+    async fn manifest_put(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<PushResult> {
+        manifest::put(self, manifest, tag).await
+    }
+
+    async fn blob_put(&self, desc: &Descriptor, data: BlobStream) -> Result<()> {
+        blob::put(self, desc, data).await
+    }
+
+    async fn manifest_delete(&self, digest: &Digest) -> Result<()> {
+        manifest::delete(self, digest).await
+    }
+
+    async fn tag_delete(&self, tag: &str) -> Result<()> {
+        let t = tag.to_string();
+        let found = index::update(&self.root, move |idx| Ok(idx.untag(&t))).await?;
+        if found {
+            Ok(())
+        } else {
+            Err(self.not_found(tag))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

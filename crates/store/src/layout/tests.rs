@@ -1,0 +1,276 @@
+use std::sync::Arc;
+
+use lineage_oci::{Descriptor, Digest, TagOrDigest, media_type};
+
+use super::*;
+use crate::blob::read_all;
+use crate::testing::{push_blob, push_image, push_index, push_referrer};
+
+fn tag(t: &str) -> TagOrDigest {
+    TagOrDigest::Tag(t.to_string())
+}
+
+#[tokio::test]
+async fn push_resolve_and_read_back_exact_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path().join("l")).unwrap();
+    let m = push_image(&store, "a", 2, Some("v1")).await;
+    let d = store.resolve(&tag("v1")).await.unwrap();
+    assert_eq!(d.digest, *m.digest());
+    assert_eq!(d.media_type, media_type::OCI_MANIFEST);
+    assert!(
+        d.annotations.is_none(),
+        "ref.name is not part of the resolved descriptor"
+    );
+    let back = store.manifest_get(m.digest()).await.unwrap();
+    assert_eq!(back.bytes(), m.bytes());
+    assert_eq!(store.tag_list().await.unwrap(), vec!["v1"]);
+    assert_eq!(store.resolve_default().await.unwrap().digest, *m.digest());
+    // Every blob file hashes to its name.
+    for e in std::fs::read_dir(dir.path().join("l/blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        let data = std::fs::read(e.path()).unwrap();
+        assert_eq!(
+            Digest::sha256(&data).encoded(),
+            e.file_name().to_str().unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn reopen_sees_the_same_content_and_missing_things_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = {
+        let store = LayoutStore::open_or_create(dir.path()).unwrap();
+        push_image(&store, "a", 1, Some("v1")).await
+    };
+    let store = LayoutStore::open(dir.path()).unwrap();
+    assert_eq!(store.resolve(&tag("v1")).await.unwrap().digest, *m.digest());
+    let err = store.resolve(&tag("nope")).await.unwrap_err();
+    assert!(err.is_not_found());
+    assert!(err.to_string().contains("`nope`"), "{err}");
+    let missing = Descriptor::new("x", Digest::sha256(b"missing"), 7);
+    assert!(store.blob_get(&missing).await.err().unwrap().is_not_found());
+}
+
+#[tokio::test]
+async fn moving_a_tag_keeps_the_old_revision_by_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path()).unwrap();
+    let old = push_image(&store, "old", 1, Some("1.0")).await;
+    let new = push_image(&store, "new", 1, Some("1.0")).await;
+    assert_eq!(
+        store.resolve(&tag("1.0")).await.unwrap().digest,
+        *new.digest()
+    );
+    let by_digest = store
+        .resolve(&TagOrDigest::Digest(old.digest().clone()))
+        .await
+        .unwrap();
+    assert_eq!(by_digest.digest, *old.digest());
+    assert!(store.resolve_default().await.is_ok(), "one tagged manifest");
+    store.tag_delete("1.0").await.unwrap();
+    assert!(store.tag_list().await.unwrap().is_empty());
+    let err = store.resolve_default().await.unwrap_err();
+    assert!(err.to_string().contains("2 manifests"), "{err}");
+}
+
+#[tokio::test]
+async fn referrers_are_found_by_subject_and_filtered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path()).unwrap();
+    let img = push_image(&store, "a", 1, Some("v1")).await;
+    let other = push_image(&store, "b", 1, Some("v2")).await;
+    let r1 = push_referrer(&store, &img, "application/x.sbom", "one").await;
+    let r2 = push_referrer(&store, &img, "application/x.sig", "two").await;
+    push_referrer(&store, &other, "application/x.sbom", "three").await;
+
+    let all = store.referrers(img.digest(), None).await.unwrap();
+    let digests: Vec<_> = all.iter().map(|d| d.digest.clone()).collect();
+    assert_eq!(digests, vec![r1.digest().clone(), r2.digest().clone()]);
+    assert_eq!(all[0].artifact_type.as_deref(), Some("application/x.sbom"));
+    assert_eq!(all[0].annotation("note"), Some("one"));
+
+    let sboms = store
+        .referrers(img.digest(), Some("application/x.sig"))
+        .await
+        .unwrap();
+    assert_eq!(sboms.len(), 1);
+    assert_eq!(sboms[0].digest, *r2.digest());
+    assert!(
+        store
+            .referrers(&Digest::sha256(b"nothing"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Referrers are untagged entries: they do not show up as tags.
+    assert_eq!(store.tag_list().await.unwrap(), vec!["v1", "v2"]);
+
+    store.manifest_delete(r1.digest()).await.unwrap();
+    assert_eq!(store.referrers(img.digest(), None).await.unwrap().len(), 1);
+    assert!(
+        store
+            .manifest_delete(r1.digest())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    LayoutStore::open_or_create(dir.path()).unwrap();
+    // Separate handles on the same directory, as two commands in one process would have.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let path = dir.path().to_path_buf();
+        tasks.push(tokio::spawn(async move {
+            let store = LayoutStore::open(&path).unwrap();
+            push_image(&store, &format!("img{i}"), 1, Some(&format!("t{i}"))).await
+        }));
+    }
+    let mut pushed = Vec::new();
+    for t in tasks {
+        pushed.push(t.await.unwrap());
+    }
+    let store = Arc::new(LayoutStore::open(dir.path()).unwrap());
+    let tags = store.tag_list().await.unwrap();
+    assert_eq!(tags.len(), 24, "{tags:?}");
+    for (i, m) in pushed.iter().enumerate() {
+        assert_eq!(
+            store.resolve(&tag(&format!("t{i}"))).await.unwrap().digest,
+            *m.digest()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_corrupted_blob_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path()).unwrap();
+    let data = b"some layer content".repeat(50);
+    let desc = push_blob(&store, media_type::OCI_LAYER_TAR, &data).await;
+    let path = store.blob_path(&desc.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let err = read_all(store.blob_get(&desc).await.unwrap(), 1 << 20)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Verify { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn blob_put_refuses_wrong_content_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path()).unwrap();
+    let desc = Descriptor::new("x", Digest::sha256(b"right"), 5);
+    let err = store
+        .blob_put(
+            &desc,
+            crate::blob::from_bytes(bytes::Bytes::from_static(b"wrong")),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Verify { .. }));
+    assert!(!store.blob_exists(&desc.digest).await.unwrap());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(crate::fs::TEMP_PREFIX)
+        })
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[tokio::test]
+async fn manifest_put_requires_its_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = LayoutStore::open_or_create(dir.path().join("a")).unwrap();
+    let dst = LayoutStore::open_or_create(dir.path().join("b")).unwrap();
+    let m = push_image(&src, "a", 1, None).await;
+    let err = dst.manifest_put(&m, Some("v1")).await.unwrap_err();
+    assert!(err.to_string().contains("not in the layout"), "{err}");
+    let idx = push_index(&src, "i", Some("list")).await;
+    assert_eq!(
+        src.manifest_get(idx.digest())
+            .await
+            .unwrap()
+            .view()
+            .unwrap()
+            .manifests
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn opening_bad_layouts_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = LayoutStore::open(dir.path().join("nope")).unwrap_err();
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
+    assert!(
+        LayoutStore::open(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("oci-layout")
+    );
+    std::fs::write(dir.path().join("file"), b"x").unwrap();
+    let err = LayoutStore::open_or_create(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+
+    let l = dir.path().join("l");
+    LayoutStore::open_or_create(&l).unwrap();
+    std::fs::write(l.join("index.json"), b"{not json").unwrap();
+    let err = LayoutStore::open(&l).unwrap_err();
+    assert!(
+        err.to_string().contains("index.json is not valid JSON"),
+        "{err}"
+    );
+    std::fs::write(l.join("oci-layout"), br#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
+    assert!(
+        LayoutStore::open(&l)
+            .unwrap_err()
+            .to_string()
+            .contains("2.0.0")
+    );
+}
+
+#[tokio::test]
+async fn reads_what_umoci_and_skopeo_write() {
+    // umoci and skopeo write no `mediaType` in index.json or in the manifest, and Docker's
+    // `manifest.json` may sit beside a layout.
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path()).unwrap();
+    let config = push_blob(
+        &store,
+        media_type::OCI_CONFIG,
+        br#"{"architecture":"amd64","os":"linux"}"#,
+    )
+    .await;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"config":{},"layers":[]}}"#,
+        serde_json::to_string(&config).unwrap()
+    );
+    let d = push_blob(&store, "", manifest.as_bytes()).await;
+    std::fs::write(
+        dir.path().join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"latest"}}}}]}}"#,
+            d.digest, d.size
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("manifest.json"), b"[]").unwrap();
+    let store = LayoutStore::open(dir.path()).unwrap();
+    let resolved = store.resolve_default().await.unwrap();
+    assert_eq!(resolved.digest, d.digest);
+    let m = store.manifest_get(&d.digest).await.unwrap();
+    assert_eq!(m.media_type(), media_type::OCI_MANIFEST);
+    assert_eq!(m.bytes().as_ref(), manifest.as_bytes());
+}

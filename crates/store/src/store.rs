@@ -1,0 +1,101 @@
+//! The store interface: one read half, one write half, implemented by every place that holds
+//! OCI content (remote registry, OCI layout directory, OCI archive).
+//!
+//! Modelled on oras-go's `ReadOnlyTarget`/`Target` and regclient's `scheme.API`: methods are
+//! grouped by noun (`manifest_*`, `blob_*`, `tag_*`), a store instance is bound to one
+//! repository, and optional abilities are default methods that report `Unsupported`. Code
+//! above this trait never matches on the kind of store.
+
+use async_trait::async_trait;
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest};
+
+use crate::blob::BlobStream;
+use crate::error::{Result, StoreError};
+
+/// What a store did with a pushed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushResult {
+    /// The descriptor of the stored manifest.
+    pub descriptor: Descriptor,
+    /// Whether the store indexed the manifest's `subject` itself, so its referrers listing
+    /// already includes it. A registry without the referrers API answers `false`, and the
+    /// pusher must maintain the referrers tag (DESIGN §2.3).
+    pub subject_indexed: bool,
+}
+
+/// Reading content from one repository of a store.
+#[async_trait]
+pub trait ReadStore: Send + Sync {
+    /// How this store is named in messages: `oci:/path`, `oci-archive:/a.tar`,
+    /// `registry.example.com/repo`.
+    fn name(&self) -> &str;
+
+    /// Resolve a tag or digest to the descriptor of the manifest it names.
+    async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor>;
+
+    /// Resolve a reference that names no tag or digest. Registries use `latest`; layouts and
+    /// archives that hold exactly one manifest use it, as skopeo does.
+    async fn resolve_default(&self) -> Result<Descriptor> {
+        self.resolve(&TagOrDigest::Tag("latest".to_string())).await
+    }
+
+    /// Fetch a manifest by digest, verified against it and at most 4 MiB.
+    async fn manifest_get(&self, digest: &Digest) -> Result<RawManifest>;
+
+    /// Fetch the manifest a tag or digest names. Stores that can do this in one request
+    /// override it.
+    async fn manifest_fetch(&self, target: &TagOrDigest) -> Result<RawManifest> {
+        let desc = self.resolve(target).await?;
+        self.manifest_get(&desc.digest).await
+    }
+
+    /// Whether a manifest with this digest exists.
+    async fn manifest_exists(&self, digest: &Digest) -> Result<bool>;
+
+    /// Stream a blob; the stream fails unless the content matches the descriptor's digest and
+    /// size (see [`crate::blob::verified`]).
+    async fn blob_get(&self, desc: &Descriptor) -> Result<BlobStream>;
+
+    /// Whether a blob with this digest exists.
+    async fn blob_exists(&self, digest: &Digest) -> Result<bool>;
+
+    /// All tags, sorted.
+    async fn tag_list(&self) -> Result<Vec<String>>;
+
+    /// Descriptors of the manifests whose `subject` is `subject`, each with its
+    /// `artifactType` and annotations; only those of `artifact_type` when given.
+    async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>>;
+}
+
+/// Writing content to one repository of a store.
+#[async_trait]
+pub trait Store: ReadStore {
+    /// Store a manifest's exact bytes, and point `tag` at it when given. The blobs and
+    /// manifests it names must already be in the store.
+    async fn manifest_put(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<PushResult>;
+
+    /// Store a blob from a stream, verifying it against `desc` before it becomes visible.
+    async fn blob_put(&self, desc: &Descriptor, data: BlobStream) -> Result<()>;
+
+    /// Delete a manifest and every tag that points at it.
+    async fn manifest_delete(&self, digest: &Digest) -> Result<()>;
+
+    /// Remove a tag, keeping the manifest it pointed at.
+    async fn tag_delete(&self, tag: &str) -> Result<()> {
+        let _ = tag;
+        Err(StoreError::Unsupported {
+            store: self.name().to_string(),
+            operation: "deleting tags".to_string(),
+        })
+    }
+
+    /// Make everything written so far durable where the store buffers writes (an archive is
+    /// written out here). Stores that write through do nothing.
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}

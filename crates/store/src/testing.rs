@@ -1,0 +1,91 @@
+//! Fixture images for this crate's unit tests: real, small, deterministic OCI content pushed
+//! through the [`Store`] interface.
+
+use bytes::Bytes;
+use lineage_oci::{Descriptor, Digest, Platform, RawManifest, media_type};
+use serde_json::json;
+
+use crate::blob;
+use crate::store::Store;
+
+/// Push a blob with the given content and media type; returns its descriptor.
+pub async fn push_blob(store: &dyn Store, media_type: &str, data: &[u8]) -> Descriptor {
+    let desc = Descriptor::new(media_type, Digest::sha256(data), data.len() as u64);
+    store
+        .blob_put(&desc, blob::from_bytes(Bytes::copy_from_slice(data)))
+        .await
+        .unwrap();
+    desc
+}
+
+/// An image with a config and `layers` layers derived from `seed`, pushed with `tag`.
+pub async fn push_image(
+    store: &dyn Store,
+    seed: &str,
+    layers: usize,
+    tag: Option<&str>,
+) -> RawManifest {
+    let config = push_blob(
+        store,
+        media_type::OCI_CONFIG,
+        format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#).as_bytes(),
+    )
+    .await;
+    let mut descs = Vec::new();
+    for i in 0..layers {
+        let data = format!("layer {i} of {seed} ").repeat(100 + i);
+        descs.push(push_blob(store, media_type::OCI_LAYER_TAR, data.as_bytes()).await);
+    }
+    let m = RawManifest::from_canonical(&json!({
+        "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+        "config": config, "layers": descs,
+        "annotations": {"org.opencontainers.image.version": "1.0", "seed": seed}
+    }))
+    .unwrap();
+    store.manifest_put(&m, tag).await.unwrap();
+    m
+}
+
+/// A two-platform index over two fresh images, pushed with `tag`.
+pub async fn push_index(store: &dyn Store, seed: &str, tag: Option<&str>) -> RawManifest {
+    let mut entries = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let m = push_image(store, &format!("{seed}-{arch}"), 2, None).await;
+        let mut d = m.descriptor();
+        d.platform = Some(Platform {
+            architecture: arch.into(),
+            os: "linux".into(),
+            os_version: None,
+            os_features: None,
+            variant: None,
+            features: None,
+        });
+        entries.push(d);
+    }
+    let idx = RawManifest::from_canonical(&json!({
+        "schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": entries
+    }))
+    .unwrap();
+    store.manifest_put(&idx, tag).await.unwrap();
+    idx
+}
+
+/// An annotation-only artifact referring to `subject`, pushed untagged.
+pub async fn push_referrer(
+    store: &dyn Store,
+    subject: &RawManifest,
+    artifact_type: &str,
+    note: &str,
+) -> RawManifest {
+    push_blob(store, media_type::OCI_EMPTY, b"{}").await;
+    let m = RawManifest::from_canonical(&json!({
+        "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": Descriptor::empty(), "layers": [Descriptor::empty()],
+        "subject": subject.descriptor(),
+        "annotations": {"note": note}
+    }))
+    .unwrap();
+    store.manifest_put(&m, None).await.unwrap();
+    m
+}
