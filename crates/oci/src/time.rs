@@ -94,9 +94,7 @@ pub fn parse_lenient(input: &str) -> Result<DateTime<Utc>, TimeError> {
         .ok_or_else(|| err("no such time of day"))?;
     let local = NaiveDateTime::new(date, time);
 
-    let offset_secs: i64 = if cur.done() {
-        0
-    } else if cur.eat(b'Z') || cur.eat(b'z') {
+    let offset_secs: i64 = if cur.done() || cur.eat(b'Z') || cur.eat(b'z') {
         0
     } else {
         let sign = if cur.eat(b'+') {

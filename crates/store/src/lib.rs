@@ -16,7 +16,7 @@
 //! # Ok(()) }
 //! ```
 
-mod archive;
+pub mod archive;
 pub mod blob;
 pub mod copy;
 mod error;
@@ -26,6 +26,7 @@ mod store;
 #[cfg(test)]
 mod testing;
 
+pub use archive::ArchiveStore;
 pub use blob::BlobStream;
 pub use error::{ErrorKind, Result, StoreError};
 pub use layout::LayoutStore;

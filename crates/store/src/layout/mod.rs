@@ -100,6 +100,12 @@ impl LayoutStore {
         }
     }
 
+    /// Name this store `name` in messages (an archive names itself, not its staging directory).
+    pub fn with_name(mut self, name: impl Into<String>) -> LayoutStore {
+        self.name = name.into();
+        self
+    }
+
     /// The layout's directory (absolute).
     pub fn root(&self) -> &Path {
         &self.root
