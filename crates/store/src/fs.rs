@@ -38,16 +38,27 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
 
 /// fsync the directory holding `path`, so a rename into it survives a crash.
 pub fn sync_dir(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        let d = std::fs::File::open(dir).map_err(|e| StoreError::io("open", dir, e))?;
-        d.sync_all().map_err(|e| StoreError::io("sync", dir, e))?;
+    let dir = parent_dir(path);
+    let d = std::fs::File::open(&dir).map_err(|e| StoreError::io("open", &dir, e))?;
+    d.sync_all().map_err(|e| StoreError::io("sync", &dir, e))
+}
+
+/// The directory holding `path`: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syncs_the_current_directory_for_a_bare_file_name() {
+        assert!(sync_dir(Path::new("file-in-cwd.json")).is_ok());
+    }
 
     #[test]
     fn writes_and_replaces_without_leftovers() {

@@ -43,10 +43,7 @@ impl ArchiveStore {
     /// Nothing is written to `path` until [`Store::flush`].
     pub async fn open_or_create(path: impl AsRef<Path>) -> Result<ArchiveStore> {
         let path = path.as_ref().to_path_buf();
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = crate::fs::parent_dir(&path);
         if !parent.is_dir() {
             return Err(StoreError::InvalidArchive {
                 path,

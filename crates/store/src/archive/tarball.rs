@@ -121,10 +121,7 @@ fn safe_relative(path: &Path) -> Option<PathBuf> {
 /// with fixed metadata, so the same layout always gives the same bytes; `oci-layout` and
 /// `index.json` come first, as buildx writes them.
 pub fn pack(from: &Path, archive: &Path) -> Result<()> {
-    let dir = match archive.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = fs::parent_dir(archive);
     let tmp = fs::temp_file_in(&dir)?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(tmp.as_file()));
     builder.mode(tar::HeaderMode::Deterministic);

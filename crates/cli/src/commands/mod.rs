@@ -1,0 +1,19 @@
+//! One module per command. Each takes plain values (parsed references, options) and writes
+//! data to stdout, messages to stderr.
+
+pub mod copy;
+pub mod manifest;
+pub mod resolve;
+pub mod tags;
+
+use lineage_oci::{Descriptor, StoreRef};
+use lineage_store::ReadStore;
+
+/// Resolve what `r` names in `store`: its tag or digest, or the store's single manifest.
+pub async fn resolve_target(store: &dyn ReadStore, r: &StoreRef) -> anyhow::Result<Descriptor> {
+    let resolved = match r.target() {
+        Some(t) => store.resolve(&t).await,
+        None => store.resolve_default().await,
+    };
+    Ok(resolved?)
+}

@@ -1,0 +1,22 @@
+//! `lineage tags STORE`: tags, one per line.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+use lineage_oci::StoreRef;
+
+use crate::open;
+
+/// Print the tags of the store `r` names.
+pub async fn run(r: &StoreRef) -> anyhow::Result<()> {
+    let store = open::read(r).await?;
+    let tags = store
+        .tag_list()
+        .await
+        .with_context(|| format!("cannot list the tags of `{r}`"))?;
+    let mut out = std::io::stdout().lock();
+    for t in tags {
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! How failures reach the user: one headline naming what failed, the chain of causes, an
+//! optional hint, and a documented exit code.
+
+use std::fmt;
+
+/// Exit codes of `lineage`, stable for scripts.
+pub mod exit_code {
+    /// Success.
+    pub const SUCCESS: i32 = 0;
+    /// The command failed (a store, a file, the network).
+    pub const FAILURE: i32 = 1;
+    /// The command line or an argument was invalid.
+    pub const USAGE: i32 = 2;
+}
+
+/// An error with a hint for the user, attached where the cause is known.
+#[derive(Debug)]
+pub struct Hinted {
+    /// What went wrong.
+    pub error: anyhow::Error,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl fmt::Display for Hinted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// A bad argument: exits with [`exit_code::USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub anyhow::Error);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for UsageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Render `err` for stderr: `error: headline`, `  caused by: …` lines, `hint: …`.
+pub fn render(err: &anyhow::Error) -> String {
+    let mut out = format!("error: {err}\n");
+    let mut hint = None;
+    let mut last = err.to_string();
+    for cause in err.chain().skip(1) {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            hint.get_or_insert_with(|| h.hint.clone());
+        }
+        let text = cause.to_string();
+        // Wrappers repeat their inner message; show each message once.
+        if text != last {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+        last = text;
+    }
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        hint = Some(h.hint.clone());
+    }
+    if let Some(h) = hint {
+        out.push_str(&format!("hint: {h}\n"));
+    }
+    out
+}
+
+/// The exit code for `err`.
+pub fn exit_code_for(err: &anyhow::Error) -> i32 {
+    if err.chain().any(|c| c.is::<UsageError>()) {
+        exit_code::USAGE
+    } else {
+        exit_code::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn renders_headline_causes_and_hint() {
+        let base = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = Err::<(), _>(base)
+            .context("cannot read `x/index.json`")
+            .map_err(|e| {
+                anyhow::Error::new(Hinted {
+                    error: e,
+                    hint: "create it first".into(),
+                })
+            })
+            .context("cannot copy oci:x:v1")
+            .unwrap_err();
+        let text = render(&err);
+        assert_eq!(
+            text,
+            "error: cannot copy oci:x:v1\n  caused by: cannot read `x/index.json`\n  caused by: no such file\nhint: create it first\n"
+        );
+        assert_eq!(exit_code_for(&err), exit_code::FAILURE);
+        let usage = anyhow::Error::new(UsageError(anyhow::anyhow!("bad reference")));
+        assert_eq!(exit_code_for(&usage), exit_code::USAGE);
+    }
+}

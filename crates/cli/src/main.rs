@@ -1,0 +1,99 @@
+//! `lineage`: the command line of lineage.
+//!
+//! Arguments are parsed into clap types ([`args`]), turned into plain values, and handed to
+//! one function per command ([`commands`]). Failures are rendered once, here, with the exit
+//! codes documented in [`error::exit_code`].
+
+mod args;
+mod commands;
+mod error;
+mod open;
+mod progress;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use lineage_store::copy::CopyOptions;
+
+use crate::args::{Cli, Command, ManifestCommand};
+use crate::error::{exit_code, render};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit_code::FAILURE as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::from(exit_code::SUCCESS as u8),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprint!("{}", render(&err));
+            ExitCode::from(error::exit_code_for(&err) as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Copy(a) => {
+            let request = commands::copy::CopyRequest {
+                source: open::parse(&a.source)?,
+                destination: open::parse(&a.destination)?,
+                options: CopyOptions {
+                    concurrency: a.concurrency,
+                    referrers: a.referrers,
+                    include_types: a.include_types,
+                    exclude_types: a.exclude_types,
+                    progress: None,
+                },
+                output: a.output,
+                quiet: cli.quiet,
+            };
+            commands::copy::run(request).await
+        }
+        Command::Resolve(a) => commands::resolve::run(&open::parse(&a.reference)?).await,
+        Command::Manifest(ManifestCommand::Fetch(a)) => {
+            commands::manifest::fetch(&open::parse(&a.reference)?, a.descriptor).await
+        }
+        Command::Tags(a) => commands::tags::run(&open::parse(&a.store)?).await,
+    }
+}
+
+/// Logs go to stderr: warnings by default, debug with `-v`, trace with `-vv`; `RUST_LOG`
+/// overrides. Colour only on a terminal and never with `NO_COLOR`.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,lineage=debug,lineage_oci=debug,lineage_store=debug",
+        _ => "debug,lineage=trace,lineage_oci=trace,lineage_store=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(verbose > 1)
+        .init();
+}
+
+/// Writing to a closed pipe (`lineage tags … | head -1`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
