@@ -30,12 +30,11 @@ pub async fn write_store(r: &StoreRef) -> anyhow::Result<Box<dyn Store>> {
     })
 }
 
-fn registry_unavailable(r: &StoreRef) -> anyhow::Error {
+fn registry_unavailable(_r: &StoreRef) -> anyhow::Error {
     anyhow::Error::new(Hinted {
         error: anyhow::anyhow!("registry references are not supported by this build yet"),
         hint: "use an OCI layout (`oci:DIR:TAG`) or archive (`oci-archive:FILE:TAG`); registry access comes with the registry client".into(),
     })
-    .context(format!("cannot open `{r}`"))
 }
 
 /// Open for reading, with the reference in the error.

@@ -54,7 +54,7 @@ pub async fn run(mut req: CopyRequest) -> anyhow::Result<()> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let report = result.with_context(|| format!("cannot {what}"))?;
+    let report = result?;
     if let Some(TagOrDigest::Digest(want)) = req.destination.target()
         && want != report.root.digest
     {

@@ -37,7 +37,11 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<()> {
     let mut saw_layout = false;
     let mut saw_index = false;
     for entry in entries {
-        let mut entry = entry.map_err(|e| invalid(format!("cannot read a tar entry: {e}")))?;
+        let mut entry = entry.map_err(|e| {
+            invalid(format!(
+                "cannot read a tar entry (truncated or corrupt archive): {e}"
+            ))
+        })?;
         let raw_path = entry
             .path()
             .map_err(|e| invalid(format!("an entry has an unreadable path: {e}")))?
