@@ -122,7 +122,15 @@ fn split_path_target(
 impl fmt::Display for StoreRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (scheme, path, target) = match self {
-            StoreRef::Registry(r) => return write!(f, "{r}"),
+            // A registry host named `oci` or `oci-archive` would read back as a local store.
+            StoreRef::Registry(r) => {
+                let text = r.to_string();
+                return if text.starts_with("oci:") || text.starts_with("oci-archive:") {
+                    write!(f, "docker://{text}")
+                } else {
+                    f.write_str(&text)
+                };
+            }
             StoreRef::Layout { path, target } => ("oci", path, target),
             StoreRef::Archive { path, target } => ("oci-archive", path, target),
         };
@@ -185,6 +193,19 @@ mod tests {
         assert!(StoreRef::parse("oci::v1").is_err());
         assert!(StoreRef::parse("oci:dir:-bad").is_err());
         assert!(StoreRef::parse("oci:dir@sha256:abc").is_err());
+    }
+
+    #[test]
+    fn registry_hosts_named_like_schemes_round_trip() {
+        // Found by the `reference` fuzz target.
+        for s in ["docker://oci:7/g", "docker://oci-archive:1/x", "localhost:5000/a:v1"] {
+            let r = StoreRef::parse(s).unwrap();
+            assert!(matches!(r, StoreRef::Registry(_)));
+            let printed = r.to_string();
+            let back = StoreRef::parse(&printed).unwrap();
+            assert!(matches!(back, StoreRef::Registry(_)), "{printed}");
+            assert_eq!(back.to_string(), printed);
+        }
     }
 
     #[test]
