@@ -43,3 +43,10 @@ pub async fn read(r: &StoreRef) -> anyhow::Result<Box<dyn ReadStore>> {
         .await
         .with_context(|| format!("cannot open `{r}`"))
 }
+
+/// Open for writing, with the reference in the error.
+pub async fn write(r: &StoreRef) -> anyhow::Result<Box<dyn Store>> {
+    write_store(r)
+        .await
+        .with_context(|| format!("cannot open `{r}`"))
+}

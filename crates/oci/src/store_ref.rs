@@ -198,7 +198,11 @@ mod tests {
     #[test]
     fn registry_hosts_named_like_schemes_round_trip() {
         // Found by the `reference` fuzz target.
-        for s in ["docker://oci:7/g", "docker://oci-archive:1/x", "localhost:5000/a:v1"] {
+        for s in [
+            "docker://oci:7/g",
+            "docker://oci-archive:1/x",
+            "localhost:5000/a:v1",
+        ] {
             let r = StoreRef::parse(s).unwrap();
             assert!(matches!(r, StoreRef::Registry(_)));
             let printed = r.to_string();

@@ -30,13 +30,16 @@ pub struct CopyRequest {
 /// Run the copy.
 pub async fn run(mut req: CopyRequest) -> anyhow::Result<()> {
     let dst_tag = destination_tag(&req.source, &req.destination)?;
-    let what = format!("copy `{}` to `{}`", req.source, req.destination);
-    let src = open::read(&req.source)
-        .await
-        .with_context(|| format!("cannot {what}"))?;
-    let dst = open::write_store(&req.destination)
-        .await
-        .with_context(|| format!("cannot {what}"))?;
+    // Failures below name the store, digest and operation themselves, so each is its own
+    // headline. A destination this command creates is removed again if the copy fails, so
+    // a failed copy leaves nothing behind; an existing one keeps what it had.
+    let src = open::read(&req.source).await?;
+    let created = req
+        .destination
+        .path()
+        .filter(|p| !p.exists())
+        .map(|p| p.to_path_buf());
+    let dst = open::write(&req.destination).await?;
 
     let bar = Bar::new("copying", req.quiet);
     if let Some(b) = &bar {
@@ -54,7 +57,16 @@ pub async fn run(mut req: CopyRequest) -> anyhow::Result<()> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let report = result?;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            drop(dst);
+            if let Some(path) = created {
+                remove_created(&path);
+            }
+            return Err(e.into());
+        }
+    };
     if let Some(TagOrDigest::Digest(want)) = req.destination.target()
         && want != report.root.digest
     {
@@ -67,6 +79,20 @@ pub async fn run(mut req: CopyRequest) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot write `{}`", req.destination))?;
     print(&req, dst_tag.as_deref(), &report)
+}
+
+/// Remove a layout directory or archive file this command created.
+fn remove_created(path: &std::path::Path) {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "cannot remove the destination of a failed copy");
+    }
 }
 
 /// The tag to give the copy: the destination's, else the source's, else none.

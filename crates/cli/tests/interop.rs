@@ -1,0 +1,373 @@
+//! Interop tests: the `lineage` binary against images written and read by
+//! independent, real tools (skopeo, umoci, buildah).
+//!
+//! A test whose tools are not on `PATH` prints a `SKIPPED` note and passes,
+//! except under CI (`CI` set), where that is a failure. `scripts/test.sh`
+//! installs the tools. The bad-input tests need no external tool.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::fs;
+
+use support::{
+    HELLO, Scratch, assert_has_blobs, assert_layout_integrity, buildah, buildah_image, digest_of,
+    handmade_layout, is_root, json, lineage_ok, lineage_run, oci, oci_archive, reachable,
+    read_blob, require_tools, run, skopeo_raw, tagged_digest, tool, umoci_image,
+};
+
+/// Asserts two byte strings are equal, showing them as text when they differ.
+#[track_caller]
+fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
+    assert!(
+        got == want,
+        "{what}: bytes differ\n--- got ({} bytes)\n{}\n--- want ({} bytes)\n{}",
+        got.len(),
+        String::from_utf8_lossy(got),
+        want.len(),
+        String::from_utf8_lossy(want),
+    );
+}
+
+/// 1. A layout written by umoci (no `mediaType` in its manifest or
+///    `index.json`, stale blobs left behind) is copied by lineage without
+///    changing a byte.
+#[test]
+fn umoci_layout_copies_byte_exact() {
+    if !require_tools("umoci_layout_copies_byte_exact", &["umoci", "skopeo"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let src = s.join("umoci-layout");
+    umoci_image(&s, &src, "v1");
+    let root = tagged_digest(&src, "v1");
+    let want_blobs = reachable(&src, &root);
+    assert_eq!(
+        want_blobs.len(),
+        3,
+        "fixture: manifest, config and one layer expected: {want_blobs:?}"
+    );
+
+    let out = s.join("out");
+    lineage_ok(s.path(), &["copy", &oci(&src, "v1"), &oci(&out, "v1")]);
+
+    assert_same_bytes(
+        &skopeo_raw(&oci(&out, "v1")),
+        &skopeo_raw(&oci(&src, "v1")),
+        "skopeo inspect --raw of the copy vs the umoci original",
+    );
+    assert_eq!(tagged_digest(&out, "v1"), root, "tag v1 in the copy");
+    assert_layout_integrity(&out);
+    assert_has_blobs(&out, &want_blobs);
+}
+
+/// 2. A layout written by lineage is read by skopeo (manifest bytes, full copy
+///    with digest checks) and by umoci (stat and unpack).
+#[test]
+fn lineage_layout_reads_in_skopeo_and_umoci() {
+    if !require_tools(
+        "lineage_layout_reads_in_skopeo_and_umoci",
+        &["umoci", "skopeo"],
+    ) {
+        return;
+    }
+    let s = Scratch::new();
+    let base = s.join("umoci-layout");
+    umoci_image(&s, &base, "v1");
+    // The source is a layout written by skopeo.
+    let src = s.join("skopeo-layout");
+    tool(
+        "skopeo",
+        ["copy", "--quiet", &oci(&base, "v1"), &oci(&src, "v2")],
+    );
+    let src_digest = tagged_digest(&src, "v2");
+    let src_manifest = read_blob(&src, &src_digest);
+
+    let out = s.join("out");
+    lineage_ok(s.path(), &["copy", &oci(&src, "v2"), &oci(&out, "v2")]);
+
+    assert_same_bytes(
+        &skopeo_raw(&oci(&out, "v2")),
+        &src_manifest,
+        "skopeo inspect --raw of lineage's layout vs the source manifest",
+    );
+    assert_layout_integrity(&out);
+
+    let image = format!("{}:v2", out.display());
+    tool("umoci", ["stat", "--image", &image]);
+    let bundle = s.join("bundle");
+    let mut unpack = std::process::Command::new("umoci");
+    unpack.arg("unpack");
+    if !is_root() {
+        unpack.arg("--rootless");
+    }
+    run(unpack.args(["--image", &image]).arg(&bundle));
+    let unpacked = bundle.join("rootfs/etc/hello.txt");
+    assert_eq!(
+        fs::read_to_string(&unpacked)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", unpacked.display())),
+        HELLO,
+        "file unpacked by umoci from lineage's layout"
+    );
+
+    // skopeo reads and verifies every blob when it copies.
+    let check = s.join("skopeo-check");
+    tool(
+        "skopeo",
+        ["copy", "--quiet", &oci(&out, "v2"), &oci(&check, "v2")],
+    );
+    assert_eq!(tagged_digest(&check, "v2"), src_digest);
+}
+
+/// 3. An `oci-archive` written by buildah is copied by lineage into a layout
+///    without changing the manifest bytes.
+#[test]
+fn buildah_archive_copies_byte_exact() {
+    if !require_tools("buildah_archive_copies_byte_exact", &["buildah", "skopeo"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let archive = s.join("img.tar");
+    buildah_image(&s, "amd64", &oci_archive(&archive, "v1"));
+    let want = skopeo_raw(&oci_archive(&archive, "v1"));
+    let want_json = json(&want, "buildah's manifest");
+    assert_eq!(
+        want_json["annotations"]["k"], "v",
+        "fixture: buildah config --annotation k=v should reach the manifest: {want_json}"
+    );
+
+    let out = s.join("out");
+    lineage_ok(
+        s.path(),
+        &["copy", &oci_archive(&archive, "v1"), &oci(&out, "v1")],
+    );
+
+    assert_same_bytes(
+        &skopeo_raw(&oci(&out, "v1")),
+        &want,
+        "skopeo inspect --raw of the copy vs the buildah archive",
+    );
+    let root = tagged_digest(&out, "v1");
+    assert_eq!(root, digest_of(&want), "tag v1 in the copy");
+    assert_layout_integrity(&out);
+    let blobs = reachable(&out, &root);
+    assert_eq!(blobs.len(), 3, "manifest, config and one layer: {blobs:?}");
+    assert_has_blobs(&out, &blobs);
+}
+
+/// 4. An `oci-archive` written by lineage is read by skopeo, and copies back
+///    into a layout with the same digest.
+#[test]
+fn lineage_archive_reads_in_skopeo_and_round_trips() {
+    if !require_tools(
+        "lineage_archive_reads_in_skopeo_and_round_trips",
+        &["umoci", "skopeo"],
+    ) {
+        return;
+    }
+    let s = Scratch::new();
+    let src = s.join("umoci-layout");
+    umoci_image(&s, &src, "v1");
+    let want = skopeo_raw(&oci(&src, "v1"));
+    let want_digest = digest_of(&want);
+
+    let archive = s.join("out.tar");
+    lineage_ok(
+        s.path(),
+        &["copy", &oci(&src, "v1"), &oci_archive(&archive, "v1")],
+    );
+    assert!(archive.is_file(), "{} was not written", archive.display());
+
+    assert_same_bytes(
+        &skopeo_raw(&oci_archive(&archive, "v1")),
+        &want,
+        "skopeo inspect --raw of lineage's archive vs the source manifest",
+    );
+    // skopeo reads (and verifies) every blob of the archive.
+    let check = s.join("skopeo-check");
+    tool(
+        "skopeo",
+        [
+            "copy",
+            "--quiet",
+            &oci_archive(&archive, "v1"),
+            &oci(&check, "v1"),
+        ],
+    );
+    assert_has_blobs(&check, &reachable(&src, &want_digest));
+
+    let back = s.join("back");
+    lineage_ok(
+        s.path(),
+        &["copy", &oci_archive(&archive, "v1"), &oci(&back, "v1")],
+    );
+    let resolved = lineage_ok(s.path(), &["resolve", &oci(&back, "v1")]).stdout_text();
+    assert_eq!(
+        resolved, want_digest,
+        "lineage resolve after the round trip"
+    );
+    assert_eq!(tagged_digest(&back, "v1"), want_digest);
+    assert_layout_integrity(&back);
+}
+
+/// 5. A two-platform index pushed by buildah into a layout is copied whole:
+///    index bytes unchanged, and every manifest, config and layer present.
+#[test]
+fn multi_platform_index_copies_everything() {
+    if !require_tools(
+        "multi_platform_index_copies_everything",
+        &["buildah", "skopeo"],
+    ) {
+        return;
+    }
+    let s = Scratch::new();
+    let list = "localhost/lineage-interop-list:v1";
+    run(buildah(&s).args(["manifest", "create", list]));
+    for arch in ["amd64", "arm64"] {
+        let image = format!("localhost/lineage-interop-{arch}:v1");
+        buildah_image(&s, arch, &image);
+        run(buildah(&s).args([
+            "manifest",
+            "add",
+            list,
+            &format!("containers-storage:{image}"),
+        ]));
+    }
+    let src = s.join("index-layout");
+    run(buildah(&s).args([
+        "manifest",
+        "push",
+        "--all",
+        "--quiet",
+        list,
+        &oci(&src, "list"),
+    ]));
+
+    let index_digest = tagged_digest(&src, "list");
+    let index_bytes = read_blob(&src, &index_digest);
+    let index = json(&index_bytes, "buildah's index");
+    let mut archs: Vec<&str> = index["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["platform"]["architecture"].as_str())
+        .collect();
+    archs.sort_unstable();
+    assert_eq!(archs, ["amd64", "arm64"], "fixture: two platforms: {index}");
+    let want_blobs = reachable(&src, &index_digest);
+    assert_eq!(
+        want_blobs.len(),
+        7,
+        "fixture: index + 2 x (manifest, config, layer): {want_blobs:?}"
+    );
+
+    let out = s.join("out");
+    lineage_ok(s.path(), &["copy", &oci(&src, "list"), &oci(&out, "list")]);
+
+    assert_eq!(
+        tagged_digest(&out, "list"),
+        index_digest,
+        "tag list in the copy"
+    );
+    assert_same_bytes(&read_blob(&out, &index_digest), &index_bytes, "index blob");
+    assert_same_bytes(
+        &skopeo_raw(&oci(&out, "list")),
+        &index_bytes,
+        "skopeo inspect --raw of the copied index",
+    );
+    assert_has_blobs(&out, &want_blobs);
+    assert_layout_integrity(&out);
+    let resolved = lineage_ok(s.path(), &["resolve", &oci(&out, "list")]).stdout_text();
+    assert_eq!(
+        resolved, index_digest,
+        "lineage resolve of the copied index"
+    );
+
+    // skopeo can read every image of the copied index.
+    let check = s.join("skopeo-check");
+    tool(
+        "skopeo",
+        [
+            "copy",
+            "--all",
+            "--quiet",
+            &oci(&out, "list"),
+            &oci(&check, "list"),
+        ],
+    );
+    assert_eq!(tagged_digest(&check, "list"), index_digest);
+}
+
+/// 6a. A source layout that does not exist: a clean error naming the path.
+#[test]
+fn error_missing_layout_path() {
+    let s = Scratch::new();
+    let missing = s.join("no-such-layout");
+    let out = s.join("out");
+    let result = lineage_run(s.path(), &["copy", &oci(&missing, "v1"), &oci(&out, "v1")]);
+    result.fails_naming(&missing.display().to_string());
+}
+
+/// 6b. A malformed reference (`oci:` with no path): a clean error naming it.
+#[test]
+fn error_malformed_reference() {
+    let s = Scratch::new();
+    let out = s.join("out");
+    let result = lineage_run(s.path(), &["copy", "oci:", &oci(&out, "v1")]);
+    result.fails_naming("oci:");
+    assert!(
+        !out.exists(),
+        "nothing should be written for a bad reference"
+    );
+}
+
+/// 6c. An `index.json` that is not JSON: a clean error naming the layout.
+#[test]
+fn error_index_not_json() {
+    let s = Scratch::new();
+    let bad = s.join("bad-index");
+    handmade_layout(&bad, "v1");
+    fs::write(bad.join("index.json"), "this is { not JSON\n").expect("overwriting index.json");
+    let out = s.join("out");
+    let result = lineage_run(s.path(), &["copy", &oci(&bad, "v1"), &oci(&out, "v1")]);
+    result.fails_naming(&bad.display().to_string());
+}
+
+/// 6d. A layer blob whose bytes no longer match its digest: copying it again
+///     fails with a clean error naming that digest.
+#[test]
+fn error_corrupted_blob() {
+    let s = Scratch::new();
+    let src = s.join("handmade");
+    let image = handmade_layout(&src, "v1");
+
+    // A good copy first: the handmade image itself is fine.
+    let copied = s.join("copied");
+    lineage_ok(s.path(), &["copy", &oci(&src, "v1"), &oci(&copied, "v1")]);
+    assert_same_bytes(
+        &read_blob(&copied, &tagged_digest(&copied, "v1")),
+        &image.manifest,
+        "manifest of the first copy",
+    );
+    assert_eq!(tagged_digest(&copied, "v1"), image.manifest_digest);
+
+    // Flip one byte in the middle of the copied layer.
+    let layer_path = support::blob_path(&copied, &image.layer_digest);
+    let mut layer = fs::read(&layer_path).expect("reading the copied layer");
+    let mid = layer.len() / 2;
+    layer[mid] ^= 0xff;
+    // The copy may share the file with the source (hard link, reflink): write a
+    // new file in its place so the source stays intact.
+    fs::remove_file(&layer_path).expect("removing the copied layer");
+    fs::write(&layer_path, &layer).expect("writing the corrupted layer");
+    assert_ne!(
+        digest_of(&layer),
+        image.layer_digest,
+        "the flipped byte must change the digest"
+    );
+
+    let dest = s.join("dest");
+    let result = lineage_run(s.path(), &["copy", &oci(&copied, "v1"), &oci(&dest, "v1")]);
+    result.fails_naming(&image.layer_digest);
+}
