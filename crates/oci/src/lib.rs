@@ -13,6 +13,7 @@
 //! assert_eq!(m.digest(), &Digest::sha256(m.bytes()));
 //! ```
 
+pub mod artifact;
 pub mod descriptor;
 pub mod digest;
 pub mod json;

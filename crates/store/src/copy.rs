@@ -386,9 +386,45 @@ async fn copy_blob(ctx: &Ctx<'_>, desc: &Descriptor) -> Result<(), CopyError> {
             source: None,
         })
     })?;
+    if let Some(from) = ctx.src.mount_source()
+        && ctx.dst.blob_mount(desc, &from).await.unwrap_or(false)
+    {
+        tracing::debug!(%digest, from = %from.repository, "mounted");
+        ctx.stats.blobs_copied.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = ctx.progress() {
+            p.blob_finished(desc, false);
+        }
+        return Ok(());
+    }
     if let Some(p) = ctx.progress() {
         p.blob_started(desc);
     }
+    // A transfer that fails on the way (a dropped connection, a busy registry) starts again
+    // from a fresh source stream.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match transfer_blob(ctx, desc).await {
+            Ok(()) => break,
+            Err(e) if e.source.is_transient() && attempt < TRANSFER_ATTEMPTS => {
+                tracing::debug!(%digest, attempt, error = %e.source, "restarting a blob transfer");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ctx.stats.blobs_copied.fetch_add(1, Ordering::Relaxed);
+    ctx.stats.bytes.fetch_add(desc.size, Ordering::Relaxed);
+    if let Some(p) = ctx.progress() {
+        p.blob_finished(desc, false);
+    }
+    Ok(())
+}
+
+/// Times a blob transfer is attempted before its failure is reported.
+const TRANSFER_ATTEMPTS: u32 = 3;
+
+async fn transfer_blob(ctx: &Ctx<'_>, desc: &Descriptor) -> Result<(), CopyError> {
+    let digest = &desc.digest;
     let stream = match ctx.src.blob_get(desc).await {
         Ok(s) => s,
         Err(e) if e.is_not_found() && desc.data.is_some() => {
@@ -407,13 +443,7 @@ async fn copy_blob(ctx: &Ctx<'_>, desc: &Descriptor) -> Result<(), CopyError> {
                 ctx.dst_err("write blob", digest)(e)
             }
         })
-        .await?;
-    ctx.stats.blobs_copied.fetch_add(1, Ordering::Relaxed);
-    ctx.stats.bytes.fetch_add(desc.size, Ordering::Relaxed);
-    if let Some(p) = ctx.progress() {
-        p.blob_finished(desc, false);
-    }
-    Ok(())
+        .await
 }
 
 /// A blob the source does not store but its descriptor embeds (`data`), verified like any

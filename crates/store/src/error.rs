@@ -141,6 +141,14 @@ impl StoreError {
         }
     }
 
+    /// Whether trying again may succeed (a network failure, a registry that was busy).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Backend { kind, .. } => *kind == ErrorKind::Io,
+            _ => false,
+        }
+    }
+
     /// Whether this failure means "does not exist".
     pub fn is_not_found(&self) -> bool {
         self.kind() == ErrorKind::NotFound

@@ -30,4 +30,4 @@ pub use archive::ArchiveStore;
 pub use blob::BlobStream;
 pub use error::{ErrorKind, Result, StoreError};
 pub use layout::LayoutStore;
-pub use store::{PushResult, ReadStore, Store};
+pub use store::{MountSource, PushResult, ReadStore, Store};

@@ -23,6 +23,16 @@ pub struct PushResult {
     pub subject_indexed: bool,
 }
 
+/// Where a registry repository lives, so a store in the same registry can mount blobs from it
+/// instead of copying them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSource {
+    /// The registry (host[:port]).
+    pub registry: String,
+    /// The repository path.
+    pub repository: String,
+}
+
 /// Reading content from one repository of a store.
 #[async_trait]
 pub trait ReadStore: Send + Sync {
@@ -69,6 +79,11 @@ pub trait ReadStore: Send + Sync {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>>;
+
+    /// Where blobs can be mounted from, for stores that live in a registry.
+    fn mount_source(&self) -> Option<MountSource> {
+        None
+    }
 }
 
 /// Writing content to one repository of a store.
@@ -91,6 +106,13 @@ pub trait Store: ReadStore {
             store: self.name().to_string(),
             operation: "deleting tags".to_string(),
         })
+    }
+
+    /// Make a blob of another repository of the same registry available here without moving
+    /// its bytes. `Ok(false)` when the store cannot or will not; the caller then uploads.
+    async fn blob_mount(&self, desc: &Descriptor, from: &MountSource) -> Result<bool> {
+        let _ = (desc, from);
+        Ok(false)
     }
 
     /// Make everything written so far durable where the store buffers writes (an archive is
