@@ -39,12 +39,12 @@ echo "built:    $digest"
 echo "restored: $back"
 [ "$digest" = "$back" ] || { echo "digests differ" >&2; exit 1; }
 
-step "lineage manifest fetch oci:restored:1.0 (exact bytes)"
-"$lineage" manifest fetch "oci:$work/restored:1.0"
+step "lineage manifest oci:restored:1.0 (exact bytes)"
+"$lineage" manifest "oci:$work/restored:1.0"
 echo
 
 step "a corrupted layer is refused"
-layer=$("$lineage" manifest fetch "oci:$work/restored:1.0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"].split(":")[1])')
+layer=$("$lineage" manifest "oci:$work/restored:1.0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"].split(":")[1])')
 printf 'X' | dd of="$work/restored/blobs/sha256/$layer" bs=1 seek=20 conv=notrunc status=none
 if "$lineage" copy "oci:$work/restored:1.0" "oci:$work/never:1.0"; then
   echo "the corrupted copy was not refused" >&2; exit 1

@@ -15,6 +15,18 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Talk plain HTTP to registries (loopback registries fall back to it by themselves).
+    #[arg(long, global = true)]
+    pub plain_http: bool,
+
+    /// Do not verify registries' TLS certificates.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file too (repeatable).
+    #[arg(long = "ca-file", value_name = "FILE", global = true)]
+    pub ca_files: Vec<std::path::PathBuf>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -37,21 +49,119 @@ pub enum Command {
     #[command(after_help = "Example:\n  lineage resolve oci:build/image:1.0")]
     Resolve(RefArgs),
 
-    /// Work with manifests.
-    #[command(subcommand)]
-    Manifest(ManifestCommand),
+    /// Write a manifest's exact bytes to stdout (or its descriptor).
+    #[command(after_help = "Example:\n  lineage manifest registry.example.com/app:1.0 | jq .")]
+    Manifest(ManifestArgs),
 
     /// List the tags of a repository, layout or archive, one per line.
-    #[command(after_help = "Example:\n  lineage tags oci:build/image")]
+    #[command(after_help = "Example:\n  lineage tags registry.example.com/app")]
     Tags(StoreArgs),
+
+    /// Attach an artifact (SBOM, signature, report, or annotations only) to an image.
+    #[command(
+        after_help = "Examples:\n  lineage attach registry.example.com/app:1.0 --artifact-type application/spdx+json sbom.spdx.json:application/spdx+json\n  lineage attach registry.example.com/app:1.0 --artifact-type application/vnd.example.note --annotation reviewed=yes"
+    )]
+    Attach(AttachArgs),
+
+    /// Show the referrers of an image, recursively.
+    #[command(
+        after_help = "Example:\n  lineage discover registry.example.com/app:1.0 --output tree"
+    )]
+    Discover(DiscoverArgs),
+
+    /// Delete a manifest; on a registry without the referrers API the referrers tag is kept right.
+    #[command(after_help = "Example:\n  lineage delete registry.example.com/app@sha256:…")]
+    Delete(RefArgs),
+
+    /// Store credentials for a registry in docker's config.json, after checking them.
+    #[command(
+        after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
+    )]
+    Login(LoginArgs),
+
+    /// Remove the credentials stored for a registry.
+    #[command(after_help = "Example:\n  lineage logout ghcr.io")]
+    Logout(LogoutArgs),
 }
 
-/// `lineage manifest …`
-#[derive(Debug, Subcommand)]
-pub enum ManifestCommand {
-    /// Write a manifest's exact bytes to stdout.
-    #[command(after_help = "Example:\n  lineage manifest fetch oci:build/image:1.0 | jq .")]
-    Fetch(ManifestFetchArgs),
+/// Arguments of `lineage manifest`.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The manifest's reference.
+    pub reference: String,
+    /// Print the manifest's descriptor (JSON) instead of its bytes.
+    #[arg(long)]
+    pub descriptor: bool,
+}
+
+/// Arguments of `lineage attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The image to attach to.
+    pub reference: String,
+    /// The artifact's type, e.g. `application/spdx+json`.
+    #[arg(long, value_name = "TYPE")]
+    pub artifact_type: String,
+    /// An annotation on the artifact manifest (repeatable).
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Files to attach, each with an optional media type (default
+    /// `application/vnd.oci.image.layer.v1.tar`).
+    #[arg(value_name = "FILE[:MEDIATYPE]")]
+    pub files: Vec<String>,
+    /// Output format of the result on stdout.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Arguments of `lineage discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The image whose referrers to show.
+    pub reference: String,
+    /// Only referrers of this artifact type.
+    #[arg(long, value_name = "TYPE")]
+    pub artifact_type: Option<String>,
+    /// How many levels of referrers to follow (referrers of referrers…); unlimited by default.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = DiscoverOutput::Tree)]
+    pub output: DiscoverOutput,
+}
+
+/// Formats of `lineage discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiscoverOutput {
+    /// A tree starting at the subject.
+    Tree,
+    /// JSON in the shape of `oras discover --format json`.
+    Json,
+    /// One row per referrer.
+    Table,
+}
+
+/// Arguments of `lineage login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry, e.g. `ghcr.io` or `localhost:5000`.
+    pub registry: String,
+    /// The username.
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password (or token) from standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+    /// The password (visible to other users of this machine; prefer `--password-stdin`).
+    #[arg(short, long)]
+    pub password: Option<String>,
+}
+
+/// Arguments of `lineage logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry.
+    pub registry: String,
 }
 
 /// Arguments of `lineage copy`.
@@ -91,16 +201,6 @@ pub struct RefArgs {
 pub struct StoreArgs {
     /// The repository, layout or archive.
     pub store: String,
-}
-
-/// Arguments of `lineage manifest fetch`.
-#[derive(Debug, Args)]
-pub struct ManifestFetchArgs {
-    /// The manifest's reference.
-    pub reference: String,
-    /// Print the manifest's descriptor (JSON) instead of its bytes.
-    #[arg(long)]
-    pub descriptor: bool,
 }
 
 /// How a command prints its result.

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lineage_store::copy::CopyOptions;
 
-use crate::args::{Cli, Command, ManifestCommand};
+use crate::args::{Cli, Command};
 use crate::error::{exit_code, render};
 
 fn main() -> ExitCode {
@@ -45,6 +45,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let connection = open::Connection {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_files: cli.ca_files,
+    };
+    let opener = open::Opener::new(connection.clone());
+    let quiet = cli.quiet;
     match cli.command {
         Command::Copy(a) => {
             let request = commands::copy::CopyRequest {
@@ -58,15 +65,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     progress: None,
                 },
                 output: a.output,
-                quiet: cli.quiet,
+                quiet,
             };
-            commands::copy::run(request).await
+            commands::copy::run(&opener, request).await
         }
-        Command::Resolve(a) => commands::resolve::run(&open::parse(&a.reference)?).await,
-        Command::Manifest(ManifestCommand::Fetch(a)) => {
-            commands::manifest::fetch(&open::parse(&a.reference)?, a.descriptor).await
+        Command::Resolve(a) => commands::resolve::run(&opener, &open::parse(&a.reference)?).await,
+        Command::Manifest(a) => {
+            commands::manifest::run(&opener, &open::parse(&a.reference)?, a.descriptor).await
         }
-        Command::Tags(a) => commands::tags::run(&open::parse(&a.store)?).await,
+        Command::Tags(a) => commands::tags::run(&opener, &open::parse(&a.store)?).await,
+        Command::Attach(a) => {
+            let request = commands::attach::AttachRequest {
+                reference: open::parse(&a.reference)?,
+                artifact_type: a.artifact_type,
+                annotations: a.annotations,
+                files: a.files,
+                output: a.output,
+            };
+            commands::attach::run(&opener, request).await
+        }
+        Command::Discover(a) => {
+            let r = open::parse(&a.reference)?;
+            commands::discover::run(&opener, &r, a.artifact_type.as_deref(), a.depth, a.output)
+                .await
+        }
+        Command::Delete(a) => {
+            commands::delete::run(&opener, &open::parse(&a.reference)?, quiet).await
+        }
+        Command::Login(a) => {
+            commands::login::login(
+                &connection,
+                &a.registry,
+                &a.username,
+                a.password,
+                a.password_stdin,
+                quiet,
+            )
+            .await
+        }
+        Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
     }
 }
 
@@ -75,8 +112,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "warn,lineage=debug,lineage_oci=debug,lineage_store=debug",
-        _ => "debug,lineage=trace,lineage_oci=trace,lineage_store=trace",
+        1 => {
+            "warn,lineage=debug,lineage_oci=debug,lineage_store=debug,lineage_registry_client=debug"
+        }
+        _ => {
+            "debug,lineage=trace,lineage_oci=trace,lineage_store=trace,lineage_registry_client=trace"
+        }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

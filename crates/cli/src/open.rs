@@ -1,52 +1,98 @@
 //! Turning a CLI reference into a store. The only place that knows which kinds of store
-//! exist; everything after works through the store traits.
+//! exist; everything after works through the store traits. One registry client is built per
+//! process, on first use, with the global TLS flags and docker's credentials.
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use lineage_oci::StoreRef;
+use lineage_registry_client::credentials::DockerConfig;
+use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
 use lineage_store::{ArchiveStore, LayoutStore, ReadStore, Store};
+use tokio::sync::OnceCell;
 
-use crate::error::{Hinted, UsageError};
+use crate::error::UsageError;
 
 /// Parse a reference given on the command line; a bad one is a usage error.
 pub fn parse(input: &str) -> anyhow::Result<StoreRef> {
     StoreRef::parse(input).map_err(|e| anyhow::Error::new(UsageError(anyhow::Error::new(e))))
 }
 
-/// Open the store `r` names for reading.
-pub async fn read_store(r: &StoreRef) -> anyhow::Result<Box<dyn ReadStore>> {
-    Ok(match r {
-        StoreRef::Layout { path, .. } => Box::new(LayoutStore::open(path)?),
-        StoreRef::Archive { path, .. } => Box::new(ArchiveStore::open(path).await?),
-        StoreRef::Registry(_) => return Err(registry_unavailable(r)),
-    })
+/// The global connection flags.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `--plain-http`.
+    pub plain_http: bool,
+    /// `--insecure`.
+    pub insecure: bool,
+    /// `--ca-file`.
+    pub ca_files: Vec<PathBuf>,
 }
 
-/// Open the store `r` names for writing, creating a layout or archive that does not exist.
-pub async fn write_store(r: &StoreRef) -> anyhow::Result<Box<dyn Store>> {
-    Ok(match r {
-        StoreRef::Layout { path, .. } => Box::new(LayoutStore::open_or_create(path)?),
-        StoreRef::Archive { path, .. } => Box::new(ArchiveStore::open_or_create(path).await?),
-        StoreRef::Registry(_) => return Err(registry_unavailable(r)),
-    })
+/// Opens stores, sharing one registry client.
+pub struct Opener {
+    connection: Connection,
+    client: OnceCell<RegistryClient>,
 }
 
-fn registry_unavailable(_r: &StoreRef) -> anyhow::Error {
-    anyhow::Error::new(Hinted {
-        error: anyhow::anyhow!("registry references are not supported by this build yet"),
-        hint: "use an OCI layout (`oci:DIR:TAG`) or archive (`oci-archive:FILE:TAG`); registry access comes with the registry client".into(),
-    })
-}
+impl Opener {
+    /// An opener for these flags.
+    pub fn new(connection: Connection) -> Opener {
+        Opener {
+            connection,
+            client: OnceCell::new(),
+        }
+    }
 
-/// Open for reading, with the reference in the error.
-pub async fn read(r: &StoreRef) -> anyhow::Result<Box<dyn ReadStore>> {
-    read_store(r)
-        .await
-        .with_context(|| format!("cannot open `{r}`"))
-}
+    /// The registry client, built on first use.
+    pub async fn client(&self) -> anyhow::Result<RegistryClient> {
+        let client = self
+            .client
+            .get_or_try_init(|| async {
+                let docker_config =
+                    DockerConfig::load_default().context("cannot read docker's config.json")?;
+                let options = ClientOptions {
+                    plain_http: self.connection.plain_http,
+                    insecure: self.connection.insecure,
+                    ca_files: self.connection.ca_files.clone(),
+                    docker_config: Some(docker_config),
+                    ..ClientOptions::default()
+                };
+                RegistryClient::new(options).context("cannot set up the registry client")
+            })
+            .await?;
+        Ok(client.clone())
+    }
 
-/// Open for writing, with the reference in the error.
-pub async fn write(r: &StoreRef) -> anyhow::Result<Box<dyn Store>> {
-    write_store(r)
-        .await
-        .with_context(|| format!("cannot open `{r}`"))
+    /// Open the store `r` names for reading.
+    pub async fn read(&self, r: &StoreRef) -> anyhow::Result<Box<dyn ReadStore>> {
+        let store: Box<dyn ReadStore> = match r {
+            StoreRef::Layout { path, .. } => {
+                Box::new(LayoutStore::open(path).with_context(|| format!("cannot open `{r}`"))?)
+            }
+            StoreRef::Archive { path, .. } => Box::new(
+                ArchiveStore::open(path)
+                    .await
+                    .with_context(|| format!("cannot open `{r}`"))?,
+            ),
+            StoreRef::Registry(image) => Box::new(RegistryStore::new(self.client().await?, image)),
+        };
+        Ok(store)
+    }
+
+    /// Open the store `r` names for writing, creating a layout or archive that does not exist.
+    pub async fn write(&self, r: &StoreRef) -> anyhow::Result<Box<dyn Store>> {
+        let store: Box<dyn Store> = match r {
+            StoreRef::Layout { path, .. } => Box::new(
+                LayoutStore::open_or_create(path).with_context(|| format!("cannot open `{r}`"))?,
+            ),
+            StoreRef::Archive { path, .. } => Box::new(
+                ArchiveStore::open_or_create(path)
+                    .await
+                    .with_context(|| format!("cannot open `{r}`"))?,
+            ),
+            StoreRef::Registry(image) => Box::new(RegistryStore::new(self.client().await?, image)),
+        };
+        Ok(store)
+    }
 }

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! `lineage copy`, `resolve`, `manifest fetch` and `tags` end to end on layouts and archives,
+//! `lineage copy`, `resolve`, `manifest` and `tags` end to end on layouts and archives,
 //! with fixtures written through the store library and checked from the outside.
 
 use std::path::Path;
@@ -157,7 +157,7 @@ fn layout_to_layout_to_archive_and_back_keeps_every_digest() {
     stdout_of(lineage().args(["copy", &archive(&tar, ":v1"), &oci(&c, ":v1")]));
     for layout in [&b, &c] {
         let bytes = lineage()
-            .args(["manifest", "fetch", &oci(layout, ":v1")])
+            .args(["manifest", &oci(layout, ":v1")])
             .output()
             .unwrap()
             .stdout;
@@ -196,7 +196,6 @@ fn a_multi_platform_index_copies_whole() {
     assert_eq!(v["blobsCopied"], 4);
     let desc: Value = serde_json::from_str(&stdout_of(lineage().args([
         "manifest",
-        "fetch",
         "--descriptor",
         &oci(&b, ":list"),
     ])))
@@ -204,7 +203,7 @@ fn a_multi_platform_index_copies_whole() {
     assert_eq!(desc["digest"], f.index.digest().as_str());
     for entry in f.index.view().unwrap().manifests.iter() {
         let m = lineage()
-            .args(["manifest", "fetch", &oci(&b, &format!("@{}", entry.digest))])
+            .args(["manifest", &oci(&b, &format!("@{}", entry.digest))])
             .output()
             .unwrap();
         assert!(m.status.success());

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::args::Output;
 use crate::error::UsageError;
-use crate::open;
+use crate::open::Opener;
 use crate::progress::Bar;
 
 /// What `lineage copy` was asked to do.
@@ -28,18 +28,18 @@ pub struct CopyRequest {
 }
 
 /// Run the copy.
-pub async fn run(mut req: CopyRequest) -> anyhow::Result<()> {
+pub async fn run(opener: &Opener, mut req: CopyRequest) -> anyhow::Result<()> {
     let dst_tag = destination_tag(&req.source, &req.destination)?;
     // Failures below name the store, digest and operation themselves, so each is its own
     // headline. A destination this command creates is removed again if the copy fails, so
     // a failed copy leaves nothing behind; an existing one keeps what it had.
-    let src = open::read(&req.source).await?;
+    let src = opener.read(&req.source).await?;
     let created = req
         .destination
         .path()
         .filter(|p| !p.exists())
         .map(|p| p.to_path_buf());
-    let dst = open::write(&req.destination).await?;
+    let dst = opener.write(&req.destination).await?;
 
     let bar = Bar::new("copying", req.quiet);
     if let Some(b) = &bar {

@@ -1,4 +1,4 @@
-//! `lineage manifest fetch REF`: a manifest's exact bytes, or its descriptor.
+//! `lineage manifest REF`: a manifest's exact bytes, or its descriptor.
 
 use std::io::Write;
 
@@ -6,19 +6,26 @@ use anyhow::Context as _;
 use lineage_oci::StoreRef;
 
 use crate::commands::resolve_target;
-use crate::open;
+use crate::open::Opener;
 
 /// Write the manifest `r` names to stdout, exactly as stored.
-pub async fn fetch(r: &StoreRef, descriptor: bool) -> anyhow::Result<()> {
-    let store = open::read(r).await?;
+pub async fn run(opener: &Opener, r: &StoreRef, descriptor: bool) -> anyhow::Result<()> {
+    let store = opener.read(r).await?;
     let what = || format!("cannot fetch the manifest `{r}`");
-    let desc = resolve_target(store.as_ref(), r).await.with_context(what)?;
     let mut out = std::io::stdout().lock();
     if descriptor {
+        let desc = resolve_target(store.as_ref(), r).await.with_context(what)?;
         writeln!(out, "{}", serde_json::to_string_pretty(&desc)?)?;
-    } else {
-        let manifest = store.manifest_get(&desc.digest).await.with_context(what)?;
-        out.write_all(manifest.bytes())?;
+        return Ok(());
     }
+    let manifest = match r.target() {
+        Some(t) => store.manifest_fetch(&t).await,
+        None => match store.resolve_default().await {
+            Ok(d) => store.manifest_get(&d.digest).await,
+            Err(e) => Err(e),
+        },
+    }
+    .with_context(what)?;
+    out.write_all(manifest.bytes())?;
     Ok(())
 }

@@ -1,7 +1,11 @@
 //! One module per command. Each takes plain values (parsed references, options) and writes
 //! data to stdout, messages to stderr.
 
+pub mod attach;
 pub mod copy;
+pub mod delete;
+pub mod discover;
+pub mod login;
 pub mod manifest;
 pub mod resolve;
 pub mod tags;

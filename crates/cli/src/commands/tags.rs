@@ -5,15 +5,15 @@ use std::io::Write;
 use anyhow::Context as _;
 use lineage_oci::StoreRef;
 
-use crate::open;
+use crate::open::Opener;
 
 /// Print the tags of the store `r` names.
-pub async fn run(r: &StoreRef) -> anyhow::Result<()> {
-    let store = open::read(r).await?;
+pub async fn run(opener: &Opener, r: &StoreRef) -> anyhow::Result<()> {
+    let store = opener.read(r).await?;
     let tags = store
         .tag_list()
         .await
-        .with_context(|| format!("cannot list the tags of `{r}`"))?;
+        .with_context(|| format!("cannot list the tags of `{}`", store.name()))?;
     let mut out = std::io::stdout().lock();
     for t in tags {
         writeln!(out, "{t}")?;

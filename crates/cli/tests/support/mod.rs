@@ -16,6 +16,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// Helpers for the tests against real registries (`tests/registry.rs`).
+pub mod registry;
+
 /// Media types the layout walker follows into.
 const INDEX_TYPES: [&str; 2] = [
     "application/vnd.oci.image.index.v1+json",

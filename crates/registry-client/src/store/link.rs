@@ -1,0 +1,100 @@
+//! Following registry-provided URLs: `Location` headers (absolute or relative) and `Link`
+//! pagination headers (RFC 8288, `rel="next"`).
+
+use reqwest::Response;
+use reqwest::header::HeaderMap;
+use url::Url;
+
+use crate::error::{RegistryError, redact};
+
+/// The `Location` of `response`, resolved against the request URL.
+pub fn location(response: &Response) -> Result<Url, RegistryError> {
+    let base = response.url();
+    let value = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| RegistryError::Protocol {
+            url: redact(base),
+            message: format!(
+                "the registry answered {} without a `Location` header",
+                response.status()
+            ),
+        })?;
+    base.join(value).map_err(|e| RegistryError::Protocol {
+        url: redact(base),
+        message: format!("invalid `Location` header `{value}`: {e}"),
+    })
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against `base`.
+pub fn next(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    for value in headers.get_all(reqwest::header::LINK) {
+        let Ok(text) = value.to_str() else { continue };
+        for part in text.split(',') {
+            let mut pieces = part.split(';');
+            let target = pieces.next()?.trim();
+            let is_next = pieces.any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            if is_next
+                && let Some(inner) = target.strip_prefix('<').and_then(|t| t.strip_suffix('>'))
+            {
+                return base.join(inner).ok();
+            }
+        }
+    }
+    None
+}
+
+/// `url` with `digest=<digest>` appended to its query, keeping whatever query it has.
+pub fn with_digest(mut url: Url, digest: &lineage_oci::Digest) -> Url {
+    url.query_pairs_mut().append_pair("digest", digest.as_str());
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn follows_relative_and_absolute_next_links() {
+        let base = Url::parse("https://r.example/v2/app/tags/list?n=2").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("</v2/app/tags/list?last=b&n=2>; rel=\"next\""),
+        );
+        assert_eq!(
+            next(&h, &base).unwrap().as_str(),
+            "https://r.example/v2/app/tags/list?last=b&n=2"
+        );
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static(
+                "<https://other/x>; rel=\"prev\", <https://r.example/p2>; rel=next",
+            ),
+        );
+        assert_eq!(next(&h, &base).unwrap().as_str(), "https://r.example/p2");
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://r.example/p2>; rel=\"prev\""),
+        );
+        assert!(next(&h, &base).is_none());
+    }
+
+    #[test]
+    fn appends_the_digest_to_any_query() {
+        let d = lineage_oci::Digest::sha256(b"{}");
+        let u = with_digest(
+            Url::parse("http://h/v2/a/blobs/uploads/u1?_state=abc").unwrap(),
+            &d,
+        );
+        assert_eq!(
+            u.query(),
+            Some(format!("_state=abc&digest=sha256%3A{}", d.encoded()).as_str())
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Manifests: HEAD to resolve, GET with every manifest type in `Accept` (distribution 2.8
+//! answers 404 to an OCI manifest GET without the OCI types), PUT of exact bytes, DELETE.
+
+use bytes::BytesMut;
+use lineage_oci::manifest::{MAX_MANIFEST_SIZE, strip_parameters};
+use lineage_oci::{Descriptor, Digest, ManifestError, RawManifest, TagOrDigest, media_type};
+use lineage_store::{ErrorKind, PushResult, Result, StoreError};
+use reqwest::{Method, Response, StatusCode};
+
+use super::{RegistryStore, referrers};
+use crate::client::{Body, Request, status_error};
+use crate::error::RegistryError;
+
+/// The `Accept` header for manifest requests.
+pub(crate) fn accept() -> String {
+    media_type::MANIFEST_TYPES.join(", ")
+}
+
+fn not_found(store: &RegistryStore, reference: &TagOrDigest) -> StoreError {
+    StoreError::ManifestNotFound {
+        store: store.name.clone(),
+        reference: reference.to_string(),
+    }
+}
+
+fn request(store: &RegistryStore, method: Method, reference: &TagOrDigest) -> Request {
+    Request::new(
+        method,
+        store.path("manifests", &reference.to_string()),
+        store.scope(false),
+    )
+    .header(reqwest::header::ACCEPT, &accept())
+}
+
+fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// HEAD the manifest; fall back to GET when the registry leaves out what a descriptor needs.
+pub(super) async fn resolve(
+    store: &RegistryStore,
+    target: &TagOrDigest,
+) -> Result<lineage_oci::Descriptor> {
+    let resp = store
+        .client
+        .send(&store.registry, request(store, Method::HEAD, target))
+        .await?;
+    match resp.status() {
+        StatusCode::NOT_FOUND => return Err(not_found(store, target)),
+        StatusCode::OK => {}
+        _ => return Err(status_error(resp, &Method::HEAD).await.into()),
+    }
+    let digest = header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok());
+    let mt = header(&resp, "content-type").map(|t| strip_parameters(t).to_string());
+    let size = header(&resp, "content-length").and_then(|l| l.parse::<u64>().ok());
+    match (digest, mt, size) {
+        (Some(digest), Some(mt), Some(size)) if media_type::is_manifest(&mt) && size > 0 => {
+            if let TagOrDigest::Digest(want) = target
+                && *want != digest
+            {
+                return Err(RegistryError::Protocol {
+                    url: format!("{}@{want}", store.name),
+                    message: format!("the registry answered with digest {digest}"),
+                }
+                .into());
+            }
+            Ok(Descriptor::new(mt, digest, size))
+        }
+        _ => Ok(fetch(store, target).await?.descriptor()),
+    }
+}
+
+/// GET a manifest, at most 4 MiB, verified against the digest it was asked by or the
+/// `Docker-Content-Digest` the registry sent.
+pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result<RawManifest> {
+    let mut resp = store
+        .client
+        .send(&store.registry, request(store, Method::GET, target))
+        .await?;
+    match resp.status() {
+        StatusCode::NOT_FOUND => return Err(not_found(store, target)),
+        StatusCode::OK => {}
+        _ => return Err(status_error(resp, &Method::GET).await.into()),
+    }
+    let manifest_error = |source| StoreError::Manifest {
+        store: store.name.clone(),
+        reference: target.to_string(),
+        source,
+    };
+    let hint = header(&resp, "content-type").map(String::from);
+    let sent_digest = header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok());
+    let mut body = BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| RegistryError::Transport {
+        method: "GET".into(),
+        url: format!("{}/manifests/{target}", store.name),
+        message: crate::client::flatten(&e),
+        retryable: true,
+    })? {
+        if body.len() + chunk.len() > MAX_MANIFEST_SIZE {
+            return Err(manifest_error(ManifestError::TooLarge {
+                size: body.len() + chunk.len(),
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let verify_error = |e| match e {
+        ManifestError::Verify(source) => StoreError::Verify {
+            store: store.name.clone(),
+            source,
+        },
+        other => manifest_error(other),
+    };
+    match target {
+        TagOrDigest::Digest(d) => {
+            RawManifest::verified(body, d, hint.as_deref()).map_err(verify_error)
+        }
+        TagOrDigest::Tag(_) => match sent_digest {
+            Some(d) => RawManifest::verified(body, &d, hint.as_deref()).map_err(verify_error),
+            None => RawManifest::from_bytes(body, hint.as_deref()).map_err(manifest_error),
+        },
+    }
+}
+
+/// HEAD by digest.
+pub(super) async fn exists(store: &RegistryStore, digest: &Digest) -> Result<bool> {
+    let target = TagOrDigest::Digest(digest.clone());
+    let resp = store
+        .client
+        .send(&store.registry, request(store, Method::HEAD, &target))
+        .await?;
+    match resp.status() {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(status_error(resp, &Method::HEAD).await.into()),
+    }
+}
+
+/// PUT the exact bytes, by tag or by digest. A manifest with a `subject` that the registry did
+/// not index (no `OCI-Subject` in the answer) is added to the referrers tag.
+pub(super) async fn put(
+    store: &RegistryStore,
+    manifest: &RawManifest,
+    tag: Option<&str>,
+) -> Result<PushResult> {
+    let subject_indexed = put_bytes(store, manifest, tag).await?;
+    if !subject_indexed
+        && let Ok(view) = manifest.view()
+        && let Some(subject) = &view.subject
+    {
+        referrers::fallback_add(store, &subject.digest, manifest).await?;
+    }
+    Ok(PushResult {
+        descriptor: manifest.descriptor(),
+        subject_indexed,
+    })
+}
+
+/// PUT only; returns whether the registry answered with `OCI-Subject`.
+pub(super) async fn put_bytes(
+    store: &RegistryStore,
+    manifest: &RawManifest,
+    tag: Option<&str>,
+) -> Result<bool> {
+    let reference = match tag {
+        Some(t) => t.to_string(),
+        None => manifest.digest().to_string(),
+    };
+    let req = Request::new(
+        Method::PUT,
+        store.path("manifests", &reference),
+        store.scope(true),
+    )
+    .header(reqwest::header::CONTENT_TYPE, manifest.media_type())
+    .body(Body::Bytes(manifest.bytes().clone()));
+    let resp = store.client.send(&store.registry, req).await?;
+    let resp = store
+        .client
+        .expect(resp, &Method::PUT, &[200, 201, 202, 204])
+        .await?;
+    if let Some(sent) =
+        header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok())
+        && sent.algorithm() == manifest.digest().algorithm()
+        && &sent != manifest.digest()
+    {
+        return Err(RegistryError::Protocol {
+            url: format!("{}:{reference}", store.name),
+            message: format!(
+                "the registry stored the manifest as {sent}, but its bytes hash to {}",
+                manifest.digest()
+            ),
+        }
+        .into());
+    }
+    Ok(resp.headers().contains_key("oci-subject"))
+}
+
+/// DELETE by digest, then keep the referrers tag right on a registry without the referrers
+/// API: a deleted referrer leaves its subject's index, and a deleted subject's own referrers
+/// tag goes too.
+pub(super) async fn delete(store: &RegistryStore, digest: &Digest) -> Result<()> {
+    let target = TagOrDigest::Digest(digest.clone());
+    let manifest = fetch(store, &target).await?;
+    delete_reference(store, &target).await?;
+    if referrers::uses_tag_schema(store) {
+        if let Ok(view) = manifest.view()
+            && let Some(subject) = &view.subject
+        {
+            referrers::fallback_remove(store, &subject.digest, digest).await?;
+        }
+        referrers::drop_tag_of(store, digest).await;
+    }
+    Ok(())
+}
+
+/// DELETE a tag. Registries that delete only by digest answer 400 or 405.
+pub(super) async fn delete_tag(store: &RegistryStore, tag: &str) -> Result<()> {
+    let target = TagOrDigest::Tag(tag.to_string());
+    match delete_reference(store, &target).await {
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Err(StoreError::Unsupported {
+            store: store.name.clone(),
+            operation: format!("deleting tags (tag `{tag}`): {e}"),
+        }),
+        other => other,
+    }
+}
+
+pub(super) async fn delete_reference(store: &RegistryStore, target: &TagOrDigest) -> Result<()> {
+    let req = Request::new(
+        Method::DELETE,
+        store.path("manifests", &target.to_string()),
+        store.scope(true),
+    )
+    .header(reqwest::header::ACCEPT, &accept());
+    let resp = store.client.send(&store.registry, req).await?;
+    match resp.status() {
+        StatusCode::NOT_FOUND => Err(not_found(store, target)),
+        s if matches!(s.as_u16(), 200 | 202 | 204) => Ok(()),
+        _ => Err(status_error(resp, &Method::DELETE).await.into()),
+    }
+}

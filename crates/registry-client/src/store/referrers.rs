@@ -1,0 +1,286 @@
+//! Referrers of a manifest (DESIGN §2.3): the referrers API where the registry serves it
+//! (detected by a 200 image index, remembered per repository), else the referrers tag schema.
+//!
+//! Registries without the API need clients to maintain the `sha256-<hex>` index, and offer no
+//! conditional writes. Concurrent writers can overwrite each other's updates, so a writer
+//! here reads back after writing and keeps re-adding its entry until it has seen it present
+//! twice, with a jittered pause between, which outlasts another writer's read-modify-write.
+
+use std::time::Duration;
+
+use lineage_oci::referrers::fallback_tag;
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, media_type};
+use lineage_store::{Result, StoreError};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+
+use super::{RegistryStore, link, manifest};
+use crate::client::{ReferrersSupport, Request, status_error};
+use crate::error::RegistryError;
+use crate::referrers_index::{self as index, FallbackError};
+
+/// Rounds of read, write, read back before giving up on a contended referrers tag.
+const MAX_ROUNDS: u32 = 40;
+/// Times an entry must be seen in place, a pause apart, before a write counts as done.
+const CONFIRMATIONS: u32 = 2;
+
+/// Whether this repository is known to lack the referrers API (or not known to have it).
+pub(super) fn uses_tag_schema(store: &RegistryStore) -> bool {
+    store
+        .client
+        .referrers_support(&store.registry, &store.repository)
+        != Some(ReferrersSupport::Api)
+}
+
+/// The referrers of `subject`, of `artifact_type` when given.
+pub(super) async fn list(
+    store: &RegistryStore,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Result<Vec<Descriptor>> {
+    if store
+        .client
+        .referrers_support(&store.registry, &store.repository)
+        != Some(ReferrersSupport::TagSchema)
+        && let Some(found) = from_api(store, subject, artifact_type).await?
+    {
+        return Ok(found);
+    }
+    let entries = match read_fallback(store, subject).await? {
+        Some((_, entries)) => entries,
+        None => Vec::new(),
+    };
+    Ok(index::filter(entries, artifact_type))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+/// Ask the referrers API. `None` means the registry does not serve it.
+async fn from_api(
+    store: &RegistryStore,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Result<Option<Vec<Descriptor>>> {
+    let mut path = store.path("referrers", subject.as_str());
+    if let Some(t) = artifact_type {
+        path.push_str("?artifactType=");
+        path.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
+    }
+    let mut req = Request::new(Method::GET, path, store.scope(false))
+        .header(reqwest::header::ACCEPT, media_type::OCI_INDEX);
+    let mut out = Vec::new();
+    let mut filtered = true;
+    for page_no in 0..10_000 {
+        let resp = store.client.send(&store.registry, req).await?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND && page_no == 0 {
+            store.client.set_referrers_support(
+                &store.registry,
+                &store.repository,
+                ReferrersSupport::TagSchema,
+            );
+            return Ok(None);
+        }
+        if status != StatusCode::OK {
+            if page_no == 0
+                && status.is_client_error()
+                && status != StatusCode::UNAUTHORIZED
+                && status != StatusCode::FORBIDDEN
+            {
+                tracing::warn!(registry = %store.registry, %status, "unexpected answer from the referrers API; using the referrers tag");
+                return Ok(None);
+            }
+            return Err(status_error(resp, &Method::GET).await.into());
+        }
+        let is_index = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| lineage_oci::manifest::strip_parameters(t) == media_type::OCI_INDEX);
+        filtered &= resp
+            .headers()
+            .get("oci-filters-applied")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
+        let next = link::next(resp.headers(), resp.url());
+        let url = crate::error::redact(resp.url());
+        let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
+            method: "GET".into(),
+            url: url.clone(),
+            message: crate::client::flatten(&e),
+            retryable: true,
+        })?;
+        let page = match serde_json::from_slice::<Page>(&body) {
+            Ok(p) if is_index || page_no > 0 => p,
+            // A 200 that is not an index (a login page, say) is not the API.
+            _ if page_no == 0 => {
+                tracing::warn!(registry = %store.registry, "the referrers endpoint answered 200 without an image index; using the referrers tag");
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(RegistryError::Protocol {
+                    url,
+                    message: format!("the referrers page is not an image index: {e}"),
+                }
+                .into());
+            }
+            Ok(p) => p,
+        };
+        out.extend(page.manifests);
+        match next {
+            Some(u) => {
+                req = Request::to_url(Method::GET, u, store.scope(false))
+                    .header(reqwest::header::ACCEPT, media_type::OCI_INDEX)
+            }
+            None => break,
+        }
+    }
+    store
+        .client
+        .set_referrers_support(&store.registry, &store.repository, ReferrersSupport::Api);
+    Ok(Some(if filtered {
+        out
+    } else {
+        index::filter(out, artifact_type)
+    }))
+}
+
+/// The referrers tag of `subject` and its entries; `None` when there is none. An index that
+/// fails validation is reported and treated as absent (the spec's SHOULD for readers).
+async fn read_fallback(
+    store: &RegistryStore,
+    subject: &Digest,
+) -> Result<Option<(RawManifest, Vec<Descriptor>)>> {
+    match read_fallback_strict(store, subject).await {
+        Err(StoreError::InvalidInput { message, .. }) => {
+            tracing::warn!(repository = %store.name, %message, "ignoring an unusable referrers tag");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+async fn read_fallback_strict(
+    store: &RegistryStore,
+    subject: &Digest,
+) -> Result<Option<(RawManifest, Vec<Descriptor>)>> {
+    let tag = fallback_tag(subject);
+    let raw = match manifest::fetch(store, &TagOrDigest::Tag(tag.clone())).await {
+        Ok(raw) => raw,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let entries = index::validate(&raw, subject, &tag).map_err(|e| fallback_error(store, e))?;
+    Ok(Some((raw, entries)))
+}
+
+fn fallback_error(store: &RegistryStore, e: FallbackError) -> StoreError {
+    StoreError::InvalidInput {
+        store: store.name.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// Add `referrer` to the referrers tag of `subject`, and make sure it stays there.
+pub(super) async fn fallback_add(
+    store: &RegistryStore,
+    subject: &Digest,
+    referrer: &RawManifest,
+) -> Result<()> {
+    let entry = index::entry_for(referrer);
+    converge(store, subject, &entry.digest, true, |current| {
+        index::add(current, &entry)
+    })
+    .await
+}
+
+/// Remove `referrer` from the referrers tag of `subject`, and make sure it stays removed.
+pub(super) async fn fallback_remove(
+    store: &RegistryStore,
+    subject: &Digest,
+    referrer: &Digest,
+) -> Result<()> {
+    converge(store, subject, referrer, false, |current| match current {
+        Some(c) => index::remove(c, referrer),
+        None => Ok(None),
+    })
+    .await
+}
+
+/// Read, change, write, read back — until `digest` is seen listed (`want_listed`) or not,
+/// `CONFIRMATIONS` times in a row, a jittered pause apart.
+async fn converge<F>(
+    store: &RegistryStore,
+    subject: &Digest,
+    digest: &Digest,
+    want_listed: bool,
+    change: F,
+) -> Result<()>
+where
+    F: Fn(Option<&RawManifest>) -> Result<Option<RawManifest>, FallbackError>,
+{
+    let tag = fallback_tag(subject);
+    let mut confirmed = 0;
+    for round in 0..MAX_ROUNDS {
+        let current = read_fallback_strict(store, subject).await?;
+        let listed = current
+            .as_ref()
+            .is_some_and(|(_, entries)| index::lists(entries, digest));
+        if listed == want_listed {
+            confirmed += 1;
+            if confirmed >= CONFIRMATIONS {
+                return Ok(());
+            }
+        } else {
+            confirmed = 0;
+            if let Some(updated) = change(current.as_ref().map(|(raw, _)| raw))
+                .map_err(|e| fallback_error(store, e))?
+            {
+                manifest::put_bytes(store, &updated, Some(&tag)).await?;
+                tracing::debug!(%tag, round, digest = %updated.digest(), "wrote the referrers tag");
+            }
+        }
+        tokio::time::sleep(pause(round)).await;
+    }
+    Err(StoreError::Backend {
+        kind: lineage_store::ErrorKind::Io,
+        message: format!(
+            "the referrers tag `{tag}` in {} kept changing under concurrent writers; {digest} could not be {} after {MAX_ROUNDS} rounds",
+            store.name,
+            if want_listed { "added" } else { "removed" }
+        ),
+        source: None,
+    })
+}
+
+/// 100–400 ms, so another writer's read-modify-write (a few ms) finishes within it, and
+/// writers that collided spread out.
+fn pause(round: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jitter = u64::from(nanos % 300);
+    Duration::from_millis(100 + jitter + u64::from(round.min(10)) * 10)
+}
+
+/// After `subject` is deleted, delete its referrers tag too (by the index's digest, which
+/// removes the tag on registries that cannot delete tags). Failures are reported, not fatal.
+pub(super) async fn drop_tag_of(store: &RegistryStore, subject: &Digest) {
+    match read_fallback(store, subject).await {
+        Ok(Some((raw, _))) => {
+            if let Err(e) =
+                manifest::delete_reference(store, &TagOrDigest::Digest(raw.digest().clone())).await
+            {
+                tracing::warn!(repository = %store.name, error = %e, "cannot delete the referrers tag of a deleted manifest");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(repository = %store.name, error = %e, "cannot read the referrers tag of a deleted manifest")
+        }
+    }
+}

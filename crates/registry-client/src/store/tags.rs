@@ -1,0 +1,50 @@
+//! Tag listing, following `Link` pagination; `"tags": null` (distribution after deletes) is an
+//! empty list.
+
+use lineage_store::Result;
+use reqwest::Method;
+use serde::Deserialize;
+
+use super::{RegistryStore, link};
+use crate::client::Request;
+use crate::error::RegistryError;
+
+#[derive(Deserialize)]
+struct TagList {
+    tags: Option<Vec<String>>,
+}
+
+/// Every tag, sorted and distinct.
+pub(super) async fn list(store: &RegistryStore) -> Result<Vec<String>> {
+    let mut tags = Vec::new();
+    let mut req = Request::new(
+        Method::GET,
+        format!("/v2/{}/tags/list", store.repository),
+        store.scope(false),
+    );
+    // A registry that loops its `Link` headers must not keep us here forever.
+    for _ in 0..10_000 {
+        let resp = store.client.send(&store.registry, req).await?;
+        let resp = store.client.expect(resp, &Method::GET, &[200]).await?;
+        let next = link::next(resp.headers(), resp.url());
+        let url = crate::error::redact(resp.url());
+        let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
+            method: "GET".into(),
+            url: url.clone(),
+            message: crate::client::flatten(&e),
+            retryable: true,
+        })?;
+        let page: TagList = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
+            url,
+            message: format!("the tag list is not valid JSON: {e}"),
+        })?;
+        tags.extend(page.tags.unwrap_or_default());
+        match next {
+            Some(u) => req = Request::to_url(Method::GET, u, store.scope(false)),
+            None => break,
+        }
+    }
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
