@@ -2,12 +2,15 @@
 # Start a throw-away CNCF distribution registry (Debian's `docker-registry`,
 # distribution 2.8.x) on 127.0.0.1 for lineage's tests.
 #
-# Usage: scripts/start-registry.sh [-p PORT] [-d on|off] [-u USER:PASS] [-R]
+# Usage: scripts/start-registry.sh [-p PORT] [-d on|off] [-u USER:PASS] [-R] [-T]
 #   -p PORT       listen on 127.0.0.1:PORT (default: pick a free port)
 #   -d on|off     storage.delete.enabled (default: on; off => DELETE is 405)
 #   -u USER:PASS  require HTTP basic auth (bcrypt htpasswd entry; needs the
 #                 `htpasswd` tool from apache2-utils)
 #   -R            read-only mode (storage.maintenance.readonly): writes are 405
+#   -T            serve HTTPS with a certificate from a throw-away CA made with
+#                 openssl (for 127.0.0.1 and localhost); REGISTRY_CA names the
+#                 CA's PEM file and REGISTRY_URL is https://
 #
 # The registry runs detached with its config, storage, log and PID file in a
 # fresh temporary directory. Once GET /v2/ answers (200, or 401 with -u), these
@@ -25,13 +28,14 @@ readonly WAIT_SECONDS=20
 prog=start-registry
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 port=""
 delete=true
 userpass=""
 read_only=false
-while getopts ":p:d:u:Rh" opt; do
+tls=false
+while getopts ":p:d:u:RTh" opt; do
   case "$opt" in
     p) port=$OPTARG ;;
     d)
@@ -43,6 +47,7 @@ while getopts ":p:d:u:Rh" opt; do
       ;;
     u) userpass=$OPTARG ;;
     R) read_only=true ;;
+    T) tls=true ;;
     h) usage ;;
     :) say "-$OPTARG needs a value"; usage ;;
     *) say "unknown option -$OPTARG"; usage ;;
@@ -105,6 +110,26 @@ if [ -n "$userpass" ]; then
     path: $dir/htpasswd"
 fi
 
+tls_yaml=""
+scheme=http
+curl_tls=()
+if $tls; then
+  command -v openssl > /dev/null || die "openssl is missing (apt-get install -y openssl)"
+  mkdir -p "$dir/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=lineage test CA" \
+    -keyout "$dir/tls/ca.key" -out "$dir/tls/ca.pem" 2> /dev/null || die "openssl could not make the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/tls/server.key" -out "$dir/tls/server.csr" 2> /dev/null || die "openssl could not make the server key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$dir/tls/ext.cnf"
+  openssl x509 -req -in "$dir/tls/server.csr" -CA "$dir/tls/ca.pem" -CAkey "$dir/tls/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/tls/ext.cnf" -out "$dir/tls/server.pem" 2> /dev/null || die "openssl could not sign the server certificate"
+  tls_yaml="  tls:
+    certificate: $dir/tls/server.pem
+    key: $dir/tls/server.key"
+  scheme=https
+  curl_tls=(--cacert "$dir/tls/ca.pem")
+fi
+
 write_config() {
   cat > "$dir/config.yml" <<EOF
 version: 0.1
@@ -127,6 +152,7 @@ http:
   secret: lineage-test-registry-secret
   headers:
     X-Content-Type-Options: [nosniff]
+$tls_yaml
 $auth_yaml
 EOF
 }
@@ -161,7 +187,7 @@ start_on() {
     # "listening on" is logged only after our process has bound the port, so a
     # 200 cannot come from some other server that grabbed the port first.
     if grep -q "listening on 127.0.0.1:$p" "$dir/registry.log"; then
-      code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "http://127.0.0.1:$p/v2/" || true)
+      code=$(curl -s "${curl_tls[@]}" -o /dev/null --max-time 2 -w '%{http_code}' "$scheme://127.0.0.1:$p/v2/" || true)
       if [[ "$want_codes" == *" $code "* ]]; then
         return 0
       fi
@@ -197,9 +223,10 @@ if [ -z "$pid" ]; then
   die "could not bind a port for docker-registry after $attempts attempt(s)"
 fi
 
-say "docker-registry pid $pid serving http://127.0.0.1:$port (delete=$delete read-only=$read_only auth=$([ -n "$userpass" ] && echo basic || echo none)) in $dir"
+say "docker-registry pid $pid serving $scheme://127.0.0.1:$port (delete=$delete read-only=$read_only auth=$([ -n "$userpass" ] && echo basic || echo none)) in $dir"
 printf 'REGISTRY_PID=%q\n' "$pid"
 printf 'REGISTRY_PORT=%q\n' "$port"
 printf 'REGISTRY_HOST=%q\n' "127.0.0.1:$port"
-printf 'REGISTRY_URL=%q\n' "http://127.0.0.1:$port"
+printf 'REGISTRY_URL=%q\n' "$scheme://127.0.0.1:$port"
+! $tls || printf 'REGISTRY_CA=%q\n' "$dir/tls/ca.pem"
 printf 'REGISTRY_DIR=%q\n' "$dir"

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Stop a registry started by scripts/start-registry.sh and remove its directory.
+# Stop a registry started by scripts/start-registry.sh or
+# scripts/start-zuul-registry.sh and remove its directory.
 #
 # Usage: scripts/stop-registry.sh DIR
-#   DIR  the REGISTRY_DIR printed by start-registry.sh
+#   DIR  the REGISTRY_DIR printed by the start script
 #
 # Only the PID recorded in DIR/registry.pid is signalled, and only when that
-# process's command line mentions "registry": SIGTERM, then SIGKILL if it is
-# still alive after 5 s. DIR is removed only if start-registry.sh made it.
+# process's command line mentions "registry" (docker-registry, zuul-registry):
+# SIGTERM, then SIGKILL if it is still alive after 5 s. DIR is removed only if
+# one of those start scripts made it (it holds their .lineage-test-registry marker).
 set -euo pipefail
 
 prog=stop-registry
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
-  sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 dir=$1
@@ -23,7 +25,7 @@ if [ ! -d "$dir" ]; then
   exit 0
 fi
 if [ ! -f "$dir/.lineage-test-registry" ]; then
-  say "error: $dir was not created by start-registry.sh; leaving it alone"
+  say "error: $dir was not created by start-registry.sh or start-zuul-registry.sh; leaving it alone"
   exit 1
 fi
 

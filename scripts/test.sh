@@ -9,13 +9,22 @@
 #
 # Steps:
 #   1. install the interop tools if missing (skopeo, umoci, buildah,
-#      docker-registry, apache2-utils, curl) with apt-get; needs root
-#   2. start a throw-away docker-registry (deletes enabled) on a free loopback
-#      port and export LINEAGE_TEST_REGISTRY=127.0.0.1:PORT; stopped on exit
+#      docker-registry, apache2-utils, curl, python3-venv) with apt-get; needs root
+#   2. start throw-away registries on free loopback ports, in parallel; all are
+#      stopped on exit:
+#        LINEAGE_TEST_REGISTRY=127.0.0.1:PORT           docker-registry, deletes on
+#        LINEAGE_TEST_REGISTRY_NODELETE=127.0.0.1:PORT  docker-registry, deletes off
+#        LINEAGE_TEST_REGISTRY_AUTH=127.0.0.1:PORT      docker-registry, htpasswd
+#        LINEAGE_TEST_REGISTRY_TLS=127.0.0.1:PORT       docker-registry, HTTPS with a
+#          throw-away CA (its PEM file in LINEAGE_TEST_REGISTRY_TLS_CA)
+#          basic auth, deletes on; LINEAGE_TEST_REGISTRY_AUTH_USER/_PASS
+#        LINEAGE_TEST_ZUUL=127.0.0.1:PORT               zuul-registry (PyPI, in a
+#          cached venv), Bearer tokens; LINEAGE_TEST_ZUUL_USER/_PASS
 #   3. cargo fmt --all -- --check; cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo nextest run --workspace ARGS, then cargo test --workspace --doc
 #      (or cargo test --workspace ARGS without nextest)
-# Exits non-zero as soon as a step fails. With CI set, missing tools are fatal.
+# Exits non-zero as soon as a step fails. With CI set, missing tools and
+# registries that do not start are fatal; otherwise their tests are skipped.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +42,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-lint) lint=false ;;
-    -h | --help) sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) args+=("$@"); break ;;
     *) args+=("$1") ;;
   esac
@@ -45,7 +54,7 @@ in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; }
 # --- 1. tools ---------------------------------------------------------------
 # command on PATH -> Debian package that provides it
 tools=(skopeo:skopeo umoci:umoci buildah:buildah docker-registry:docker-registry
-  htpasswd:apache2-utils curl:curl)
+  htpasswd:apache2-utils curl:curl python3:python3 openssl:openssl)
 missing_pkgs=()
 missing_cmds=()
 for pair in "${tools[@]}"; do
@@ -55,6 +64,19 @@ for pair in "${tools[@]}"; do
   fi
 done
 
+# zuul-registry is pip-installed into this venv (see scripts/start-zuul-registry.sh),
+# which needs python3's venv module (Debian: python3-venv) unless it exists already.
+zuul_venv="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/zuul-venv"
+venv_works() { python3 -c 'import venv, ensurepip' 2> /dev/null; }
+need_venv=false
+if [ ! -x "$zuul_venv/bin/zuul-registry" ]; then
+  need_venv=true
+  if ! command -v python3 > /dev/null || ! venv_works; then
+    missing_cmds+=("python3 -m venv")
+    missing_pkgs+=(python3-venv)
+  fi
+fi
+
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     step "installing ${missing_pkgs[*]} (missing: ${missing_cmds[*]})"
@@ -63,6 +85,7 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
     apt-get install -y -q "${missing_pkgs[@]}" >&2 ||
       die "apt-get install ${missing_pkgs[*]} failed"
     for cmd in "${missing_cmds[@]}"; do
+      [ "$cmd" = "python3 -m venv" ] && continue
       command -v "$cmd" > /dev/null || die "$cmd is still missing after installing ${missing_pkgs[*]}"
     done
   else
@@ -72,36 +95,159 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
     say "warning: tests that need these tools will be skipped"
   fi
 fi
+if $need_venv && command -v python3 > /dev/null && ! venv_works; then
+  # For example a python3 first on PATH that is not Debian's.
+  msg="$(command -v python3) cannot create virtualenvs (no venv or ensurepip module), so zuul-registry cannot be installed"
+  in_ci && die "$msg"
+  say "warning: $msg"
+fi
 for tool in skopeo umoci buildah docker-registry; do
   if command -v "$tool" > /dev/null; then
     say "using $("$tool" --version 2>&1 | head -n 1)"
   fi
 done
 
-# --- 2. registry ------------------------------------------------------------
-REGISTRY_DIR=""
+# --- 2. registries ----------------------------------------------------------
+# Each registry is started by a start script running in the background, whose
+# stdout (REGISTRY_* lines for eval) goes to $state/NAME.env and stderr to
+# $state/NAME.log. docker-registry starts in well under a second and is
+# collected at once; zuul-registry may first need a pip install (a minute or
+# two on a fresh machine), so it is collected only before the tests run and
+# installs while the lint step runs.
+state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
+registries=()          # names of every registry started
+declare -A starter=()  # name -> PID of its start script, until collected
+
+# The value of variable $2 in the REGISTRY_* lines that registry $1 printed.
+registry_var() {
+  (
+    # A start script that failed or was interrupted printed nothing.
+    eval "$(cat "$state/$1.env" 2> /dev/null || true)"
+    printf '%s' "${!2:-}"
+  )
+}
+
 cleanup() {
-  if [ -n "$REGISTRY_DIR" ]; then
-    bash "$here/stop-registry.sh" "$REGISTRY_DIR" || true
-    REGISTRY_DIR=""
-  fi
+  local name dir
+  for name in "${!starter[@]}"; do
+    # An interrupted start script stops whatever it started (zuul-registry's
+    # does; docker-registry's only runs for a moment and is waited for).
+    [ "$name" != zuul ] || kill -TERM "${starter[$name]}" 2> /dev/null || true
+    wait "${starter[$name]}" 2> /dev/null || true
+  done
+  for name in "${registries[@]+"${registries[@]}"}"; do
+    dir=$(registry_var "$name" REGISTRY_DIR)
+    [ -z "$dir" ] || bash "$here/stop-registry.sh" "$dir" &
+  done
+  wait || true
+  rm -rf -- "$state"
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# start_registry NAME SCRIPT ARGS...: run SCRIPT in the background.
+start_registry() {
+  local name=$1
+  shift
+  registries+=("$name")
+  bash "$@" > "$state/$name.env" 2> "$state/$name.log" < /dev/null &
+  starter[$name]=$!
+}
+
+# collect_registry NAME: wait for its start script (not in a subshell: only
+# this shell can wait for it) and set $host to the host:port the registry
+# serves on, or fail after showing the script's messages.
+host=""
+collect_registry() {
+  local name=$1 rc=0
+  wait "${starter[$name]}" || rc=$?
+  unset "starter[$name]"
+  sed 's/^/  /' "$state/$name.log" >&2
+  [ "$rc" -eq 0 ] || return 1
+  host=$(registry_var "$name" REGISTRY_HOST)
+  [ -n "$host" ]
+}
+
+# Not started => fatal under CI, else its tests are skipped.
+missing_registry() {
+  in_ci && die "$1"
+  say "warning: $1; its tests will be skipped"
+}
+
+random_password() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
+
+unset LINEAGE_TEST_REGISTRY LINEAGE_TEST_REGISTRY_NODELETE LINEAGE_TEST_REGISTRY_AUTH \
+  LINEAGE_TEST_REGISTRY_TLS LINEAGE_TEST_REGISTRY_TLS_CA \
+  LINEAGE_TEST_REGISTRY_AUTH_USER LINEAGE_TEST_REGISTRY_AUTH_PASS \
+  LINEAGE_TEST_ZUUL LINEAGE_TEST_ZUUL_USER LINEAGE_TEST_ZUUL_PASS
+auth_user=lineage
+auth_pass=$(random_password)
+zuul_user=lineage
+zuul_pass=$(random_password)
+
+step "starting registries"
+have_docker_registry=false
 if command -v docker-registry > /dev/null && command -v curl > /dev/null; then
-  step "starting docker-registry"
-  registry_env=$(bash "$here/start-registry.sh" -d on) || die "could not start the test registry"
-  eval "$registry_env"
-  export LINEAGE_TEST_REGISTRY="$REGISTRY_HOST"
-  say "LINEAGE_TEST_REGISTRY=$LINEAGE_TEST_REGISTRY"
+  have_docker_registry=true
+  start_registry plain "$here/start-registry.sh" -d on
+  start_registry nodelete "$here/start-registry.sh" -d off
+  if command -v htpasswd > /dev/null; then
+    start_registry auth "$here/start-registry.sh" -d on -u "$auth_user:$auth_pass"
+  fi
+  if command -v openssl > /dev/null; then
+    start_registry tls "$here/start-registry.sh" -d on -T
+  fi
 else
-  in_ci && die "docker-registry or curl is missing; cannot start the test registry"
-  say "warning: no docker-registry; LINEAGE_TEST_REGISTRY is not set and registry tests will be skipped"
-  unset LINEAGE_TEST_REGISTRY
+  missing_registry "docker-registry or curl is missing; cannot start the test registries"
 fi
+have_zuul=false
+if command -v curl > /dev/null && command -v python3 > /dev/null; then
+  have_zuul=true
+  start_registry zuul "$here/start-zuul-registry.sh" -u "$zuul_user:$zuul_pass" -V "$zuul_venv"
+else
+  missing_registry "curl or python3 is missing; cannot start zuul-registry"
+fi
+
+if $have_docker_registry; then
+  collect_registry plain || die "could not start the test registry (deletes on)"
+  export LINEAGE_TEST_REGISTRY="$host"
+  say "LINEAGE_TEST_REGISTRY=$LINEAGE_TEST_REGISTRY"
+  collect_registry nodelete || die "could not start the test registry with deletes off"
+  export LINEAGE_TEST_REGISTRY_NODELETE="$host"
+  say "LINEAGE_TEST_REGISTRY_NODELETE=$LINEAGE_TEST_REGISTRY_NODELETE"
+  if [ -n "${starter[auth]:-}" ]; then
+    collect_registry auth || die "could not start the test registry with basic auth"
+    export LINEAGE_TEST_REGISTRY_AUTH="$host"
+    export LINEAGE_TEST_REGISTRY_AUTH_USER="$auth_user" LINEAGE_TEST_REGISTRY_AUTH_PASS="$auth_pass"
+    say "LINEAGE_TEST_REGISTRY_AUTH=$LINEAGE_TEST_REGISTRY_AUTH (user $auth_user)"
+  else
+    missing_registry "htpasswd (apache2-utils) is missing; cannot start the basic-auth registry"
+  fi
+  if [ -n "${starter[tls]:-}" ]; then
+    collect_registry tls || die "could not start the test registry with TLS"
+    export LINEAGE_TEST_REGISTRY_TLS="$host"
+    LINEAGE_TEST_REGISTRY_TLS_CA=$(registry_var tls REGISTRY_CA)
+    export LINEAGE_TEST_REGISTRY_TLS_CA
+    say "LINEAGE_TEST_REGISTRY_TLS=$LINEAGE_TEST_REGISTRY_TLS (CA $LINEAGE_TEST_REGISTRY_TLS_CA)"
+  else
+    missing_registry "openssl is missing; cannot start the TLS registry"
+  fi
+fi
+
+# Waits for zuul-registry (started above) and exports LINEAGE_TEST_ZUUL*.
+collect_zuul() {
+  $have_zuul || return 0
+  [ -n "${starter[zuul]:-}" ] || return 0
+  if collect_registry zuul; then
+    export LINEAGE_TEST_ZUUL="$host"
+    export LINEAGE_TEST_ZUUL_USER="$zuul_user" LINEAGE_TEST_ZUUL_PASS="$zuul_pass"
+    say "LINEAGE_TEST_ZUUL=$LINEAGE_TEST_ZUUL (user $zuul_user)"
+  else
+    missing_registry "could not start zuul-registry"
+  fi
+}
 
 # --- 3. lint ----------------------------------------------------------------
 if $lint; then
@@ -112,6 +258,8 @@ if $lint; then
 fi
 
 # --- 4. tests ---------------------------------------------------------------
+collect_zuul
+
 # `-p X` in ARGS narrows the run, so --workspace is only added without one.
 scope=(--workspace)
 pkg_args=()

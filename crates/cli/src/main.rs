@@ -111,7 +111,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// overrides. Colour only on a terminal and never with `NO_COLOR`.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // Only lineage's own warnings: dependencies' logs (a TLS verifier's, say) would
+        // repeat what the error already says.
+        0 => "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn",
         1 => {
             "warn,lineage=debug,lineage_oci=debug,lineage_store=debug,lineage_registry_client=debug"
         }

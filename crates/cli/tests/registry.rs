@@ -668,3 +668,54 @@ fn same_registry_copy_keeps_digest() {
     assert_eq!(tagged_digest(&check, "v1"), image.digest);
     assert_has_blobs(&check, &reachable(&image.layout, &image.digest));
 }
+
+/// A registry serving HTTPS with a certificate from a private CA: refused (with a hint, and
+/// never silently retried over plain HTTP, even on loopback) until the CA is given with
+/// `--ca-file`, or verification is skipped with `--insecure`.
+#[test]
+fn tls_needs_the_ca_or_insecure() {
+    let test = "tls_needs_the_ca_or_insecure";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY_TLS", false) else {
+        return;
+    };
+    let Ok(ca) = std::env::var("LINEAGE_TEST_REGISTRY_TLS_CA") else {
+        assert!(
+            !support::in_ci(),
+            "{test}: LINEAGE_TEST_REGISTRY_TLS_CA is not set"
+        );
+        return;
+    };
+    let ctx = Ctx::new();
+    let repo = unique_repo("tls");
+    let layout = ctx.join("layout");
+    let digest = make_image(&layout, "v1", "tls", "amd64");
+    let target = reg.reference(&repo, ":v1");
+
+    let r = ctx.run(&["copy", &oci(&layout, "v1"), &target]);
+    let stderr = fails_with(&r, 1);
+    assert!(
+        stderr.contains("not trusted") && stderr.contains("--ca-file"),
+        "{}",
+        context(&r)
+    );
+    assert!(
+        !stderr.contains("HTTP request to an HTTPS server"),
+        "fell back to plain HTTP: {}",
+        context(&r)
+    );
+
+    let r = ctx.ok(&["--ca-file", &ca, "copy", &oci(&layout, "v1"), &target]);
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        digest,
+        "{}",
+        context(&r)
+    );
+    let r = ctx.ok(&["--insecure", "resolve", &target]);
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        digest,
+        "{}",
+        context(&r)
+    );
+}

@@ -133,6 +133,11 @@ pub fn is_loopback(host: &str) -> bool {
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether a request failed because the server's certificate was refused.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    flatten(e).to_ascii_lowercase().contains("certificate")
+}
+
 /// The error and its causes on one line.
 pub(crate) fn flatten(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -345,23 +350,38 @@ impl RegistryClient {
                 Ok(r) => r,
                 Err(e) => {
                     let https = url.scheme() == "https";
-                    if https && !fell_back && e.is_connect() && is_loopback(&host) && replayable {
+                    let certificate = is_certificate_error(&e);
+                    // Fall back only when the server does not speak TLS at all; a loopback
+                    // registry whose certificate is not trusted must not be silently
+                    // reached over plain HTTP.
+                    if https
+                        && !fell_back
+                        && e.is_connect()
+                        && !certificate
+                        && is_loopback(&host)
+                        && replayable
+                    {
                         tracing::debug!(%host, "HTTPS failed on a loopback registry; trying plain HTTP");
                         self.set_scheme(&host, "http");
                         fell_back = true;
                         continue;
                     }
-                    let retryable = e.is_connect() || e.is_timeout() || e.is_request();
+                    let retryable =
+                        (e.is_connect() || e.is_timeout() || e.is_request()) && !certificate;
                     if retryable && replayable && attempt < self.inner.options.retries {
                         attempt += 1;
                         tracing::debug!(url = %shown, attempt, error = %flatten(&e), "retrying");
                         tokio::time::sleep(self.backoff(attempt, None)).await;
                         continue;
                     }
+                    let mut message = flatten(&e);
+                    if certificate {
+                        message.push_str(" (the registry's certificate is not trusted: add its CA with `--ca-file`, or skip verification with `--insecure`)");
+                    }
                     return Err(RegistryError::Transport {
                         method: req.method.to_string(),
                         url: shown,
-                        message: flatten(&e),
+                        message,
                         retryable,
                     });
                 }

@@ -5,9 +5,11 @@
 //! of a process and holds the HTTP client, credentials, tokens and what each registry supports.
 
 pub mod auth;
+mod catalog;
 pub mod client;
 pub mod credentials;
 pub mod error;
+mod link;
 pub mod options;
 pub mod referrers_index;
 mod store;

@@ -185,7 +185,10 @@ mod tests {
         std::fs::create_dir_all(odd.parent().unwrap()).unwrap();
         std::fs::write(&odd, b"x").unwrap();
         let arg = odd.display().to_string();
-        assert_eq!(parse_file(&arg), (odd.clone(), media_type::OCI_LAYER_TAR.into()));
+        assert_eq!(
+            parse_file(&arg),
+            (odd.clone(), media_type::OCI_LAYER_TAR.into())
+        );
         assert_eq!(parse_file("missing:text/plain").1, "text/plain");
         assert_eq!(
             parse_file("plain"),

@@ -30,9 +30,7 @@ pub fn parse(header: &str) -> Vec<Challenge> {
         }
         // A token followed by `=` is a parameter of the current challenge; otherwise it is a
         // new scheme.
-        let token_end = rest
-            .find([' ', ',', '='])
-            .unwrap_or(rest.len());
+        let token_end = rest.find([' ', ',', '=']).unwrap_or(rest.len());
         let token = &rest[..token_end];
         let after = rest[token_end..].trim_start_matches([' ', '\t']);
         if let Some(value_part) = after.strip_prefix('=')

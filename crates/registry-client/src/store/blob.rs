@@ -10,10 +10,11 @@ use lineage_store::{BlobStream, MountSource, Result, StoreError, blob};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
-use super::{RegistryStore, link};
+use super::RegistryStore;
 use crate::auth::Scope;
 use crate::client::{Body, Request, flatten, status_error};
 use crate::error::RegistryError;
+use crate::link;
 
 /// Blobs up to this size are uploaded from memory in one POST.
 const SMALL_BLOB: u64 = 1 << 20;
@@ -36,9 +37,10 @@ async fn open(store: &RegistryStore, desc: &Descriptor, offset: u64) -> Result<R
     let resp = store.client.send(&store.registry, req).await?;
     match resp.status() {
         StatusCode::OK | StatusCode::PARTIAL_CONTENT => Ok(resp),
-        StatusCode::NOT_FOUND => Err(StoreError::BlobNotFound {
-            store: store.name.clone(),
-            digest: desc.digest.clone(),
+        StatusCode::NOT_FOUND => Err(StoreError::Backend {
+            kind: lineage_store::ErrorKind::NotFound,
+            message: format!("blob {} not found in {}", desc.digest, store.name),
+            source: Some(Box::new(status_error(resp, &Method::GET).await)),
         }),
         _ => Err(status_error(resp, &Method::GET).await.into()),
     }

@@ -16,10 +16,17 @@ pub(crate) fn accept() -> String {
     media_type::MANIFEST_TYPES.join(", ")
 }
 
-fn not_found(store: &RegistryStore, reference: &TagOrDigest) -> StoreError {
-    StoreError::ManifestNotFound {
-        store: store.name.clone(),
-        reference: reference.to_string(),
+/// "Not found", with the registry's own answer (status, error code, message) as the cause.
+async fn not_found(
+    store: &RegistryStore,
+    reference: &TagOrDigest,
+    response: Response,
+    method: &Method,
+) -> StoreError {
+    StoreError::Backend {
+        kind: ErrorKind::NotFound,
+        message: format!("manifest `{reference}` not found in {}", store.name),
+        source: Some(Box::new(status_error(response, method).await)),
     }
 }
 
@@ -46,7 +53,7 @@ pub(super) async fn resolve(
         .send(&store.registry, request(store, Method::HEAD, target))
         .await?;
     match resp.status() {
-        StatusCode::NOT_FOUND => return Err(not_found(store, target)),
+        StatusCode::NOT_FOUND => return Err(not_found(store, target, resp, &Method::HEAD).await),
         StatusCode::OK => {}
         _ => return Err(status_error(resp, &Method::HEAD).await.into()),
     }
@@ -78,7 +85,7 @@ pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result
         .send(&store.registry, request(store, Method::GET, target))
         .await?;
     match resp.status() {
-        StatusCode::NOT_FOUND => return Err(not_found(store, target)),
+        StatusCode::NOT_FOUND => return Err(not_found(store, target, resp, &Method::GET).await),
         StatusCode::OK => {}
         _ => return Err(status_error(resp, &Method::GET).await.into()),
     }
@@ -234,7 +241,7 @@ pub(super) async fn delete_reference(store: &RegistryStore, target: &TagOrDigest
     .header(reqwest::header::ACCEPT, &accept());
     let resp = store.client.send(&store.registry, req).await?;
     match resp.status() {
-        StatusCode::NOT_FOUND => Err(not_found(store, target)),
+        StatusCode::NOT_FOUND => Err(not_found(store, target, resp, &Method::DELETE).await),
         s if matches!(s.as_u16(), 200 | 202 | 204) => Ok(()),
         _ => Err(status_error(resp, &Method::DELETE).await.into()),
     }

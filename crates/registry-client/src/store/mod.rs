@@ -6,7 +6,6 @@
 //! referrers API with the tag-schema fallback on read and write).
 
 mod blob;
-mod link;
 mod manifest;
 mod referrers;
 mod tags;

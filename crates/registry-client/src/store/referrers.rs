@@ -14,9 +14,10 @@ use lineage_store::{Result, StoreError};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
-use super::{RegistryStore, link, manifest};
+use super::{RegistryStore, manifest};
 use crate::client::{ReferrersSupport, Request, status_error};
 use crate::error::RegistryError;
+use crate::link;
 use crate::referrers_index::{self as index, FallbackError};
 
 /// Rounds of read, write, read back before giving up on a contended referrers tag.

@@ -5,9 +5,10 @@ use lineage_store::Result;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::{RegistryStore, link};
+use super::RegistryStore;
 use crate::client::Request;
 use crate::error::RegistryError;
+use crate::link;
 
 #[derive(Deserialize)]
 struct TagList {

@@ -1,0 +1,509 @@
+//! Registry behaviour no real registry on these machines shows, scripted with wiremock:
+//! referrers API pagination and filtering, `Retry-After`, redirects to another host, a
+//! fallback tag that resolves to the subject, a declined mount, identity tokens, and
+//! `OCI-Chunk-Min-Length`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
+use lineage_registry_client::credentials::Credential;
+use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
+use lineage_store::{MountSource, ReadStore, Store, blob};
+use serde_json::json;
+use wiremock::matchers::{
+    body_string_contains, header, header_exists, method, path, query_param, query_param_is_missing,
+};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn host(server: &MockServer) -> String {
+    server.address().to_string()
+}
+
+fn client(options: ClientOptions) -> RegistryClient {
+    RegistryClient::new(ClientOptions {
+        plain_http: true,
+        retries: 2,
+        backoff: std::time::Duration::from_millis(1),
+        ..options
+    })
+    .unwrap()
+}
+
+fn store(server: &MockServer, options: ClientOptions) -> RegistryStore {
+    RegistryStore::for_repository(client(options), &host(server), "app")
+}
+
+fn entry(artifact_type: &str, seed: &str) -> Descriptor {
+    let mut d = Descriptor::new(
+        media_type::OCI_MANIFEST,
+        Digest::sha256(seed.as_bytes()),
+        100,
+    );
+    d.artifact_type = Some(artifact_type.to_string());
+    d
+}
+
+fn index_body(entries: &[Descriptor]) -> serde_json::Value {
+    json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": entries})
+}
+
+#[tokio::test]
+async fn referrers_api_pages_are_followed_and_filtered_on_the_client() {
+    let server = MockServer::start().await;
+    let subject = Digest::sha256(b"subject");
+    let route = format!("/v2/app/referrers/{subject}");
+    let (a, b, c) = (entry("x", "a"), entry("y", "b"), entry("x", "c"));
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{route}?page=2>; rel=\"next\"").as_str())
+                .set_body_raw(
+                    serde_json::to_vec(&index_body(&[a.clone(), b.clone()])).unwrap(),
+                    media_type::OCI_INDEX,
+                ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            serde_json::to_vec(&index_body(std::slice::from_ref(&c))).unwrap(),
+            media_type::OCI_INDEX,
+        ))
+        .mount(&server)
+        .await;
+    // The API answered, so the fallback tag must never be read.
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v2/app/manifests/sha256-{}",
+            subject.encoded()
+        )))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let all: Vec<Digest> = s
+        .referrers(&subject, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.digest)
+        .collect();
+    assert_eq!(
+        all,
+        vec![a.digest.clone(), b.digest.clone(), c.digest.clone()]
+    );
+    // No `OCI-Filters-Applied`: the client filters.
+    let xs: Vec<Digest> = s
+        .referrers(&subject, Some("x"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.digest)
+        .collect();
+    assert_eq!(xs, vec![a.digest, c.digest]);
+}
+
+#[tokio::test]
+async fn an_applied_filter_is_trusted() {
+    let server = MockServer::start().await;
+    let subject = Digest::sha256(b"subject");
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/app/referrers/{subject}")))
+        .and(query_param("artifactType", "application/x.sbom"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("oci-filters-applied", "artifactType")
+                .set_body_raw(
+                    serde_json::to_vec(&index_body(&[entry("application/x.sbom", "s")])).unwrap(),
+                    media_type::OCI_INDEX,
+                ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let got = s
+        .referrers(&subject, Some("application/x.sbom"))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    let digest = Digest::sha256(body);
+    let route = format!("/v2/app/manifests/{digest}");
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", media_type::OCI_INDEX)
+                .set_body_bytes(body.to_vec()),
+        )
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let m = s.manifest_get(&digest).await.unwrap();
+    assert_eq!(m.digest(), &digest);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn persistent_server_errors_are_reported_with_the_registry_code() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(
+                json!({"errors": [{"code": "UNAVAILABLE", "message": "try later"}]}),
+            ),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&host(&server)) && text.contains("/v2/app/tags/list") && text.contains("503"),
+        "{text}"
+    );
+    assert!(text.contains("UNAVAILABLE (try later)"), "{text}");
+}
+
+#[tokio::test]
+async fn authorization_is_never_sent_to_another_host_on_a_redirect() {
+    let registry = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    let data = b"layer bytes served by a CDN".to_vec();
+    let desc = Descriptor::new(
+        media_type::OCI_LAYER_TAR,
+        Digest::sha256(&data),
+        data.len() as u64,
+    );
+    let route = format!("/v2/app/blobs/{}", desc.digest);
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(header("authorization", "Basic dXNlcjpzZWNyZXQ="))
+        .respond_with(ResponseTemplate::new(307).insert_header(
+            "location",
+            format!("http://{}/cdn/blob", host(&cdn)).as_str(),
+        ))
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Basic realm=\"registry\""),
+        )
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/cdn/blob"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(data.clone()))
+        .mount(&cdn)
+        .await;
+    let mut options = ClientOptions::default();
+    options.credentials.insert(
+        host(&registry),
+        Credential::Basic {
+            username: "user".into(),
+            password: "secret".into(),
+        },
+    );
+    let s = store(&registry, options);
+    let got = blob::read_all(s.blob_get(&desc).await.unwrap(), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(&got[..], &data[..]);
+    let at_cdn = cdn.received_requests().await.unwrap();
+    assert_eq!(at_cdn.len(), 1);
+    assert!(
+        at_cdn
+            .iter()
+            .all(|r: &Request| !r.headers.contains_key("authorization")),
+        "credentials leaked to the CDN"
+    );
+}
+
+#[tokio::test]
+async fn a_fallback_tag_that_resolves_to_the_subject_is_not_an_index() {
+    let server = MockServer::start().await;
+    let subject_bytes = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.to_vec();
+    let subject = Digest::sha256(&subject_bytes);
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/app/referrers/{subject}")))
+        .respond_with(ResponseTemplate::new(404).set_body_string("404 page not found"))
+        .mount(&server)
+        .await;
+    // A registry that normalises the tag `sha256-<hex>` to the digest serves the subject.
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v2/app/manifests/sha256-{}",
+            subject.encoded()
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", media_type::OCI_INDEX)
+                .insert_header("docker-content-digest", subject.as_str())
+                .set_body_bytes(subject_bytes.clone()),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_prefix_manifests())
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    assert!(s.referrers(&subject, None).await.unwrap().is_empty());
+    let referrer = lineage_oci::artifact::manifest(
+        "application/x.note",
+        &Descriptor::new(
+            media_type::OCI_INDEX,
+            subject.clone(),
+            subject_bytes.len() as u64,
+        ),
+        &[],
+        &Default::default(),
+    )
+    .unwrap();
+    let err = s.manifest_put(&referrer, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("resolves to the subject itself"),
+        "{err}"
+    );
+}
+
+fn path_prefix_manifests() -> wiremock::matchers::PathRegexMatcher {
+    wiremock::matchers::path_regex("^/v2/app/manifests/")
+}
+
+#[tokio::test]
+async fn a_declined_mount_cancels_the_session_and_reports_false() {
+    let server = MockServer::start().await;
+    let desc = Descriptor::new(media_type::OCI_LAYER_TAR, Digest::sha256(b"x"), 1);
+    Mock::given(method("POST"))
+        .and(path("/v2/app/blobs/uploads/"))
+        .and(query_param("mount", desc.digest.as_str()))
+        .and(query_param("from", "other"))
+        .respond_with(
+            ResponseTemplate::new(202).insert_header("location", "/v2/app/blobs/uploads/session-1"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/app/blobs/uploads/session-1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let from = MountSource {
+        registry: host(&server),
+        repository: "other".into(),
+    };
+    assert!(!s.blob_mount(&desc, &from).await.unwrap());
+    // A mount from another registry is not even tried.
+    let elsewhere = MountSource {
+        registry: "example.com".into(),
+        repository: "other".into(),
+    };
+    assert!(!s.blob_mount(&desc, &elsewhere).await.unwrap());
+}
+
+#[tokio::test]
+async fn identity_tokens_use_the_refresh_token_grant() {
+    let server = MockServer::start().await;
+    let realm = format!("http://{}/token", host(&server));
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": ["v1"]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"svc\"").as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .and(body_string_contains("service=svc"))
+        .and(body_string_contains("scope=repository%3Aapp%3Apull"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "access-1", "expires_in": 300})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut options = ClientOptions::default();
+    options
+        .credentials
+        .insert(host(&server), Credential::IdentityToken("refresh-1".into()));
+    let s = store(&server, options);
+    assert_eq!(s.tag_list().await.unwrap(), vec!["v1"]);
+    // The token is cached: a second listing asks the token service nothing more.
+    assert_eq!(s.tag_list().await.unwrap(), vec!["v1"]);
+}
+
+#[tokio::test]
+async fn chunked_uploads_honour_the_registry_minimum() {
+    let server = MockServer::start().await;
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+    let desc = Descriptor::new(
+        media_type::OCI_LAYER_TAR,
+        Digest::sha256(&data),
+        data.len() as u64,
+    );
+    Mock::given(method("POST"))
+        .and(path("/v2/app/blobs/uploads/"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("location", "/v2/app/blobs/uploads/s1?state=a")
+                .insert_header("oci-chunk-min-length", "1048576"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v2/app/blobs/uploads/s1"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("location", "/v2/app/blobs/uploads/s1?state=b"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/v2/app/blobs/uploads/s1"))
+        .and(query_param("digest", desc.digest.as_str()))
+        .and(query_param("state", "b"))
+        .respond_with(
+            ResponseTemplate::new(201).insert_header("docker-content-digest", desc.digest.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = store(
+        &server,
+        ClientOptions {
+            chunk_size: Some(256 * 1024),
+            ..ClientOptions::default()
+        },
+    );
+    let pieces: Vec<_> = data
+        .chunks(100_000)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let stream = futures_util::stream::iter(pieces).boxed();
+    s.blob_put(&desc, stream).await.unwrap();
+    let patches: Vec<Request> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    let sizes: Vec<usize> = patches.iter().map(|r| r.body.len()).collect();
+    assert_eq!(sizes, vec![1_048_576, 1_500_000 - 1_048_576]);
+    let ranges: Vec<&str> = patches
+        .iter()
+        .map(|r| r.headers["content-range"].to_str().unwrap())
+        .collect();
+    assert_eq!(ranges, vec!["0-1048575", "1048576-1499999"]);
+}
+
+#[tokio::test]
+async fn tag_lists_follow_links_and_accept_null() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .and(query_param_is_missing("last"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", "</v2/app/tags/list?last=b&n=2>; rel=\"next\"")
+                .set_body_json(json!({"name": "app", "tags": ["b", "a"]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .and(query_param("last", "b"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": null})),
+        )
+        .mount(&server)
+        .await;
+    assert_eq!(
+        store(&server, ClientOptions::default())
+            .tag_list()
+            .await
+            .unwrap(),
+        vec!["a", "b"]
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_whose_bytes_do_not_match_the_sent_digest_is_refused() {
+    let server = MockServer::start().await;
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/manifests/v1"))
+        .and(header_exists("accept"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", media_type::OCI_INDEX)
+                .insert_header("docker-content-digest", Digest::sha256(b"other").as_str())
+                .set_body_bytes(body.to_vec()),
+        )
+        .mount(&server)
+        .await;
+    let err = store(&server, ClientOptions::default())
+        .manifest_fetch(&lineage_oci::TagOrDigest::Tag("v1".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, lineage_store::StoreError::Verify { .. }),
+        "{err}"
+    );
+    let _ = RawManifest::from_bytes(body.to_vec(), None).unwrap();
+}
+
+#[test]
+fn a_ca_file_that_is_not_pem_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ca.pem");
+    std::fs::write(&f, b"not a certificate").unwrap();
+    let err = RegistryClient::new(ClientOptions {
+        ca_files: vec![f],
+        ..ClientOptions::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("ca.pem"), "{err}");
+}
