@@ -77,22 +77,8 @@ while read -r var; do
   case "$var" in REGISTRY_*) unset "$var" ;; esac
 done < <(compgen -e)
 
-# A port counts as busy when something accepts a TCP connection on it.
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pick_port() {
-  local candidate _
-  for _ in $(seq 1 100); do
-    # 20000-29999: below Linux's default ephemeral range (32768-60999), so an
-    # outgoing connection cannot take the port between the check and the bind.
-    candidate=$((20000 + RANDOM % 10000))
-    if ! port_busy "$candidate"; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lineage-registry.XXXXXX")
 # Mark the directory so stop-registry.sh only ever deletes directories made here.

@@ -12,23 +12,11 @@ mod support;
 use std::fs;
 
 use support::{
-    HELLO, Scratch, assert_has_blobs, assert_layout_integrity, buildah, buildah_image, digest_of,
-    handmade_layout, is_root, json, lineage_ok, lineage_run, oci, oci_archive, reachable,
-    read_blob, require_tools, run, skopeo_raw, tagged_digest, tool, umoci_image,
+    HELLO, Scratch, assert_has_blobs, assert_layout_integrity, assert_same_bytes, buildah,
+    buildah_image, digest_of, handmade_layout, is_root, json, lineage_ok, lineage_run, oci,
+    oci_archive, reachable, read_blob, require_tools, run, skopeo_raw, tagged_digest, tool,
+    umoci_image,
 };
-
-/// Asserts two byte strings are equal, showing them as text when they differ.
-#[track_caller]
-fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
-    assert!(
-        got == want,
-        "{what}: bytes differ\n--- got ({} bytes)\n{}\n--- want ({} bytes)\n{}",
-        got.len(),
-        String::from_utf8_lossy(got),
-        want.len(),
-        String::from_utf8_lossy(want),
-    );
-}
 
 /// 1. A layout written by umoci (no `mediaType` in its manifest or
 ///    `index.json`, stale blobs left behind) is copied by lineage without

@@ -29,22 +29,9 @@ use support::registry::{
     skopeo_registry_exists, skopeo_registry_raw, unique_repo,
 };
 use support::{
-    assert_has_blobs, assert_layout_integrity, blob_path, digest_of, handmade_layout, oci,
-    reachable, read_blob, require_tools, tagged_digest,
+    assert_has_blobs, assert_layout_integrity, assert_same_bytes, blob_path, digest_of,
+    handmade_layout, oci, reachable, read_blob, require_tools, tagged_digest,
 };
-
-/// Asserts two byte strings are equal, showing them as text when they differ.
-#[track_caller]
-fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
-    assert!(
-        got == want,
-        "{what}: bytes differ\n--- got ({} bytes)\n{}\n--- want ({} bytes)\n{}",
-        got.len(),
-        String::from_utf8_lossy(got),
-        want.len(),
-        String::from_utf8_lossy(want),
-    );
-}
 
 /// An image pushed to a test registry.
 struct Pushed {

@@ -8,7 +8,7 @@ use crate::client::{RegistryClient, Request};
 use crate::error::RegistryError;
 
 #[derive(Deserialize)]
-struct Page {
+struct Catalog {
     repositories: Option<Vec<String>>,
 }
 
@@ -21,21 +21,13 @@ impl RegistryClient {
         for _ in 0..10_000 {
             let resp = self.send(registry, req).await?;
             let resp = self.expect(resp, &Method::GET, &[200]).await?;
-            let next = crate::link::next(resp.headers(), resp.url());
-            let url = crate::error::redact(resp.url());
-            let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
-                method: "GET".into(),
-                url: url.clone(),
-                message: crate::client::flatten(&e),
-                retryable: true,
-            })?;
-            let page: Page =
-                serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
-                    url,
-                    message: format!("the catalog is not valid JSON: {e}"),
-                })?;
-            out.extend(page.repositories.unwrap_or_default());
-            match next {
+            let page = crate::link::Page::read(resp).await?;
+            out.extend(
+                page.json::<Catalog>("catalog")?
+                    .repositories
+                    .unwrap_or_default(),
+            );
+            match page.next {
                 Some(u) => req = Request::to_url(Method::GET, u, Scope::Catalog),
                 None => break,
             }

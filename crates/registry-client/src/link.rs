@@ -48,6 +48,42 @@ pub fn next(headers: &HeaderMap, base: &Url) -> Option<Url> {
     None
 }
 
+/// One page of a paginated JSON listing (tags, catalog, referrers).
+pub struct Page {
+    /// The body.
+    pub body: bytes::Bytes,
+    /// The next page, from the `Link` header.
+    pub next: Option<Url>,
+    /// The page's URL without credentials, for messages.
+    pub url: String,
+}
+
+impl Page {
+    /// Read the body of `response` and where the next page is.
+    pub async fn read(response: Response) -> Result<Page, RegistryError> {
+        let next = next(response.headers(), response.url());
+        let url = redact(response.url());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| RegistryError::Transport {
+                method: "GET".into(),
+                url: url.clone(),
+                message: crate::client::flatten(&e),
+                retryable: true,
+            })?;
+        Ok(Page { body, next, url })
+    }
+
+    /// The body as JSON of type `T`; `what` names the listing in the error.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, RegistryError> {
+        serde_json::from_slice(&self.body).map_err(|e| RegistryError::Protocol {
+            url: self.url.clone(),
+            message: format!("the {what} is not valid JSON: {e}"),
+        })
+    }
+}
+
 /// `url` with `digest=<digest>` appended to its query, keeping whatever query it has.
 pub fn with_digest(mut url: Url, digest: &lineage_oci::Digest) -> Url {
     url.query_pairs_mut().append_pair("digest", digest.as_str());

@@ -233,19 +233,33 @@ impl Ctx<'_> {
         nodes.entry(digest.clone()).or_default().clone()
     }
 
+    /// A function that wraps a store error as a [`CopyError`] of `side`.
+    fn err(
+        &self,
+        side: Side,
+        op: &'static str,
+        digest: &Digest,
+    ) -> impl FnOnce(StoreError) -> CopyError + use<'_> {
+        let digest = digest.to_string();
+        let store = match side {
+            Side::Source => self.src.name(),
+            Side::Destination => self.dst.name(),
+        };
+        move |source| CopyError {
+            op,
+            digest,
+            side,
+            store: store.to_string(),
+            source,
+        }
+    }
+
     fn src_err(
         &self,
         op: &'static str,
         digest: &Digest,
     ) -> impl FnOnce(StoreError) -> CopyError + use<'_> {
-        let digest = digest.to_string();
-        move |source| CopyError {
-            op,
-            digest,
-            side: Side::Source,
-            store: self.src.name().to_string(),
-            source,
-        }
+        self.err(Side::Source, op, digest)
     }
 
     fn dst_err(
@@ -253,14 +267,7 @@ impl Ctx<'_> {
         op: &'static str,
         digest: &Digest,
     ) -> impl FnOnce(StoreError) -> CopyError + use<'_> {
-        let digest = digest.to_string();
-        move |source| CopyError {
-            op,
-            digest,
-            side: Side::Destination,
-            store: self.dst.name().to_string(),
-            source,
-        }
+        self.err(Side::Destination, op, digest)
     }
 
     fn progress(&self) -> Option<&dyn CopyProgress> {

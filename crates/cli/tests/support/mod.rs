@@ -637,3 +637,16 @@ pub fn handmade_layout(layout: &Path, tag: &str) -> HandmadeImage {
         layer_digest,
     }
 }
+
+/// Asserts two byte strings are equal, showing them as text when they differ.
+#[track_caller]
+pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
+    assert!(
+        got == want,
+        "{what}: bytes differ\n--- got ({} bytes)\n{}\n--- want ({} bytes)\n{}",
+        got.len(),
+        String::from_utf8_lossy(got),
+        want.len(),
+        String::from_utf8_lossy(want),
+    );
+}

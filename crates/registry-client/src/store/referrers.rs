@@ -16,8 +16,7 @@ use serde::Deserialize;
 
 use super::{RegistryStore, manifest};
 use crate::client::{ReferrersSupport, Request, status_error};
-use crate::error::RegistryError;
-use crate::link;
+use crate::link::Page;
 use crate::referrers_index::{self as index, FallbackError};
 
 /// Rounds of read, write, read back before giving up on a contended referrers tag.
@@ -55,7 +54,7 @@ pub(super) async fn list(
 }
 
 #[derive(Deserialize)]
-struct Page {
+struct Listing {
     #[serde(default)]
     manifests: Vec<Descriptor>,
 }
@@ -107,32 +106,19 @@ async fn from_api(
             .get("oci-filters-applied")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
-        let next = link::next(resp.headers(), resp.url());
-        let url = crate::error::redact(resp.url());
-        let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
-            method: "GET".into(),
-            url: url.clone(),
-            message: crate::client::flatten(&e),
-            retryable: true,
-        })?;
-        let page = match serde_json::from_slice::<Page>(&body) {
+        let page = Page::read(resp).await?;
+        let listing = match page.json::<Listing>("referrers page") {
             Ok(p) if is_index || page_no > 0 => p,
             // A 200 that is not an index (a login page, say) is not the API.
             _ if page_no == 0 => {
                 tracing::warn!(registry = %store.registry, "the referrers endpoint answered 200 without an image index; using the referrers tag");
                 return Ok(None);
             }
-            Err(e) => {
-                return Err(RegistryError::Protocol {
-                    url,
-                    message: format!("the referrers page is not an image index: {e}"),
-                }
-                .into());
-            }
+            Err(e) => return Err(e.into()),
             Ok(p) => p,
         };
-        out.extend(page.manifests);
-        match next {
+        out.extend(listing.manifests);
+        match page.next {
             Some(u) => {
                 req = Request::to_url(Method::GET, u, store.scope(false))
                     .header(reqwest::header::ACCEPT, media_type::OCI_INDEX)

@@ -7,8 +7,7 @@ use serde::Deserialize;
 
 use super::RegistryStore;
 use crate::client::Request;
-use crate::error::RegistryError;
-use crate::link;
+use crate::link::Page;
 
 #[derive(Deserialize)]
 struct TagList {
@@ -27,20 +26,9 @@ pub(super) async fn list(store: &RegistryStore) -> Result<Vec<String>> {
     for _ in 0..10_000 {
         let resp = store.client.send(&store.registry, req).await?;
         let resp = store.client.expect(resp, &Method::GET, &[200]).await?;
-        let next = link::next(resp.headers(), resp.url());
-        let url = crate::error::redact(resp.url());
-        let body = resp.bytes().await.map_err(|e| RegistryError::Transport {
-            method: "GET".into(),
-            url: url.clone(),
-            message: crate::client::flatten(&e),
-            retryable: true,
-        })?;
-        let page: TagList = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
-            url,
-            message: format!("the tag list is not valid JSON: {e}"),
-        })?;
-        tags.extend(page.tags.unwrap_or_default());
-        match next {
+        let page = Page::read(resp).await?;
+        tags.extend(page.json::<TagList>("tag list")?.tags.unwrap_or_default());
+        match page.next {
             Some(u) => req = Request::to_url(Method::GET, u, store.scope(false)),
             None => break,
         }
