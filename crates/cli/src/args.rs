@@ -79,6 +79,12 @@ pub enum Command {
     )]
     Login(LoginArgs),
 
+    /// Run the built-in OCI 1.1 registry (with the referrers API).
+    #[command(
+        after_help = "Examples:\n  lineage serve\n  lineage serve --root /srv/registry --addr 0.0.0.0:5000 --htpasswd /etc/lineage/htpasswd --tls-cert tls.crt --tls-key tls.key"
+    )]
+    Serve(ServeArgs),
+
     /// Remove the credentials stored for a registry.
     #[command(after_help = "Example:\n  lineage logout ghcr.io")]
     Logout(LogoutArgs),
@@ -155,6 +161,35 @@ pub struct LoginArgs {
     /// The password (visible to other users of this machine; prefer `--password-stdin`).
     #[arg(short, long)]
     pub password: Option<String>,
+}
+
+/// Arguments of `lineage serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where repositories are stored, one OCI image layout each.
+    #[arg(long, default_value = "./lineage-data", value_name = "DIR")]
+    pub root: std::path::PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:5000", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Refuse every write.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Refuse deletes (405 UNSUPPORTED, as distribution with deletes off).
+    #[arg(long)]
+    pub no_delete: bool,
+    /// Require basic auth against this htpasswd file (bcrypt entries: `htpasswd -B`).
+    #[arg(long, value_name = "FILE")]
+    pub htpasswd: Option<std::path::PathBuf>,
+    /// TLS certificate (PEM); needs `--tls-key`.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM); needs `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Referrers per page of the referrers API.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub referrers_page_size: usize,
 }
 
 /// Arguments of `lineage logout`.

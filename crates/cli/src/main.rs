@@ -104,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
+        Command::Serve(a) => commands::serve::run(a).await,
     }
 }
 
@@ -113,12 +114,14 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         // Only lineage's own warnings: dependencies' logs (a TLS verifier's, say) would
         // repeat what the error already says.
-        0 => "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn",
+        0 => {
+            "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn,lineage_server=info"
+        }
         1 => {
-            "warn,lineage=debug,lineage_oci=debug,lineage_store=debug,lineage_registry_client=debug"
+            "warn,lineage=debug,lineage_oci=debug,lineage_store=debug,lineage_registry_client=debug,lineage_server=debug"
         }
         _ => {
-            "debug,lineage=trace,lineage_oci=trace,lineage_store=trace,lineage_registry_client=trace"
+            "debug,lineage=trace,lineage_oci=trace,lineage_store=trace,lineage_registry_client=trace,lineage_server=trace"
         }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -8,6 +8,7 @@ pub mod discover;
 pub mod login;
 pub mod manifest;
 pub mod resolve;
+pub mod serve;
 pub mod tags;
 
 use lineage_oci::{Descriptor, StoreRef};

@@ -88,3 +88,56 @@ pub(super) fn join_error(e: tokio::task::JoinError) -> StoreError {
         source: None,
     }
 }
+
+impl LayoutStore {
+    /// Move `file`, whose content the caller has verified hashes to `digest`, into the layout
+    /// (fsync, rename, fsync of the directory). `file` must be on the layout's file system;
+    /// the registry server uses this to finish uploads without copying them again.
+    pub fn blob_adopt_verified(
+        &self,
+        digest: &lineage_oci::Digest,
+        file: &std::path::Path,
+    ) -> crate::Result<()> {
+        let target = self.blob_path(digest);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
+        }
+        let f = std::fs::File::open(file).map_err(|e| StoreError::io("open", file, e))?;
+        f.sync_all().map_err(|e| StoreError::io("sync", file, e))?;
+        std::fs::rename(file, &target)
+            .map_err(|e| StoreError::io("rename an upload to", &target, e))?;
+        fs::sync_dir(&target)
+    }
+
+    /// Make the blob `digest` of `other` (a layout on the same file system) present here,
+    /// by hard link where possible and by copy otherwise. Returns whether `other` had it.
+    pub fn blob_link_from(
+        &self,
+        other: &LayoutStore,
+        digest: &lineage_oci::Digest,
+    ) -> crate::Result<bool> {
+        let source = other.blob_path(digest);
+        if !source.is_file() {
+            return Ok(false);
+        }
+        let target = self.blob_path(digest);
+        if target.is_file() {
+            return Ok(true);
+        }
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
+        }
+        match std::fs::hard_link(&source, &target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                let tmp = fs::temp_file_in(self.root())?;
+                std::fs::copy(&source, tmp.path())
+                    .map_err(|e| StoreError::io("copy", &source, e))?;
+                fs::persist(tmp, &target)?;
+            }
+        }
+        fs::sync_dir(&target)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,31 @@
+//! `lineage serve`: the built-in registry.
+
+use anyhow::Context as _;
+use lineage_server::{Policy, ServeConfig};
+
+use crate::args::ServeArgs;
+
+/// Run the registry until SIGTERM or Ctrl-C.
+pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig {
+        root: a.root.clone(),
+        addr: a.addr,
+        policy: Policy {
+            read_only: a.read_only,
+            no_delete: a.no_delete,
+            referrers_page_size: a.referrers_page_size,
+        },
+        htpasswd: a.htpasswd,
+        tls: a.tls_cert.zip(a.tls_key),
+    };
+    let root = a.root.display().to_string();
+    lineage_server::serve(config, |addr, tls| {
+        // The one line scripts and tests wait for (port 0 picks the port).
+        eprintln!(
+            "lineage serve: listening on {}://{addr} (root {root})",
+            if tls { "https" } else { "http" }
+        );
+    })
+    .await
+    .context("lineage serve failed")
+}

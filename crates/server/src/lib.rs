@@ -1,0 +1,196 @@
+//! `lineage serve`: a complete OCI distribution v1.1 registry with the referrers API, and the
+//! server that lineage's later services (lookup API, admission webhook) join.
+//!
+//! [`app`] builds the axum router from shared state, so tests drive it without a socket;
+//! [`serve`] binds, prints where it listens, and runs until SIGTERM or Ctrl-C.
+
+pub mod access;
+pub mod auth;
+pub mod registry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+
+pub use registry::{Policy, Registry};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where repositories live.
+    pub root: PathBuf,
+    /// Address to listen on (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// What the registry allows.
+    pub policy: Policy,
+    /// Basic auth from this htpasswd file.
+    pub htpasswd: Option<PathBuf>,
+    /// TLS certificate and key (PEM); reloaded when the files change.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The root cannot be opened.
+    #[error("cannot open the registry root `{}`", root.display())]
+    Root {
+        /// The root.
+        root: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The htpasswd file is unusable.
+    #[error(transparent)]
+    Htpasswd(#[from] auth::HtpasswdError),
+    /// The TLS certificate or key is unusable.
+    #[error("cannot load the TLS certificate `{}` and key `{}`", cert.display(), key.display())]
+    Tls {
+        /// Certificate file.
+        cert: PathBuf,
+        /// Key file.
+        key: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the server failed")]
+    Run(#[source] std::io::Error),
+}
+
+/// The whole application: registry routes, optional basic auth, the access log.
+pub fn app(registry: Arc<Registry>, auth: Option<Arc<auth::Htpasswd>>) -> Router {
+    let mut router = registry::router().with_state(registry);
+    if let Some(a) = auth {
+        router = router.layer(axum::middleware::from_fn_with_state(a, auth::require));
+    }
+    router.layer(axum::middleware::from_fn(access::log))
+}
+
+/// Run the server until SIGTERM or Ctrl-C. `on_listen` is told the bound address (useful
+/// with port 0) and whether it is TLS.
+pub async fn serve(
+    config: ServeConfig,
+    on_listen: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    let registry = Registry::open(&config.root, config.policy.clone())
+        .await
+        .map_err(|source| ServeError::Root {
+            root: config.root.clone(),
+            source,
+        })?;
+    let auth = match &config.htpasswd {
+        Some(p) => Some(Arc::new(auth::Htpasswd::load(p)?)),
+        None => None,
+    };
+    let app = app(Arc::new(registry), auth);
+    let listener = std::net::TcpListener::bind(config.addr).map_err(|source| ServeError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    match &config.tls {
+        Some((cert, key)) => {
+            let tls_error = |source| ServeError::Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+                source,
+            };
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(tls_error)?;
+            tokio::spawn(reload_certificates(
+                rustls.clone(),
+                cert.clone(),
+                key.clone(),
+            ));
+            let server = axum_server::from_tcp_rustls(listener, rustls)
+                .map_err(tls_error)?
+                .handle(handle);
+            on_listen(local, true);
+            server.serve(service).await.map_err(ServeError::Run)
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|source| ServeError::Bind {
+                    addr: config.addr,
+                    source,
+                })?
+                .handle(handle);
+            on_listen(local, false);
+            server.serve(service).await.map_err(ServeError::Run)
+        }
+    }
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+/// Reload the certificate when its files change (cert-manager rotates them in place).
+async fn reload_certificates(
+    config: axum_server::tls_rustls::RustlsConfig,
+    cert: PathBuf,
+    key: PathBuf,
+) {
+    let stamp = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut last = (stamp(&cert), stamp(&key));
+    loop {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let now = (stamp(&cert), stamp(&key));
+        if now != last {
+            match config.reload_from_pem_file(&cert, &key).await {
+                Ok(()) => tracing::info!(cert = %cert.display(), "reloaded the TLS certificate"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reload the TLS certificate; keeping the old one")
+                }
+            }
+            last = now;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Blob reads (end-2, with `Range`) and deletes (end-10).
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::error::{OciError, internal};
+use super::path;
+use super::state::Registry;
+use super::uploads::insert;
+
+/// A byte range request, resolved against a blob's size: `bytes=a-b`, `bytes=a-`, `bytes=-n`.
+fn parse_range(value: &str, size: u64) -> Result<(u64, u64), ()> {
+    let spec = value.trim().strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') {
+        return Err(());
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| ())?;
+            if n == 0 || size == 0 {
+                return Err(());
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (a, "") => (a.parse().map_err(|_| ())?, size.saturating_sub(1)),
+        (a, b) => (
+            a.parse().map_err(|_| ())?,
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1)),
+        ),
+    };
+    if start > end || start >= size {
+        return Err(());
+    }
+    Ok((start, end))
+}
+
+/// GET or HEAD a blob.
+pub async fn get(
+    reg: &Registry,
+    name: &str,
+    digest_text: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, OciError> {
+    let digest = path::digest(digest_text)
+        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::blob_unknown(digest_text))?;
+    let blob = repo.blob_path(&digest);
+    let mut file = match tokio::fs::File::open(&blob).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OciError::blob_unknown(digest_text));
+        }
+        Err(e) => return Err(internal("cannot open a blob", &e)),
+    };
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| internal("cannot read a blob", &e))?
+        .len();
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(v) => match parse_range(v, size) {
+            Ok(r) => Some(r),
+            Err(()) => {
+                let mut resp = OciError::range_invalid(format!(
+                    "unsatisfiable range `{v}` for a blob of {size} bytes"
+                ))
+                .into_response();
+                insert(
+                    resp.headers_mut(),
+                    header::CONTENT_RANGE.as_str(),
+                    &format!("bytes */{size}"),
+                );
+                return Ok(resp);
+            }
+        },
+    };
+    let (status, start, len) = match range {
+        Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        None => (StatusCode::OK, 0, size),
+    };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(|e| internal("cannot read a blob", &e))?;
+        }
+        Body::from_stream(ReaderStream::with_capacity(file.take(len), 256 * 1024))
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    insert(h, header::CONTENT_LENGTH.as_str(), &len.to_string());
+    insert(h, header::CONTENT_TYPE.as_str(), "application/octet-stream");
+    insert(h, "docker-content-digest", digest.as_str());
+    insert(h, header::ACCEPT_RANGES.as_str(), "bytes");
+    insert(h, header::ETAG.as_str(), &format!("\"{digest}\""));
+    if let Some((a, b)) = range {
+        insert(
+            h,
+            header::CONTENT_RANGE.as_str(),
+            &format!("bytes {a}-{b}/{size}"),
+        );
+    }
+    Ok(resp)
+}
+
+/// DELETE a blob.
+pub async fn delete(reg: &Registry, name: &str, digest_text: &str) -> Result<Response, OciError> {
+    if reg.policy.no_delete {
+        return Err(OciError::unsupported(
+            "deletes are disabled on this registry",
+        ));
+    }
+    let digest = path::digest(digest_text)
+        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::blob_unknown(digest_text))?;
+    match tokio::fs::remove_file(repo.blob_path(&digest)).await {
+        Ok(()) => Ok(StatusCode::ACCEPTED.into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(OciError::blob_unknown(digest_text))
+        }
+        Err(e) => Err(internal("cannot delete a blob", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=500-1499", 5000), Ok((500, 1499)));
+        assert_eq!(parse_range("bytes=500-", 5000), Ok((500, 4999)));
+        assert_eq!(parse_range("bytes=-500", 5000), Ok((4500, 4999)));
+        assert_eq!(parse_range("bytes=2000-9000", 5000), Ok((2000, 4999)));
+        assert!(parse_range("bytes=500-0", 5000).is_err());
+        assert!(parse_range("bytes=5000-10000", 5000).is_err());
+        assert!(parse_range("bytes=0-1,3-4", 5000).is_err());
+        assert!(parse_range("items=0-1", 5000).is_err());
+        assert!(parse_range("bytes=-0", 5000).is_err());
+    }
+}

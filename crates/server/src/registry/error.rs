@@ -1,0 +1,150 @@
+//! Errors as the distribution spec's JSON envelope, with the status each code goes with.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An OCI error response.
+#[derive(Debug, Clone)]
+pub struct OciError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Spec error code.
+    pub code: &'static str,
+    /// Human message.
+    pub message: String,
+}
+
+impl OciError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> OciError {
+        OciError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    /// 404 `BLOB_UNKNOWN`.
+    pub fn blob_unknown(digest: &str) -> OciError {
+        OciError::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UNKNOWN",
+            format!("blob {digest} is unknown to the registry"),
+        )
+    }
+    /// 404 `BLOB_UPLOAD_UNKNOWN`.
+    pub fn upload_unknown() -> OciError {
+        OciError::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+            "blob upload unknown to registry",
+        )
+    }
+    /// 400 `BLOB_UPLOAD_INVALID`.
+    pub fn upload_invalid(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", message)
+    }
+    /// 400 `DIGEST_INVALID`.
+    pub fn digest_invalid(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "DIGEST_INVALID", message)
+    }
+    /// 400 `MANIFEST_INVALID`.
+    pub fn manifest_invalid(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", message)
+    }
+    /// 400 `MANIFEST_BLOB_UNKNOWN`.
+    pub fn manifest_blob_unknown(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN", message)
+    }
+    /// 404 `MANIFEST_UNKNOWN`.
+    pub fn manifest_unknown(reference: &str) -> OciError {
+        OciError::new(
+            StatusCode::NOT_FOUND,
+            "MANIFEST_UNKNOWN",
+            format!("manifest {reference} is unknown to the registry"),
+        )
+    }
+    /// 400 `NAME_INVALID`.
+    pub fn name_invalid(name: &str) -> OciError {
+        OciError::new(
+            StatusCode::BAD_REQUEST,
+            "NAME_INVALID",
+            format!("invalid repository name `{name}`"),
+        )
+    }
+    /// 404 `NAME_UNKNOWN`.
+    pub fn name_unknown(name: &str) -> OciError {
+        OciError::new(
+            StatusCode::NOT_FOUND,
+            "NAME_UNKNOWN",
+            format!("repository {name} is not known to the registry"),
+        )
+    }
+    /// 400 `TAG_INVALID`-like: the spec has no code for it, so `MANIFEST_INVALID`.
+    pub fn tag_invalid(tag: &str) -> OciError {
+        OciError::new(
+            StatusCode::BAD_REQUEST,
+            "MANIFEST_INVALID",
+            format!("invalid tag `{tag}`"),
+        )
+    }
+    /// 401 `UNAUTHORIZED`.
+    pub fn unauthorized() -> OciError {
+        OciError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "authentication required",
+        )
+    }
+    /// 405 `UNSUPPORTED`.
+    pub fn unsupported(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", message)
+    }
+    /// 413 for a manifest over the size limit.
+    pub fn too_large(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
+    }
+    /// 416 for an upload chunk out of order or an unsatisfiable range.
+    pub fn range_invalid(message: impl Into<String>) -> OciError {
+        OciError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "BLOB_UPLOAD_INVALID",
+            message,
+        )
+    }
+    /// 404 for paths outside the API.
+    pub fn not_found() -> OciError {
+        OciError::new(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such route")
+    }
+    /// 500; the cause is logged where it happened, never sent.
+    pub fn internal() -> OciError {
+        OciError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl IntoResponse for OciError {
+    fn into_response(self) -> Response {
+        let body = json!({"errors": [{"code": self.code, "message": self.message}]}).to_string();
+        let mut resp = (self.status, body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"lineage\""),
+            );
+        }
+        resp
+    }
+}
+
+/// Log a store failure and turn it into a 500.
+pub fn internal(context: &str, e: &dyn std::error::Error) -> OciError {
+    tracing::error!(error = %e, "{context}");
+    OciError::internal()
+}

@@ -1,0 +1,196 @@
+//! Listings: tags (end-8, `n`/`last` with `Link`), the catalog, and referrers (end-12) from
+//! the in-memory index, filtered by `artifactType` (repeatable: any of them) and paged with
+//! `Link`.
+
+use std::collections::HashMap;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lineage_oci::media_type;
+use lineage_store::ReadStore;
+use serde_json::json;
+
+use super::error::{OciError, internal};
+use super::path;
+use super::state::Registry;
+use super::uploads::insert;
+
+/// One page of `items` after `last`, at most `n` long, and whether more follow.
+fn page<'a>(
+    items: &'a [String],
+    query: &HashMap<String, String>,
+) -> Result<(&'a [String], bool), OciError> {
+    let start = match query.get("last") {
+        Some(last) => items.partition_point(|t| t.as_str() <= last.as_str()),
+        None => 0,
+    };
+    let rest = &items[start..];
+    match query.get("n") {
+        None => Ok((rest, false)),
+        Some(n) => {
+            let n: usize = n.parse().map_err(|_| {
+                OciError::upload_invalid(format!("`n` must be a number, not `{n}`"))
+            })?;
+            Ok((&rest[..n.min(rest.len())], n > 0 && rest.len() > n))
+        }
+    }
+}
+
+fn json_response(body: serde_json::Value, content_type: &str) -> Response {
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    insert(
+        resp.headers_mut(),
+        header::CONTENT_TYPE.as_str(),
+        content_type,
+    );
+    resp
+}
+
+/// GET the tags of a repository.
+pub async fn tags(
+    reg: &Registry,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, OciError> {
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::name_unknown(name))?;
+    let mut all = repo
+        .tag_list()
+        .await
+        .map_err(|e| internal("cannot list tags", &e))?;
+    all.sort();
+    let (shown, more) = page(&all, query)?;
+    let mut resp = json_response(json!({"name": name, "tags": shown}), "application/json");
+    if more && let Some(last) = shown.last() {
+        let n = query.get("n").map_or(String::new(), |n| n.clone());
+        insert(
+            resp.headers_mut(),
+            header::LINK.as_str(),
+            &format!("</v2/{name}/tags/list?n={n}&last={last}>; rel=\"next\""),
+        );
+    }
+    Ok(resp)
+}
+
+/// GET the catalog.
+pub async fn catalog(
+    reg: &Registry,
+    query: &HashMap<String, String>,
+) -> Result<Response, OciError> {
+    let all = reg
+        .repositories()
+        .await
+        .map_err(|e| internal("cannot list repositories", &e))?;
+    let (shown, more) = page(&all, query)?;
+    let mut resp = json_response(json!({"repositories": shown}), "application/json");
+    if more && let Some(last) = shown.last() {
+        let n = query.get("n").map_or(String::new(), |n| n.clone());
+        insert(
+            resp.headers_mut(),
+            header::LINK.as_str(),
+            &format!("</v2/_catalog?n={n}&last={last}>; rel=\"next\""),
+        );
+    }
+    Ok(resp)
+}
+
+/// GET the referrers of a digest: 200 with an image index, also for unknown digests and
+/// repositories.
+pub async fn referrers(
+    reg: &Registry,
+    name: &str,
+    digest_text: &str,
+    query: &[(String, String)],
+) -> Result<Response, OciError> {
+    let digest = path::digest(digest_text)
+        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let types: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == "artifactType")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut all = reg.referrers(name, &digest);
+    if !types.is_empty() {
+        all.retain(|d| {
+            d.artifact_type
+                .as_deref()
+                .is_some_and(|t| types.contains(&t))
+        });
+    }
+    let size = reg.policy.referrers_page_size.max(1);
+    let page_no: usize = query
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let start = page_no.saturating_mul(size).min(all.len());
+    let end = (start + size).min(all.len());
+    let body = json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": &all[start..end]});
+    let mut resp = json_response(body, media_type::OCI_INDEX);
+    if !types.is_empty() {
+        insert(resp.headers_mut(), "oci-filters-applied", "artifactType");
+    }
+    if end < all.len() {
+        let mut next = format!("/v2/{name}/referrers/{digest}?page={}", page_no + 1);
+        for t in &types {
+            next.push_str("&artifactType=");
+            next.extend(url_encode(t));
+        }
+        insert(
+            resp.headers_mut(),
+            header::LINK.as_str(),
+            &format!("<{next}>; rel=\"next\""),
+        );
+    }
+    Ok(resp)
+}
+
+fn url_encode(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.bytes().flat_map(|b| {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        let text = if keep {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        text.chars().collect::<Vec<_>>()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pages() {
+        let items: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(page(&items, &q(&[])).unwrap(), (&items[..], false));
+        assert_eq!(
+            page(&items, &q(&[("n", "2")])).unwrap(),
+            (&items[..2], true)
+        );
+        assert_eq!(
+            page(&items, &q(&[("n", "2"), ("last", "b")])).unwrap(),
+            (&items[2..], false)
+        );
+        assert_eq!(
+            page(&items, &q(&[("n", "0")])).unwrap(),
+            (&items[..0], false)
+        );
+        assert_eq!(
+            page(&items, &q(&[("last", "bb")])).unwrap(),
+            (&items[2..], false)
+        );
+        assert!(page(&items, &q(&[("n", "x")])).is_err());
+        assert_eq!(url_encode("a/b+c").collect::<String>(), "a%2Fb%2Bc");
+    }
+}

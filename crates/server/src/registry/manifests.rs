@@ -1,0 +1,193 @@
+//! Manifests (end-3, end-7, end-9): exact bytes in, exact bytes out. A PUT is refused unless
+//! it is a manifest of a type the registry knows, at most 4 MiB, matching the digest it is
+//! pushed by, and naming only content the repository has (`subject` excepted: a referrer
+//! may come before its subject). A manifest with a `subject` is indexed for the referrers
+//! API at once and the answer carries `OCI-Subject`.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lineage_oci::manifest::{MAX_MANIFEST_SIZE, strip_parameters};
+use lineage_oci::reference::is_valid_tag;
+use lineage_oci::{Digest, ManifestError, RawManifest, TagOrDigest, media_type};
+use lineage_store::{ErrorKind, ReadStore, Store};
+
+use super::error::{OciError, internal};
+use super::path;
+use super::state::Registry;
+use super::uploads::insert;
+
+fn target(reference: &str) -> Result<TagOrDigest, OciError> {
+    if reference.contains(':') {
+        return path::digest(reference)
+            .map(TagOrDigest::Digest)
+            .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{reference}`")));
+    }
+    if is_valid_tag(reference) {
+        Ok(TagOrDigest::Tag(reference.to_string()))
+    } else {
+        Err(OciError::tag_invalid(reference))
+    }
+}
+
+/// GET or HEAD a manifest by tag or digest.
+pub async fn get(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+    method: &Method,
+) -> Result<Response, OciError> {
+    let target = target(reference)?;
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::manifest_unknown(reference))?;
+    let manifest = match repo.manifest_fetch(&target).await {
+        Ok(m) => m,
+        Err(e) if e.is_not_found() => return Err(OciError::manifest_unknown(reference)),
+        Err(e) => return Err(internal("cannot read a manifest", &e)),
+    };
+    let len = manifest.bytes().len();
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(manifest.bytes().clone())
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    insert(h, header::CONTENT_TYPE.as_str(), manifest.media_type());
+    insert(h, header::CONTENT_LENGTH.as_str(), &len.to_string());
+    insert(h, "docker-content-digest", manifest.digest().as_str());
+    insert(
+        h,
+        header::ETAG.as_str(),
+        &format!("\"{}\"", manifest.digest()),
+    );
+    Ok(resp)
+}
+
+/// PUT a manifest, by tag or by digest, with more tags in `?tag=`.
+pub async fn put(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+    extra_tags: &[String],
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OciError> {
+    let target = target(reference)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| strip_parameters(t).to_string())
+        .unwrap_or_default();
+    if !media_type::is_manifest(&content_type) {
+        return Err(OciError::manifest_invalid(format!(
+            "unsupported manifest media type `{content_type}`"
+        )));
+    }
+    let bytes = to_bytes(body, MAX_MANIFEST_SIZE).await.map_err(|_| {
+        OciError::too_large(format!(
+            "the manifest is larger than {MAX_MANIFEST_SIZE} bytes"
+        ))
+    })?;
+    let manifest = RawManifest::from_bytes(bytes, Some(&content_type)).map_err(|e| match e {
+        ManifestError::TooLarge { .. } => OciError::too_large(e.to_string()),
+        other => OciError::manifest_invalid(other.to_string()),
+    })?;
+    if manifest.media_type() != content_type {
+        return Err(OciError::manifest_invalid(format!(
+            "the manifest's mediaType `{}` does not match its Content-Type `{content_type}`",
+            manifest.media_type()
+        )));
+    }
+    let view = manifest
+        .view()
+        .map_err(|e| OciError::manifest_invalid(e.to_string()))?;
+    if let TagOrDigest::Digest(d) = &target {
+        let actual = Digest::compute(d.algorithm(), manifest.bytes());
+        if &actual != d {
+            return Err(OciError::digest_invalid(format!(
+                "the manifest hashes to {actual}, not {d}"
+            )));
+        }
+    }
+    let mut tags: Vec<String> = Vec::new();
+    if let TagOrDigest::Tag(t) = &target {
+        tags.push(t.clone());
+    }
+    for t in extra_tags {
+        if !is_valid_tag(t) {
+            return Err(OciError::tag_invalid(t));
+        }
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    let repo = reg
+        .repo_or_create(name)
+        .await
+        .map_err(|e| internal("cannot create a repository", &e))?;
+    let first = tags.first().map(String::as_str);
+    repo.manifest_put(&manifest, first)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidInput => OciError::manifest_blob_unknown(e.to_string()),
+            _ => internal("cannot store a manifest", &e),
+        })?;
+    for t in tags.iter().skip(1) {
+        repo.manifest_put(&manifest, Some(t))
+            .await
+            .map_err(|e| internal("cannot tag a manifest", &e))?;
+    }
+    if let Some(subject) = &view.subject {
+        reg.add_referrer(name, &subject.digest, manifest.referrer_descriptor());
+    }
+    let mut resp = StatusCode::CREATED.into_response();
+    let h = resp.headers_mut();
+    insert(
+        h,
+        header::LOCATION.as_str(),
+        &format!("/v2/{name}/manifests/{}", manifest.digest()),
+    );
+    insert(h, "docker-content-digest", manifest.digest().as_str());
+    insert(h, header::CONTENT_LENGTH.as_str(), "0");
+    if let Some(subject) = &view.subject {
+        insert(h, "oci-subject", subject.digest.as_str());
+    }
+    for t in extra_tags {
+        if let Ok(v) = header::HeaderValue::from_str(t) {
+            h.append("oci-tag", v);
+        }
+    }
+    Ok(resp)
+}
+
+/// DELETE by digest (the manifest and every tag on it) or by tag (only the tag).
+pub async fn delete(reg: &Registry, name: &str, reference: &str) -> Result<Response, OciError> {
+    if reg.policy.no_delete {
+        return Err(OciError::unsupported(
+            "deletes are disabled on this registry",
+        ));
+    }
+    let target = target(reference)?;
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::manifest_unknown(reference))?;
+    let result = match &target {
+        TagOrDigest::Digest(d) => {
+            let r = repo.manifest_delete(d).await;
+            if r.is_ok() {
+                reg.remove_referrer(name, d);
+            }
+            r
+        }
+        TagOrDigest::Tag(t) => repo.tag_delete(t).await,
+    };
+    match result {
+        Ok(()) => Ok(StatusCode::ACCEPTED.into_response()),
+        Err(e) if e.is_not_found() => Err(OciError::manifest_unknown(reference)),
+        Err(e) => Err(internal("cannot delete a manifest", &e)),
+    }
+}
