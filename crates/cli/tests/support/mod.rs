@@ -650,3 +650,4 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
         String::from_utf8_lossy(want),
     );
 }
+pub mod serve;

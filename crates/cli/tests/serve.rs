@@ -1,0 +1,408 @@
+//! `lineage serve` with independent clients and under failure: skopeo in and out byte for
+//! byte, the referrers API through `lineage attach`/`discover`, policies (read-only, no
+//! deletes, htpasswd), a restart that rebuilds the referrers index, crash safety under
+//! SIGKILL during concurrent pushes, and referrers copied between distribution 2.8 (tag
+//! schema) and `lineage serve` (API) both ways.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::registry::{make_image, referrers, registry_from_env};
+use support::serve::Serve;
+use support::{
+    Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, skopeo_raw, tool,
+};
+
+fn discover(cwd: &Path, reference: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["discover", reference, "--output", "json"];
+    args.extend_from_slice(extra);
+    json(&lineage_ok(cwd, &args).stdout, "discover output")
+}
+
+fn digests(tree: &Value) -> BTreeSet<String> {
+    referrers(tree)
+        .iter()
+        .map(|r| r["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn stdout(r: &support::Run) -> String {
+    String::from_utf8_lossy(&r.stdout).trim().to_string()
+}
+
+#[test]
+fn skopeo_copies_in_and_out_byte_for_byte() {
+    if !require_tools("skopeo_copies_in_and_out_byte_for_byte", &["skopeo"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let layout = s.join("src");
+    let digest = make_image(&layout, "v1", "skopeo", "amd64");
+    let want = skopeo_raw(&oci(&layout, "v1"));
+    let dst = format!("docker://{}", server.reference("team/app", ":v1"));
+    tool(
+        "skopeo",
+        ["copy", "--dest-tls-verify=false", &oci(&layout, "v1"), &dst],
+    );
+    let got = tool("skopeo", ["inspect", "--raw", "--tls-verify=false", &dst]);
+    assert_eq!(got, want, "skopeo read back different manifest bytes");
+    let back = s.join("back");
+    tool(
+        "skopeo",
+        ["copy", "--src-tls-verify=false", &dst, &oci(&back, "v1")],
+    );
+    assert_eq!(skopeo_raw(&oci(&back, "v1")), want);
+    // The repository on disk is an OCI layout skopeo reads directly.
+    let on_disk = oci(&server.root.join("team/app"), "v1");
+    assert_eq!(skopeo_raw(&on_disk), want);
+    assert_eq!(
+        stdout(&lineage_ok(
+            s.path(),
+            &["resolve", &server.reference("team/app", ":v1")]
+        )),
+        digest
+    );
+}
+
+#[test]
+fn the_referrers_api_lists_filters_and_survives_a_restart() {
+    let s = Scratch::new();
+    let root = s.join("root");
+    let server = Serve::start(&root, &[]);
+    let layout = s.join("src");
+    make_image(&layout, "v1", "referrers", "amd64");
+    let image = server.reference("app", ":v1");
+    lineage_ok(s.path(), &["copy", &oci(&layout, "v1"), &image]);
+    let mut attached = BTreeSet::new();
+    for (t, n) in [
+        ("application/spdx+json", "1"),
+        ("application/vnd.cyclonedx+json", "2"),
+        ("application/spdx+json", "3"),
+    ] {
+        attached.insert(stdout(&lineage_ok(
+            s.path(),
+            &[
+                "attach",
+                &image,
+                "--artifact-type",
+                t,
+                "--annotation",
+                &format!("n={n}"),
+            ],
+        )));
+    }
+    let tree = discover(s.path(), &image, &[]);
+    assert_eq!(digests(&tree), attached);
+    let spdx = discover(
+        s.path(),
+        &image,
+        &["--artifact-type", "application/spdx+json"],
+    );
+    assert_eq!(referrers(&spdx).len(), 2);
+    assert!(
+        referrers(&spdx)
+            .iter()
+            .all(|r| r["artifactType"] == "application/spdx+json")
+    );
+    assert!(
+        referrers(&tree)
+            .iter()
+            .any(|r| r["annotations"]["n"] == "2")
+    );
+    // The registry's own answer: an index, with the filter applied on the server.
+    let subject = stdout(&lineage_ok(s.path(), &["resolve", &image]));
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-D",
+            "-",
+            &format!(
+                "http://{}/v2/app/referrers/{subject}?artifactType=application/spdx%2Bjson",
+                server.host
+            ),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(text.contains("oci-filters-applied: artifacttype"), "{text}");
+    assert!(
+        text.contains("content-type: application/vnd.oci.image.index.v1+json"),
+        "{text}"
+    );
+    // After a restart the index is rebuilt from disk.
+    server.kill();
+    let server = Serve::start(&root, &[]);
+    assert_eq!(
+        digests(&discover(s.path(), &server.reference("app", ":v1"), &[])),
+        attached
+    );
+}
+
+#[test]
+fn policies_refuse_what_they_should() {
+    if !require_tools("policies_refuse_what_they_should", &["htpasswd"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let layout = s.join("src");
+    make_image(&layout, "v1", "policies", "amd64");
+    let src = oci(&layout, "v1");
+
+    let no_delete = Serve::start(&s.join("nd"), &["--no-delete"]);
+    let img = no_delete.reference("app", ":v1");
+    lineage_ok(s.path(), &["copy", &src, &img]);
+    let r = lineage_run(s.path(), &["delete", &img]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("UNSUPPORTED"), "{}", r.stderr);
+    lineage_ok(s.path(), &["resolve", &img]);
+
+    let read_only = Serve::start(&s.join("ro"), &["--read-only"]);
+    let r = lineage_run(
+        s.path(),
+        &["copy", &src, &read_only.reference("app", ":v1")],
+    );
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("UNSUPPORTED"), "{}", r.stderr);
+
+    let htpasswd = s.join("htpasswd");
+    tool(
+        "htpasswd",
+        ["-Bbc", htpasswd.to_str().unwrap(), "alice", "s3cret"],
+    );
+    let auth = Serve::start(&s.join("auth"), &["--htpasswd", htpasswd.to_str().unwrap()]);
+    let docker_config = s.join("docker");
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut c = support::lineage(s.path());
+        c.env("DOCKER_CONFIG", &docker_config).args(args);
+        if let Some(i) = stdin {
+            c.write_stdin(i.to_string());
+        }
+        c.output().unwrap()
+    };
+    let denied = run(&["copy", &src, &auth.reference("app", ":v1")], None);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("lineage login"));
+    let wrong = run(
+        &["login", &auth.host, "-u", "alice", "--password-stdin"],
+        Some("nope\n"),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let ok = run(
+        &["login", &auth.host, "-u", "alice", "--password-stdin"],
+        Some("s3cret\n"),
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let copied = run(&["copy", &src, &auth.reference("app", ":v1")], None);
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+}
+
+/// A referrer pushed before its subject, and one whose subject never comes, are listed.
+#[test]
+fn referrers_before_and_without_their_subject() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    // Push the image to a layout first, attach there (the referrer exists before the
+    // subject reaches the registry), then copy the referrer alone, then the image.
+    let layout = s.join("src");
+    make_image(&layout, "v1", "early", "amd64");
+    let referrer = stdout(&lineage_ok(
+        s.path(),
+        &[
+            "attach",
+            &oci(&layout, "v1"),
+            "--artifact-type",
+            "application/x.early",
+        ],
+    ));
+    lineage_ok(
+        s.path(),
+        &[
+            "copy",
+            &oci(&layout, &format!("@{referrer}")).replace(":@", "@"),
+            &server.reference("app", ""),
+        ],
+    );
+    let subject = stdout(&lineage_ok(s.path(), &["resolve", &oci(&layout, "v1")]));
+    // The subject is not in the registry yet; the referrers API lists the referrer anyway.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            &format!("http://{}/v2/app/referrers/{subject}", server.host),
+        ])
+        .output()
+        .unwrap();
+    let index = json(&out.stdout, "referrers index");
+    let listed: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![referrer.as_str()]);
+    lineage_ok(
+        s.path(),
+        &["copy", &oci(&layout, "v1"), &server.reference("app", ":v1")],
+    );
+    let after = discover(s.path(), &server.reference("app", ":v1"), &[]);
+    assert_eq!(digests(&after), BTreeSet::from([referrer]));
+}
+
+/// Kill the server with SIGKILL while 16 clients push: after a restart, everything a client
+/// was told had landed is complete and verifies, no partial blob is visible, and the
+/// referrers API answers for every referrer that landed.
+#[test]
+fn sigkill_during_concurrent_pushes_loses_nothing_that_landed() {
+    let s = Scratch::new();
+    let root = s.join("root");
+    let server = Serve::start(&root, &[]);
+    let lineage = assert_cmd::cargo::cargo_bin("lineage");
+    let mut clients = Vec::new();
+    for i in 0..16 {
+        let layout = s.join(&format!("src{i}"));
+        make_image(&layout, "v1", &format!("crash{i}"), "amd64");
+        // A bigger random layer, so pushes are still in flight when the server dies.
+        let big = s.join(&format!("big{i}"));
+        std::fs::write(&big, tool("head", ["-c", "3000000", "/dev/urandom"])).unwrap();
+        let image = server.reference(&format!("crash/app{i}"), ":v1");
+        let script = format!(
+            "{l} -q copy {src} {image} && {l} -q attach {image} --artifact-type application/x.crash {big}:application/octet-stream",
+            l = lineage.display(),
+            src = oci(&layout, "v1"),
+            big = big.display(),
+        );
+        let child = Command::new("bash")
+            .args(["-c", &script])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        clients.push((i, image, child));
+    }
+    // Let the first four finish, then crash the server while the others are under way.
+    let mut outcomes = Vec::new();
+    for (i, image, child) in clients.drain(..4).collect::<Vec<_>>() {
+        let out = child.wait_with_output().unwrap();
+        outcomes.push((i, image, out.status.success(), last_line(&out.stdout)));
+    }
+    server.kill();
+    for (i, image, child) in clients {
+        let out = child.wait_with_output().unwrap();
+        outcomes.push((i, image, out.status.success(), last_line(&out.stdout)));
+    }
+    assert!(
+        outcomes.iter().filter(|o| o.2).count() >= 4,
+        "the first four clients must have succeeded"
+    );
+
+    // No blob that is visible is partial: every file in every repository hashes to its name.
+    for entry in walk(&root) {
+        if entry.parent().is_some_and(|p| p.ends_with("blobs/sha256")) {
+            let name = entry.file_name().unwrap().to_str().unwrap().to_string();
+            assert_eq!(
+                sha256_file(&entry),
+                name,
+                "{} is partial or corrupt",
+                entry.display()
+            );
+        }
+    }
+    let server = Serve::start(&root, &[]);
+    let uploads: Vec<_> = std::fs::read_dir(root.join(".lineage-uploads"))
+        .unwrap()
+        .collect();
+    assert!(
+        uploads.is_empty(),
+        "interrupted uploads are cleaned at start-up"
+    );
+    for (i, image, ok, artifact) in &outcomes {
+        if !*ok {
+            continue;
+        }
+        let image = image.replace(&image[..image.find('/').unwrap()], &server.host);
+        let out = s.join(&format!("out{i}"));
+        lineage_ok(s.path(), &["copy", "--referrers", &image, &oci(&out, "v1")]);
+        let tree = discover(s.path(), &image, &[]);
+        assert!(
+            digests(&tree).contains(artifact),
+            "client {i}: referrer {artifact} is missing after the crash"
+        );
+    }
+}
+
+/// The artifact digest `attach` printed: the last line (`copy` printed the image's first).
+fn last_line(out: &[u8]) -> String {
+    String::from_utf8_lossy(out)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `lineage copy --referrers` from distribution 2.8 (referrers tag schema) to `lineage serve`
+/// (referrers API) and back keeps every referrer.
+#[test]
+fn referrers_cross_between_tag_schema_and_api_registries() {
+    let Some(dist) = registry_from_env(
+        "referrers_cross_between_tag_schema_and_api_registries",
+        "LINEAGE_TEST_REGISTRY",
+        false,
+    ) else {
+        return;
+    };
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let layout = s.join("src");
+    make_image(&layout, "v1", "cross", "amd64");
+    let repo = support::registry::unique_repo("cross");
+    let on_dist = dist.reference(&repo, ":v1");
+    lineage_ok(s.path(), &["copy", &oci(&layout, "v1"), &on_dist]);
+    let mut want = BTreeSet::new();
+    for t in [
+        "application/spdx+json",
+        "application/vnd.dev.cosign.artifact.sig.v1+json",
+        "application/vnd.lineage.image.lifecycle.metadata",
+    ] {
+        want.insert(stdout(&lineage_ok(
+            s.path(),
+            &["attach", &on_dist, "--artifact-type", t],
+        )));
+    }
+    let on_serve = server.reference("cross/app", ":v1");
+    lineage_ok(s.path(), &["copy", "--referrers", &on_dist, &on_serve]);
+    assert_eq!(digests(&discover(s.path(), &on_serve, &[])), want);
+    let back = dist.reference(&format!("{repo}-back"), ":v1");
+    lineage_ok(s.path(), &["copy", "--referrers", &on_serve, &back]);
+    assert_eq!(digests(&discover(s.path(), &back, &[])), want);
+}

@@ -1,0 +1,81 @@
+//! Running `lineage serve` for a test: on a free port, in a scratch root, killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running `lineage serve`.
+pub struct Serve {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+    /// The root directory.
+    pub root: PathBuf,
+}
+
+impl Serve {
+    /// Start `lineage serve --root ROOT --addr 127.0.0.1:0 EXTRA…` and wait for the line that
+    /// says where it listens.
+    pub fn start(root: &Path, extra: &[&str]) -> Serve {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("lineage"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
+            .arg(root)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting lineage serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
+        let host = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.split("listening on ").nth(1) {
+                        let url = rest.split_whitespace().next().unwrap_or("");
+                        break url
+                            .trim_start_matches("http://")
+                            .trim_start_matches("https://")
+                            .to_string();
+                    }
+                    seen.push(line);
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!(
+                        "lineage serve exited before listening:\n{}",
+                        seen.join("\n")
+                    );
+                }
+            }
+        };
+        // Keep draining the access log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Serve {
+            child,
+            host,
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// `host/repo` + suffix.
+    pub fn reference(&self, repo: &str, suffix: &str) -> String {
+        format!("{}/{repo}{suffix}", self.host)
+    }
+
+    /// Kill the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
