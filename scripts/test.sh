@@ -249,6 +249,27 @@ collect_zuul() {
   fi
 }
 
+# oras-py (PyPI `oras`), an independent client for the server tests, in a cached venv.
+oras_venv="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/oras-venv"
+unset LINEAGE_TEST_ORAS_PYTHON
+if command -v python3 > /dev/null; then
+  if ! "$oras_venv/bin/python" -c 'import oras.provider' 2> /dev/null; then
+    step "installing oras-py into $oras_venv"
+    rm -rf "$oras_venv"
+    if python3 -m venv "$oras_venv" >&2 && "$oras_venv/bin/python" -m pip install -q 'oras==0.2.43' >&2; then
+      :
+    else
+      rm -rf "$oras_venv"
+    fi
+  fi
+  if "$oras_venv/bin/python" -c 'import oras.provider' 2> /dev/null; then
+    export LINEAGE_TEST_ORAS_PYTHON="$oras_venv/bin/python"
+    say "LINEAGE_TEST_ORAS_PYTHON=$LINEAGE_TEST_ORAS_PYTHON"
+  else
+    missing_registry "cannot install oras-py from PyPI; its tests will be skipped"
+  fi
+fi
+
 # --- 3. lint ----------------------------------------------------------------
 if $lint; then
   step "cargo fmt --all -- --check"

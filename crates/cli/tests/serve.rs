@@ -406,3 +406,67 @@ fn referrers_cross_between_tag_schema_and_api_registries() {
     lineage_ok(s.path(), &["copy", "--referrers", &on_serve, &back]);
     assert_eq!(digests(&discover(s.path(), &back, &[])), want);
 }
+
+/// oras-py, an independent client, pushes an artifact with a `subject`; the referrers API of
+/// `lineage serve` lists it, and `lineage discover` sees it with its annotation.
+#[test]
+fn an_oras_py_push_with_a_subject_is_listed() {
+    let python = match std::env::var("LINEAGE_TEST_ORAS_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            assert!(
+                !support::in_ci(),
+                "LINEAGE_TEST_ORAS_PYTHON is not set (scripts/test.sh installs oras-py)"
+            );
+            eprintln!(
+                "SKIPPED an_oras_py_push_with_a_subject_is_listed: LINEAGE_TEST_ORAS_PYTHON is not set"
+            );
+            return;
+        }
+    };
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let layout = s.join("src");
+    make_image(&layout, "v1", "oras", "amd64");
+    let image = server.reference("oras/app", ":v1");
+    lineage_ok(s.path(), &["copy", &oci(&layout, "v1"), &image]);
+    let desc = json(
+        &lineage_ok(s.path(), &["manifest", "--descriptor", &image]).stdout,
+        "descriptor",
+    );
+    std::fs::write(s.join("sbom.json"), br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+    let script = r#"
+import sys, oras.provider, oras.oci
+host, repo, media, digest, size = sys.argv[1:6]
+reg = oras.provider.Registry(hostname=host, insecure=True)
+subject = oras.oci.Subject(mediaType=media, digest=digest, size=int(size))
+r = reg.push(target=f"{host}/{repo}:sbom", files=["sbom.json:application/spdx+json"],
+             subject=subject, manifest_annotations={"pushed-by": "oras-py"})
+print(r.status_code, r.headers.get("OCI-Subject", ""))
+"#;
+    let out = Command::new(&python)
+        .current_dir(s.path())
+        .args(["-c", script, &server.host, "oras/app"])
+        .args([
+            desc["mediaType"].as_str().unwrap(),
+            desc["digest"].as_str().unwrap(),
+            &desc["size"].to_string(),
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "oras-py failed: {printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        printed.trim(),
+        format!("201 {}", desc["digest"].as_str().unwrap()),
+        "the push answer carries OCI-Subject"
+    );
+    let tree = discover(s.path(), &image, &[]);
+    let found = referrers(&tree);
+    assert_eq!(found.len(), 1, "{tree}");
+    assert_eq!(found[0]["annotations"]["pushed-by"], "oras-py");
+}
