@@ -470,3 +470,110 @@ print(r.status_code, r.headers.get("OCI-Subject", ""))
     assert_eq!(found.len(), 1, "{tree}");
     assert_eq!(found[0]["annotations"]["pushed-by"], "oras-py");
 }
+
+/// `--tls-cert/--tls-key`: the server speaks HTTPS with the given certificate, and clients
+/// trust it through `--ca-file`.
+#[test]
+fn serves_tls_with_the_given_certificate() {
+    if !require_tools("serves_tls_with_the_given_certificate", &["openssl"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let tls = s.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let p = |n: &str| tls.join(n).display().to_string();
+    tool(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ],
+    );
+    tool(
+        "openssl",
+        [
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &p("server.key"),
+            "-out",
+            &p("server.csr"),
+        ],
+    );
+    std::fs::write(
+        tls.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    tool(
+        "openssl",
+        [
+            "x509",
+            "-req",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("ext.cnf"),
+            "-out",
+            &p("server.pem"),
+        ],
+    );
+    let server = Serve::start(
+        &s.join("root"),
+        &[
+            "--tls-cert",
+            &p("server.pem"),
+            "--tls-key",
+            &p("server.key"),
+        ],
+    );
+    let layout = s.join("src");
+    let digest = make_image(&layout, "v1", "tls-serve", "amd64");
+    let image = server.reference("app", ":v1");
+    let untrusted = lineage_run(s.path(), &["copy", &oci(&layout, "v1"), &image]);
+    assert_eq!(untrusted.code, Some(1));
+    assert!(
+        untrusted.stderr.contains("not trusted"),
+        "{}",
+        untrusted.stderr
+    );
+    lineage_ok(
+        s.path(),
+        &[
+            "--ca-file",
+            &p("ca.pem"),
+            "copy",
+            &oci(&layout, "v1"),
+            &image,
+        ],
+    );
+    assert_eq!(
+        stdout(&lineage_ok(
+            s.path(),
+            &["--ca-file", &p("ca.pem"), "resolve", &image]
+        )),
+        digest
+    );
+}
