@@ -1,0 +1,61 @@
+//! The pure core of lineage's lifecycle engine: it reads lifecycle records and decides an
+//! image's status, and builds the records to write, without doing any I/O.
+//!
+//! - [`profile`]: lifecycle profile v1 names ([`Namespace`], [`Reason`]) and the dialects
+//!   lineage reads ([`Dialect`]: the profile in each configured namespace, and Microsoft's);
+//! - [`record`]: a [`Record`] read from a referrers listing's descriptor, and the
+//!   [`effective`] one (newest `created` wins, across dialects);
+//! - [`manifest_fallback`]: end-of-life from the image manifest's own annotations;
+//! - [`status`]: [`decide`] turns a [`StatusInput`] into a [`Status`] (DESIGN §4), which
+//!   serialises to the JSON of `lineage status --output json`;
+//! - [`write`](mod@write): a [`RecordSpec`] becomes record annotations and manifests, and
+//!   [`is_same_as`] tells when nothing needs to be written.
+//!
+//! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use lineage_lifecycle::{decide, Namespace, RecordSpec, Reason, State, StatusInput, WriteOptions};
+//! use lineage_oci::{Descriptor, Digest, media_type, time::parse_lenient};
+//!
+//! let image = Descriptor::new(media_type::OCI_MANIFEST, Digest::sha256(b"image"), 100);
+//! let spec = RecordSpec {
+//!     created: parse_lenient("2023-07-10T08:00:00Z").unwrap(),
+//!     end_of_life: Some(parse_lenient("2023-07-10T08:00:00Z").unwrap()),
+//!     reason: Some(Reason::Superseded),
+//!     successor: Some("registry.example/app:1.0-20230710".into()),
+//!     superseded_by: None,
+//!     version: Some("1.0".into()),
+//!     revision: Some("20230707".into()),
+//! };
+//! let record = spec.manifests(&image, &WriteOptions::default()).unwrap().profile;
+//!
+//! let status = decide(StatusInput {
+//!     reference: "registry.example/app:1.0-20230707".into(),
+//!     digest: image.digest.clone(),
+//!     image_annotations: BTreeMap::new(),
+//!     referrers: vec![record.referrer_descriptor()],
+//!     namespaces: vec![Namespace::default()],
+//!     rolling_tag: None,
+//!     at: parse_lenient("2024-01-01").unwrap(),
+//! });
+//! assert_eq!(status.state, State::EndOfLife);
+//! ```
+
+pub mod error;
+pub mod manifest_fallback;
+pub mod profile;
+pub mod record;
+pub mod status;
+pub mod warning;
+pub mod write;
+
+pub use error::LifecycleError;
+pub use manifest_fallback::ManifestLifecycle;
+pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};
+pub use record::{Record, Records, effective};
+pub use status::{
+    RollingTagInfo, Source, State, Status, StatusInput, Successor, UnknownState, decide,
+};
+pub use warning::{Effect, Problem, Warning};
+pub use write::{RecordManifests, RecordSpec, WriteOptions, is_same_as};
