@@ -6,7 +6,7 @@
 //! here reads back after writing and keeps re-adding its entry until it has seen it present
 //! twice, with a jittered pause between, which outlasts another writer's read-modify-write.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lineage_oci::referrers::fallback_tag;
 use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, media_type};
@@ -22,7 +22,7 @@ use crate::referrers_index::{self as index, FallbackError};
 /// Rounds of read, write, read back before giving up on a contended referrers tag.
 const MAX_ROUNDS: u32 = 40;
 /// Times an entry must be seen in place, a pause apart, before a write counts as done.
-const CONFIRMATIONS: u32 = 2;
+const CONFIRMATIONS: u32 = 3;
 
 /// Whether this repository is known to lack the referrers API (or not known to have it).
 pub(super) fn uses_tag_schema(store: &RegistryStore) -> bool {
@@ -212,8 +212,13 @@ where
 {
     let tag = fallback_tag(subject);
     let mut confirmed = 0;
+    // The slowest read or write seen here: another writer's read-modify-write takes about
+    // as long under the same load, so the pauses between confirmations scale with it.
+    let mut slowest = Duration::ZERO;
     for round in 0..MAX_ROUNDS {
+        let started = Instant::now();
         let current = read_fallback_strict(store, subject).await?;
+        slowest = slowest.max(started.elapsed());
         let listed = current
             .as_ref()
             .is_some_and(|(_, entries)| index::lists(entries, digest));
@@ -227,11 +232,13 @@ where
             if let Some(updated) = change(current.as_ref().map(|(raw, _)| raw))
                 .map_err(|e| fallback_error(store, e))?
             {
+                let started = Instant::now();
                 manifest::put_bytes(store, &updated, Some(&tag)).await?;
+                slowest = slowest.max(started.elapsed());
                 tracing::debug!(%tag, round, digest = %updated.digest(), "wrote the referrers tag");
             }
         }
-        tokio::time::sleep(pause(round)).await;
+        tokio::time::sleep(pause(round, slowest)).await;
     }
     Err(StoreError::Backend {
         kind: lineage_store::ErrorKind::Io,
@@ -244,14 +251,17 @@ where
     })
 }
 
-/// 100–400 ms, so another writer's read-modify-write (a few ms) finishes within it, and
-/// writers that collided spread out.
-fn pause(round: u32) -> Duration {
+/// At least 150 ms and three times the slowest request seen, plus jitter: long enough for
+/// another writer's read-modify-write, measured under the same load, to land within it,
+/// and spread out so writers that collided do not collide again.
+fn pause(round: u32, slowest: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let jitter = u64::from(nanos % 300);
-    Duration::from_millis(100 + jitter + u64::from(round.min(10)) * 10)
+    let base = Duration::from_millis(150).max(slowest * 3);
+    let spread = Duration::from_millis(200).max(slowest);
+    let jitter = spread.mul_f64(f64::from(nanos % 1000) / 1000.0);
+    base + jitter + Duration::from_millis(u64::from(round.min(10)) * 10)
 }
 
 /// After `subject` is deleted, delete its referrers tag too (by the index's digest, which
