@@ -42,6 +42,7 @@
 //! assert_eq!(status.state, State::EndOfLife);
 //! ```
 
+pub mod engine;
 pub mod error;
 pub mod manifest_fallback;
 pub mod profile;
@@ -50,6 +51,7 @@ pub mod status;
 pub mod warning;
 pub mod write;
 
+pub use engine::{Engine, EngineError, Release, ReleaseRequest, Written};
 pub use error::LifecycleError;
 pub use manifest_fallback::ManifestLifecycle;
 pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};

@@ -22,6 +22,7 @@ pub mod copy;
 mod error;
 pub mod fs;
 pub mod layout;
+pub mod overlay;
 mod store;
 #[cfg(test)]
 mod testing;

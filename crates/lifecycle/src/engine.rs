@@ -1,0 +1,412 @@
+//! The lifecycle engine over the store interface: status of an image (DESIGN §4, three
+//! requests whatever the number of records: the image's manifest, its referrers listing, the
+//! rolling tag's manifest), idempotent record writing, and the release flow.
+//!
+//! Nothing here knows which kind of store it talks to.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use lineage_oci::{Descriptor, Digest, ManifestKind, RawManifest, TagOrDigest, time};
+use lineage_store::copy::{CopyError, CopyOptions, copy_graph};
+use lineage_store::overlay::WithManifest;
+use lineage_store::{ReadStore, Store, StoreError, blob};
+
+use crate::error::LifecycleError;
+use crate::profile::{
+    ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Namespace, Reason,
+};
+use crate::record::Records;
+use crate::status::{RollingTagInfo, Status, StatusInput, decide};
+use crate::write::{RecordSpec, WriteOptions, is_same_as};
+
+/// What the engine can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Copying the release failed.
+    #[error(transparent)]
+    Copy(#[from] Box<CopyError>),
+    /// A lifecycle value was invalid.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    /// The request cannot be carried out as given.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The engine's settings: which namespaces it reads and how it writes.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    /// Profile namespaces read (the write namespace is read too).
+    pub namespaces: Vec<Namespace>,
+    /// How records are written.
+    pub write: WriteOptions,
+}
+
+/// What `write_record` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// A record was pushed.
+    Pushed(Digest),
+    /// The newest record already said the same.
+    Unchanged(Digest),
+}
+
+impl Engine {
+    fn read_namespaces(&self) -> Vec<Namespace> {
+        let mut all = self.namespaces.clone();
+        if !all.contains(&self.write.namespace) {
+            all.insert(0, self.write.namespace.clone());
+        }
+        all
+    }
+
+    /// The status of the image `target` names in `store` (its default manifest when `None`),
+    /// evaluated at `at`. `reference` is how the user named it.
+    pub async fn status(
+        &self,
+        store: &dyn ReadStore,
+        reference: &str,
+        target: Option<&TagOrDigest>,
+        at: DateTime<Utc>,
+    ) -> Result<Status, EngineError> {
+        let manifest = match target {
+            Some(t) => store.manifest_fetch(t).await?,
+            None => {
+                let d = store.resolve_default().await?;
+                store.manifest_get(&d.digest).await?
+            }
+        };
+        let annotations = manifest
+            .view()
+            .map(|v| v.annotations.clone())
+            .unwrap_or_default();
+        let referrers = store.referrers(manifest.digest(), None).await?;
+        let rolling_tag = match annotations.get(ANNOTATION_VERSION) {
+            Some(v) => rolling(store, v).await?,
+            None => None,
+        };
+        Ok(decide(StatusInput {
+            reference: reference.to_string(),
+            digest: manifest.digest().clone(),
+            image_annotations: annotations,
+            referrers,
+            namespaces: self.read_namespaces(),
+            rolling_tag,
+            at,
+        }))
+    }
+
+    /// Write the record `spec` about `subject`, unless the newest record already says the
+    /// same. For an index, its platform manifests get the same record.
+    pub async fn write_record(
+        &self,
+        store: &dyn Store,
+        subject: &Descriptor,
+        spec: &RecordSpec,
+    ) -> Result<Vec<Written>, EngineError> {
+        let mut out = vec![self.write_one(store, subject, spec).await?];
+        let manifest = store.manifest_get(&subject.digest).await?;
+        if let Ok(view) = manifest.view()
+            && view.kind == ManifestKind::Index
+        {
+            for child in &view.manifests {
+                out.push(self.write_one(store, child, spec).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn write_one(
+        &self,
+        store: &dyn Store,
+        subject: &Descriptor,
+        spec: &RecordSpec,
+    ) -> Result<Written, EngineError> {
+        let listing = store.referrers(&subject.digest, None).await?;
+        let records = Records::read(&listing, &self.read_namespaces());
+        if let Some(current) = records.effective()
+            && is_same_as(current, spec)
+        {
+            return Ok(Written::Unchanged(current.digest.clone()));
+        }
+        let empty = Descriptor::empty();
+        if !store.blob_exists(&empty.digest).await? {
+            store
+                .blob_put(
+                    &empty,
+                    blob::from_bytes(Bytes::from_static(lineage_oci::descriptor::EMPTY_JSON)),
+                )
+                .await?;
+        }
+        let subject = Descriptor::new(
+            subject.media_type.clone(),
+            subject.digest.clone(),
+            subject.size,
+        );
+        let manifests = spec.manifests(&subject, &self.write)?;
+        if let Some(ms) = &manifests.microsoft {
+            store.manifest_put(ms, None).await?;
+        }
+        store.manifest_put(&manifests.profile, None).await?;
+        Ok(Written::Pushed(manifests.profile.digest().clone()))
+    }
+
+    /// The release flow (DESIGN §5): annotate and push the new image, tag `V-R`, move `V`,
+    /// then record end-of-life on the previous revision. Every step checks what is there
+    /// first, so a rerun after a failure at any point completes the job, and a rerun after
+    /// success changes nothing.
+    pub async fn release(
+        &self,
+        src: &dyn ReadStore,
+        src_target: Option<&TagOrDigest>,
+        dst: &dyn Store,
+        req: &ReleaseRequest,
+    ) -> Result<Release, EngineError> {
+        let src_desc = match src_target {
+            Some(t) => src.resolve(t).await?,
+            None => src.resolve_default().await?,
+        };
+        let source = src.manifest_get(&src_desc.digest).await?;
+        let own = source
+            .view()
+            .map(|v| v.annotations.clone())
+            .unwrap_or_default();
+        let created = match own.get(ANNOTATION_CREATED).map(|c| time::parse_lenient(c)) {
+            Some(Ok(t)) => t,
+            _ => req.created.unwrap_or(req.now),
+        };
+        let revision = req
+            .revision
+            .clone()
+            .unwrap_or_else(|| created.format("%Y%m%d").to_string());
+        let version = &req.version;
+        let mut add = BTreeMap::new();
+        add.insert(ANNOTATION_VERSION.to_string(), version.clone());
+        add.insert(ANNOTATION_REVISION.to_string(), revision.clone());
+        if !own.contains_key(ANNOTATION_CREATED) {
+            add.insert(
+                ANNOTATION_CREATED.to_string(),
+                time::format_rfc3339(&created),
+            );
+        }
+        let image = annotate(&source, &add)?;
+        let immutable = format!("{version}-{revision}");
+
+        // Which revision does `V` replace? What `V` points to now, or (on a rerun, when `V`
+        // already moved) the newest other `V-*` revision.
+        let previous = match dst.resolve(&TagOrDigest::Tag(version.clone())).await {
+            Ok(d) if &d.digest != image.digest() => Some(d),
+            Ok(_) => previous_revision(dst, version, &immutable).await?,
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
+        };
+
+        let overlay = WithManifest::new(src, image.clone());
+        let opts = CopyOptions::default();
+        copy_graph(&overlay, dst, &image.descriptor(), Some(&immutable), &opts)
+            .await
+            .map_err(Box::new)?;
+        dst.manifest_put(&image, Some(version)).await?;
+
+        let mut records = Vec::new();
+        if let Some(prev) = &previous {
+            let prev_manifest = dst.manifest_get(&prev.digest).await?;
+            let prev_ann = prev_manifest
+                .view()
+                .map(|v| v.annotations.clone())
+                .unwrap_or_default();
+            let spec = RecordSpec {
+                created: req.now,
+                end_of_life: Some(req.eol_at.unwrap_or(created)),
+                reason: Some(Reason::Superseded),
+                successor: Some(format!("{}:{immutable}", dst.name())),
+                superseded_by: Some(image.digest().clone()),
+                version: prev_ann.get(ANNOTATION_VERSION).cloned(),
+                revision: prev_ann.get(ANNOTATION_REVISION).cloned(),
+            };
+            records = self
+                .write_record(dst, &prev_manifest.descriptor(), &spec)
+                .await?;
+        }
+        dst.flush().await?;
+        Ok(Release {
+            image: image.descriptor(),
+            version: version.clone(),
+            revision,
+            created,
+            previous: previous.map(|d| d.digest),
+            records,
+        })
+    }
+
+    /// Every revision of a lineage (tags `V-R`), oldest first, each with its status.
+    pub async fn history(
+        &self,
+        store: &dyn ReadStore,
+        name: &str,
+        version: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Status>, EngineError> {
+        let tags = store.tag_list().await?;
+        let revisions: Vec<&String> = tags
+            .iter()
+            .filter(|t| match version {
+                Some(v) => t
+                    .strip_prefix(v)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|r| !r.is_empty()),
+                None => tags.iter().any(|v| {
+                    t.len() > v.len() + 1
+                        && t.starts_with(v.as_str())
+                        && t.as_bytes()[v.len()] == b'-'
+                }),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in revisions {
+            let s = self
+                .status(
+                    store,
+                    &format!("{name}:{t}"),
+                    Some(&TagOrDigest::Tag(t.clone())),
+                    at,
+                )
+                .await?;
+            out.push(s);
+        }
+        out.sort_by(|a, b| {
+            (a.version.clone(), a.revision.clone()).cmp(&(b.version.clone(), b.revision.clone()))
+        });
+        Ok(out)
+    }
+}
+
+/// What `release` needs beyond the stores.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// The lineage's version, its rolling tag.
+    pub version: String,
+    /// The revision; default: the UTC date `YYYYMMDD` of `created`.
+    pub revision: Option<String>,
+    /// Used when the source has no `org.opencontainers.image.created`.
+    pub created: Option<DateTime<Utc>>,
+    /// End-of-life of the previous revision; default: the new image's `created`.
+    pub eol_at: Option<DateTime<Utc>>,
+    /// The time the records are written at.
+    pub now: DateTime<Utc>,
+}
+
+/// What `release` did.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The annotated image pushed.
+    pub image: Descriptor,
+    /// Its version.
+    pub version: String,
+    /// Its revision.
+    pub revision: String,
+    /// Its `created`.
+    pub created: DateTime<Utc>,
+    /// The revision it replaced.
+    pub previous: Option<Digest>,
+    /// The records written (or found unchanged) on the previous revision.
+    pub records: Vec<Written>,
+}
+
+/// `manifest` with `add` merged into its annotations, written canonically; unchanged (same
+/// bytes and digest) when it already carries them.
+pub fn annotate(
+    manifest: &RawManifest,
+    add: &BTreeMap<String, String>,
+) -> Result<RawManifest, EngineError> {
+    let view = manifest.view().map_err(LifecycleError::Manifest)?;
+    if add
+        .iter()
+        .all(|(k, v)| view.annotation(k) == Some(v.as_str()))
+    {
+        return Ok(manifest.clone());
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(manifest.bytes()).map_err(|e| {
+        EngineError::Invalid(format!("manifest {} is not JSON: {e}", manifest.digest()))
+    })?;
+    let obj = value.as_object_mut().ok_or_else(|| {
+        EngineError::Invalid(format!(
+            "manifest {} is not a JSON object",
+            manifest.digest()
+        ))
+    })?;
+    let ann = obj
+        .entry("annotations")
+        .or_insert_with(|| serde_json::json!({}));
+    if let Some(map) = ann.as_object_mut() {
+        for (k, v) in add {
+            map.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+    }
+    if !obj.contains_key("mediaType") {
+        obj.insert(
+            "mediaType".into(),
+            serde_json::Value::String(manifest.media_type().to_string()),
+        );
+    }
+    Ok(RawManifest::from_canonical(&value).map_err(LifecycleError::Manifest)?)
+}
+
+async fn rolling(
+    store: &dyn ReadStore,
+    version: &str,
+) -> Result<Option<RollingTagInfo>, EngineError> {
+    let m = match store
+        .manifest_fetch(&TagOrDigest::Tag(version.to_string()))
+        .await
+    {
+        Ok(m) => m,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) if matches!(e.kind(), lineage_store::ErrorKind::InvalidInput) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let ann = m.view().map(|v| v.annotations.clone()).unwrap_or_default();
+    let revision = ann.get(ANNOTATION_REVISION).cloned();
+    let reference = match &revision {
+        Some(r) => format!("{}:{version}-{r}", store.name()),
+        None => format!("{}:{version}", store.name()),
+    };
+    Ok(Some(RollingTagInfo {
+        reference,
+        digest: m.digest().clone(),
+        created: ann
+            .get(ANNOTATION_CREATED)
+            .and_then(|c| time::parse_lenient(c).ok()),
+        revision,
+    }))
+}
+
+/// The newest `V-*` revision other than `current`, by tag order of the revision part.
+async fn previous_revision(
+    store: &dyn Store,
+    version: &str,
+    current: &str,
+) -> Result<Option<Descriptor>, EngineError> {
+    let mut tags: Vec<String> = store
+        .tag_list()
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t != current
+                && t.strip_prefix(version)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|r| !r.is_empty())
+        })
+        .filter(|t| t.as_str() < current)
+        .collect();
+    tags.sort();
+    match tags.pop() {
+        Some(t) => Ok(Some(store.resolve(&TagOrDigest::Tag(t)).await?)),
+        None => Ok(None),
+    }
+}
