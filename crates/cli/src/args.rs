@@ -27,6 +27,16 @@ pub struct Cli {
     #[arg(long = "ca-file", value_name = "FILE", global = true)]
     pub ca_files: Vec<std::path::PathBuf>,
 
+    /// Namespace of the lifecycle annotation keys (`NS.end-of-life`…) lineage writes and reads.
+    #[arg(
+        long,
+        global = true,
+        env = "LINEAGE_NAMESPACE",
+        default_value = "vnd.lineage.image",
+        value_name = "NS"
+    )]
+    pub namespace: String,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -78,6 +88,40 @@ pub enum Command {
         after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
     )]
     Login(LoginArgs),
+
+    /// Show whether images are end-of-life, since when, and what replaces them.
+    #[command(
+        after_help = "Examples:\n  lineage status registry.example.com/app:1.0-20230707\n  lineage status --output json --fail-on end-of-life registry.example.com/app@sha256:…"
+    )]
+    Status(StatusArgs),
+
+    /// Release a new revision: push it annotated, tag V-R, move V, retire the previous revision.
+    #[command(
+        after_help = "Example:\n  lineage release oci:build/app:latest registry.example.com/app --version 1.0 --created 2023-07-10T00:00:00-08:00"
+    )]
+    Release(ReleaseArgs),
+
+    /// Record that an image is (or will be) end-of-life.
+    #[command(
+        after_help = "Example:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable --successor registry.example.com/app:1.0-20230710"
+    )]
+    Retire(RetireArgs),
+
+    /// Record that an image is supported again (a correction; nothing is deleted).
+    #[command(after_help = "Example:\n  lineage restore registry.example.com/app:1.0-20230707")]
+    Restore(RefArgs),
+
+    /// Every revision of a lineage with its state, oldest first.
+    #[command(after_help = "Example:\n  lineage history registry.example.com/app --version 1.0")]
+    History(HistoryArgs),
+
+    /// The newest supported revision of an image's lineage.
+    #[command(after_help = "Example:\n  lineage latest registry.example.com/app:1.0-20230707")]
+    Latest(RefArgs),
+
+    /// Run the lifecycle walkthrough end to end on an embedded registry.
+    #[command(after_help = "Example:\n  lineage demo")]
+    Demo(DemoArgs),
 
     /// Run the built-in OCI 1.1 registry (with the referrers API).
     #[command(
@@ -161,6 +205,95 @@ pub struct LoginArgs {
     /// The password (visible to other users of this machine; prefer `--password-stdin`).
     #[arg(short, long)]
     pub password: Option<String>,
+}
+
+/// Arguments of `lineage status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The images.
+    #[arg(required = true)]
+    pub references: Vec<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Evaluate at this time instead of now (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Exit with status 3 when any image is in this state or past it
+    /// (supported < superseded < scheduled < end-of-life).
+    #[arg(long, value_name = "STATE")]
+    pub fail_on: Option<String>,
+}
+
+/// Arguments of `lineage release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The new image.
+    pub source: String,
+    /// The repository to release into (no tag).
+    pub repository: String,
+    /// The version; its tag rolls to the newest revision.
+    #[arg(long)]
+    pub version: String,
+    /// The revision (default: the UTC date YYYYMMDD of the image's created time).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// The image's created time, when it does not carry one.
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// End-of-life of the previous revision (default: the new image's created time).
+    #[arg(long, value_name = "TIME")]
+    pub eol_at: Option<String>,
+    /// Also write Microsoft's lifecycle record.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+}
+
+/// Arguments of `lineage retire`.
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The image.
+    pub reference: String,
+    /// From when it is end-of-life (default: now); a future time schedules it.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Why: superseded, unsupported, vulnerable, withdrawn, internal, or free text.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// What to use instead.
+    #[arg(long, value_name = "REF")]
+    pub successor: Option<String>,
+    /// Also write Microsoft's lifecycle record.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+}
+
+/// Extra dialects to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// `application/vnd.microsoft.artifact.lifecycle`.
+    Microsoft,
+}
+
+/// Arguments of `lineage history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The repository.
+    pub repository: String,
+    /// Only this version's lineage.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Arguments of `lineage demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Use this registry instead of an embedded `lineage serve`.
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
 }
 
 /// Arguments of `lineage serve`.

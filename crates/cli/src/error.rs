@@ -11,7 +11,21 @@ pub mod exit_code {
     pub const FAILURE: i32 = 1;
     /// The command line or an argument was invalid.
     pub const USAGE: i32 = 2;
+    /// `--fail-on`: an image is in (or past) the state named.
+    pub const POLICY: i32 = 3;
 }
+
+/// Leave with an exit code and no error message (the command printed what it had to say).
+#[derive(Debug)]
+pub struct Exit(pub i32);
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// An error with a hint for the user, attached where the cause is known.
 #[derive(Debug)]

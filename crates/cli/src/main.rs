@@ -21,7 +21,7 @@ use crate::error::{exit_code, render};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
+            }
+            if let Some(error::Exit(code)) = err.downcast_ref::<error::Exit>() {
+                return ExitCode::from(*code as u8);
             }
             eprint!("{}", render(&err));
             ExitCode::from(error::exit_code_for(&err) as u8)
@@ -105,17 +108,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
         Command::Serve(a) => commands::serve::run(a).await,
+        Command::Status(a) => commands::lifecycle::status(&opener, &cli.namespace, a).await,
+        Command::Release(a) => {
+            commands::lifecycle::release(&opener, &cli.namespace, a, quiet).await
+        }
+        Command::Retire(a) => commands::lifecycle::retire(&opener, &cli.namespace, a, quiet).await,
+        Command::Restore(a) => {
+            commands::lifecycle::restore(&opener, &cli.namespace, &a.reference, quiet).await
+        }
+        Command::History(a) => commands::lifecycle::history(&opener, &cli.namespace, a).await,
+        Command::Latest(a) => {
+            commands::lifecycle::latest(&opener, &cli.namespace, &a.reference).await
+        }
+        Command::Demo(a) => commands::demo::run(&cli.namespace, a).await,
     }
 }
 
 /// Logs go to stderr: warnings by default, debug with `-v`, trace with `-vv`; `RUST_LOG`
 /// overrides. Colour only on a terminal and never with `NO_COLOR`.
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     let default = match verbose {
         // Only lineage's own warnings: dependencies' logs (a TLS verifier's, say) would
         // repeat what the error already says.
+        // The access log is the server's output under `serve`, noise anywhere else (`demo`).
+        0 if serving => "off,lineage=warn,lineage_store=warn,lineage_server=info",
         0 => {
-            "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn,lineage_server=info"
+            "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn,lineage_server=warn"
         }
         1 => {
             "warn,lineage=debug,lineage_oci=debug,lineage_store=debug,lineage_registry_client=debug,lineage_server=debug"

@@ -4,7 +4,9 @@
 pub mod attach;
 pub mod copy;
 pub mod delete;
+pub mod demo;
 pub mod discover;
+pub mod lifecycle;
 pub mod login;
 pub mod manifest;
 pub mod resolve;

@@ -1,0 +1,185 @@
+//! `lineage demo`: the original lifecycle walkthrough, one command per step, on an embedded
+//! `lineage serve` in a temporary directory (or on `--registry HOST`).
+//!
+//! Revision 1 of `flasksample` (created 2023-07-07T00:00:00-08:00) is released as `1.0` and
+//! `1.0-20230707`; revision 2 (created 2023-07-10T00:00:00-08:00) as `1.0-20230710`, moving
+//! `1.0`, which records end-of-life on revision 1. Then both statuses, the lineage's history
+//! and revision 1's referrer tree are shown.
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
+use lineage_store::{LayoutStore, Store, blob};
+use serde_json::json;
+
+use crate::args::{DemoArgs, DiscoverOutput, HistoryArgs, Output, ReleaseArgs, StatusArgs};
+use crate::commands::{discover, lifecycle};
+use crate::open::{self, Connection, Opener};
+
+fn step(text: &str) {
+    eprintln!("\n==> {text}");
+}
+
+async fn put(store: &LayoutStore, mt: &str, data: Vec<u8>) -> anyhow::Result<Descriptor> {
+    let d = Descriptor::new(mt, Digest::sha256(&data), data.len() as u64);
+    store
+        .blob_put(&d, blob::from_bytes(Bytes::from(data)))
+        .await?;
+    Ok(d)
+}
+
+/// A small image for revision `revision`, created at `created`, tagged `tag` in `store`.
+async fn build(
+    store: &LayoutStore,
+    revision: &str,
+    created: &str,
+    tag: &str,
+) -> anyhow::Result<()> {
+    let config = put(
+        store,
+        media_type::OCI_CONFIG,
+        serde_json::to_vec(
+            &json!({"architecture": "amd64", "os": "linux", "created": created,
+            "config": {"Cmd": ["flask", "run"], "Labels": {"revision": revision}},
+            "rootfs": {"type": "layers", "diff_ids": []}}),
+        )?,
+    )
+    .await?;
+    let layer = put(
+        store,
+        media_type::OCI_LAYER_TAR,
+        format!("flasksample app, revision {revision}\n")
+            .repeat(64)
+            .into_bytes(),
+    )
+    .await?;
+    let manifest = RawManifest::from_canonical(
+        &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+        "config": config, "layers": [layer],
+        "annotations": {"org.opencontainers.image.created": created, "org.opencontainers.image.title": "flasksample"}}),
+    )?;
+    store.manifest_put(&manifest, Some(tag)).await?;
+    Ok(())
+}
+
+/// Run the walkthrough.
+pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("lineage-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let (host, server) = match a.registry {
+        Some(h) => (h, None),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let config = lineage_server::ServeConfig {
+                root: work.path().join("registry"),
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                policy: lineage_server::Policy::default(),
+                htpasswd: None,
+                tls: None,
+            };
+            let task = tokio::spawn(lineage_server::serve(config, move |addr, _| {
+                let _ = tx.send(addr);
+            }));
+            let addr = rx.await.context("the embedded registry did not start")?;
+            step(&format!(
+                "an embedded `lineage serve` listens on {addr} (root {})",
+                work.path().join("registry").display()
+            ));
+            (addr.to_string(), Some(task))
+        }
+    };
+    let opener = Opener::new(Connection::default());
+    let builds = LayoutStore::open_or_create(work.path().join("builds"))?;
+    let layout = |tag: &str| format!("oci:{}:{tag}", work.path().join("builds").display());
+    let repo = format!("{host}/flasksample");
+
+    step("build revision 1 of flasksample (created 2023-07-07T00:00:00-08:00)");
+    build(&builds, "20230707", "2023-07-07T00:00:00-08:00", "rev1").await?;
+    step(&format!(
+        "lineage release {} {repo} --version 1.0 --revision 20230707",
+        layout("rev1")
+    ));
+    lifecycle::release(
+        &opener,
+        namespace,
+        release_args(&layout("rev1"), &repo, "20230707"),
+        false,
+    )
+    .await?;
+
+    step("vulnerabilities are found; build revision 2 (created 2023-07-10T00:00:00-08:00)");
+    build(&builds, "20230710", "2023-07-10T00:00:00-08:00", "rev2").await?;
+    step(&format!(
+        "lineage release {} {repo} --version 1.0 --revision 20230710",
+        layout("rev2")
+    ));
+    lifecycle::release(
+        &opener,
+        namespace,
+        release_args(&layout("rev2"), &repo, "20230710"),
+        false,
+    )
+    .await?;
+
+    let old = format!("{repo}:1.0-20230707");
+    let new = format!("{repo}:1.0-20230710");
+    step(&format!("lineage status {old} {new} {repo}:1.0"));
+    let status = |references: Vec<String>, output| StatusArgs {
+        references,
+        output,
+        at: None,
+        fail_on: None,
+    };
+    lifecycle::status(
+        &opener,
+        namespace,
+        status(
+            vec![old.clone(), new.clone(), format!("{repo}:1.0")],
+            Output::Text,
+        ),
+    )
+    .await?;
+    step(&format!("lineage status --output json {old}"));
+    lifecycle::status(&opener, namespace, status(vec![old.clone()], Output::Json)).await?;
+    step(&format!("lineage history {repo} --version 1.0"));
+    lifecycle::history(
+        &opener,
+        namespace,
+        HistoryArgs {
+            repository: repo.clone(),
+            version: Some("1.0".into()),
+            output: Output::Text,
+        },
+    )
+    .await?;
+    step(&format!("lineage discover {old}"));
+    discover::run(
+        &opener,
+        &open::parse(&old)?,
+        None,
+        None,
+        DiscoverOutput::Tree,
+    )
+    .await?;
+    step(
+        "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it",
+    );
+    if let Some(task) = server {
+        task.abort();
+    }
+    Ok(())
+}
+
+fn release_args(source: &str, repo: &str, revision: &str) -> ReleaseArgs {
+    ReleaseArgs {
+        source: source.to_string(),
+        repository: repo.to_string(),
+        version: "1.0".into(),
+        revision: Some(revision.into()),
+        created: None,
+        eol_at: None,
+        dialect: None,
+    }
+}

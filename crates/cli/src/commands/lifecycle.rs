@@ -1,0 +1,312 @@
+//! The lifecycle commands: `status`, `release`, `retire`, `restore`, `history`, `latest`,
+//! each a thin layer over the engine in `lineage-lifecycle`.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use lineage_lifecycle::status::State;
+use lineage_lifecycle::{
+    Engine, Namespace, Reason, RecordSpec, ReleaseRequest, Status, WriteOptions, Written,
+};
+use lineage_oci::StoreRef;
+
+use crate::args::{DialectArg, HistoryArgs, Output, ReleaseArgs, RetireArgs, StatusArgs};
+use crate::commands::resolve_target;
+use crate::error::{Exit, UsageError, exit_code};
+use crate::open::{self, Opener};
+
+fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.into()))
+}
+
+/// The engine for `--namespace` (and `--dialect`).
+pub fn engine(namespace: &str, dialect: Option<DialectArg>) -> anyhow::Result<Engine> {
+    let ns = Namespace::new(namespace).map_err(usage)?;
+    Ok(Engine {
+        namespaces: vec![ns.clone()],
+        write: WriteOptions {
+            namespace: ns,
+            microsoft: dialect == Some(DialectArg::Microsoft),
+        },
+    })
+}
+
+fn time(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            lineage_oci::time::parse_lenient(v)
+                .map_err(|e| usage(anyhow::Error::new(e).context(format!("invalid `{flag}`"))))
+        })
+        .transpose()
+}
+
+async fn one_status(
+    opener: &Opener,
+    engine: &Engine,
+    r: &StoreRef,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Status> {
+    let store = opener.read(r).await?;
+    engine
+        .status(store.as_ref(), &r.to_string(), r.target().as_ref(), at)
+        .await
+        .with_context(|| format!("cannot determine the status of `{r}`"))
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_string(),
+        |t| lineage_oci::time::format_rfc3339(&t),
+    )
+}
+
+fn print_table(rows: &[Status]) {
+    let width = rows
+        .iter()
+        .map(|s| s.reference.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    println!(
+        "{:<width$}  {:<12}  {:<22}  SUCCESSOR",
+        "REFERENCE", "STATE", "END-OF-LIFE"
+    );
+    for s in rows {
+        let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
+            x.reference.clone().unwrap_or_else(|| "-".into())
+        });
+        println!(
+            "{:<width$}  {:<12}  {:<22}  {}",
+            s.reference,
+            s.state.to_string(),
+            when(s.end_of_life),
+            successor
+        );
+        for w in &s.warnings {
+            eprintln!(
+                "warning: {}: {}",
+                s.reference,
+                serde_json::to_string(w).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// `lineage status REF…`
+pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::Result<()> {
+    let engine = engine(namespace, None)?;
+    let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let fail_on = a
+        .fail_on
+        .as_deref()
+        .map(|s| s.parse::<State>().map_err(usage))
+        .transpose()?;
+    let mut rows = Vec::new();
+    for r in &a.references {
+        rows.push(one_status(opener, &engine, &open::parse(r)?, at).await?);
+    }
+    match a.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Output::Text => print_table(&rows),
+    }
+    if let Some(limit) = fail_on
+        && rows.iter().any(|s| s.state.is_at_least(limit))
+    {
+        return Err(Exit(exit_code::POLICY).into());
+    }
+    Ok(())
+}
+
+fn describe(written: &[Written]) -> String {
+    let pushed = written
+        .iter()
+        .filter(|w| matches!(w, Written::Pushed(_)))
+        .count();
+    format!(
+        "{pushed} record(s) written, {} already current",
+        written.len() - pushed
+    )
+}
+
+/// `lineage release SRC REPO --version V …`
+pub async fn release(
+    opener: &Opener,
+    namespace: &str,
+    a: ReleaseArgs,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let engine = engine(namespace, a.dialect)?;
+    let source = open::parse(&a.source)?;
+    let repository = open::parse(&a.repository)?.with_target(None);
+    let req = ReleaseRequest {
+        version: a.version.clone(),
+        revision: a.revision.clone(),
+        created: time("--created", a.created.as_deref())?,
+        eol_at: time("--eol-at", a.eol_at.as_deref())?,
+        now: Utc::now(),
+    };
+    if !lineage_oci::reference::is_valid_tag(&req.version) {
+        return Err(usage(anyhow::anyhow!(
+            "`--version {}` is not a valid tag",
+            req.version
+        )));
+    }
+    let src = opener.read(&source).await?;
+    let dst = opener.write(&repository).await?;
+    let done = engine
+        .release(src.as_ref(), source.target().as_ref(), dst.as_ref(), &req)
+        .await
+        .with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
+    println!("{}", done.image.digest);
+    if !quiet {
+        eprintln!(
+            "Released {}:{}-{} (moved {}) {}",
+            dst.name(),
+            done.version,
+            done.revision,
+            done.version,
+            match &done.previous {
+                Some(p) => format!("retiring {p} ({})", describe(&done.records)),
+                None => "(first revision)".to_string(),
+            }
+        );
+    }
+    Ok(())
+}
+
+async fn record(
+    opener: &Opener,
+    engine: &Engine,
+    r: &StoreRef,
+    spec: RecordSpec,
+    verb: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let store = opener.write(r).await?;
+    let desc = resolve_target(store.as_ref(), r)
+        .await
+        .with_context(|| format!("cannot {verb} `{r}`"))?;
+    let written = engine
+        .write_record(store.as_ref(), &desc, &spec)
+        .await
+        .with_context(|| format!("cannot {verb} `{r}`"))?;
+    store.flush().await?;
+    if let Some(Written::Pushed(d) | Written::Unchanged(d)) = written.first() {
+        println!("{d}");
+    }
+    if !quiet {
+        eprintln!(
+            "{} `{r}`: {}",
+            if verb == "retire" {
+                "Retired"
+            } else {
+                "Restored"
+            },
+            describe(&written)
+        );
+    }
+    Ok(())
+}
+
+/// `lineage retire REF …`
+pub async fn retire(
+    opener: &Opener,
+    namespace: &str,
+    a: RetireArgs,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let engine = engine(namespace, a.dialect)?;
+    let r = open::parse(&a.reference)?;
+    let reason = a
+        .reason
+        .as_deref()
+        .map(|s| s.parse::<Reason>().map_err(usage))
+        .transpose()?;
+    let superseded_by = match &a.successor {
+        Some(s) => {
+            let sr = open::parse(s)?;
+            let store = opener.read(&sr).await?;
+            Some(
+                resolve_target(store.as_ref(), &sr)
+                    .await
+                    .with_context(|| format!("cannot resolve the successor `{s}`"))?
+                    .digest,
+            )
+        }
+        None => None,
+    };
+    let spec = RecordSpec {
+        created: Utc::now(),
+        end_of_life: Some(time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now)),
+        reason,
+        successor: a.successor.clone(),
+        superseded_by,
+        version: None,
+        revision: None,
+    };
+    record(opener, &engine, &r, spec, "retire", quiet).await
+}
+
+/// `lineage restore REF`
+pub async fn restore(
+    opener: &Opener,
+    namespace: &str,
+    reference: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let engine = engine(namespace, None)?;
+    let r = open::parse(reference)?;
+    let spec = RecordSpec {
+        created: Utc::now(),
+        end_of_life: None,
+        reason: None,
+        successor: None,
+        superseded_by: None,
+        version: None,
+        revision: None,
+    };
+    record(opener, &engine, &r, spec, "restore", quiet).await
+}
+
+/// `lineage history REPO [--version V]`
+pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow::Result<()> {
+    let engine = engine(namespace, None)?;
+    let r = open::parse(&a.repository)?.with_target(None);
+    let store = opener.read(&r).await?;
+    let name = store.name().to_string();
+    let rows = engine
+        .history(store.as_ref(), &name, a.version.as_deref(), Utc::now())
+        .await
+        .with_context(|| format!("cannot read the history of `{r}`"))?;
+    match a.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Output::Text => print_table(&rows),
+    }
+    Ok(())
+}
+
+/// `lineage latest REF`: the newest supported revision of REF's lineage.
+pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow::Result<()> {
+    let engine = engine(namespace, None)?;
+    let r = open::parse(reference)?;
+    let now = Utc::now();
+    let current = one_status(opener, &engine, &r, now).await?;
+    let Some(version) = current.version.clone() else {
+        anyhow::bail!(
+            "`{r}` has no `org.opencontainers.image.version`, so it belongs to no lineage"
+        );
+    };
+    let repo = r.with_target(None);
+    let store = opener.read(&repo).await?;
+    let name = store.name().to_string();
+    let rows = engine
+        .history(store.as_ref(), &name, Some(&version), now)
+        .await?;
+    let best = rows
+        .iter()
+        .rev()
+        .find(|s| s.state == State::Supported)
+        .or_else(|| rows.iter().rev().find(|s| s.state == State::Scheduled))
+        .with_context(|| format!("no revision of `{version}` in {name} is supported"))?;
+    println!("{}", best.reference);
+    Ok(())
+}
