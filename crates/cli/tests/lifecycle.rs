@@ -219,3 +219,212 @@ fn the_demo_runs_end_to_end() {
         "{stdout}"
     );
 }
+
+/// Push one image to `server` as `app:v1` and return its reference.
+fn one_image(s: &Scratch, server: &Serve) -> String {
+    let layout = s.join("one");
+    support::registry::make_image(&layout, "v1", "one", "amd64");
+    let r = server.reference("app", ":v1");
+    lineage_ok(
+        s.path(),
+        &["copy", &format!("oci:{}:v1", layout.display()), &r],
+    );
+    r
+}
+
+/// A record in the Microsoft dialect, as `oras attach` writes it, is honoured; so are
+/// records in another namespace, when that namespace is asked for.
+#[test]
+fn microsoft_and_custom_namespace_records_are_read() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let r = one_image(&s, &server);
+    assert_eq!(status(s.path(), &r)["state"], "unknown");
+    lineage_ok(
+        s.path(),
+        &[
+            "attach",
+            &r,
+            "--artifact-type",
+            "application/vnd.microsoft.artifact.lifecycle",
+            "--annotation",
+            "vnd.microsoft.artifact.lifecycle.end-of-life.date=2024-01-01",
+        ],
+    );
+    let st = status(s.path(), &r);
+    assert_eq!(st["state"], "end-of-life", "{st}");
+    assert_eq!(st["endOfLife"], "2024-01-01T00:00:00Z", "{st}");
+    assert_eq!(st["dialect"], "vnd.microsoft.artifact.lifecycle", "{st}");
+
+    let other = server.reference("app2", ":v1");
+    lineage_ok(s.path(), &["copy", &r, &other]);
+    lineage_ok(
+        s.path(),
+        &[
+            "--namespace",
+            "vnd.myorganization.image",
+            "retire",
+            &other,
+            "--at",
+            "2023-07-10T08:00:00Z",
+            "--reason",
+            "superseded",
+        ],
+    );
+    let tree: Value = serde_json::from_slice(
+        &lineage_ok(s.path(), &["discover", "--output", "json", &other]).stdout,
+    )
+    .unwrap();
+    let record = &tree["referrers"][0];
+    assert_eq!(
+        record["artifactType"],
+        "application/vnd.myorganization.image.lifecycle.metadata"
+    );
+    assert_eq!(
+        record["annotations"]["vnd.myorganization.image.end-of-life"],
+        "2023-07-10T08:00:00Z"
+    );
+    let st: Value = serde_json::from_slice(
+        &lineage_ok(
+            s.path(),
+            &[
+                "--namespace",
+                "vnd.myorganization.image",
+                "status",
+                "--output",
+                "json",
+                &other,
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(st[0]["state"], "end-of-life", "{st}");
+    assert_eq!(st[0]["dialect"], "vnd.myorganization.image");
+}
+
+/// With 1000 records on one image, `status` sends at most 3 requests and the newest wins.
+#[test]
+fn a_thousand_records_cost_three_requests() {
+    use lineage_lifecycle::{Namespace, RecordSpec, WriteOptions};
+    use lineage_store::Store;
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let r = one_image(&s, &server);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client =
+            lineage_registry_client::RegistryClient::new(lineage_registry_client::ClientOptions {
+                plain_http: true,
+                ..Default::default()
+            })
+            .unwrap();
+        let store =
+            lineage_registry_client::RegistryStore::for_repository(client, &server.host, "app");
+        let subject =
+            lineage_store::ReadStore::resolve(&store, &lineage_oci::TagOrDigest::Tag("v1".into()))
+                .await
+                .unwrap();
+        let options = WriteOptions {
+            namespace: Namespace::default(),
+            microsoft: false,
+        };
+        let base = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let empty = lineage_oci::Descriptor::empty();
+        store
+            .blob_put(
+                &empty,
+                lineage_store::blob::from_bytes(bytes::Bytes::from_static(b"{}")),
+            )
+            .await
+            .unwrap();
+        let mut pushes = Vec::new();
+        for i in 0..1000i64 {
+            let spec = RecordSpec {
+                created: base + chrono::Duration::minutes(i),
+                end_of_life: Some(base + chrono::Duration::days(i)),
+                reason: None,
+                successor: None,
+                superseded_by: None,
+                version: None,
+                revision: None,
+            };
+            let m = spec.manifests(&subject, &options).unwrap().profile;
+            let store = store.clone();
+            pushes.push(async move { store.manifest_put(&m, None).await.unwrap() });
+            if pushes.len() == 16 {
+                futures_util::future::join_all(pushes.drain(..)).await;
+            }
+        }
+        futures_util::future::join_all(pushes).await;
+    });
+    let before = server.requests().len();
+    let st = status(s.path(), &r);
+    let sent = server.requests().len() - before;
+    assert!(
+        sent <= 3,
+        "status sent {sent} requests: {:?}",
+        &server.requests()[before..]
+    );
+    // The newest record (created last) says end-of-life 999 days after 2024-01-01.
+    assert_eq!(st["endOfLife"], "2026-09-26T00:00:00Z", "{st}");
+}
+
+/// Bad input: clear errors, or a warning — never a wrong state.
+#[test]
+fn bad_input_gives_errors_or_warnings_not_wrong_states() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let r = one_image(&s, &server);
+    let missing = lineage_run(s.path(), &["status", &server.reference("app", ":nope")]);
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing.stderr.contains("`nope` not found"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(
+        lineage_run(s.path(), &["status", "--at", "yesterday", &r]).code,
+        Some(2)
+    );
+    assert_eq!(
+        lineage_run(s.path(), &["status", "--fail-on", "doomed", &r]).code,
+        Some(2)
+    );
+
+    lineage_ok(
+        s.path(),
+        &[
+            "attach",
+            &r,
+            "--artifact-type",
+            "application/vnd.lineage.image.lifecycle.metadata",
+            "--annotation",
+            "vnd.lineage.image.end-of-life=not-a-date",
+        ],
+    );
+    let st = status(s.path(), &r);
+    assert_ne!(st["state"], "end-of-life", "{st}");
+    assert_eq!(st["warnings"].as_array().map(Vec::len), Some(1), "{st}");
+
+    // The same registry, restarted read-only: the write is refused, clearly.
+    let root = server.root.clone();
+    server.kill();
+    let read_only = Serve::start(&root, &["--read-only"]);
+    let refused = lineage_run(s.path(), &["retire", &read_only.reference("app", ":v1")]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused.stderr.starts_with("error: ") && refused.stderr.contains("UNSUPPORTED"),
+        "{}",
+        refused.stderr
+    );
+    assert_ne!(
+        status(s.path(), &read_only.reference("app", ":v1"))["state"],
+        "end-of-life"
+    );
+}

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// A running `lineage serve`.
 pub struct Serve {
@@ -11,6 +12,7 @@ pub struct Serve {
     pub host: String,
     /// The root directory.
     pub root: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Serve {
@@ -52,18 +54,41 @@ impl Serve {
                 }
             }
         };
-        // Keep draining the access log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        // Keep draining the access log so the server never blocks on a full pipe, and keep
+        // it for tests that count requests.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(mut l) = sink.lock() {
+                    l.push(line);
+                }
+            }
+        });
         Serve {
             child,
             host,
             root: root.to_path_buf(),
+            log,
         }
     }
 
     /// `host/repo` + suffix.
     pub fn reference(&self, repo: &str, suffix: &str) -> String {
         format!("{}/{repo}{suffix}", self.host)
+    }
+
+    /// The access-log lines (one per request) so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter(|x| x.contains(" request ") && x.contains("method="))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Kill the server with SIGKILL, as a crash would.
