@@ -27,15 +27,10 @@ pub struct Cli {
     #[arg(long = "ca-file", value_name = "FILE", global = true)]
     pub ca_files: Vec<std::path::PathBuf>,
 
-    /// Namespace of the lifecycle annotation keys (`NS.end-of-life`…) lineage writes and reads.
-    #[arg(
-        long,
-        global = true,
-        env = "LINEAGE_NAMESPACE",
-        default_value = "vnd.lineage.image",
-        value_name = "NS"
-    )]
-    pub namespace: String,
+    /// Namespace of the lifecycle annotation keys (`NS.end-of-life`…) lineage writes and reads
+    /// [default: the config file's `namespace`, else `vnd.lineage.image`].
+    #[arg(long, global = true, env = "LINEAGE_NAMESPACE", value_name = "NS")]
+    pub namespace: Option<String>,
 
     /// The command to run.
     #[command(subcommand)]
@@ -88,6 +83,12 @@ pub enum Command {
         after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
     )]
     Login(LoginArgs),
+
+    /// Copy an image into a store, adding lifecycle annotations to its top manifest.
+    #[command(
+        after_help = "Example:\n  lineage push oci:build/app:latest registry.example.com/app:1.0-20230707 --version 1.0 --revision 20230707 --tag 1.0"
+    )]
+    Push(PushArgs),
 
     /// Show whether images are end-of-life, since when, and what replaces them.
     #[command(
@@ -205,6 +206,27 @@ pub struct LoginArgs {
     /// The password (visible to other users of this machine; prefer `--password-stdin`).
     #[arg(short, long)]
     pub password: Option<String>,
+}
+
+/// Arguments of `lineage push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image.
+    pub source: String,
+    /// Where to push it (its tag, if any, is applied).
+    pub destination: String,
+    /// `org.opencontainers.image.version`.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// `org.opencontainers.image.revision`.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// `org.opencontainers.image.created`, when the image has none.
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// More tags for the pushed image (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 /// Arguments of `lineage status`.

@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod config;
 mod error;
 mod open;
 mod progress;
@@ -48,8 +49,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = config::load()?;
+    let namespace = cli
+        .namespace
+        .clone()
+        .or(config.namespace.clone())
+        .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string());
     let connection = open::Connection {
         plain_http: cli.plain_http,
+        plain_http_hosts: config.plain_http.clone(),
         insecure: cli.insecure,
         ca_files: cli.ca_files,
     };
@@ -108,19 +116,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
         Command::Serve(a) => commands::serve::run(a).await,
-        Command::Status(a) => commands::lifecycle::status(&opener, &cli.namespace, a).await,
-        Command::Release(a) => {
-            commands::lifecycle::release(&opener, &cli.namespace, a, quiet).await
-        }
-        Command::Retire(a) => commands::lifecycle::retire(&opener, &cli.namespace, a, quiet).await,
+        Command::Push(a) => commands::lifecycle::push(&opener, a, quiet).await,
+        Command::Status(a) => commands::lifecycle::status(&opener, &namespace, a).await,
+        Command::Release(a) => commands::lifecycle::release(&opener, &namespace, a, quiet).await,
+        Command::Retire(a) => commands::lifecycle::retire(&opener, &namespace, a, quiet).await,
         Command::Restore(a) => {
-            commands::lifecycle::restore(&opener, &cli.namespace, &a.reference, quiet).await
+            commands::lifecycle::restore(&opener, &namespace, &a.reference, quiet).await
         }
-        Command::History(a) => commands::lifecycle::history(&opener, &cli.namespace, a).await,
-        Command::Latest(a) => {
-            commands::lifecycle::latest(&opener, &cli.namespace, &a.reference).await
-        }
-        Command::Demo(a) => commands::demo::run(&cli.namespace, a).await,
+        Command::History(a) => commands::lifecycle::history(&opener, &namespace, a).await,
+        Command::Latest(a) => commands::lifecycle::latest(&opener, &namespace, &a.reference).await,
+        Command::Demo(a) => commands::demo::run(&namespace, a).await,
     }
 }
 

@@ -23,6 +23,8 @@ pub fn parse(input: &str) -> anyhow::Result<StoreRef> {
 pub struct Connection {
     /// `--plain-http`.
     pub plain_http: bool,
+    /// Registries the config file says speak plain HTTP.
+    pub plain_http_hosts: Vec<String>,
     /// `--insecure`.
     pub insecure: bool,
     /// `--ca-file`.
@@ -53,6 +55,7 @@ impl Opener {
                     DockerConfig::load_default().context("cannot read docker's config.json")?;
                 let options = ClientOptions {
                     plain_http: self.connection.plain_http,
+                    plain_http_hosts: self.connection.plain_http_hosts.clone(),
                     insecure: self.connection.insecure,
                     ca_files: self.connection.ca_files.clone(),
                     docker_config: Some(docker_config),

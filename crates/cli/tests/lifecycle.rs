@@ -428,3 +428,84 @@ fn bad_input_gives_errors_or_warnings_not_wrong_states() {
         "end-of-life"
     );
 }
+
+/// `lineage push` adds the lifecycle annotations to the top manifest and applies the tags;
+/// the config file's namespace is used when no flag names one.
+#[test]
+fn push_annotates_and_the_config_file_sets_the_namespace() {
+    let s = Scratch::new();
+    let builds = s.join("builds");
+    build_revisions(&builds);
+    let dst = format!("oci:{}", s.join("pushed").display());
+    let digest = out(&lineage_ok(
+        s.path(),
+        &[
+            "push",
+            &format!("oci:{}:rev1", builds.display()),
+            &format!("{dst}:1.0-20230707"),
+            "--version",
+            "1.0",
+            "--revision",
+            "20230707",
+            "--created",
+            "2023-07-07T00:00:00-08:00",
+            "--tag",
+            "1.0",
+        ],
+    ));
+    let manifest: Value =
+        serde_json::from_slice(&lineage_ok(s.path(), &["manifest", &format!("{dst}:1.0")]).stdout)
+            .unwrap();
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.version"],
+        "1.0"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.revision"],
+        "20230707"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.created"],
+        "2023-07-07T08:00:00Z"
+    );
+    assert_eq!(
+        out(&lineage_ok(
+            s.path(),
+            &["resolve", &format!("{dst}:1.0-20230707")]
+        )),
+        digest
+    );
+    assert_eq!(
+        status(s.path(), &format!("{dst}:1.0"))["state"],
+        "supported"
+    );
+
+    let config = s.join("config.json");
+    std::fs::write(&config, r#"{"namespace": "vnd.myorganization.image"}"#).unwrap();
+    let with_config = |args: &[&str]| {
+        support::lineage(s.path())
+            .env("LINEAGE_CONFIG", &config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        with_config(&[
+            "retire",
+            &format!("{dst}:1.0"),
+            "--at",
+            "2023-07-10T08:00:00Z"
+        ])
+        .status
+        .success()
+    );
+    let st: Value = serde_json::from_slice(
+        &with_config(&["status", "--output", "json", &format!("{dst}:1.0")]).stdout,
+    )
+    .unwrap();
+    assert_eq!(st[0]["dialect"], "vnd.myorganization.image", "{st}");
+    std::fs::write(&config, b"{not json").unwrap();
+    let bad = with_config(&["status", &format!("{dst}:1.0")]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("config.json"));
+}

@@ -310,3 +310,78 @@ pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow
     println!("{}", best.reference);
     Ok(())
 }
+
+/// `lineage push SRC DST [--version V] [--revision R] [--created T] [--tag T]…`: copy with
+/// the lifecycle annotations added to the top manifest (a new digest, unless it already has
+/// them).
+pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> anyhow::Result<()> {
+    use lineage_lifecycle::engine::annotate;
+    use lineage_lifecycle::profile::{ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION};
+    use lineage_store::copy::{CopyOptions, copy_graph};
+    use lineage_store::overlay::WithManifest;
+
+    let source = open::parse(&a.source)?;
+    let destination = open::parse(&a.destination)?;
+    let created = time("--created", a.created.as_deref())?;
+    let src = opener.read(&source).await?;
+    let dst = opener.write(&destination).await?;
+    let desc = resolve_target(src.as_ref(), &source)
+        .await
+        .with_context(|| format!("cannot push `{source}`"))?;
+    let manifest = src.manifest_get(&desc.digest).await?;
+    let own = manifest
+        .view()
+        .map(|v| v.annotations.clone())
+        .unwrap_or_default();
+    let mut add = std::collections::BTreeMap::new();
+    if let Some(v) = &a.version {
+        add.insert(ANNOTATION_VERSION.to_string(), v.clone());
+    }
+    if let Some(r) = &a.revision {
+        add.insert(ANNOTATION_REVISION.to_string(), r.clone());
+    }
+    if !own.contains_key(ANNOTATION_CREATED) {
+        let c = created.unwrap_or_else(Utc::now);
+        add.insert(
+            ANNOTATION_CREATED.to_string(),
+            lineage_oci::time::format_rfc3339(&c),
+        );
+    }
+    let image = annotate(&manifest, &add)?;
+    let mut tags: Vec<String> = destination
+        .target()
+        .and_then(|t| t.tag().map(String::from))
+        .into_iter()
+        .collect();
+    tags.extend(a.tags.iter().cloned());
+    let overlay = WithManifest::new(src.as_ref(), image.clone());
+    copy_graph(
+        &overlay,
+        dst.as_ref(),
+        &image.descriptor(),
+        tags.first().map(String::as_str),
+        &CopyOptions::default(),
+    )
+    .await
+    .with_context(|| format!("cannot push `{source}` to `{destination}`"))?;
+    for t in tags.iter().skip(1) {
+        dst.manifest_put(&image, Some(t))
+            .await
+            .with_context(|| format!("cannot tag `{t}`"))?;
+    }
+    dst.flush().await?;
+    println!("{}", image.digest());
+    if !quiet {
+        eprintln!(
+            "Pushed {} as {} (tags: {})",
+            source,
+            image.digest(),
+            if tags.is_empty() {
+                "none".into()
+            } else {
+                tags.join(", ")
+            }
+        );
+    }
+    Ok(())
+}
