@@ -121,6 +121,33 @@ fn scenario(s: &Scratch, repo: &str) {
     }
     assert_eq!(status(s.path(), &tag_ref("1.0"))["state"], "supported");
 
+    // The lineage, oldest first, and its newest supported revision.
+    let history: Value = serde_json::from_slice(
+        &lineage_ok(
+            s.path(),
+            &["history", repo, "--version", "1.0", "--output", "json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let states: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["revision"].as_str().unwrap(),
+                h["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![("20230707", "end-of-life"), ("20230710", "supported")]
+    );
+    let latest = out(&lineage_ok(s.path(), &["latest", &old]));
+    assert!(latest.ends_with(":1.0-20230710"), "{latest}");
+
     // Rerunning the release changes nothing.
     let again = lineage_ok(
         s.path(),
