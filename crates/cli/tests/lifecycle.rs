@@ -536,3 +536,134 @@ fn push_annotates_and_the_config_file_sets_the_namespace() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("config.json"));
 }
+
+/// Releasing over a multi-platform index records end-of-life on the index and on each of its
+/// platform manifests; `--dialect microsoft` adds Microsoft's record; `--at` before the
+/// end-of-life makes it `scheduled`.
+#[test]
+fn index_releases_microsoft_dialect_and_scheduled() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    // Two multi-platform indexes, one per revision, built with make-image.sh.
+    let mut sources = Vec::new();
+    for rev in ["r1", "r2"] {
+        let layout = s.join(&format!("idx-{rev}"));
+        let mut entries = Vec::new();
+        for arch in ["amd64", "arm64"] {
+            let d = support::registry::make_image(
+                &layout,
+                &format!("{rev}-{arch}"),
+                &format!("{rev}{arch}"),
+                arch,
+            );
+            let size = std::fs::metadata(
+                layout
+                    .join("blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .unwrap()
+            .len();
+            entries.push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": size,
+                "platform": {"architecture": arch, "os": "linux"}}));
+        }
+        let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})).unwrap();
+        let digest = format!("sha256:{}", support::sha256_hex(&index));
+        std::fs::write(
+            layout
+                .join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+            &index,
+        )
+        .unwrap();
+        let mut idx: Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        idx["manifests"].as_array_mut().unwrap().push(json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest, "size": index.len(), "annotations": {"org.opencontainers.image.ref.name": "list"}}));
+        std::fs::write(layout.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+        sources.push(format!("oci:{}:list", layout.display()));
+    }
+    let repo = server.reference("multi", "");
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &sources[0],
+            &repo,
+            "--version",
+            "2.0",
+            "--revision",
+            "1",
+            "--created",
+            "2030-01-01T00:00:00Z",
+        ],
+    );
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &sources[1],
+            &repo,
+            "--version",
+            "2.0",
+            "--revision",
+            "2",
+            "--created",
+            "2030-06-01T00:00:00Z",
+            "--dialect",
+            "microsoft",
+        ],
+    );
+    let old = format!("{repo}:2.0-1");
+    // The end-of-life (the new revision's created time) is in the future: scheduled; at a
+    // later time, end-of-life.
+    assert_eq!(status(s.path(), &old)["state"], "scheduled");
+    let later: Value = serde_json::from_slice(
+        &lineage_ok(
+            s.path(),
+            &["status", "--output", "json", "--at", "2031-01-01", &old],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(later[0]["state"], "end-of-life", "{later}");
+    // Records on the index (profile and Microsoft) and on each platform manifest.
+    let tree: Value = serde_json::from_slice(
+        &lineage_ok(s.path(), &["discover", "--output", "json", &old]).stdout,
+    )
+    .unwrap();
+    let types: std::collections::BTreeSet<String> = tree["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["artifactType"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        types.contains("application/vnd.lineage.image.lifecycle.metadata")
+            && types.contains("application/vnd.microsoft.artifact.lifecycle"),
+        "{types:?}"
+    );
+    let index: Value =
+        serde_json::from_slice(&lineage_ok(s.path(), &["manifest", &old]).stdout).unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        let child_ref = format!("{repo}@{}", child["digest"].as_str().unwrap());
+        let st: Value = serde_json::from_slice(
+            &lineage_ok(
+                s.path(),
+                &[
+                    "status",
+                    "--output",
+                    "json",
+                    "--at",
+                    "2031-01-01",
+                    &child_ref,
+                ],
+            )
+            .stdout,
+        )
+        .unwrap();
+        assert_eq!(
+            st[0]["state"], "end-of-life",
+            "platform manifest {child_ref}: {st}"
+        );
+    }
+}
