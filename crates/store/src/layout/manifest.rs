@@ -30,10 +30,17 @@ pub(super) async fn get(store: &LayoutStore, digest: &Digest) -> Result<RawManif
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| StoreError::io("read", &path, e))?;
-    let hint = store
-        .index()
-        .ok()
-        .and_then(|idx| idx.find_digest(digest).map(|e| e.desc.media_type.clone()));
+    // The index entry's media type matters only for manifests without their own `mediaType`
+    // (umoci's); reading `index.json` for every GET would make reads slow down as the
+    // repository grows.
+    let hint = if declares_media_type(&bytes) {
+        None
+    } else {
+        store
+            .index()
+            .ok()
+            .and_then(|idx| idx.find_digest(digest).map(|e| e.desc.media_type.clone()))
+    };
     RawManifest::verified(bytes, digest, hint.as_deref()).map_err(|e| match e {
         ManifestError::Verify(source) => StoreError::Verify {
             store: store.name().to_string(),
@@ -121,4 +128,14 @@ pub(super) async fn delete(store: &LayoutStore, digest: &Digest) -> Result<()> {
     } else {
         Err(store.not_found(digest))
     }
+}
+
+/// Whether the manifest JSON has a top-level `mediaType`.
+fn declares_media_type(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        media_type: Option<String>,
+    }
+    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.media_type.is_some())
 }
