@@ -546,6 +546,12 @@ fn is_domain_name(s: &str) -> bool {
     })
 }
 
+/// Whether `name` is a repository path as the distribution spec's `<name>` grammar defines it
+/// (`/`-separated path components), at most [`REPOSITORY_MAX_LEN`] characters.
+pub fn is_valid_repository(name: &str) -> bool {
+    !name.is_empty() && name.len() <= REPOSITORY_MAX_LEN && name.split('/').all(is_path_component)
+}
+
 /// `[a-z0-9]+ (separator [a-z0-9]+)*` with `separator := [._] | "__" | "-"+`.
 fn is_path_component(s: &str) -> bool {
     let b = s.as_bytes();

@@ -5,9 +5,6 @@
 
 use lineage_oci::Digest;
 
-/// Longest repository name accepted (distribution/reference's limit).
-pub const MAX_NAME_LEN: usize = 255;
-
 /// A parsed registry route. Fields are the repository `name` and the path's last segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -99,46 +96,9 @@ fn checked(name: &str) -> Result<String, PathError> {
     }
 }
 
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`, at most 255
-/// characters.
+/// The spec's `<name>` grammar, at most 255 characters (one rule, in `lineage-oci`).
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME_LEN && name.split('/').all(is_valid_component)
-}
-
-fn is_valid_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        // A separator: `.`, `_`, `__`, or one or more `-`, between alphanumerics.
-        let start = i;
-        match b[i] {
-            b'.' => i += 1,
-            b'_' => {
-                i += 1;
-                if i < b.len() && b[i] == b'_' {
-                    i += 1;
-                }
-            }
-            b'-' => {
-                while i < b.len() && b[i] == b'-' {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if i == start || i >= b.len() || !alnum(b[i]) {
-            return false;
-        }
-    }
-    true
+    lineage_oci::reference::is_valid_repository(name)
 }
 
 /// A digest in a path, or `None` when it is malformed or of an algorithm not supported.
