@@ -74,13 +74,7 @@ impl Engine {
         target: Option<&TagOrDigest>,
         at: DateTime<Utc>,
     ) -> Result<Status, EngineError> {
-        let manifest = match target {
-            Some(t) => store.manifest_fetch(t).await?,
-            None => {
-                let d = store.resolve_default().await?;
-                store.manifest_get(&d.digest).await?
-            }
-        };
+        let manifest = store.manifest_fetch_target(target).await?;
         let annotations = manifest
             .view()
             .map(|v| v.annotations.clone())
@@ -167,11 +161,7 @@ impl Engine {
         dst: &dyn Store,
         req: &ReleaseRequest,
     ) -> Result<Release, EngineError> {
-        let src_desc = match src_target {
-            Some(t) => src.resolve(t).await?,
-            None => src.resolve_default().await?,
-        };
-        let source = src.manifest_get(&src_desc.digest).await?;
+        let source = src.manifest_fetch_target(src_target).await?;
         let own = source
             .view()
             .map(|v| v.annotations.clone())

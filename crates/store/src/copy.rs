@@ -149,17 +149,16 @@ pub async fn copy(
     dst_tag: Option<&str>,
     opts: &CopyOptions,
 ) -> Result<CopyReport, CopyError> {
-    let resolved = match target {
-        Some(t) => src.resolve(t).await,
-        None => src.resolve_default().await,
-    };
-    let root = resolved.map_err(|source| CopyError {
-        op: "resolve",
-        digest: target.map_or_else(|| "the default manifest".to_string(), |t| format!("`{t}`")),
-        side: Side::Source,
-        store: src.name().to_string(),
-        source,
-    })?;
+    let root = src
+        .resolve_target(target)
+        .await
+        .map_err(|source| CopyError {
+            op: "resolve",
+            digest: target.map_or_else(|| "the default manifest".to_string(), |t| format!("`{t}`")),
+            side: Side::Source,
+            store: src.name().to_string(),
+            source,
+        })?;
     copy_graph(src, dst, &root, dst_tag, opts).await
 }
 

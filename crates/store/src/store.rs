@@ -59,6 +59,26 @@ pub trait ReadStore: Send + Sync {
         self.manifest_get(&desc.digest).await
     }
 
+    /// Resolve `target`, or the store's default manifest when a reference names none (see
+    /// [`ReadStore::resolve_default`]).
+    async fn resolve_target(&self, target: Option<&TagOrDigest>) -> Result<Descriptor> {
+        match target {
+            Some(t) => self.resolve(t).await,
+            None => self.resolve_default().await,
+        }
+    }
+
+    /// Fetch the manifest `target` names, or the store's default manifest.
+    async fn manifest_fetch_target(&self, target: Option<&TagOrDigest>) -> Result<RawManifest> {
+        match target {
+            Some(t) => self.manifest_fetch(t).await,
+            None => {
+                let desc = self.resolve_default().await?;
+                self.manifest_get(&desc.digest).await
+            }
+        }
+    }
+
     /// Whether a manifest with this digest exists.
     async fn manifest_exists(&self, digest: &Digest) -> Result<bool>;
 

@@ -325,10 +325,10 @@ pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> any
     let created = time("--created", a.created.as_deref())?;
     let src = opener.read(&source).await?;
     let dst = opener.write(&destination).await?;
-    let desc = resolve_target(src.as_ref(), &source)
+    let manifest = src
+        .manifest_fetch_target(source.target().as_ref())
         .await
         .with_context(|| format!("cannot push `{source}`"))?;
-    let manifest = src.manifest_get(&desc.digest).await?;
     let own = manifest
         .view()
         .map(|v| v.annotations.clone())

@@ -18,14 +18,10 @@ pub async fn run(opener: &Opener, r: &StoreRef, descriptor: bool) -> anyhow::Res
         writeln!(out, "{}", serde_json::to_string_pretty(&desc)?)?;
         return Ok(());
     }
-    let manifest = match r.target() {
-        Some(t) => store.manifest_fetch(&t).await,
-        None => match store.resolve_default().await {
-            Ok(d) => store.manifest_get(&d.digest).await,
-            Err(e) => Err(e),
-        },
-    }
-    .with_context(what)?;
+    let manifest = store
+        .manifest_fetch_target(r.target().as_ref())
+        .await
+        .with_context(what)?;
     out.write_all(manifest.bytes())?;
     Ok(())
 }

@@ -18,9 +18,5 @@ use lineage_store::ReadStore;
 
 /// Resolve what `r` names in `store`: its tag or digest, or the store's single manifest.
 pub async fn resolve_target(store: &dyn ReadStore, r: &StoreRef) -> anyhow::Result<Descriptor> {
-    let resolved = match r.target() {
-        Some(t) => store.resolve(&t).await,
-        None => store.resolve_default().await,
-    };
-    Ok(resolved?)
+    Ok(store.resolve_target(r.target().as_ref()).await?)
 }
