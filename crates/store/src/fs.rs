@@ -36,6 +36,20 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     sync_dir(path)
 }
 
+/// Run blocking file system work off the async workers; a task that panicked or was
+/// cancelled becomes a store error.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Backend {
+            kind: crate::ErrorKind::Other,
+            message: format!("a file system task failed: {e}"),
+            source: None,
+        })?
+}
+
 /// fsync the directory holding `path`, so a rename into it survives a crash.
 pub fn sync_dir(path: &Path) -> Result<()> {
     let dir = parent_dir(path);

@@ -35,7 +35,7 @@ impl ArchiveStore {
         let path = path.as_ref().to_path_buf();
         let staging = staging_dir(&std::env::temp_dir())?;
         let (p, s) = (path.clone(), staging.path().to_path_buf());
-        blocking(move || tarball::unpack(&p, &s)).await?;
+        crate::fs::blocking(move || tarball::unpack(&p, &s)).await?;
         ArchiveStore::with_staging(path, staging, false)
     }
 
@@ -53,7 +53,7 @@ impl ArchiveStore {
         let staging = staging_dir(&parent)?;
         if path.exists() {
             let (p, s) = (path.clone(), staging.path().to_path_buf());
-            blocking(move || tarball::unpack(&p, &s)).await?;
+            crate::fs::blocking(move || tarball::unpack(&p, &s)).await?;
         }
         ArchiveStore::with_staging(path, staging, true)
     }
@@ -118,16 +118,6 @@ fn staging_dir(parent: &Path) -> Result<tempfile::TempDir> {
         .map_err(|e| StoreError::io("create a staging directory in", parent, e))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Backend {
-            kind: crate::ErrorKind::Other,
-            message: format!("an archive task failed: {e}"),
-            source: None,
-        })?
-}
-
 #[async_trait]
 impl ReadStore for ArchiveStore {
     fn name(&self) -> &str {
@@ -186,7 +176,7 @@ impl Store for ArchiveStore {
             return Ok(());
         }
         let (from, to) = (self.layout.root().to_path_buf(), self.path.clone());
-        blocking(move || tarball::pack(&from, &to)).await?;
+        crate::fs::blocking(move || tarball::pack(&from, &to)).await?;
         self.dirty.store(false, Ordering::SeqCst);
         Ok(())
     }

@@ -48,9 +48,7 @@ pub(super) async fn put(
         .await
         .map_err(|e| StoreError::io("create", &dir, e))?;
     let root = store.root().to_path_buf();
-    let tmp = tokio::task::spawn_blocking(move || fs::temp_file_in(&root))
-        .await
-        .map_err(join_error)??;
+    let tmp = fs::blocking(move || fs::temp_file_in(&root)).await?;
     let std_file = tmp
         .reopen()
         .map_err(|e| StoreError::io("open", tmp.path(), e))?;
@@ -76,17 +74,7 @@ pub(super) async fn put(
         .await
         .map_err(|e| StoreError::io("write", tmp.path(), e))?;
     drop(file);
-    tokio::task::spawn_blocking(move || fs::persist(tmp, &target))
-        .await
-        .map_err(join_error)?
-}
-
-pub(super) fn join_error(e: tokio::task::JoinError) -> StoreError {
-    StoreError::Backend {
-        kind: crate::ErrorKind::Other,
-        message: format!("a file system task failed: {e}"),
-        source: None,
-    }
+    fs::blocking(move || fs::persist(tmp, &target)).await
 }
 
 impl LayoutStore {

@@ -263,7 +263,7 @@ where
     let lock = process_lock(root);
     let _guard = lock.lock().await;
     let root = root.to_path_buf();
-    tokio::task::spawn_blocking(move || {
+    fs::blocking(move || {
         let header = root.join("oci-layout");
         let file = std::fs::File::open(&header).map_err(|e| StoreError::io("open", &header, e))?;
         file.lock()
@@ -276,11 +276,6 @@ where
         Ok(out)
     })
     .await
-    .map_err(|e| StoreError::Backend {
-        kind: crate::ErrorKind::Other,
-        message: format!("index.json update task failed: {e}"),
-        source: None,
-    })?
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use lineage_oci::manifest::MAX_MANIFEST_SIZE;
 use lineage_oci::reference::is_valid_tag;
 use lineage_oci::{Digest, ManifestError, RawManifest};
 
-use super::{LayoutStore, blob::join_error, index};
+use super::{LayoutStore, index};
 use crate::error::{Result, StoreError};
 use crate::fs;
 use crate::store::{PushResult, ReadStore};
@@ -85,14 +85,13 @@ pub(super) async fn put(
     if !path.is_file() {
         let root = store.root().to_path_buf();
         let bytes = manifest.bytes().clone();
-        tokio::task::spawn_blocking(move || {
+        fs::blocking(move || {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
             }
             fs::write_atomic(&root, &path, &bytes)
         })
-        .await
-        .map_err(join_error)??;
+        .await?;
     }
     let mut entry = lineage_oci::Descriptor::new(
         manifest.media_type(),
