@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lineage_oci::{Descriptor, Digest, ManifestKind};
-use lineage_store::{LayoutStore, ReadStore};
+use lineage_oci::{Descriptor, Digest};
+use lineage_store::LayoutStore;
 use tokio::sync::{Mutex, RwLock};
 
 use super::uploads::Session;
@@ -175,19 +175,16 @@ impl Registry {
     }
 
     async fn index_repository(&self, name: &str, store: &LayoutStore) -> usize {
-        let Ok(index) = store.index() else { return 0 };
-        let mut count = 0;
-        for entry in &index.entries {
-            let Ok(manifest) = store.manifest_get(&entry.desc.digest).await else {
-                continue;
-            };
-            if let Ok(view) = manifest.view()
-                && let Some(subject) = &view.subject
-                && matches!(view.kind, ManifestKind::Image | ManifestKind::Index)
-            {
-                self.add_referrer(name, &subject.digest, manifest.referrer_descriptor());
-                count += 1;
+        let entries = match store.referrer_entries().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(repository = name, error = %e, "cannot index the referrers of a repository");
+                return 0;
             }
+        };
+        let count = entries.len();
+        for (subject, referrer) in entries {
+            self.add_referrer(name, &subject, referrer);
         }
         count
     }

@@ -119,6 +119,12 @@ impl LayoutStore {
             .join(digest.encoded())
     }
 
+    /// Every manifest listed in the layout that has a `subject`, as `(subject, referrer
+    /// descriptor)` — what a referrers index of the whole layout is built from.
+    pub async fn referrer_entries(&self) -> Result<Vec<(Digest, Descriptor)>> {
+        referrers::all(self).await
+    }
+
     /// The parsed `index.json`.
     pub fn index(&self) -> Result<index::Index> {
         index::read(&self.root)

@@ -7,13 +7,10 @@ use super::LayoutStore;
 use crate::error::Result;
 use crate::store::ReadStore;
 
-pub(super) async fn list(
-    store: &LayoutStore,
-    subject: &Digest,
-    artifact_type: Option<&str>,
-) -> Result<Vec<Descriptor>> {
+/// Every listed manifest that has a `subject`: `(subject, its descriptor as a referrer)`.
+pub(super) async fn all(store: &LayoutStore) -> Result<Vec<(Digest, Descriptor)>> {
     let index = store.index()?;
-    let mut out: Vec<Descriptor> = Vec::new();
+    let mut out: Vec<(Digest, Descriptor)> = Vec::new();
     for entry in &index.entries {
         let digest = &entry.desc.digest;
         let cached = store
@@ -30,8 +27,13 @@ pub(super) async fn list(
                             .as_ref()
                             .map(|s| (s.digest.clone(), m.referrer_descriptor()))
                     }),
-                    // A listed manifest whose blob is gone cannot be a referrer we can serve.
+                    // A listed manifest whose blob is gone or corrupt cannot be a referrer we
+                    // can serve.
                     Err(e) if e.is_not_found() => None,
+                    Err(e) if e.kind() == crate::ErrorKind::Corrupt => {
+                        tracing::warn!(store = store.name(), %digest, error = %e, "skipping an unreadable manifest");
+                        None
+                    }
                     Err(e) => return Err(e),
                 };
                 if let Ok(mut c) = store.subjects.lock() {
@@ -40,13 +42,26 @@ pub(super) async fn list(
                 info
             }
         };
-        if let Some((s, desc)) = info
-            && &s == subject
-            && artifact_type.is_none_or(|t| desc.artifact_type.as_deref() == Some(t))
-            && !out.iter().any(|d| d.digest == desc.digest)
+        if let Some(pair) = info
+            && !out.iter().any(|(_, d)| d.digest == pair.1.digest)
         {
-            out.push(desc);
+            out.push(pair);
         }
     }
     Ok(out)
+}
+
+pub(super) async fn list(
+    store: &LayoutStore,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Result<Vec<Descriptor>> {
+    Ok(all(store)
+        .await?
+        .into_iter()
+        .filter(|(s, d)| {
+            s == subject && artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t))
+        })
+        .map(|(_, d)| d)
+        .collect())
 }
