@@ -148,15 +148,7 @@ pub async fn referrers(
 }
 
 fn url_encode(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.bytes().flat_map(|b| {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-        let text = if keep {
-            (b as char).to_string()
-        } else {
-            format!("%{b:02X}")
-        };
-        text.chars().collect::<Vec<_>>()
-    })
+    url::form_urlencoded::byte_serialize(s.as_bytes()).flat_map(str::chars)
 }
 
 #[cfg(test)]

@@ -105,7 +105,12 @@ pub async fn put(
         .view()
         .map_err(|e| OciError::manifest_invalid(e.to_string()))?;
     if let TagOrDigest::Digest(d) = &target {
-        let actual = Digest::compute(d.algorithm(), manifest.bytes());
+        // The bytes were hashed once already; hash again only for another algorithm.
+        let actual = if d.algorithm() == manifest.digest().algorithm() {
+            manifest.digest().clone()
+        } else {
+            Digest::compute(d.algorithm(), manifest.bytes())
+        };
         if &actual != d {
             return Err(OciError::digest_invalid(format!(
                 "the manifest hashes to {actual}, not {d}"

@@ -112,7 +112,7 @@ async fn handle(
         }
         (Route::Blob { name, digest }, Method::DELETE) => blobs::delete(reg, &name, &digest).await,
         (Route::UploadStart { name }, Method::POST) => {
-            uploads::start(reg, &name, query, headers, body).await
+            uploads::start(reg, &name, query, body).await
         }
         (Route::Upload { name, id }, Method::PATCH) => {
             uploads::patch(reg, &name, &id, headers, body).await

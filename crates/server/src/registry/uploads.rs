@@ -168,7 +168,6 @@ pub async fn start(
     reg: &Registry,
     name: &str,
     query: &HashMap<String, String>,
-    headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OciError> {
     if let Some(mount) = query.get("mount") {
@@ -204,7 +203,6 @@ pub async fn start(
         end_session(reg, &id).await;
         return result.map(|()| created(name, &digest));
     }
-    let _ = headers;
     let (id, _) = open_session(reg, name).await?;
     Ok(session_response(StatusCode::ACCEPTED, name, &id, 0))
 }
