@@ -4,7 +4,7 @@
 //!
 //! Nothing here knows which kind of store it talks to.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -74,6 +74,20 @@ impl Engine {
         target: Option<&TagOrDigest>,
         at: DateTime<Utc>,
     ) -> Result<Status, EngineError> {
+        self.status_with(store, reference, target, at, &mut HashMap::new())
+            .await
+    }
+
+    /// [`Engine::status`], looking each lineage's rolling tag up once per `rolling` memo
+    /// (revisions of one lineage share it).
+    async fn status_with(
+        &self,
+        store: &dyn ReadStore,
+        reference: &str,
+        target: Option<&TagOrDigest>,
+        at: DateTime<Utc>,
+        rolling_memo: &mut HashMap<String, Option<RollingTagInfo>>,
+    ) -> Result<Status, EngineError> {
         let manifest = store.manifest_fetch_target(target).await?;
         let annotations = manifest
             .view()
@@ -81,7 +95,14 @@ impl Engine {
             .unwrap_or_default();
         let referrers = store.referrers(manifest.digest(), None).await?;
         let rolling_tag = match annotations.get(ANNOTATION_VERSION) {
-            Some(v) => rolling(store, v).await?,
+            Some(v) => match rolling_memo.get(v) {
+                Some(known) => known.clone(),
+                None => {
+                    let found = rolling(store, v).await?;
+                    rolling_memo.insert(v.clone(), found.clone());
+                    found
+                }
+            },
             None => None,
         };
         Ok(decide(StatusInput {
@@ -258,13 +279,15 @@ impl Engine {
             })
             .collect();
         let mut out = Vec::new();
+        let mut rolling_memo = HashMap::new();
         for t in revisions {
             let s = self
-                .status(
+                .status_with(
                     store,
                     &format!("{name}:{t}"),
                     Some(&TagOrDigest::Tag(t.clone())),
                     at,
+                    &mut rolling_memo,
                 )
                 .await?;
             out.push(s);
