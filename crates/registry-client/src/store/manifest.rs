@@ -207,16 +207,19 @@ pub(super) async fn put_bytes(
 /// tag goes too.
 pub(super) async fn delete(store: &RegistryStore, digest: &Digest) -> Result<()> {
     let target = TagOrDigest::Digest(digest.clone());
+    // Only the referrers tag needs the manifest (for its subject), and it cannot be read
+    // after the DELETE; with the referrers API the registry keeps its own index.
+    if !referrers::uses_tag_schema(store) {
+        return delete_reference(store, &target).await;
+    }
     let manifest = fetch(store, &target).await?;
     delete_reference(store, &target).await?;
-    if referrers::uses_tag_schema(store) {
-        if let Ok(view) = manifest.view()
-            && let Some(subject) = &view.subject
-        {
-            referrers::fallback_remove(store, &subject.digest, digest).await?;
-        }
-        referrers::drop_tag_of(store, digest).await;
+    if let Ok(view) = manifest.view()
+        && let Some(subject) = &view.subject
+    {
+        referrers::fallback_remove(store, &subject.digest, digest).await?;
     }
+    referrers::drop_tag_of(store, digest).await;
     Ok(())
 }
 
