@@ -411,28 +411,17 @@ fn write_atomic(path: &Path, value: &Value) -> Result<(), CredentialError> {
         .map_err(|e| write_error(std::io::Error::other(e)))?;
     json.push(b'\n');
 
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config.json".to_owned());
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(write_error)?;
+    // The project's one durable write (temporary file, fsync, rename, fsync of the
+    // directory), with the old file's permissions carried over in between.
+    let store_error = |e: lineage_store::StoreError| write_error(std::io::Error::other(e));
+    let mut temp = lineage_store::fs::temp_file_in(&dir).map_err(store_error)?;
     temp.write_all(&json).map_err(write_error)?;
     if let Some(permissions) = existing {
         temp.as_file()
             .set_permissions(permissions)
             .map_err(write_error)?;
     }
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(&target).map_err(|e| write_error(e.error))?;
-    // Make the rename itself durable; not every platform can sync a directory.
-    if let Ok(dir) = std::fs::File::open(&dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    lineage_store::fs::persist(temp, &target).map_err(store_error)
 }
 
 /// The file a symbolic link at `path` points to, or `path` itself.
