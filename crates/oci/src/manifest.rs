@@ -213,6 +213,12 @@ fn decide_media_type(probe: &MediaTypeProbe, hint: Option<&str>) -> Result<Strin
     }
 }
 
+/// Whether manifest bytes carry their own top-level `mediaType` (umoci's and some skopeo
+/// layouts leave it out, so the store's hint decides).
+pub fn declares_media_type(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<MediaTypeProbe>(bytes).is_ok_and(|p| p.media_type.is_some())
+}
+
 /// `application/json; charset=utf-8` → `application/json`.
 pub fn strip_parameters(media_type: &str) -> &str {
     media_type.split(';').next().unwrap_or(media_type).trim()

@@ -33,7 +33,7 @@ pub(super) async fn get(store: &LayoutStore, digest: &Digest) -> Result<RawManif
     // The index entry's media type matters only for manifests without their own `mediaType`
     // (umoci's); reading `index.json` for every GET would make reads slow down as the
     // repository grows.
-    let hint = if declares_media_type(&bytes) {
+    let hint = if lineage_oci::manifest::declares_media_type(&bytes) {
         None
     } else {
         store
@@ -127,14 +127,4 @@ pub(super) async fn delete(store: &LayoutStore, digest: &Digest) -> Result<()> {
     } else {
         Err(store.not_found(digest))
     }
-}
-
-/// Whether the manifest JSON has a top-level `mediaType`.
-fn declares_media_type(bytes: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Probe {
-        media_type: Option<String>,
-    }
-    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.media_type.is_some())
 }
