@@ -272,18 +272,28 @@ async fn monolithic(cx: &Ctx, repo: &str) -> Check {
     Ok(None)
 }
 
+/// `POST /v2/<repo>/blobs/uploads/?digest=<digest>` with `data` as the body: the
+/// single-request upload, as every check that tries it sends it.
+async fn single_post_request(
+    cx: &Ctx,
+    repo: &str,
+    digest: &str,
+    data: &[u8],
+) -> Result<Resp, String> {
+    cx.req_body(
+        Method::POST,
+        &format!("/v2/{repo}/blobs/uploads/?digest={}", enc(digest)),
+        &[OCTET],
+        data.to_vec(),
+    )
+    .await
+}
+
 /// POST `?digest=` with the body: 201 (done) or 202 (a session, which a
 /// PUT completes); the spec allows both.
 async fn single_post(cx: &Ctx, repo: &str) -> Check {
     let blob = cx.blob(content::LAYER, "single post", 3000);
-    let r = cx
-        .req_body(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={}", enc(&blob.digest)),
-            &[OCTET],
-            blob.data.clone(),
-        )
-        .await?;
+    let r = single_post_request(cx, repo, &blob.digest, &blob.data).await?;
     want(&r, &[201, 202], "POST ?digest= with the body")?;
     let loc = cx.location(&r, "POST ?digest=")?;
     if r.status == 201 {
@@ -312,14 +322,7 @@ async fn single_post(cx: &Ctx, repo: &str) -> Check {
 /// The optional single-request upload: POST `?digest=` with the body → 201.
 async fn single_post_complete(cx: &Ctx, repo: &str) -> Check {
     let blob = cx.blob(content::LAYER, "single post complete", 2000);
-    let r = cx
-        .req_body(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={}", enc(&blob.digest)),
-            &[OCTET],
-            blob.data.clone(),
-        )
-        .await?;
+    let r = single_post_request(cx, repo, &blob.digest, &blob.data).await?;
     if r.status == 202 {
         if let Ok(loc) = cx.location(&r, "POST") {
             drop_session(cx, &loc).await;
@@ -549,14 +552,7 @@ async fn bad_digest(cx: &Ctx, repo: &str, how: How) -> Check {
             digest_invalid(&r, "monolithic PUT with a wrong digest")?;
         }
         How::SinglePost => {
-            let r = cx
-                .req_body(
-                    Method::POST,
-                    &format!("/v2/{repo}/blobs/uploads/?digest={}", enc(&wrong)),
-                    &[OCTET],
-                    blob.data.clone(),
-                )
-                .await?;
+            let r = single_post_request(cx, repo, &wrong, &blob.data).await?;
             if r.status == 202 {
                 let loc = cx.location(&r, "POST ?digest=")?;
                 let r = cx
