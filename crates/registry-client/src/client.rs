@@ -36,6 +36,9 @@ pub(crate) struct Request {
     pub headers: HeaderMap,
     pub body: Body,
     pub scope: Scope,
+    /// Answer a 401 by authorising and sending again (off for diagnostics that want to see
+    /// the challenge itself).
+    pub authorize: bool,
 }
 
 /// Where a request goes.
@@ -52,6 +55,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             scope,
+            authorize: true,
         }
     }
 
@@ -62,6 +66,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             scope,
+            authorize: true,
         }
     }
 
@@ -387,7 +392,7 @@ impl RegistryClient {
                 }
             };
             let status = response.status();
-            if status == StatusCode::UNAUTHORIZED && !authorized && same_host {
+            if status == StatusCode::UNAUTHORIZED && !authorized && same_host && req.authorize {
                 let challenge = response
                     .headers()
                     .get(reqwest::header::WWW_AUTHENTICATE)

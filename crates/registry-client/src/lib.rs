@@ -5,12 +5,14 @@
 //! of a process and holds the HTTP client, credentials, tokens and what each registry supports.
 
 pub mod auth;
+pub mod capability;
 mod catalog;
 pub mod client;
 pub mod credentials;
 pub mod error;
 mod link;
 pub mod options;
+pub mod raw;
 pub mod referrers_index;
 mod store;
 

@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
 use super::{RegistryStore, manifest};
+use crate::capability::{ReferrersAnswer, artifact_type_filtered, referrers_answer};
 use crate::client::{ReferrersSupport, Request, status_error};
 use crate::link::Page;
 use crate::referrers_index::{self as index, FallbackError};
@@ -77,46 +78,42 @@ async fn from_api(
     for page_no in 0..10_000 {
         let resp = store.client.send(&store.registry, req).await?;
         let status = resp.status();
-        if status == StatusCode::NOT_FOUND && page_no == 0 {
-            store.client.set_referrers_support(
-                &store.registry,
-                &store.repository,
-                ReferrersSupport::TagSchema,
-            );
-            return Ok(None);
-        }
-        if status != StatusCode::OK {
-            if page_no == 0
-                && status.is_client_error()
-                && status != StatusCode::UNAUTHORIZED
-                && status != StatusCode::FORBIDDEN
-            {
-                tracing::warn!(registry = %store.registry, %status, "unexpected answer from the referrers API; using the referrers tag");
-                return Ok(None);
+        let answer = referrers_answer(
+            status.as_u16(),
+            resp.headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        if page_no == 0 {
+            match answer {
+                ReferrersAnswer::Api => {}
+                ReferrersAnswer::NoApi => {
+                    store.client.set_referrers_support(
+                        &store.registry,
+                        &store.repository,
+                        ReferrersSupport::TagSchema,
+                    );
+                    return Ok(None);
+                }
+                // A 200 that is not an index (a login page, say) is not the API.
+                ReferrersAnswer::Unexpected => {
+                    tracing::warn!(registry = %store.registry, %status, "unexpected answer from the referrers API; using the referrers tag");
+                    return Ok(None);
+                }
+                ReferrersAnswer::Failed => {
+                    return Err(status_error(resp, &Method::GET).await.into());
+                }
             }
+        } else if status != StatusCode::OK {
             return Err(status_error(resp, &Method::GET).await.into());
         }
-        let is_index = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| lineage_oci::manifest::strip_parameters(t) == media_type::OCI_INDEX);
-        filtered &= resp
-            .headers()
-            .get("oci-filters-applied")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
+        filtered &= artifact_type_filtered(
+            resp.headers()
+                .get("oci-filters-applied")
+                .and_then(|v| v.to_str().ok()),
+        );
         let page = Page::read(resp).await?;
-        let listing = match page.json::<Listing>("referrers page") {
-            Ok(p) if is_index || page_no > 0 => p,
-            // A 200 that is not an index (a login page, say) is not the API.
-            _ if page_no == 0 => {
-                tracing::warn!(registry = %store.registry, "the referrers endpoint answered 200 without an image index; using the referrers tag");
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
-            Ok(p) => p,
-        };
+        let listing = page.json::<Listing>("referrers page")?;
         out.extend(listing.manifests);
         match page.next {
             Some(u) => {
