@@ -78,6 +78,16 @@ pub enum Command {
     #[command(after_help = "Example:\n  lineage delete registry.example.com/app@sha256:…")]
     Delete(RefArgs),
 
+    /// Check what registries support of OCI 1.1: referrers, artifacts, deletes, uploads…
+    ///
+    /// Read-only by default (GET requests only). `--write` also pushes to a scratch
+    /// repository under unique tags and deletes what it pushed where the registry allows.
+    /// Several registries give one table with a column each.
+    #[command(after_help = "Examples:
+  lineage probe ghcr.io --repo me/scratch --write
+  lineage probe localhost:5000 registry.example.com --output markdown")]
+    Probe(ProbeArgs),
+
     /// Store credentials for a registry in docker's config.json, after checking them.
     #[command(
         after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
@@ -190,6 +200,40 @@ pub enum DiscoverOutput {
     Json,
     /// One row per referrer.
     Table,
+}
+
+/// Arguments of `lineage probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The registries, as `host[:port]`.
+    #[arg(required = true, value_name = "REGISTRY")]
+    pub registries: Vec<String>,
+    /// The repository to read from and, with `--write`, push to.
+    #[arg(long, value_name = "R", default_value = "lineage-probe")]
+    pub repo: String,
+    /// Also run the checks that push and delete (in the scratch repository).
+    #[arg(long)]
+    pub write: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ProbeOutput::Table)]
+    pub output: ProbeOutput,
+    /// Column titles for the registries, in order (markdown and table output).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// The longest wait for any one request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+/// Formats of `lineage probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeOutput {
+    /// A table: a row per check, a column per registry.
+    Table,
+    /// `[{"registry", "checks": [{"id", "result", "detail"}]}]`.
+    Json,
+    /// A markdown table ready for a document, then the details.
+    Markdown,
 }
 
 /// Arguments of `lineage login`.

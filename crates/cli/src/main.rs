@@ -114,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Probe(a) => commands::probe::run(&opener, a, quiet).await,
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
         Command::Serve(a) => commands::serve::run(a).await,
         Command::Push(a) => commands::lifecycle::push(&opener, a, quiet).await,

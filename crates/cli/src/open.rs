@@ -46,22 +46,27 @@ impl Opener {
         }
     }
 
+    /// The client options the global flags and docker's config.json give.
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        let docker_config =
+            DockerConfig::load_default().context("cannot read docker's config.json")?;
+        Ok(ClientOptions {
+            plain_http: self.connection.plain_http,
+            plain_http_hosts: self.connection.plain_http_hosts.clone(),
+            insecure: self.connection.insecure,
+            ca_files: self.connection.ca_files.clone(),
+            docker_config: Some(docker_config),
+            ..ClientOptions::default()
+        })
+    }
+
     /// The registry client, built on first use.
     pub async fn client(&self) -> anyhow::Result<RegistryClient> {
         let client = self
             .client
             .get_or_try_init(|| async {
-                let docker_config =
-                    DockerConfig::load_default().context("cannot read docker's config.json")?;
-                let options = ClientOptions {
-                    plain_http: self.connection.plain_http,
-                    plain_http_hosts: self.connection.plain_http_hosts.clone(),
-                    insecure: self.connection.insecure,
-                    ca_files: self.connection.ca_files.clone(),
-                    docker_config: Some(docker_config),
-                    ..ClientOptions::default()
-                };
-                RegistryClient::new(options).context("cannot set up the registry client")
+                RegistryClient::new(self.client_options()?)
+                    .context("cannot set up the registry client")
             })
             .await?;
         Ok(client.clone())

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod lifecycle;
 pub mod login;
 pub mod manifest;
+pub mod probe;
 pub mod resolve;
 pub mod serve;
 pub mod tags;
