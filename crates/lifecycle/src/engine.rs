@@ -2,6 +2,10 @@
 //! requests whatever the number of records: the image's manifest, its referrers listing, the
 //! rolling tag's manifest), idempotent record writing, and the release flow.
 //!
+//! Status is gathered in steps a cache can keep apart ([`crate::lookup`] does): the image's
+//! [`ImageFacts`] ([`Engine::facts`]), its rolling tag ([`Engine::rolling_tag`]), and the pure
+//! decision at an instant ([`Engine::decide`]).
+//!
 //! Nothing here knows which kind of store it talks to.
 
 use std::collections::{BTreeMap, HashMap};
@@ -56,8 +60,56 @@ pub enum Written {
     Unchanged(Digest),
 }
 
+/// The facts of one image that a status is decided from, apart from its rolling tag: what
+/// [`Engine::facts`] gathers, and what a cache may keep while the digest stays the same (the
+/// annotations never change; the referrers listing changes when records are written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    /// The image's digest.
+    pub digest: Digest,
+    /// The image manifest's (or index's) own annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The referrers listing of `digest`, any artifact types.
+    pub referrers: Vec<Descriptor>,
+}
+
+impl ImageFacts {
+    /// The image's `org.opencontainers.image.version`: its lineage's rolling tag.
+    pub fn version(&self) -> Option<&str> {
+        self.annotations.get(ANNOTATION_VERSION).map(String::as_str)
+    }
+}
+
+/// The own annotations of a manifest (empty when it cannot be read as one).
+pub(crate) fn manifest_annotations(manifest: &RawManifest) -> BTreeMap<String, String> {
+    manifest
+        .view()
+        .map(|v| v.annotations.clone())
+        .unwrap_or_default()
+}
+
+/// [`decide`] over cached facts, with the namespaces already worked out.
+pub(crate) fn decide_with(
+    reference: &str,
+    facts: &ImageFacts,
+    namespaces: &[Namespace],
+    rolling_tag: Option<RollingTagInfo>,
+    at: DateTime<Utc>,
+) -> Status {
+    decide(StatusInput {
+        reference: reference.to_string(),
+        digest: facts.digest.clone(),
+        image_annotations: facts.annotations.clone(),
+        referrers: facts.referrers.clone(),
+        namespaces: namespaces.to_vec(),
+        rolling_tag,
+        at,
+    })
+}
+
 impl Engine {
-    fn read_namespaces(&self) -> Vec<Namespace> {
+    /// The profile namespaces read: the configured ones and the write namespace.
+    pub(crate) fn read_namespaces(&self) -> Vec<Namespace> {
         let mut all = self.namespaces.clone();
         if !all.contains(&self.write.namespace) {
             all.insert(0, self.write.namespace.clone());
@@ -88,32 +140,70 @@ impl Engine {
         at: DateTime<Utc>,
         rolling_memo: &mut HashMap<String, Option<RollingTagInfo>>,
     ) -> Result<Status, EngineError> {
-        let manifest = store.manifest_fetch_target(target).await?;
-        let annotations = manifest
-            .view()
-            .map(|v| v.annotations.clone())
-            .unwrap_or_default();
-        let referrers = store.referrers(manifest.digest(), None).await?;
-        let rolling_tag = match annotations.get(ANNOTATION_VERSION) {
+        let facts = self.facts(store, target).await?;
+        let rolling_tag = match facts.version() {
             Some(v) => match rolling_memo.get(v) {
                 Some(known) => known.clone(),
                 None => {
-                    let found = rolling(store, v).await?;
-                    rolling_memo.insert(v.clone(), found.clone());
+                    let found = self.rolling_tag(store, v).await?;
+                    rolling_memo.insert(v.to_string(), found.clone());
                     found
                 }
             },
             None => None,
         };
-        Ok(decide(StatusInput {
-            reference: reference.to_string(),
-            digest: manifest.digest().clone(),
-            image_annotations: annotations,
+        Ok(self.decide(reference, &facts, rolling_tag, at))
+    }
+
+    /// The facts of the image `target` names in `store` (its default manifest when `None`):
+    /// two requests, its manifest and its referrers listing. The rolling tag is a separate
+    /// step ([`Engine::rolling_tag`]), since it changes on its own schedule.
+    pub async fn facts(
+        &self,
+        store: &dyn ReadStore,
+        target: Option<&TagOrDigest>,
+    ) -> Result<ImageFacts, EngineError> {
+        let manifest = store.manifest_fetch_target(target).await?;
+        self.facts_of(store, manifest.digest(), manifest_annotations(&manifest))
+            .await
+    }
+
+    /// The facts of the image `digest`, whose manifest annotations are already known: one
+    /// request, its referrers listing.
+    pub async fn facts_of(
+        &self,
+        store: &dyn ReadStore,
+        digest: &Digest,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<ImageFacts, EngineError> {
+        let referrers = store.referrers(digest, None).await?;
+        Ok(ImageFacts {
+            digest: digest.clone(),
+            annotations,
             referrers,
-            namespaces: self.read_namespaces(),
-            rolling_tag,
-            at,
-        }))
+        })
+    }
+
+    /// What the rolling tag `version` points to in `store`: one request; `None` when the tag
+    /// does not exist.
+    pub async fn rolling_tag(
+        &self,
+        store: &dyn ReadStore,
+        version: &str,
+    ) -> Result<Option<RollingTagInfo>, EngineError> {
+        rolling(store, version).await
+    }
+
+    /// The status from gathered facts, evaluated at `at` (pure: no request). `reference` is
+    /// how the user named the image.
+    pub fn decide(
+        &self,
+        reference: &str,
+        facts: &ImageFacts,
+        rolling_tag: Option<RollingTagInfo>,
+        at: DateTime<Utc>,
+    ) -> Status {
+        decide_with(reference, facts, &self.read_namespaces(), rolling_tag, at)
     }
 
     /// Write the record `spec` about `subject`, unless the newest record already says the

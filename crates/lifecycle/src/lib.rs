@@ -9,7 +9,10 @@
 //! - [`status`]: [`decide`] turns a [`StatusInput`] into a [`Status`] (DESIGN §4), which
 //!   serialises to the JSON of `lineage status --output json`;
 //! - [`write`](mod@write): a [`RecordSpec`] becomes record annotations and manifests, and
-//!   [`is_same_as`] tells when nothing needs to be written.
+//!   [`is_same_as`] tells when nothing needs to be written;
+//! - [`engine`]: the [`Engine`] runs all of this over the store interface (status, record
+//!   writing, release);
+//! - [`lookup`]: [`Lookup`] answers many status lookups over caches of the engine's facts.
 //!
 //! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
 //!
@@ -44,6 +47,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod lookup;
 pub mod manifest_fallback;
 pub mod profile;
 pub mod record;
@@ -51,8 +55,9 @@ pub mod status;
 pub mod warning;
 pub mod write;
 
-pub use engine::{Engine, EngineError, Release, ReleaseRequest, Written};
+pub use engine::{Engine, EngineError, ImageFacts, Release, ReleaseRequest, Written};
 pub use error::LifecycleError;
+pub use lookup::{Lookup, LookupError, LookupMetrics, LookupOptions, StoreOpener};
 pub use manifest_fallback::ManifestLifecycle;
 pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};
 pub use record::{Record, Records, effective};
