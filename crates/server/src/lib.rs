@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod policy;
 pub mod registry;
 
 use std::net::SocketAddr;

@@ -1,0 +1,252 @@
+//! `POST /lifecycle/v1/lookup`: the statuses of many images in one call.
+//!
+//! Request: `{"images": ["registry.example/app:1.0", …], "at": "2024-01-01T00:00:00Z"}`
+//! (`at` is optional and defaults to now). Response: `{"results": […]}`, one entry per image
+//! in the order given (duplicates included): the status JSON of DESIGN §4, or for an image
+//! that could not be looked up `{"reference": "<as given>", "error": "<why>", "state":
+//! "unknown"}`. Both carry `reference` and `state`, so a client (a Kyverno JMESPath, a
+//! script) can read every entry the same way.
+
+use chrono::{DateTime, Utc};
+use lineage_lifecycle::{State, Status};
+use lineage_oci::time::TimeError;
+
+use super::LookupResult;
+
+/// The most images one request may name. Each costs a few registry requests; a client with
+/// more splits them into several calls.
+pub const MAX_IMAGES: usize = 1000;
+
+/// A lookup request, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupQuery {
+    /// The references to look up, as given (duplicates kept: the response mirrors the
+    /// request one to one).
+    pub images: Vec<String>,
+    /// The instant the statuses are for; `None` means now.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The request body as sent; unknown fields are ignored.
+#[derive(Debug, serde::Deserialize)]
+struct RequestBody {
+    images: Vec<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// Why a lookup request was refused (the whole request: a single image that cannot be looked
+/// up is an entry of the response, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum LookupApiError {
+    /// The body is not JSON of the expected shape.
+    #[error(r#"the request body is not a lookup request like {{"images": ["ref", …]}}: {0}"#)]
+    Json(#[source] serde_json::Error),
+    /// More images than [`MAX_IMAGES`].
+    #[error("the request names {count} images, more than the {max} allowed in one request")]
+    TooManyImages {
+        /// How many the request names.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// `at` is not a time.
+    #[error("`at` is not a time")]
+    At(#[source] TimeError),
+}
+
+impl LookupQuery {
+    /// Parse and check a request body.
+    pub fn parse(body: &[u8]) -> Result<LookupQuery, LookupApiError> {
+        let body: RequestBody = serde_json::from_slice(body).map_err(LookupApiError::Json)?;
+        if body.images.len() > MAX_IMAGES {
+            return Err(LookupApiError::TooManyImages {
+                count: body.images.len(),
+                max: MAX_IMAGES,
+            });
+        }
+        // The same reading as `lineage status --at`: RFC 3339, or a bare date (UTC midnight).
+        let at = body
+            .at
+            .as_deref()
+            .map(lineage_oci::time::parse_lenient)
+            .transpose()
+            .map_err(LookupApiError::At)?;
+        Ok(LookupQuery {
+            images: body.images,
+            at,
+        })
+    }
+}
+
+/// One entry of a lookup response.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+// Output only: the two shapes are told apart by `error`, and nothing deserialises them.
+#[serde(untagged)]
+pub enum LookupItem {
+    /// The image's status (DESIGN §4).
+    Status(Box<Status>),
+    /// The image could not be looked up.
+    Failed(FailedLookup),
+}
+
+/// The entry for an image that could not be looked up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailedLookup {
+    /// The reference as given.
+    pub reference: String,
+    /// Why it could not be looked up.
+    pub error: String,
+    /// Always [`State::Unknown`]: nothing is known about the image.
+    pub state: State,
+}
+
+impl LookupItem {
+    /// The entry for `reference` (as given), from its lookup result.
+    pub fn new(reference: String, result: LookupResult) -> LookupItem {
+        match result {
+            Ok(status) => LookupItem::Status(Box::new(status)),
+            Err(failure) => LookupItem::Failed(FailedLookup {
+                reference,
+                error: failure.message,
+                state: State::Unknown,
+            }),
+        }
+    }
+}
+
+/// The response body: `{"results": […]}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LookupResponse {
+    /// One entry per requested image, in request order.
+    pub results: Vec<LookupItem>,
+}
+
+impl LookupResponse {
+    /// The response from each requested reference (as given, in request order) and its
+    /// lookup result.
+    pub fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> LookupResponse {
+        LookupResponse {
+            results: results
+                .into_iter()
+                .map(|(reference, result)| LookupItem::new(reference, result))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::policy::LookupFailure;
+    use lineage_lifecycle::{Reason, Source, Successor};
+    use lineage_oci::Digest;
+    use serde_json::json;
+
+    pub(crate) fn time(s: &str) -> DateTime<Utc> {
+        lineage_oci::time::parse_lenient(s).unwrap()
+    }
+
+    /// A status as the engine would give it for `reference`.
+    pub(crate) fn status(reference: &str, state: State, end_of_life: Option<&str>) -> Status {
+        Status {
+            reference: reference.to_string(),
+            digest: Digest::sha256(reference.as_bytes()),
+            state,
+            end_of_life: end_of_life.map(time),
+            reason: end_of_life.map(|_| Reason::Superseded),
+            version: Some("1.0".into()),
+            revision: Some("20230707".into()),
+            successor: (state != State::Supported).then(|| Successor {
+                reference: Some("registry.example/flasksample:1.0-20230710".into()),
+                digest: Some(Digest::sha256(b"successor")),
+                revision: Some("20230710".into()),
+            }),
+            source: Source::Referrer,
+            record: Some(Digest::sha256(b"record")),
+            dialect: Some("vnd.lineage.image".into()),
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_images_and_an_optional_time() {
+        let q = LookupQuery::parse(br#"{"images": ["nginx", "reg.example/a:1"]}"#).unwrap();
+        assert_eq!(q.images, ["nginx", "reg.example/a:1"]);
+        assert_eq!(q.at, None);
+
+        let q = LookupQuery::parse(
+            br#"{"images": ["a", "a"], "at": "2024-01-01T10:00:00+02:00", "extra": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(q.images, ["a", "a"]);
+        assert_eq!(q.at, Some(time("2024-01-01T08:00:00Z")));
+
+        let q = LookupQuery::parse(br#"{"images": [], "at": null}"#).unwrap();
+        assert!(q.images.is_empty());
+        assert_eq!(q.at, None);
+    }
+
+    #[test]
+    fn refuses_bad_bodies_too_many_images_and_bad_times() {
+        for body in [&b"not json"[..], b"{}", br#"{"images": "nginx"}"#, b"[]"] {
+            let e = LookupQuery::parse(body).unwrap_err();
+            assert!(matches!(e, LookupApiError::Json(_)), "{e}");
+            assert!(e.to_string().contains(r#"{"images": ["ref", …]}"#), "{e}");
+        }
+
+        let images: Vec<String> = (0..=MAX_IMAGES).map(|i| format!("app:{i}")).collect();
+        let body = serde_json::to_vec(&json!({ "images": images })).unwrap();
+        let e = LookupQuery::parse(&body).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the request names 1001 images, more than the 1000 allowed in one request"
+        );
+        let body = serde_json::to_vec(&json!({ "images": &images[..MAX_IMAGES] })).unwrap();
+        assert_eq!(LookupQuery::parse(&body).unwrap().images.len(), MAX_IMAGES);
+
+        let e = LookupQuery::parse(br#"{"images": [], "at": "yesterday"}"#).unwrap_err();
+        assert!(matches!(e, LookupApiError::At(_)), "{e}");
+    }
+
+    #[test]
+    fn one_result_per_image_in_order_with_failures_in_place() {
+        let eol = status(
+            "registry.example/flasksample:1.0-20230707",
+            State::EndOfLife,
+            Some("2023-07-10T08:00:00Z"),
+        );
+        let response = LookupResponse::new([
+            (
+                "registry.example/flasksample:1.0-20230707".to_string(),
+                Ok(eol.clone()),
+            ),
+            (
+                "registry.example/gone:1".to_string(),
+                Err(LookupFailure {
+                    message: "manifest unknown".into(),
+                    not_found: true,
+                }),
+            ),
+            (
+                "registry.example/flasksample:1.0-20230707".to_string(),
+                Ok(eol.clone()),
+            ),
+        ]);
+        let json = serde_json::to_value(&response).unwrap();
+        let results = json["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0], serde_json::to_value(&eol).unwrap());
+        assert_eq!(results[0]["state"], "end-of-life");
+        assert_eq!(results[0]["endOfLife"], "2023-07-10T08:00:00Z");
+        assert_eq!(
+            results[0]["successor"]["reference"],
+            "registry.example/flasksample:1.0-20230710"
+        );
+        assert_eq!(
+            results[1],
+            json!({"reference": "registry.example/gone:1", "error": "manifest unknown", "state": "unknown"})
+        );
+        assert_eq!(results[2], results[0]);
+    }
+}
