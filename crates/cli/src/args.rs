@@ -88,6 +88,16 @@ pub enum Command {
   lineage probe localhost:5000 registry.example.com --output markdown")]
     Probe(ProbeArgs),
 
+    /// Serve the policy routes alone: lookup API, admission webhook, Gatekeeper provider.
+    ///
+    /// For a cluster whose images live in registries other than `lineage serve`: it reads
+    /// lifecycle records from any registry, caches them, and answers Kubernetes (an
+    /// AdmissionReview webhook), Gatekeeper (external data) and Kyverno (`apiCall`).
+    #[command(
+        after_help = "Example:\n  lineage webhook --addr 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key --admission-mode audit"
+    )]
+    Webhook(WebhookArgs),
+
     /// Store credentials for a registry in docker's config.json, after checking them.
     #[command(
         after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
@@ -389,6 +399,106 @@ pub struct ServeArgs {
     /// Referrers per page of the referrers API.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub referrers_page_size: usize,
+    /// The policy routes served next to the registry.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// How the policy routes (lookup, admission webhook, Gatekeeper provider) decide and cache.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Policy routes")]
+pub struct PolicyArgs {
+    /// What the admission webhook does with end-of-life images: deny them (`enforce`), admit
+    /// them with a warning (`warn`), or only log (`audit`).
+    #[arg(long, value_name = "MODE", default_value = "enforce")]
+    pub admission_mode: String,
+    /// Admit everything in this namespace without lookup (repeatable; `*` globs). Giving any
+    /// replaces the default.
+    #[arg(long = "exempt-namespace", value_name = "NS", default_values_t = [String::from("kube-system")])]
+    pub exempt_namespaces: Vec<String>,
+    /// Admit images matching this pattern without lookup (repeatable; `*` matches anything,
+    /// `/` included), e.g. `registry.k8s.io/*`.
+    #[arg(long = "exempt-image", value_name = "PATTERN")]
+    pub exempt_images: Vec<String>,
+    /// In enforce mode, only warn about an image whose end-of-life passed less than this long
+    /// ago (`30m`, `12h`, `7d`).
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub grace_period: std::time::Duration,
+    /// Deny an image that cannot be looked up (default: admit it with a warning).
+    #[arg(long)]
+    pub fail_closed: bool,
+    /// How long what an image's digest says (its records) is cached.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub digest_ttl: std::time::Duration,
+    /// How long a tag's resolution is cached.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub tag_ttl: std::time::Duration,
+    /// Requests in flight to one registry at most.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub registry_concurrency: usize,
+}
+
+/// Arguments of `lineage webhook`.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// TLS certificate (PEM), reloaded when it changes; needs `--tls-key`. The API server
+    /// and Gatekeeper call webhooks over HTTPS only.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM); needs `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Registry credentials from this docker config file, e.g. a mounted
+    /// `kubernetes.io/dockerconfigjson` secret's `.dockerconfigjson` (default: docker's
+    /// config.json).
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<std::path::PathBuf>,
+    /// How the routes decide and cache.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// A duration: `0`, or numbers with units `ms`, `s`, `m`, `h`, `d`, e.g. `90s`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("a duration is needed (e.g. `30s`, `5m`, `12h`, `7d`)".into());
+    }
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let unit_len = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len() - digits);
+        let (number, unit) = (&rest[..digits], &rest[digits..digits + unit_len]);
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (e.g. `30s`, `5m`, `12h`, `7d`)"))?;
+        let part = match unit {
+            "ms" => std::time::Duration::from_millis(n),
+            "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+            "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+            "d" => std::time::Duration::from_secs(n.saturating_mul(86_400)),
+            _ => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{unit}` (use ms, s, m, h or d)"
+                ));
+            }
+        };
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("`{text}` is too long a duration"))?;
+        rest = &rest[digits + unit_len..];
+    }
+    Ok(total)
 }
 
 /// Arguments of `lineage logout`.
@@ -444,4 +554,24 @@ pub enum Output {
     Text,
     /// JSON.
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "5", "s", "5x", "-5s", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -22,7 +22,10 @@ use crate::error::{exit_code, render};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, matches!(cli.command, Command::Serve(_)));
+    init_logging(
+        cli.verbose,
+        matches!(cli.command, Command::Serve(_) | Command::Webhook(_)),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,7 +119,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Probe(a) => commands::probe::run(&opener, a, quiet).await,
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
-        Command::Serve(a) => commands::serve::run(a).await,
+        Command::Serve(a) => commands::serve::run(&connection, &namespace, a).await,
+        Command::Webhook(a) => commands::webhook::run(&connection, &namespace, a).await,
         Command::Push(a) => commands::lifecycle::push(&opener, a, quiet).await,
         Command::Status(a) => commands::lifecycle::status(&opener, &namespace, a).await,
         Command::Release(a) => commands::lifecycle::release(&opener, &namespace, a, quiet).await,
@@ -137,7 +141,9 @@ fn init_logging(verbose: u8, serving: bool) {
         // Only lineage's own warnings: dependencies' logs (a TLS verifier's, say) would
         // repeat what the error already says.
         // The access log is the server's output under `serve`, noise anywhere else (`demo`).
-        0 if serving => "off,lineage=warn,lineage_store=warn,lineage_server=info",
+        0 if serving => {
+            "off,lineage=warn,lineage_store=warn,lineage_registry_client=warn,lineage_lifecycle=warn,lineage_server=info"
+        }
         0 => {
             "off,lineage=warn,lineage_oci=warn,lineage_store=warn,lineage_registry_client=warn,lineage_server=warn"
         }

@@ -31,6 +31,10 @@ pub struct ServeConfig {
     pub htpasswd: Option<PathBuf>,
     /// TLS certificate and key (PEM); reloaded when the files change.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Serve the policy routes (lookup, admission webhook, Gatekeeper provider, metrics)
+    /// next to the registry, outside its basic auth (the API server and Gatekeeper call
+    /// them without registry credentials).
+    pub policy_routes: Option<Arc<policy::routes::PolicyState>>,
 }
 
 /// Why the server could not run.
@@ -73,13 +77,33 @@ pub enum ServeError {
     Run(#[source] std::io::Error),
 }
 
-/// The whole application: registry routes, optional basic auth, the access log.
-pub fn app(registry: Arc<Registry>, auth: Option<Arc<auth::Htpasswd>>) -> Router {
+/// The whole application: registry routes, optional basic auth, the policy routes when
+/// given, the access log.
+pub fn app(
+    registry: Arc<Registry>,
+    auth: Option<Arc<auth::Htpasswd>>,
+    policy_routes: Option<Arc<policy::routes::PolicyState>>,
+) -> Router {
     let mut router = registry::router().with_state(registry);
     if let Some(a) = auth {
         router = router.layer(axum::middleware::from_fn_with_state(a, auth::require));
     }
+    if let Some(p) = policy_routes {
+        router = router.merge(policy::routes::router(p));
+    }
     router.layer(axum::middleware::from_fn(access::log))
+}
+
+/// Run the policy routes alone (`lineage webhook`) on `addr`, with TLS when given, until
+/// SIGTERM or Ctrl-C.
+pub async fn serve_policy(
+    state: Arc<policy::routes::PolicyState>,
+    addr: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    on_listen: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    let app = policy::routes::router(state).layer(axum::middleware::from_fn(access::log));
+    run(app, addr, tls, on_listen).await
 }
 
 /// Run the server until SIGTERM or Ctrl-C. `on_listen` is told the bound address (useful
@@ -98,25 +122,29 @@ pub async fn serve(
         Some(p) => Some(Arc::new(auth::Htpasswd::load(p)?)),
         None => None,
     };
-    let app = app(Arc::new(registry), auth);
-    let listener = std::net::TcpListener::bind(config.addr).map_err(|source| ServeError::Bind {
-        addr: config.addr,
-        source,
-    })?;
+    let app = app(Arc::new(registry), auth, config.policy_routes.clone());
+    run(app, config.addr, config.tls.clone(), on_listen).await
+}
+
+/// Serve `app` on `addr` (TLS with certificate reload when given) until SIGTERM or Ctrl-C.
+async fn run(
+    app: Router,
+    addr: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    on_listen: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
     listener
         .set_nonblocking(true)
-        .map_err(|source| ServeError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: config.addr,
-        source,
-    })?;
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    match &config.tls {
+    match &tls {
         Some((cert, key)) => {
             let tls_error = |source| ServeError::Tls {
                 cert: cert.clone(),
@@ -139,10 +167,7 @@ pub async fn serve(
         }
         None => {
             let server = axum_server::from_tcp(listener)
-                .map_err(|source| ServeError::Bind {
-                    addr: config.addr,
-                    source,
-                })?
+                .map_err(|source| ServeError::Bind { addr, source })?
                 .handle(handle);
             on_listen(local, false);
             server.serve(service).await.map_err(ServeError::Run)

@@ -78,6 +78,7 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
                 policy: lineage_server::Policy::default(),
                 htpasswd: None,
                 tls: None,
+                policy_routes: None,
             };
             let task = tokio::spawn(lineage_server::serve(config, move |addr, _| {
                 let _ = tx.send(addr);

@@ -13,6 +13,7 @@ pub mod probe;
 pub mod resolve;
 pub mod serve;
 pub mod tags;
+pub mod webhook;
 
 use lineage_oci::{Descriptor, StoreRef};
 use lineage_store::ReadStore;

@@ -4,9 +4,11 @@ use anyhow::Context as _;
 use lineage_server::{Policy, ServeConfig};
 
 use crate::args::ServeArgs;
+use crate::open::Connection;
 
-/// Run the registry until SIGTERM or Ctrl-C.
-pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
+/// Run the registry and the policy routes until SIGTERM or Ctrl-C.
+pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyhow::Result<()> {
+    let policy_routes = super::webhook::policy_state(connection, namespace, &a.policy, None)?;
     let config = ServeConfig {
         root: a.root.clone(),
         addr: a.addr,
@@ -17,6 +19,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
         },
         htpasswd: a.htpasswd,
         tls: a.tls_cert.zip(a.tls_key),
+        policy_routes: Some(policy_routes),
     };
     let root = a.root.display().to_string();
     lineage_server::serve(config, |addr, tls| {

@@ -19,11 +19,15 @@
 //! | lookup failed, fail open | warning | warning | allow |
 //! | lookup failed, fail closed | deny | warning | allow |
 //!
+//! On UPDATE, an end-of-life image the old object already ran is warned about, not denied:
+//! scaling, relabelling or rolling back a workload must not be blocked by an image it has
+//! been running all along; only an image the update brings in is denied.
+//!
 //! Audit mode sends no warnings: the caller logs the [`Outcome`], whose verdicts are the
 //! enforce column either way. A `dryRun` request is answered exactly as the real one would be
 //! (the webhook has no side effects).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -80,6 +84,9 @@ pub struct AdmissionRequest {
     /// The object as it will be stored; `null` on DELETE.
     #[serde(default)]
     pub object: Option<serde_json::Value>,
+    /// The object before an UPDATE; `null` otherwise.
+    #[serde(default)]
+    pub old_object: Option<serde_json::Value>,
     /// Whether nothing will be persisted.
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -269,7 +276,26 @@ pub fn images(review: &AdmissionReview) -> Result<Vec<ImageUse>, AdmissionError>
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return Ok(vec![]);
     }
-    let Some(object) = request.object.as_ref().filter(|o| !o.is_null()) else {
+    images_of(request, request.object.as_ref())
+}
+
+/// The images the object before an UPDATE ran (none for other operations, or when the old
+/// object cannot be read).
+fn previous_images(request: &AdmissionRequest) -> HashSet<String> {
+    if request.operation != Operation::Update {
+        return HashSet::new();
+    }
+    images_of(request, request.old_object.as_ref())
+        .map(|uses| uses.into_iter().map(|u| u.image).collect())
+        .unwrap_or_default()
+}
+
+/// The images `object` (of the request's kind and subresource) runs.
+fn images_of(
+    request: &AdmissionRequest,
+    object: Option<&serde_json::Value>,
+) -> Result<Vec<ImageUse>, AdmissionError> {
+    let Some(object) = object.filter(|o| !o.is_null()) else {
         return Ok(vec![]);
     };
     let subresource = request.sub_resource.as_deref().unwrap_or_default();
@@ -580,6 +606,7 @@ pub fn decide(
 ) -> (ReviewResponse, Outcome) {
     let request = &review.request;
     let exempt_namespace = is_exempt_namespace(review, settings);
+    let previous = previous_images(request);
     let decisions: Vec<ImageDecision> = uses
         .iter()
         .map(|u| {
@@ -593,7 +620,14 @@ pub fn decide(
                     warning: None,
                 };
             }
-            judge(u, results, settings, now)
+            let mut d = judge(u, results, settings, now);
+            if d.verdict == Verdict::Deny
+                && d.state == Some(State::EndOfLife)
+                && previous.contains(&u.image)
+            {
+                d.verdict = Verdict::Warn;
+            }
+            d
         })
         .collect();
 
@@ -1534,6 +1568,34 @@ mod tests {
             assert!(outcome.dry_run);
             assert_eq!(a["response"]["uid"], "c4a3bd1e-2f0a-4a55-a7c2-33b0d1e8f901");
         }
+    }
+
+    #[test]
+    fn an_update_is_denied_only_for_images_it_brings_in() {
+        // The old object already ran the end-of-life image: scaling it is allowed, with a
+        // warning.
+        let kept = review("deployment-update-dry-run");
+        let (json, outcome) = run(&kept, &enforce(), flask_eol);
+        assert_eq!(json["response"]["allowed"], true, "{json}");
+        assert!(
+            json["response"]["warnings"][0]
+                .as_str()
+                .is_some_and(|w| w.contains(FLASK))
+        );
+        assert_eq!(outcome.images[0].verdict, Verdict::Warn);
+        // The update brings the end-of-life image in: denied.
+        let brought = edited("deployment-update-dry-run", |v| {
+            v["request"]["oldObject"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!("registry.example/flasksample:0.9");
+        });
+        let (json, _) = run(&brought, &enforce(), flask_eol);
+        assert_eq!(json["response"]["allowed"], false, "{json}");
+        // A CREATE never counts an old object.
+        let created = edited("deployment-update-dry-run", |v| {
+            v["request"]["operation"] = json!("CREATE");
+        });
+        let (json, _) = run(&created, &enforce(), flask_eol);
+        assert_eq!(json["response"]["allowed"], false, "{json}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod admission;
 pub mod gatekeeper;
 mod glob;
 pub mod lookup_api;
+pub mod routes;
 
 use lineage_lifecycle::Status;
 

@@ -1,0 +1,97 @@
+//! `lineage webhook`, and the policy routes `lineage serve` adds: the cached lookup over
+//! lineage's registry client, with the decision settings from the flags.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
+use lineage_oci::ImageRef;
+use lineage_registry_client::credentials::DockerConfig;
+use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
+use lineage_server::policy::routes::PolicyState;
+use lineage_server::policy::{AdmissionSettings, Mode};
+use lineage_store::{ReadStore, StoreError};
+
+use crate::args::{PolicyArgs, WebhookArgs};
+use crate::error::UsageError;
+use crate::open::Connection;
+
+/// Opens every image's repository in its registry, sharing one client.
+struct RegistryOpener {
+    client: RegistryClient,
+}
+
+#[async_trait::async_trait]
+impl StoreOpener for RegistryOpener {
+    async fn open(&self, image: &ImageRef) -> Result<Arc<dyn ReadStore>, StoreError> {
+        Ok(Arc::new(RegistryStore::new(self.client.clone(), image)))
+    }
+}
+
+/// The routes' shared state for `args`: a registry client that gives up early enough for
+/// the API server's 5 s webhook timeout, the engine for `namespace`, the caches.
+pub fn policy_state(
+    connection: &Connection,
+    namespace: &str,
+    args: &PolicyArgs,
+    docker_config: Option<&Path>,
+) -> anyhow::Result<Arc<PolicyState>> {
+    let mode: Mode = args
+        .admission_mode
+        .parse()
+        .map_err(|e| UsageError(anyhow::Error::new(e)))?;
+    let docker_config = match docker_config {
+        Some(p) => DockerConfig::load(p)
+            .with_context(|| format!("cannot read the docker config `{}`", p.display()))?,
+        None => DockerConfig::load_default().context("cannot read docker's config.json")?,
+    };
+    let options = ClientOptions {
+        plain_http: connection.plain_http,
+        plain_http_hosts: connection.plain_http_hosts.clone(),
+        insecure: connection.insecure,
+        ca_files: connection.ca_files.clone(),
+        docker_config: Some(docker_config),
+        retries: 1,
+        backoff: Duration::from_millis(100),
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(3),
+        ..ClientOptions::default()
+    };
+    let client = RegistryClient::new(options).context("cannot set up the registry client")?;
+    let engine = super::lifecycle::engine(namespace, None)?;
+    let lookup = Lookup::new(
+        engine,
+        Arc::new(RegistryOpener { client }),
+        LookupOptions {
+            digest_ttl: args.digest_ttl,
+            tag_ttl: args.tag_ttl,
+            per_registry_concurrency: args.registry_concurrency.max(1),
+            ..LookupOptions::default()
+        },
+    );
+    let admission = AdmissionSettings {
+        mode,
+        grace_period: args.grace_period,
+        exempt_namespaces: args.exempt_namespaces.clone(),
+        exempt_images: args.exempt_images.clone(),
+        fail_open: !args.fail_closed,
+    };
+    Ok(PolicyState::new(lookup, admission))
+}
+
+/// Serve the policy routes until SIGTERM or Ctrl-C.
+pub async fn run(connection: &Connection, namespace: &str, a: WebhookArgs) -> anyhow::Result<()> {
+    let state = policy_state(connection, namespace, &a.policy, a.docker_config.as_deref())?;
+    let mode = state.admission.mode;
+    lineage_server::serve_policy(state, a.addr, a.tls_cert.zip(a.tls_key), |addr, tls| {
+        // The one line scripts and tests wait for (port 0 picks the port).
+        eprintln!(
+            "lineage webhook: listening on {}://{addr} (admission mode {mode})",
+            if tls { "https" } else { "http" }
+        );
+    })
+    .await
+    .context("lineage webhook failed")
+}

@@ -1,0 +1,396 @@
+//! The HTTP side of the policy routes: small handlers that parse with the pure functions of
+//! this module's siblings, look images up through the lifecycle engine's cached
+//! [`Lookup`], answer, log and count. Mounted by `lineage serve` next to the registry and by
+//! `lineage webhook` alone.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /lifecycle/v1/lookup` | `{"images": […], "at": …}` → `{"results": […]}` |
+//! | `POST /admission/v1/validate` | AdmissionReview v1 → AdmissionReview v1 |
+//! | `POST /gatekeeper/v1/lookup` | Gatekeeper `ProviderRequest` → `ProviderResponse` |
+//! | `GET /healthz`, `GET /readyz` | `ok` |
+//! | `GET /metrics` | Prometheus text: lookups, cache hits, registry requests and time, decisions |
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use lineage_lifecycle::{Lookup, LookupError};
+
+use super::admission::{
+    self, AdmissionResponse, AdmissionReview, AdmissionSettings, Mode, ReviewResponse, Verdict,
+};
+use super::gatekeeper::{ProviderRequest, ProviderResponse};
+use super::lookup_api::{LookupQuery, LookupResponse};
+use super::{LookupFailure, LookupResult};
+
+/// The largest request body: an AdmissionReview carries the object and the old object, each
+/// up to etcd's 1.5 MiB.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// What the policy routes share.
+#[derive(Debug)]
+pub struct PolicyState {
+    /// The cached lookup.
+    pub lookup: Lookup,
+    /// How admission requests are decided.
+    pub admission: AdmissionSettings,
+    /// The longest a route waits for one image's lookup; the API server gives a webhook
+    /// 5 s at most (`timeoutSeconds`), and an answer in time is worth more than a late one.
+    pub deadline: Duration,
+    counters: Counters,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    lookup_requests: AtomicU64,
+    gatekeeper_requests: AtomicU64,
+    admission_allowed: AtomicU64,
+    admission_denied: AtomicU64,
+    admission_errors: AtomicU64,
+    verdicts: [AtomicU64; 4],
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Pass => 0,
+        Verdict::Warn => 1,
+        Verdict::Deny => 2,
+        Verdict::Exempt => 3,
+    }
+}
+
+impl PolicyState {
+    /// Shared state for the routes.
+    pub fn new(lookup: Lookup, admission: AdmissionSettings) -> Arc<PolicyState> {
+        Arc::new(PolicyState {
+            lookup,
+            admission,
+            deadline: Duration::from_secs(4),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Look `images` up now (or at `at`), each within the deadline, as the routes report
+    /// results (in order; an image given twice is looked up once).
+    async fn look_up(
+        &self,
+        images: &[String],
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Vec<(String, LookupResult)> {
+        let at = at.unwrap_or_else(Utc::now);
+        let mut distinct: Vec<&String> = images.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        let found = futures_util::future::join_all(distinct.iter().map(|image| async move {
+            let result =
+                match tokio::time::timeout(self.deadline, self.lookup.lookup(image, at)).await {
+                    Ok(r) => r.map_err(failure),
+                    Err(_) => Err(LookupFailure {
+                        message: format!(
+                            "cannot look up `{image}`: no answer from the registry within {} s",
+                            self.deadline.as_secs_f64()
+                        ),
+                        not_found: false,
+                    }),
+                };
+            ((*image).clone(), result)
+        }))
+        .await;
+        let found: HashMap<String, LookupResult> = found.into_iter().collect();
+        images
+            .iter()
+            .map(|i| {
+                let r = found.get(i).cloned().unwrap_or_else(|| {
+                    Err(LookupFailure {
+                        message: format!("`{i}` was not looked up"),
+                        not_found: false,
+                    })
+                });
+                (i.clone(), r)
+            })
+            .collect()
+    }
+}
+
+/// The engine's error as the routes report it: the whole chain of causes on one line.
+fn failure(e: LookupError) -> LookupFailure {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    LookupFailure {
+        message,
+        not_found: e.is_not_found(),
+    }
+}
+
+/// The policy routes over `state`.
+pub fn router(state: Arc<PolicyState>) -> Router {
+    Router::new()
+        .route("/lifecycle/v1/lookup", post(lookup))
+        .route("/admission/v1/validate", post(validate))
+        .route("/gatekeeper/v1/lookup", post(gatekeeper))
+        .route("/healthz", get(ok))
+        .route("/readyz", get(ok))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn ok() -> &'static str {
+    "ok\n"
+}
+
+/// A 400 with `{"error": …}`.
+fn bad_request(message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
+
+async fn lookup(State(state): State<Arc<PolicyState>>, body: Bytes) -> Response {
+    bump(&state.counters.lookup_requests);
+    let query = match LookupQuery::parse(&body) {
+        Ok(q) => q,
+        Err(e) => return bad_request(format!("not a lookup request: {e}")),
+    };
+    let results = state.look_up(&query.images, query.at).await;
+    axum::Json(LookupResponse::new(results)).into_response()
+}
+
+async fn gatekeeper(State(state): State<Arc<PolicyState>>, body: Bytes) -> Response {
+    bump(&state.counters.gatekeeper_requests);
+    let request = match ProviderRequest::parse(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable Gatekeeper ProviderRequest");
+            return axum::Json(ProviderResponse::system_error(&e)).into_response();
+        }
+    };
+    let results = state.look_up(&request.request.keys, None).await;
+    axum::Json(ProviderResponse::new(results)).into_response()
+}
+
+async fn validate(State(state): State<Arc<PolicyState>>, body: Bytes) -> Response {
+    let review = match AdmissionReview::parse(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            bump(&state.counters.admission_errors);
+            return bad_request(format!("not an AdmissionReview v1: {e}"));
+        }
+    };
+    let settings = &state.admission;
+    let uses = match admission::images(&review) {
+        Ok(u) => u,
+        Err(e) => {
+            // Answer, so that the webhook's own setting (fail open or closed) applies rather
+            // than the API server's failurePolicy.
+            bump(&state.counters.admission_errors);
+            return axum::Json(unreadable(&review, &e.to_string(), settings)).into_response();
+        }
+    };
+    let keys = admission::lookup_keys(&review, &uses, settings);
+    let results: HashMap<String, LookupResult> =
+        state.look_up(&keys, None).await.into_iter().collect();
+    let (response, outcome) = admission::decide(&review, &uses, &results, settings, Utc::now());
+    for d in &outcome.images {
+        bump(&state.counters.verdicts[verdict_index(d.verdict)]);
+    }
+    if outcome.allowed {
+        bump(&state.counters.admission_allowed);
+    } else {
+        bump(&state.counters.admission_denied);
+    }
+    let notable = outcome
+        .images
+        .iter()
+        .any(|d| matches!(d.verdict, Verdict::Warn | Verdict::Deny));
+    if notable {
+        let json = serde_json::to_string(&outcome).unwrap_or_default();
+        tracing::info!(
+            target: "lineage_server::admission",
+            uid = %outcome.uid,
+            allowed = outcome.allowed,
+            mode = %settings.mode,
+            outcome = %json,
+            "admission decision"
+        );
+    }
+    axum::Json(response).into_response()
+}
+
+/// The answer to a review whose object cannot be read: allowed with a warning when failing
+/// open (or not enforcing), denied otherwise.
+fn unreadable(
+    review: &AdmissionReview,
+    error: &str,
+    settings: &AdmissionSettings,
+) -> ReviewResponse {
+    let message = format!("lineage cannot read the object's images: {error}");
+    let allowed = settings.fail_open || settings.mode != Mode::Enforce;
+    ReviewResponse {
+        api_version: admission::API_VERSION,
+        kind: admission::KIND,
+        response: AdmissionResponse {
+            uid: review.request.uid.clone(),
+            allowed,
+            status: (!allowed).then(|| admission::ResponseStatus {
+                status: "Failure",
+                code: 403,
+                reason: "Forbidden",
+                message: message.clone(),
+            }),
+            warnings: if allowed && settings.mode != Mode::Audit {
+                vec![message]
+            } else {
+                Vec::new()
+            },
+        },
+    }
+}
+
+/// Write one Prometheus metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, String)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+async fn metrics(State(state): State<Arc<PolicyState>>) -> Response {
+    let m = state.lookup.metrics();
+    let c = &state.counters;
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+    let mut out = String::new();
+    family(
+        &mut out,
+        "lineage_lookups_total",
+        "counter",
+        "Image lookups asked for.",
+        &[("", m.lookups.to_string())],
+    );
+    family(
+        &mut out,
+        "lineage_lookup_cache_hits_total",
+        "counter",
+        "Lookups answered from the cache, by cache (digest: image facts; tag: tag resolution).",
+        &[
+            ("{cache=\"digest\"}", m.digest_cache_hits.to_string()),
+            ("{cache=\"tag\"}", m.tag_cache_hits.to_string()),
+        ],
+    );
+    family(
+        &mut out,
+        "lineage_lookup_cache_misses_total",
+        "counter",
+        "Lookups that had to ask the registry, by cache.",
+        &[
+            ("{cache=\"digest\"}", m.digest_cache_misses.to_string()),
+            ("{cache=\"tag\"}", m.tag_cache_misses.to_string()),
+        ],
+    );
+    family(
+        &mut out,
+        "lineage_lookup_coalesced_total",
+        "counter",
+        "Lookups that waited for an identical one in flight.",
+        &[("", m.coalesced.to_string())],
+    );
+    family(
+        &mut out,
+        "lineage_registry_requests_total",
+        "counter",
+        "Requests sent to registries.",
+        &[("", m.registry_requests.to_string())],
+    );
+    family(
+        &mut out,
+        "lineage_registry_errors_total",
+        "counter",
+        "Registry requests that failed (not counting not-found answers).",
+        &[("", m.registry_errors.to_string())],
+    );
+    family(
+        &mut out,
+        "lineage_registry_request_seconds",
+        "summary",
+        "Time spent in registry requests.",
+        &[
+            ("_sum", format!("{}", m.registry_seconds_total)),
+            ("_count", m.registry_requests.to_string()),
+        ],
+    );
+    family(
+        &mut out,
+        "lineage_policy_requests_total",
+        "counter",
+        "Requests to the lookup and Gatekeeper routes.",
+        &[
+            ("{route=\"lookup\"}", get(&c.lookup_requests)),
+            ("{route=\"gatekeeper\"}", get(&c.gatekeeper_requests)),
+        ],
+    );
+    let mode = state.admission.mode;
+    family(
+        &mut out,
+        "lineage_admission_decisions_total",
+        "counter",
+        "Admission reviews answered, by mode and result (error: unreadable review).",
+        &[
+            (
+                &format!("{{mode=\"{mode}\",result=\"allowed\"}}"),
+                get(&c.admission_allowed),
+            ),
+            (
+                &format!("{{mode=\"{mode}\",result=\"denied\"}}"),
+                get(&c.admission_denied),
+            ),
+            (
+                &format!("{{mode=\"{mode}\",result=\"error\"}}"),
+                get(&c.admission_errors),
+            ),
+        ],
+    );
+    family(
+        &mut out,
+        "lineage_admission_images_total",
+        "counter",
+        "Images judged at admission, by what enforce mode makes of them (deny counts in every mode, so audit shows what enforce would block).",
+        &[
+            ("{verdict=\"pass\"}", get(&c.verdicts[0])),
+            ("{verdict=\"warn\"}", get(&c.verdicts[1])),
+            ("{verdict=\"deny\"}", get(&c.verdicts[2])),
+            ("{verdict=\"exempt\"}", get(&c.verdicts[3])),
+        ],
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
