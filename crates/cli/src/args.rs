@@ -436,6 +436,10 @@ pub struct PolicyArgs {
     /// Requests in flight to one registry at most.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub registry_concurrency: usize,
+    /// Talk plain HTTP to this registry (`host[:port]`, repeatable), e.g. an in-cluster
+    /// registry without TLS.
+    #[arg(long = "plain-http-host", value_name = "HOST")]
+    pub plain_http_hosts: Vec<String>,
 }
 
 /// Arguments of `lineage webhook`.

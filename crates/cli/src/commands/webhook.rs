@@ -47,9 +47,11 @@ pub fn policy_state(
             .with_context(|| format!("cannot read the docker config `{}`", p.display()))?,
         None => DockerConfig::load_default().context("cannot read docker's config.json")?,
     };
+    let mut plain_http_hosts = connection.plain_http_hosts.clone();
+    plain_http_hosts.extend(args.plain_http_hosts.iter().cloned());
     let options = ClientOptions {
         plain_http: connection.plain_http,
-        plain_http_hosts: connection.plain_http_hosts.clone(),
+        plain_http_hosts,
         insecure: connection.insecure,
         ca_files: connection.ca_files.clone(),
         docker_config: Some(docker_config),
