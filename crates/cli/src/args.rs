@@ -98,6 +98,29 @@ pub enum Command {
     )]
     Webhook(WebhookArgs),
 
+    /// Work with vulnerability reports: `lineage report enrich REPORT`.
+    #[command(subcommand)]
+    Report(ReportCommand),
+
+    /// Find image references in files and move end-of-life ones to their successors.
+    ///
+    /// Reads Dockerfiles/Containerfiles, compose files, Kubernetes manifests, Helm values and
+    /// GitHub workflows under the paths (default: the current directory). Prints a unified
+    /// diff; `--write` edits the files in place, changing only the references' characters.
+    #[command(
+        after_help = "Examples:\n  lineage update\n  lineage update deploy/ Dockerfile --write\n  lineage update --renovate > renovate-lineage.json"
+    )]
+    Update(UpdateArgs),
+
+    /// One row per distinct image in use: where, its state, end-of-life and successor.
+    ///
+    /// Reads image lists (one per line), `kubectl get pods -A -o json` output, or Kubernetes
+    /// manifests, from a file or stdin.
+    #[command(
+        after_help = "Example:\n  kubectl get pods -A -o json | lineage audit - --fail-on end-of-life"
+    )]
+    Audit(AuditArgs),
+
     /// Store credentials for a registry in docker's config.json, after checking them.
     #[command(
         after_help = "Example:\n  echo \"$TOKEN\" | lineage login ghcr.io -u me --password-stdin"
@@ -243,6 +266,102 @@ pub enum ProbeOutput {
     /// `[{"registry", "checks": [{"id", "result", "detail"}]}]`.
     Json,
     /// A markdown table ready for a document, then the details.
+    Markdown,
+}
+
+/// `lineage report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Add the scanned image's lifecycle and update path to a Trivy or Grype JSON report.
+    ///
+    /// The scanner's report is kept as it is; a `lifecycle` section says whether the image is
+    /// end-of-life, since when, and what to move to.
+    #[command(
+        after_help = "Examples:\n  trivy image -f json -o trivy.json registry.example.com/app:1.0 && lineage report enrich trivy.json\n  grype registry.example.com/app:1.0 -o json | lineage report enrich - --output sarif"
+    )]
+    Enrich(EnrichArgs),
+}
+
+/// Arguments of `lineage report enrich`.
+#[derive(Debug, Args)]
+pub struct EnrichArgs {
+    /// The report (JSON); `-` reads stdin.
+    pub report: String,
+    /// The scanner that wrote it.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Auto)]
+    pub format: ReportFormat,
+    /// What to write.
+    #[arg(long, short, value_enum, default_value_t = EnrichOutput::Json)]
+    pub output: EnrichOutput,
+    /// Evaluate at this time instead of now (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Scanners whose reports `lineage report enrich` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Tell from the content.
+    Auto,
+    /// Trivy JSON (SchemaVersion 2).
+    Trivy,
+    /// Grype JSON.
+    Grype,
+}
+
+/// Outputs of `lineage report enrich`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnrichOutput {
+    /// The scanner's report with a `lifecycle` section added.
+    Json,
+    /// SARIF 2.1.0: the scanner's runs, if any, plus a run of lineage's own.
+    Sarif,
+    /// A short summary for people.
+    Markdown,
+}
+
+/// Arguments of `lineage update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Files or directories to read (default: the current directory).
+    pub paths: Vec<std::path::PathBuf>,
+    /// Edit the files in place instead of printing a diff.
+    #[arg(long, conflicts_with = "renovate")]
+    pub write: bool,
+    /// Print Renovate `packageRules` for the same moves instead of a diff.
+    #[arg(long)]
+    pub renovate: bool,
+    /// Evaluate at this time instead of now (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Arguments of `lineage audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The input: a file, or `-` for stdin (default).
+    #[arg(default_value = "-")]
+    pub input: String,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = AuditOutput::Table)]
+    pub output: AuditOutput,
+    /// Exit with status 3 when any image is in this state or past it
+    /// (supported < superseded < scheduled < end-of-life).
+    #[arg(long, value_name = "STATE")]
+    pub fail_on: Option<String>,
+    /// Evaluate at this time instead of now (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Formats of `lineage audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditOutput {
+    /// A table for people.
+    Table,
+    /// JSON: one object per distinct image.
+    Json,
+    /// A markdown table.
     Markdown,
 }
 

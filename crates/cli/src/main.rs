@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lineage_store::copy::CopyOptions;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ReportCommand};
 use crate::error::{exit_code, render};
 
 fn main() -> ExitCode {
@@ -117,6 +117,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Report(ReportCommand::Enrich(a)) => {
+            commands::report::enrich(&opener, &namespace, a).await
+        }
+        Command::Update(a) => commands::update::run(&opener, &namespace, a, quiet).await,
+        Command::Audit(a) => commands::audit::run(&opener, &namespace, a).await,
         Command::Probe(a) => commands::probe::run(&opener, a, quiet).await,
         Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
         Command::Serve(a) => commands::serve::run(&connection, &namespace, a).await,

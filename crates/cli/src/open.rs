@@ -3,12 +3,14 @@
 //! process, on first use, with the global TLS flags and docker's credentials.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use lineage_oci::StoreRef;
+use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
+use lineage_oci::{ImageRef, StoreRef};
 use lineage_registry_client::credentials::DockerConfig;
 use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
-use lineage_store::{ArchiveStore, LayoutStore, ReadStore, Store};
+use lineage_store::{ArchiveStore, LayoutStore, ReadStore, Store, StoreError};
 use tokio::sync::OnceCell;
 
 use crate::error::UsageError;
@@ -29,6 +31,26 @@ pub struct Connection {
     pub insecure: bool,
     /// `--ca-file`.
     pub ca_files: Vec<PathBuf>,
+}
+
+/// Opens every image's repository in its registry for the lifecycle engine's batch lookup,
+/// sharing one client.
+pub struct RegistryOpener {
+    client: RegistryClient,
+}
+
+impl RegistryOpener {
+    /// An opener over `client`.
+    pub fn new(client: RegistryClient) -> RegistryOpener {
+        RegistryOpener { client }
+    }
+}
+
+#[async_trait::async_trait]
+impl StoreOpener for RegistryOpener {
+    async fn open(&self, image: &ImageRef) -> Result<Arc<dyn ReadStore>, StoreError> {
+        Ok(Arc::new(RegistryStore::new(self.client.clone(), image)))
+    }
 }
 
 /// Opens stores, sharing one registry client.
@@ -70,6 +92,38 @@ impl Opener {
             })
             .await?;
         Ok(client.clone())
+    }
+
+    /// The lifecycle engine's cached batch lookup for `namespace` over this opener's
+    /// registry client: at most three registry requests per distinct image.
+    pub async fn lookup(&self, namespace: &str) -> anyhow::Result<Lookup> {
+        let engine = crate::commands::lifecycle::engine(namespace, None)?;
+        Ok(Lookup::new(
+            engine,
+            Arc::new(RegistryOpener::new(self.client().await?)),
+            LookupOptions::default(),
+        ))
+    }
+
+    /// The status of each of `references` at `at`, keyed by the reference as given; a
+    /// failed lookup maps to its message (the whole chain of causes).
+    pub async fn statuses(
+        &self,
+        namespace: &str,
+        references: &[String],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<std::collections::HashMap<String, lineage_integrations::Looked>> {
+        let lookup = self.lookup(namespace).await?;
+        let results = lookup.lookup_many(references, at).await;
+        Ok(references
+            .iter()
+            .cloned()
+            .zip(
+                results
+                    .into_iter()
+                    .map(|r| r.map_err(|e| format!("{:#}", anyhow::Error::new(e)))),
+            )
+            .collect())
     }
 
     /// Open the store `r` names for reading.

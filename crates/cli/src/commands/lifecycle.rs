@@ -14,7 +14,8 @@ use crate::commands::resolve_target;
 use crate::error::{Exit, UsageError, exit_code};
 use crate::open::{self, Opener};
 
-fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+/// `e` as a usage error (exit 2).
+pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(UsageError(e.into()))
 }
 
@@ -30,7 +31,8 @@ pub fn engine(namespace: &str, dialect: Option<DialectArg>) -> anyhow::Result<En
     })
 }
 
-fn time(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
+/// The time `value` of `flag` (RFC 3339, ISO 8601 basic, or a date), as a usage error when invalid.
+pub fn time(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
     value
         .map(|v| {
             lineage_oci::time::parse_lenient(v)

@@ -2,6 +2,7 @@
 //! data to stdout, messages to stderr.
 
 pub mod attach;
+pub mod audit;
 pub mod copy;
 pub mod delete;
 pub mod demo;
@@ -10,9 +11,11 @@ pub mod lifecycle;
 pub mod login;
 pub mod manifest;
 pub mod probe;
+pub mod report;
 pub mod resolve;
 pub mod serve;
 pub mod tags;
+pub mod update;
 pub mod webhook;
 
 use lineage_oci::{Descriptor, StoreRef};

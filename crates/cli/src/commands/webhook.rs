@@ -6,29 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
-use lineage_oci::ImageRef;
+use lineage_lifecycle::{Lookup, LookupOptions};
 use lineage_registry_client::credentials::DockerConfig;
-use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
+use lineage_registry_client::{ClientOptions, RegistryClient};
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::{AdmissionSettings, Mode};
-use lineage_store::{ReadStore, StoreError};
 
 use crate::args::{PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
-use crate::open::Connection;
-
-/// Opens every image's repository in its registry, sharing one client.
-struct RegistryOpener {
-    client: RegistryClient,
-}
-
-#[async_trait::async_trait]
-impl StoreOpener for RegistryOpener {
-    async fn open(&self, image: &ImageRef) -> Result<Arc<dyn ReadStore>, StoreError> {
-        Ok(Arc::new(RegistryStore::new(self.client.clone(), image)))
-    }
-}
+use crate::open::{Connection, RegistryOpener};
 
 /// The routes' shared state for `args`: a registry client that gives up early enough for
 /// the API server's 5 s webhook timeout, the engine for `namespace`, the caches.
@@ -65,7 +51,7 @@ pub fn policy_state(
     let engine = super::lifecycle::engine(namespace, None)?;
     let lookup = Lookup::new(
         engine,
-        Arc::new(RegistryOpener { client }),
+        Arc::new(RegistryOpener::new(client)),
         LookupOptions {
             digest_ttl: args.digest_ttl,
             tag_ttl: args.tag_ttl,
