@@ -19,17 +19,32 @@ impl Serve {
     /// Start `lineage serve --root ROOT --addr 127.0.0.1:0 EXTRA…` and wait for the line that
     /// says where it listens.
     pub fn start(root: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("lineage"))
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("lineage"));
+        command
             .args(["serve", "--addr", "127.0.0.1:0", "--root"])
             .arg(root)
-            .args(extra)
+            .args(extra);
+        Serve::spawn(command, root, "lineage serve")
+    }
+
+    /// Start `lineage SUBCOMMAND ARGS…`, a server that prints the same `listening on` line as
+    /// `lineage serve` (such as `lineage webhook --addr 127.0.0.1:0`), and wait for that line.
+    /// Its [`Serve::root`] is empty.
+    pub fn start_command(subcommand: &str, args: &[&str]) -> Serve {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("lineage"));
+        command.arg(subcommand).args(args);
+        Serve::spawn(command, Path::new(""), &format!("lineage {subcommand}"))
+    }
+
+    fn spawn(mut command: Command, root: &Path, what: &str) -> Serve {
+        let mut child = command
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting lineage serve");
+            .unwrap_or_else(|e| panic!("starting {what}: {e}"));
         let stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stderr).lines();
         let mut seen = Vec::new();
@@ -47,10 +62,7 @@ impl Serve {
                 }
                 _ => {
                     let _ = child.kill();
-                    panic!(
-                        "lineage serve exited before listening:\n{}",
-                        seen.join("\n")
-                    );
+                    panic!("{what} exited before listening:\n{}", seen.join("\n"));
                 }
             }
         };
@@ -89,6 +101,11 @@ impl Serve {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Every line the server printed on stderr after its `listening on` line.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Kill the server with SIGKILL, as a crash would.

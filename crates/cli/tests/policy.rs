@@ -1,0 +1,952 @@
+//! The policy routes (docs/policy.md) against running servers: `lineage serve` (registry and
+//! policy routes on one address) and `lineage webhook` (policy routes only, reading
+//! `lineage serve`, distribution 2.8, or a registry that is down), fed real AdmissionReview and
+//! ProviderRequest documents (`crates/server/tests/fixtures/admission/`) holding the scenario of
+//! the lifecycle tests: `1.0-20230707` is end-of-life since 2023-07-10T08:00:00Z, replaced by
+//! `1.0-20230710`, which `1.0` points to.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::registry::{registry_from_env, unique_repo};
+use support::serve::Serve;
+use support::{Scratch, lineage_ok};
+
+/// The fixtures of every workload kind the webhook checks.
+const WORKLOADS: [&str; 9] = [
+    "pod-create",
+    "deployment-create",
+    "deployment-update-dry-run",
+    "statefulset-create",
+    "daemonset-create",
+    "replicaset-create",
+    "job-create",
+    "cronjob-create",
+    "pod-ephemeralcontainers",
+];
+
+const EOL_SINCE: &str = "2023-07-10T08:00:00Z";
+
+// --- HTTP -------------------------------------------------------------------------------
+
+/// A blocking HTTP client for one server.
+struct Http {
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Http {
+    fn new(host: &str) -> Http {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            // The test's patience, not a timing assertion: a hung server fails the test
+            // instead of hanging it.
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        Http {
+            rt,
+            client,
+            base: format!("http://{host}"),
+        }
+    }
+
+    fn send(&self, request: reqwest::RequestBuilder, what: &str) -> (u16, String) {
+        self.rt.block_on(async {
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let code = response.status().as_u16();
+            let body = response
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+            (code, body)
+        })
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("{}{path}", self.base);
+        self.send(self.client.get(&url), &format!("GET {url}"))
+    }
+
+    fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> (u16, String) {
+        let url = format!("{}{path}", self.base);
+        let request = self
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.into());
+        self.send(request, &format!("POST {url}"))
+    }
+
+    /// POST `body` as JSON; the answer must be 200 and JSON.
+    fn post_json(&self, path: &str, body: &Value) -> Value {
+        let (code, text) = self.post(path, serde_json::to_vec(body).unwrap());
+        assert_eq!(code, 200, "POST {path} {body}\n--- answer\n{text}");
+        parse(&text, path)
+    }
+}
+
+fn parse(text: &str, what: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} answered non-JSON ({e}): {text}"))
+}
+
+// --- The scenario -----------------------------------------------------------------------
+
+/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
+/// and `rev2` in the layout `dir` (as in `tests/lifecycle.rs`).
+fn build_revisions(dir: &Path) {
+    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
+    use lineage_store::{LayoutStore, Store, blob};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = LayoutStore::open_or_create(dir).unwrap();
+        for tag in ["rev1", "rev2"] {
+            let mut descs = Vec::new();
+            for (mt, data) in [
+                (
+                    media_type::OCI_CONFIG,
+                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
+                ),
+                (
+                    media_type::OCI_LAYER_TAR,
+                    format!("flasksample {tag}\n").repeat(32),
+                ),
+            ] {
+                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
+                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
+                    .await
+                    .unwrap();
+                descs.push(d);
+            }
+            let m = RawManifest::from_canonical(
+                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+                "config": descs[0], "layers": [descs[1]]}),
+            )
+            .unwrap();
+            s.manifest_put(&m, Some(tag)).await.unwrap();
+        }
+    });
+}
+
+/// The references of the scenario in one repository.
+struct Scenario {
+    /// `HOST/REPO:1.0-20230707`: end-of-life since 2023-07-10T08:00:00Z.
+    eol: String,
+    /// `HOST/REPO@sha256:…`, the same image by digest.
+    eol_by_digest: String,
+    /// `HOST/REPO:1.0`: the current revision, supported.
+    current: String,
+    /// `HOST/REPO:1.0-20230710`: the successor of `eol`.
+    successor: String,
+}
+
+/// Release two revisions of version 1.0 into `repo` (`HOST/REPO`), as the lifecycle tests do.
+fn scenario(s: &Scratch, repo: &str) -> Scenario {
+    let builds = s.join("builds");
+    build_revisions(&builds);
+    let src = |t: &str| format!("oci:{}:{t}", builds.display());
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &src("rev1"),
+            repo,
+            "--version",
+            "1.0",
+            "--revision",
+            "20230707",
+            "--created",
+            "2023-07-07T00:00:00-08:00",
+        ],
+    );
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &src("rev2"),
+            repo,
+            "--version",
+            "1.0",
+            "--created",
+            "2023-07-10T00:00:00-08:00",
+        ],
+    );
+    let eol = format!("{repo}:1.0-20230707");
+    let digest = lineage_ok(s.path(), &["resolve", &eol]).stdout_text();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    Scenario {
+        eol_by_digest: format!("{repo}@{digest}"),
+        eol,
+        current: format!("{repo}:1.0"),
+        successor: format!("{repo}:1.0-20230710"),
+    }
+}
+
+/// `lineage webhook --addr 127.0.0.1:0 FLAGS…`.
+fn webhook(flags: &[&str]) -> Serve {
+    let mut args = vec!["--addr", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    Serve::start_command("webhook", &args)
+}
+
+// --- AdmissionReview documents ----------------------------------------------------------
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/fixtures/admission")
+}
+
+/// The fixture `name` (`pod-create`, …) as JSON.
+fn fixture(name: &str) -> Value {
+    let path = fixtures_dir().join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse(&text, &path.display().to_string())
+}
+
+/// Replace every image in `value`: each `image` string (containers, init containers,
+/// ephemeral containers) and each `image.reference` (image volumes). Returns how many.
+fn replace_images(value: &mut Value, image: &str) -> usize {
+    let mut n = 0;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(s) if key == "image" => {
+                        *s = image.to_string();
+                        n += 1;
+                    }
+                    Value::Object(source) if key == "image" => {
+                        if let Some(Value::String(s)) = source.get_mut("reference") {
+                            *s = image.to_string();
+                            n += 1;
+                        }
+                    }
+                    _ => n += replace_images(v, image),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                n += replace_images(v, image);
+            }
+        }
+        _ => {}
+    }
+    n
+}
+
+/// `review` with every image of its object replaced by `image` (of its old object when it has
+/// no object: a DELETE). On UPDATE, the old object keeps its images, so `image` is one the
+/// update brings in.
+fn with_images(mut review: Value, image: &str) -> Value {
+    let request = &mut review["request"];
+    let n = if request["object"].is_null() {
+        replace_images(&mut request["oldObject"], image)
+    } else {
+        replace_images(&mut request["object"], image)
+    };
+    assert!(n > 0, "no image to replace in {review}");
+    review
+}
+
+/// A uid no other request of this run carries.
+fn fresh_uid() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{:08x}-7e57-4d00-8000-{:012x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// POST `review` (with a fresh uid) to the admission route; checks the envelope and that the
+/// uid is echoed, and returns `response`.
+#[track_caller]
+fn admit(http: &Http, mut review: Value) -> Value {
+    let uid = fresh_uid();
+    review["request"]["uid"] = json!(uid);
+    let answer = http.post_json("/admission/v1/validate", &review);
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1", "{answer}");
+    assert_eq!(answer["kind"], "AdmissionReview", "{answer}");
+    assert_eq!(
+        answer["response"]["uid"],
+        uid.as_str(),
+        "uid echoed: {answer}"
+    );
+    answer["response"].clone()
+}
+
+fn warnings(response: &Value) -> Vec<String> {
+    match &response["warnings"] {
+        Value::Null => vec![],
+        w => w
+            .as_array()
+            .unwrap_or_else(|| panic!("warnings is not an array: {response}"))
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect(),
+    }
+}
+
+/// Denied with 403, each line of the message naming `image` as end-of-life since
+/// 2023-07-10, replaced by `successor`.
+#[track_caller]
+fn assert_denied_eol(response: &Value, image: &str, successor: &str, what: &str) {
+    assert_eq!(response["allowed"], false, "{what}: {response}");
+    assert_eq!(response["status"]["code"], 403, "{what}: {response}");
+    let message = response["status"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: a denial without a message: {response}"));
+    assert!(!message.is_empty(), "{what}: {response}");
+    for line in message.lines() {
+        assert!(
+            line.contains(&format!("\"{image}\""))
+                && line.contains("end-of-life")
+                && line.contains("2023-07-10")
+                && line.contains(successor),
+            "{what}: the denial should name {image}, its end-of-life and {successor}: {message}"
+        );
+    }
+}
+
+/// Denied with 403, each line of the message naming `image` as not checked.
+#[track_caller]
+fn assert_denied_unchecked(response: &Value, image: &str, what: &str) {
+    assert_eq!(response["allowed"], false, "{what}: {response}");
+    assert_eq!(response["status"]["code"], 403, "{what}: {response}");
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{what}: {response}");
+    for line in message.lines() {
+        assert!(line.contains(image), "{what}: {message}");
+    }
+}
+
+/// Allowed with neither a status nor any warning.
+#[track_caller]
+fn assert_allowed_silently(response: &Value, what: &str) {
+    assert_eq!(response["allowed"], true, "{what}: {response}");
+    assert!(response["status"].is_null(), "{what}: {response}");
+    assert_eq!(
+        warnings(response),
+        Vec::<String>::new(),
+        "{what}: {response}"
+    );
+}
+
+/// Allowed without a status, with at least one warning, every one naming each of `needles`.
+#[track_caller]
+fn assert_allowed_warning(response: &Value, needles: &[&str], what: &str) {
+    assert_eq!(response["allowed"], true, "{what}: {response}");
+    assert!(response["status"].is_null(), "{what}: {response}");
+    let warnings = warnings(response);
+    assert!(!warnings.is_empty(), "{what}: no warning: {response}");
+    for w in &warnings {
+        for needle in needles {
+            assert!(
+                w.contains(needle),
+                "{what}: warning without `{needle}`: {w}"
+            );
+        }
+    }
+}
+
+/// The sum of the samples of metric `name` in Prometheus text; `None` when it has none.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    let mut sum = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        let rest = if let Some(labels) = rest.strip_prefix('{') {
+            match labels.rfind('}') {
+                Some(end) => &labels[end + 1..],
+                None => continue,
+            }
+        } else if rest.starts_with(' ') {
+            rest
+        } else {
+            continue; // another metric with this one's name as a prefix
+        };
+        let value: f64 = rest
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("metric sample without a value: {line}"));
+        *sum.get_or_insert(0.0) += value;
+    }
+    sum
+}
+
+/// `lineage serve`'s access log, read in windows delimited by marker requests, so that a
+/// window holds exactly the requests made between two calls (the log is read by a thread, and
+/// a request's line is written before its response).
+struct AccessLog<'a> {
+    server: &'a Serve,
+    http: Http,
+    markers: u32,
+    mark: usize,
+}
+
+impl<'a> AccessLog<'a> {
+    fn new(server: &'a Serve) -> AccessLog<'a> {
+        let mut log = AccessLog {
+            server,
+            http: Http::new(&server.host),
+            markers: 0,
+            mark: 0,
+        };
+        log.mark = log.sync();
+        log
+    }
+
+    /// Send a marker request and wait for its line; returns its index in the log.
+    fn sync(&mut self) -> usize {
+        self.markers += 1;
+        let path = format!("/v2/lineage-test-marker-{}/tags/list", self.markers);
+        self.http.get(&path);
+        let needle = format!("path={path} ");
+        let patience = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(i) = self
+                .server
+                .requests()
+                .iter()
+                .position(|l| l.contains(&needle))
+            {
+                return i;
+            }
+            assert!(
+                Instant::now() < patience,
+                "the marker request {path} never reached the access log: {:#?}",
+                self.server.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The registry API (`/v2/`) requests since the last call.
+    fn registry_requests(&mut self) -> Vec<String> {
+        let end = self.sync();
+        let window: Vec<String> = self.server.requests()[self.mark + 1..end]
+            .iter()
+            .filter(|l| l.contains("path=/v2/"))
+            .cloned()
+            .collect();
+        self.mark = end;
+        window
+    }
+}
+
+// --- The tests --------------------------------------------------------------------------
+
+/// `lineage serve` with the policy routes: for every workload kind, the end-of-life revision
+/// (by tag and by digest) is denied with its end-of-life and successor, the current one is
+/// allowed silently, dry runs are answered alike, and objects that run nothing are allowed.
+#[test]
+fn lineage_serve_admission_for_every_workload_kind() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let http = Http::new(&server.host);
+
+    for name in WORKLOADS {
+        let r = admit(&http, with_images(fixture(name), &sc.eol));
+        assert_denied_eol(&r, &sc.eol, &sc.successor, name);
+        let r = admit(&http, with_images(fixture(name), &sc.current));
+        assert_allowed_silently(&r, name);
+    }
+
+    // By digest.
+    for name in ["pod-create", "cronjob-create"] {
+        let r = admit(&http, with_images(fixture(name), &sc.eol_by_digest));
+        assert_denied_eol(&r, &sc.eol_by_digest, &sc.successor, name);
+    }
+
+    // A dry run is answered as the real request.
+    let dry = with_images(fixture("deployment-update-dry-run"), &sc.eol);
+    assert_eq!(dry["request"]["dryRun"], true);
+    let mut wet = dry.clone();
+    wet["request"]["dryRun"] = json!(false);
+    let (mut a, mut b) = (admit(&http, dry), admit(&http, wet));
+    a["uid"] = Value::Null;
+    b["uid"] = Value::Null;
+    assert_eq!(a, b, "dry run and real request answered differently");
+
+    // On UPDATE, an end-of-life image the old object already ran is only warned about.
+    let mut kept = with_images(fixture("deployment-update-dry-run"), &sc.eol);
+    assert!(replace_images(&mut kept["request"]["oldObject"], &sc.eol) > 0);
+    assert_allowed_warning(
+        &admit(&http, kept),
+        &[&sc.eol, "end-of-life", &sc.successor],
+        "an update keeping an end-of-life image",
+    );
+
+    // The ephemeralcontainers subresource is judged by its ephemeral containers only.
+    let mut debug = with_images(fixture("pod-ephemeralcontainers"), &sc.eol);
+    let n = replace_images(
+        &mut debug["request"]["object"]["spec"]["ephemeralContainers"],
+        &sc.current,
+    );
+    assert_eq!(n, 1);
+    assert_allowed_silently(&admit(&http, debug), "pod-ephemeralcontainers");
+    let mut debug = with_images(fixture("pod-ephemeralcontainers"), &sc.current);
+    replace_images(
+        &mut debug["request"]["object"]["spec"]["ephemeralContainers"],
+        &sc.eol,
+    );
+    let r = admit(&http, debug);
+    assert_denied_eol(&r, &sc.eol, &sc.successor, "pod-ephemeralcontainers");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ephemeral container"),
+        "{r}"
+    );
+
+    // Objects that run nothing: allowed whatever their fields say.
+    for name in ["configmap-create", "pod-delete"] {
+        let r = admit(&http, with_images(fixture(name), &sc.eol));
+        assert_allowed_silently(&r, name);
+    }
+}
+
+/// `lineage webhook` reading distribution 2.8: enforce denies the end-of-life revision but not
+/// in an exempt namespace, warn mode allows with a warning naming the successor, audit mode
+/// allows silently, a grace period turns the denial into a warning, and an exempt image
+/// pattern exempts exactly what it matches.
+#[test]
+fn lineage_webhook_modes_and_exemptions_against_distribution() {
+    let Some(reg) = registry_from_env(
+        "lineage_webhook_modes_and_exemptions_against_distribution",
+        "LINEAGE_TEST_REGISTRY",
+        false,
+    ) else {
+        return;
+    };
+    let s = Scratch::new();
+    let sc = scenario(&s, &reg.reference(&unique_repo("policy-flasksample"), ""));
+    let enforce = webhook(&["--exempt-namespace", "team-legacy"]);
+    let warn = webhook(&["--admission-mode", "warn"]);
+    let audit = webhook(&["--admission-mode", "audit"]);
+    let pattern = format!("{}/*:1.0-20230707", reg.host);
+    let exempt_image = webhook(&["--exempt-image", &pattern]);
+    let (enforce, warn, audit, exempt_image) = (
+        Http::new(&enforce.host),
+        Http::new(&warn.host),
+        Http::new(&audit.host),
+        Http::new(&exempt_image.host),
+    );
+
+    let grace = webhook(&["--grace-period", "36500d"]);
+    let grace = Http::new(&grace.host);
+
+    for name in WORKLOADS {
+        let eol = || with_images(fixture(name), &sc.eol);
+        assert_allowed_warning(
+            &admit(&grace, eol()),
+            &[&sc.eol, "end-of-life", "denied from", &sc.successor],
+            &format!("{name}, within the grace period"),
+        );
+        assert_denied_eol(&admit(&enforce, eol()), &sc.eol, &sc.successor, name);
+        assert_allowed_silently(
+            &admit(&enforce, with_images(fixture(name), &sc.current)),
+            name,
+        );
+
+        let mut legacy = eol();
+        legacy["request"]["namespace"] = json!("team-legacy");
+        assert_allowed_silently(&admit(&enforce, legacy), &format!("{name} in team-legacy"));
+
+        assert_allowed_warning(
+            &admit(&warn, eol()),
+            &[&sc.eol, "end-of-life", &sc.successor],
+            &format!("{name}, warn mode"),
+        );
+        assert_allowed_silently(&admit(&audit, eol()), &format!("{name}, audit mode"));
+
+        assert_allowed_silently(
+            &admit(&exempt_image, eol()),
+            &format!("{name}, exempt image {pattern}"),
+        );
+        assert_denied_eol(
+            &admit(&exempt_image, with_images(fixture(name), &sc.eol_by_digest)),
+            &sc.eol_by_digest,
+            &sc.successor,
+            &format!("{name} by digest, not matched by {pattern}"),
+        );
+    }
+}
+
+/// A registry nothing listens on: the webhook fails open (allowed, warning naming the image)
+/// by default and closed with `--fail-closed`; warn mode never denies; the lookup and
+/// Gatekeeper routes report an unknown state with the error. A malformed pod spec follows
+/// the same setting.
+#[test]
+fn an_unreachable_registry_fails_open_or_closed() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/app:1.0");
+    let open = webhook(&[]);
+    let closed = webhook(&["--fail-closed"]);
+    let warn_closed = webhook(&["--fail-closed", "--admission-mode", "warn"]);
+    let (open, closed, warn_closed) = (
+        Http::new(&open.host),
+        Http::new(&closed.host),
+        Http::new(&warn_closed.host),
+    );
+
+    for name in WORKLOADS {
+        let review = || with_images(fixture(name), &image);
+        assert_allowed_warning(&admit(&open, review()), &[&image], name);
+        assert_denied_unchecked(&admit(&closed, review()), &image, name);
+        assert_allowed_warning(&admit(&warn_closed, review()), &[&image], name);
+    }
+
+    for http in [&open, &closed] {
+        let lookup = http.post_json("/lifecycle/v1/lookup", &json!({"images": [image]}));
+        let results = lookup["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1, "{lookup}");
+        assert_eq!(results[0]["reference"], image.as_str(), "{lookup}");
+        assert_eq!(results[0]["state"], "unknown", "{lookup}");
+        assert!(
+            results[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{lookup}"
+        );
+
+        // Could not be checked: a value with the error, not a per-key error Gatekeeper caches.
+        let answer = http.post_json(
+            "/gatekeeper/v1/lookup",
+            &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+                "request": {"keys": [image]}}),
+        );
+        let item = &answer["response"]["items"][0];
+        assert_eq!(item["key"], image.as_str(), "{answer}");
+        assert!(item["error"].is_null(), "{answer}");
+        assert_eq!(item["value"]["state"], "unknown", "{answer}");
+        assert!(
+            item["value"]["error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+    }
+
+    // An AdmissionReview whose pod spec is not one.
+    let mut malformed = with_images(fixture("pod-create"), &image);
+    malformed["request"]["object"]["spec"]["containers"] = json!("not a list");
+    let r = admit(&open, malformed.clone());
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(!warnings(&r).is_empty(), "{r}");
+    assert!(warnings(&r).iter().any(|w| w.contains("pod spec")), "{r}");
+    let r = admit(&closed, malformed);
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("pod spec")),
+        "{r}"
+    );
+}
+
+/// The Gatekeeper provider on `lineage serve`: one item per key in order, with the status as
+/// value, an error for an image that does not exist, and a system error for a request of the
+/// wrong kind.
+#[test]
+fn gatekeeper_provider_on_lineage_serve() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let http = Http::new(&server.host);
+    let missing = server.reference("flasksample", ":does-not-exist");
+
+    let answer = http.post_json(
+        "/gatekeeper/v1/lookup",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+            "request": {"keys": [sc.eol, sc.current, missing]}}),
+    );
+    assert_eq!(
+        answer["apiVersion"], "externaldata.gatekeeper.sh/v1beta1",
+        "{answer}"
+    );
+    assert_eq!(answer["kind"], "ProviderResponse", "{answer}");
+    assert!(
+        answer["response"]["systemError"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{answer}"
+    );
+    let items = answer["response"]["items"].as_array().unwrap();
+    let keys: Vec<&str> = items.iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, [&sc.eol, &sc.current, &missing], "{answer}");
+
+    assert!(items[0]["error"].is_null(), "{answer}");
+    assert_eq!(items[0]["value"]["state"], "end-of-life", "{answer}");
+    assert_eq!(items[0]["value"]["endOfLife"], EOL_SINCE, "{answer}");
+    assert_eq!(
+        items[0]["value"]["successor"]["reference"],
+        sc.successor.as_str(),
+        "{answer}"
+    );
+    assert!(items[1]["error"].is_null(), "{answer}");
+    assert_eq!(items[1]["value"]["state"], "supported", "{answer}");
+    assert!(
+        items[2]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{answer}"
+    );
+    assert!(items[2]["value"].is_null(), "{answer}");
+
+    let (_, text) = http.post(
+        "/gatekeeper/v1/lookup",
+        serde_json::to_vec(&json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1",
+            "kind": "ProviderResponse", "request": {"keys": [sc.eol]}}))
+        .unwrap(),
+    );
+    let answer = parse(&text, "gatekeeper, wrong kind");
+    assert!(
+        answer["response"]["systemError"]
+            .as_str()
+            .is_some_and(|e| e.contains("ProviderResponse")),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["response"]["items"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0),
+        0,
+        "{answer}"
+    );
+}
+
+/// The lookup API on `lineage serve`: one status per image in order, `at` moves the time the
+/// states are for, bad requests are refused with 400 naming the problem; and the server is
+/// healthy, ready and has metrics.
+#[test]
+fn lookup_api_on_lineage_serve() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let http = Http::new(&server.host);
+    let missing = server.reference("flasksample", ":does-not-exist");
+
+    let answer = http.post_json(
+        "/lifecycle/v1/lookup",
+        &json!({"images": [sc.eol, sc.current, missing, "Not/A/Valid:Reference!", sc.eol_by_digest]}),
+    );
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "{answer}");
+    let eol = &results[0];
+    assert_eq!(eol["state"], "end-of-life", "{answer}");
+    assert_eq!(eol["endOfLife"], EOL_SINCE, "{answer}");
+    assert_eq!(eol["reason"], "superseded", "{answer}");
+    assert_eq!(eol["version"], "1.0", "{answer}");
+    assert_eq!(eol["revision"], "20230707", "{answer}");
+    assert!(
+        eol["successor"]["reference"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(":1.0-20230710")),
+        "{answer}"
+    );
+    assert_eq!(results[1]["state"], "supported", "{answer}");
+    assert!(results[1]["error"].is_null(), "{answer}");
+    for (i, reference) in [(2, missing.as_str()), (3, "Not/A/Valid:Reference!")] {
+        assert_eq!(results[i]["reference"], reference, "{answer}");
+        assert_eq!(results[i]["state"], "unknown", "{answer}");
+        assert!(
+            results[i]["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+    }
+    assert_eq!(results[4]["state"], "end-of-life", "{answer}");
+    assert_eq!(results[4]["digest"], eol["digest"], "{answer}");
+
+    // The day before the end-of-life: scheduled (end-of-life in the future).
+    let answer = http.post_json(
+        "/lifecycle/v1/lookup",
+        &json!({"images": [sc.eol, sc.current], "at": "2023-07-09T00:00:00Z"}),
+    );
+    assert_eq!(answer["results"][0]["state"], "scheduled", "{answer}");
+    assert_eq!(answer["results"][0]["endOfLife"], EOL_SINCE, "{answer}");
+    assert_eq!(answer["results"][1]["state"], "supported", "{answer}");
+
+    // Bad requests.
+    let (code, text) = http.post("/lifecycle/v1/lookup", "{not json");
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("images"), "{text}");
+    let (code, text) = http.post("/lifecycle/v1/lookup", r#"{"images": "nginx"}"#);
+    assert_eq!(code, 400, "{text}");
+    let many: Vec<String> = (0..1001).map(|i| format!("{}:{i}", sc.current)).collect();
+    let (code, text) = http.post(
+        "/lifecycle/v1/lookup",
+        serde_json::to_vec(&json!({ "images": many })).unwrap(),
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("1001"), "{text}");
+    let (code, text) = http.post(
+        "/lifecycle/v1/lookup",
+        serde_json::to_vec(&json!({"images": [sc.eol], "at": "yesterday"})).unwrap(),
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("`at`"), "{text}");
+    let (code, text) = http.post("/admission/v1/validate", "{not json");
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("AdmissionReview"), "{text}");
+    let mut v1beta1 = with_images(fixture("pod-create"), &sc.eol);
+    v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
+    let (code, text) = http.post(
+        "/admission/v1/validate",
+        serde_json::to_vec(&v1beta1).unwrap(),
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("admission.k8s.io/v1beta1"), "{text}");
+
+    for path in ["/healthz", "/readyz"] {
+        let (code, text) = http.get(path);
+        assert_eq!(code, 200, "GET {path}: {text}");
+    }
+    let (code, text) = http.get("/metrics");
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        metric(&text, "lineage_lookups_total").is_some_and(|n| n > 0.0),
+        "{text}"
+    );
+    // The registry routes are still there.
+    let (code, text) = http.get("/v2/");
+    assert_eq!(code, 200, "{text}");
+}
+
+/// `lineage webhook` reading `lineage serve`: healthy, ready, and its metrics count lookups,
+/// cache hits, registry requests and admission decisions.
+#[test]
+fn lineage_webhook_health_and_metrics() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let hook = webhook(&[]);
+    let http = Http::new(&hook.host);
+
+    for path in ["/healthz", "/readyz"] {
+        let (code, text) = http.get(path);
+        assert_eq!(code, 200, "GET {path}: {text}");
+    }
+    let (code, before) = http.get("/metrics");
+    assert_eq!(code, 200, "{before}");
+    let count = |text: &str, name: &str| metric(text, name).unwrap_or(0.0);
+
+    for _ in 0..2 {
+        let answer = http.post_json(
+            "/lifecycle/v1/lookup",
+            &json!({"images": [sc.eol, sc.current]}),
+        );
+        assert_eq!(answer["results"][0]["state"], "end-of-life", "{answer}");
+        assert_eq!(answer["results"][1]["state"], "supported", "{answer}");
+    }
+    let r = admit(&http, with_images(fixture("deployment-create"), &sc.eol));
+    assert_denied_eol(&r, &sc.eol, &sc.successor, "deployment-create");
+
+    let (code, after) = http.get("/metrics");
+    assert_eq!(code, 200, "{after}");
+    for name in [
+        "lineage_lookups_total",
+        "lineage_lookup_cache_hits_total",
+        "lineage_registry_requests_total",
+        "lineage_admission_decisions_total",
+    ] {
+        assert!(
+            count(&after, name) > count(&before, name),
+            "{name} did not grow\n--- before\n{before}\n--- after\n{after}"
+        );
+    }
+    // The webhook serves no registry.
+    let (code, _) = http.get("/v2/");
+    assert_eq!(code, 404);
+}
+
+/// Seen from the registry's access log: a cold lookup of a tag costs at most three registry
+/// requests and an immediate second one none, for `lineage webhook` reading `lineage serve`
+/// and for `lineage serve`'s own policy routes; `--tag-ttl 0` resolves tags every time.
+#[test]
+fn a_cold_lookup_costs_at_most_three_registry_requests_and_a_warm_one_none() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let hook = webhook(&[]);
+    let mut log = AccessLog::new(&server);
+
+    let lookup = |http: &Http, image: &str, state: &str| {
+        let answer = http.post_json("/lifecycle/v1/lookup", &json!({ "images": [image] }));
+        assert_eq!(answer["results"][0]["state"], state, "{answer}");
+    };
+
+    let http = Http::new(&hook.host);
+    lookup(&http, &sc.eol, "end-of-life");
+    let cold = log.registry_requests();
+    assert!(
+        (1..=3).contains(&cold.len()),
+        "a cold lookup sent {} registry requests: {cold:#?}",
+        cold.len()
+    );
+    lookup(&http, &sc.eol, "end-of-life");
+    let warm = log.registry_requests();
+    assert!(warm.is_empty(), "a warm lookup sent requests: {warm:#?}");
+    // The admission route shares the cache.
+    let r = admit(&http, with_images(fixture("replicaset-create"), &sc.eol));
+    assert_denied_eol(&r, &sc.eol, &sc.successor, "replicaset-create");
+    let warm = log.registry_requests();
+    assert!(warm.is_empty(), "a warm admission sent requests: {warm:#?}");
+
+    // With `--tag-ttl 0`, tags are resolved on every lookup; the referrers stay cached.
+    let fresh_tags = webhook(&["--tag-ttl", "0"]);
+    let http = Http::new(&fresh_tags.host);
+    lookup(&http, &sc.eol, "end-of-life");
+    let cold = log.registry_requests();
+    assert!(
+        (1..=3).contains(&cold.len()),
+        "a cold lookup sent {} registry requests: {cold:#?}",
+        cold.len()
+    );
+    lookup(&http, &sc.eol, "end-of-life");
+    let again = log.registry_requests();
+    assert!(
+        !again.is_empty()
+            && again
+                .iter()
+                .all(|l| l.contains("/manifests/") && !l.contains("/referrers/")),
+        "with --tag-ttl 0, a second lookup resolves the tags again, and only them: {again:#?}"
+    );
+
+    // `lineage serve`'s own policy routes; the log also holds the policy requests themselves.
+    let own = Http::new(&server.host);
+    lookup(&own, &sc.current, "supported");
+    let cold = log.registry_requests();
+    assert!(
+        cold.len() <= 3,
+        "a cold lookup sent {} registry requests: {cold:#?}",
+        cold.len()
+    );
+    lookup(&own, &sc.current, "supported");
+    let warm = log.registry_requests();
+    assert!(warm.is_empty(), "a warm lookup sent requests: {warm:#?}");
+}
