@@ -474,19 +474,30 @@ async fn rolling(
         Err(e) => return Err(e.into()),
     };
     let ann = m.view().map(|v| v.annotations.clone()).unwrap_or_default();
-    let revision = ann.get(ANNOTATION_REVISION).cloned();
+    Ok(Some(rolling_info(&store.name(), version, m.digest(), &ann)))
+}
+
+/// What the rolling tag `version` of repository `name` says, from the manifest it points to
+/// (its digest and annotations).
+pub fn rolling_info(
+    name: &str,
+    version: &str,
+    digest: &Digest,
+    annotations: &BTreeMap<String, String>,
+) -> RollingTagInfo {
+    let revision = annotations.get(ANNOTATION_REVISION).cloned();
     let reference = match &revision {
-        Some(r) => format!("{}:{version}-{r}", store.name()),
-        None => format!("{}:{version}", store.name()),
+        Some(r) => format!("{name}:{version}-{r}"),
+        None => format!("{name}:{version}"),
     };
-    Ok(Some(RollingTagInfo {
+    RollingTagInfo {
         reference,
-        digest: m.digest().clone(),
-        created: ann
+        digest: digest.clone(),
+        created: annotations
             .get(ANNOTATION_CREATED)
             .and_then(|c| time::parse_lenient(c).ok()),
         revision,
-    }))
+    }
 }
 
 /// The newest `V-*` revision other than `current`, by tag order of the revision part.

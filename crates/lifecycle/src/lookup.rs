@@ -38,7 +38,9 @@ use lineage_oci::{Digest, ImageRef, ReferenceError, TagOrDigest};
 use lineage_store::{ReadStore, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::engine::{Engine, EngineError, ImageFacts, decide_with, manifest_annotations};
+use crate::engine::{
+    Engine, EngineError, ImageFacts, decide_with, manifest_annotations, rolling_info,
+};
 use crate::profile::Namespace;
 use crate::status::{RollingTagInfo, Status};
 
@@ -345,8 +347,19 @@ impl Inner {
             .await
             .map_err(failed)?;
 
-        let rolling = match facts.version() {
-            Some(version) => self
+        let rolling = match (facts.version(), &head) {
+            // The image was named by its rolling tag: the tag's manifest is the one just
+            // read, no second request needed.
+            (Some(version), Some(h)) if image.tag() == Some(version) => {
+                let store = self.store(&image).await.map_err(failed)?;
+                Some(Arc::new(rolling_info(
+                    &store.name(),
+                    version,
+                    &h.digest,
+                    &h.annotations,
+                )))
+            }
+            (Some(version), _) => self
                 .rolling
                 .get(
                     format!("{repo}:{version}"),
@@ -362,7 +375,7 @@ impl Inner {
                 )
                 .await
                 .map_err(failed)?,
-            None => None,
+            (None, _) => None,
         };
 
         Ok(decide_with(
@@ -870,6 +883,19 @@ mod tests {
         assert_eq!((m.digest_cache_misses, m.digest_cache_hits), (1, 1));
         assert_eq!((m.registry_requests, m.registry_errors), (3, 0));
         assert!(m.registry_seconds_total >= 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_by_the_rolling_tag_reads_that_tag_once() {
+        let f = fixture().await;
+        let l = lookup(&f, LookupOptions::default());
+        let rolling = "reg.example/app:1.0";
+        let s = l.lookup(rolling, t("2024-01-01")).await.unwrap();
+        assert_eq!(s.state, State::Scheduled, "{s:?}");
+        assert_ne!(s.digest, *f.old.digest());
+        assert_eq!(s.revision.as_deref(), Some("20230710"));
+        // The tag and the referrers listing; the rolling tag is the tag just read.
+        assert_eq!(f.app.total(), 2, "{:?}", f.app.calls);
     }
 
     #[tokio::test]
