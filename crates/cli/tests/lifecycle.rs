@@ -9,47 +9,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::registry::registry_from_env;
+use support::scenario::build_revisions;
 use support::serve::Serve;
 use support::{Scratch, lineage_ok, lineage_run};
-
-/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
-/// and `rev2` in the layout `dir`.
-fn build_revisions(dir: &Path) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in ["rev1", "rev2"] {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("flasksample {tag}\n").repeat(32),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(
-                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]}),
-            )
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
-}
 
 fn status(cwd: &Path, reference: &str) -> Value {
     let out = lineage_ok(cwd, &["status", "--output", "json", reference]);

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::Scratch;
 use support::registry::{registry_from_env, unique_repo};
+use support::scenario::scenario;
 use support::serve::Serve;
-use support::{Scratch, lineage_ok};
 
 /// The fixtures of every workload kind the webhook checks.
 const WORKLOADS: [&str; 9] = [
@@ -103,101 +104,6 @@ impl Http {
 
 fn parse(text: &str, what: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} answered non-JSON ({e}): {text}"))
-}
-
-// --- The scenario -----------------------------------------------------------------------
-
-/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
-/// and `rev2` in the layout `dir` (as in `tests/lifecycle.rs`).
-fn build_revisions(dir: &Path) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in ["rev1", "rev2"] {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("flasksample {tag}\n").repeat(32),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(
-                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]}),
-            )
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
-}
-
-/// The references of the scenario in one repository.
-struct Scenario {
-    /// `HOST/REPO:1.0-20230707`: end-of-life since 2023-07-10T08:00:00Z.
-    eol: String,
-    /// `HOST/REPO@sha256:…`, the same image by digest.
-    eol_by_digest: String,
-    /// `HOST/REPO:1.0`: the current revision, supported.
-    current: String,
-    /// `HOST/REPO:1.0-20230710`: the successor of `eol`.
-    successor: String,
-}
-
-/// Release two revisions of version 1.0 into `repo` (`HOST/REPO`), as the lifecycle tests do.
-fn scenario(s: &Scratch, repo: &str) -> Scenario {
-    let builds = s.join("builds");
-    build_revisions(&builds);
-    let src = |t: &str| format!("oci:{}:{t}", builds.display());
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev1"),
-            repo,
-            "--version",
-            "1.0",
-            "--revision",
-            "20230707",
-            "--created",
-            "2023-07-07T00:00:00-08:00",
-        ],
-    );
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev2"),
-            repo,
-            "--version",
-            "1.0",
-            "--created",
-            "2023-07-10T00:00:00-08:00",
-        ],
-    );
-    let eol = format!("{repo}:1.0-20230707");
-    let digest = lineage_ok(s.path(), &["resolve", &eol]).stdout_text();
-    assert!(digest.starts_with("sha256:"), "{digest}");
-    Scenario {
-        eol_by_digest: format!("{repo}@{digest}"),
-        eol,
-        current: format!("{repo}:1.0"),
-        successor: format!("{repo}:1.0-20230710"),
-    }
 }
 
 /// `lineage webhook --addr 127.0.0.1:0 FLAGS…`.

@@ -650,4 +650,6 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
         String::from_utf8_lossy(want),
     );
 }
+/// The lifecycle scenario in a registry (`tests/policy.rs` and the integrations' tests).
+pub mod scenario;
 pub mod serve;

@@ -1,0 +1,104 @@
+//! The original write-up's scenario in a registry: two revisions of `flasksample` version
+//! 1.0 released one after the other, so the first is end-of-life and the second replaces it.
+//! The tests of everything that reads lifecycle (policy, reports, updater, audit) start here.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{Scratch, lineage_ok};
+
+/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
+/// and `rev2` in the layout `dir`.
+pub fn build_revisions(dir: &Path) {
+    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
+    use lineage_store::{LayoutStore, Store, blob};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = LayoutStore::open_or_create(dir).unwrap();
+        for tag in ["rev1", "rev2"] {
+            let mut descs = Vec::new();
+            for (mt, data) in [
+                (
+                    media_type::OCI_CONFIG,
+                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
+                ),
+                (
+                    media_type::OCI_LAYER_TAR,
+                    format!("flasksample {tag}\n").repeat(32),
+                ),
+            ] {
+                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
+                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
+                    .await
+                    .unwrap();
+                descs.push(d);
+            }
+            let m = RawManifest::from_canonical(
+                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+                "config": descs[0], "layers": [descs[1]]}),
+            )
+            .unwrap();
+            s.manifest_put(&m, Some(tag)).await.unwrap();
+        }
+    });
+}
+
+/// The references of the scenario in one repository.
+pub struct Scenario {
+    /// `HOST/REPO:1.0-20230707`: end-of-life since 2023-07-10T08:00:00Z.
+    pub eol: String,
+    /// `HOST/REPO@sha256:…`, the same image by digest.
+    pub eol_by_digest: String,
+    /// `HOST/REPO:1.0`: the current revision, supported.
+    pub current: String,
+    /// `HOST/REPO:1.0-20230710`: the successor of `eol`.
+    pub successor: String,
+}
+
+/// Release two revisions of version 1.0 into `repo` (`HOST/REPO`) with `lineage release`:
+/// `1.0-20230707` is end-of-life since 2023-07-10T08:00:00Z, replaced by `1.0-20230710`,
+/// which `1.0` names.
+pub fn scenario(s: &Scratch, repo: &str) -> Scenario {
+    let builds = s.join("builds");
+    build_revisions(&builds);
+    let src = |t: &str| format!("oci:{}:{t}", builds.display());
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &src("rev1"),
+            repo,
+            "--version",
+            "1.0",
+            "--revision",
+            "20230707",
+            "--created",
+            "2023-07-07T00:00:00-08:00",
+        ],
+    );
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &src("rev2"),
+            repo,
+            "--version",
+            "1.0",
+            "--created",
+            "2023-07-10T00:00:00-08:00",
+        ],
+    );
+    let eol = format!("{repo}:1.0-20230707");
+    let digest = lineage_ok(s.path(), &["resolve", &eol]).stdout_text();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    Scenario {
+        eol_by_digest: format!("{repo}@{digest}"),
+        eol,
+        current: format!("{repo}:1.0"),
+        successor: format!("{repo}:1.0-20230710"),
+    }
+}
