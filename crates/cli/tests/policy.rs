@@ -19,6 +19,7 @@ use support::Scratch;
 use support::registry::{registry_from_env, unique_repo};
 use support::scenario::scenario;
 use support::serve::Serve;
+use support::tls::make_certs;
 
 /// The fixtures of every workload kind the webhook checks.
 const WORKLOADS: [&str; 9] = [
@@ -62,6 +63,37 @@ impl Http {
             client,
             base: format!("http://{host}"),
         }
+    }
+
+    /// A client for an HTTPS server that trusts only the CA in `ca` (PEM).
+    fn https(host: &str, ca: &Path) -> Http {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([ca])
+            // A new connection (and TLS handshake) for every request.
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        Http {
+            rt,
+            client,
+            base: format!("https://{host}"),
+        }
+    }
+
+    /// Like [`Http::get`], but a failure to connect (a refused certificate) is `None`.
+    fn try_get(&self, path: &str) -> Option<u16> {
+        let url = format!("{}{path}", self.base);
+        self.rt
+            .block_on(async { self.client.get(&url).send().await })
+            .ok()
+            .map(|r| r.status().as_u16())
     }
 
     fn send(&self, request: reqwest::RequestBuilder, what: &str) -> (u16, String) {
@@ -855,4 +887,57 @@ fn a_cold_lookup_costs_at_most_three_registry_requests_and_a_warm_one_none() {
     lookup(&own, &sc.current, "supported");
     let warm = log.registry_requests();
     assert!(warm.is_empty(), "a warm lookup sent requests: {warm:#?}");
+}
+
+/// `lineage webhook --tls-cert --tls-key`: HTTPS with the given certificate, and a renewed
+/// certificate (cert-manager rewrites the files in place) is served without a restart.
+#[test]
+fn webhook_serves_tls_and_reloads_a_renewed_certificate() {
+    if !support::require_tools(
+        "webhook_serves_tls_and_reloads_a_renewed_certificate",
+        &["openssl"],
+    ) {
+        return;
+    }
+    let s = Scratch::new();
+    let first = make_certs(&s.join("first"), "first");
+    let second = make_certs(&s.join("second"), "second");
+    let live = s.join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    let (cert, key) = (live.join("tls.crt"), live.join("tls.key"));
+    std::fs::copy(&first.cert, &cert).unwrap();
+    std::fs::copy(&first.key, &key).unwrap();
+    let server = webhook(&[
+        "--tls-cert",
+        &cert.display().to_string(),
+        "--tls-key",
+        &key.display().to_string(),
+    ]);
+    let trusts_first = Http::https(&server.host, &first.ca);
+    let trusts_second = Http::https(&server.host, &second.ca);
+    assert_eq!(trusts_first.try_get("/healthz"), Some(200));
+    assert_eq!(
+        trusts_second.try_get("/healthz"),
+        None,
+        "a client trusting only the second CA must refuse the first certificate"
+    );
+    // Renew in place, key first (as a secret volume update swaps both).
+    std::fs::copy(&second.key, &key).unwrap();
+    std::fs::copy(&second.cert, &cert).unwrap();
+    // The server checks the files every few seconds; wait for the new certificate, with
+    // the test's patience as the only bound.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while trusts_second.try_get("/healthz") != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was never served"
+        );
+        // A pause between polls, not a synchronisation: the condition above decides.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        trusts_first.try_get("/healthz"),
+        None,
+        "the old certificate must no longer be served"
+    );
 }

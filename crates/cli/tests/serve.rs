@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use support::registry::{make_image, referrers, registry_from_env};
 use support::serve::Serve;
+use support::tls::make_certs;
 use support::{
     Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, skopeo_raw, tool,
 };
@@ -479,75 +480,11 @@ fn serves_tls_with_the_given_certificate() {
         return;
     }
     let s = Scratch::new();
-    let tls = s.join("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    let p = |n: &str| tls.join(n).display().to_string();
-    tool(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=test CA",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-        ],
-    );
-    tool(
-        "openssl",
-        [
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            &p("server.key"),
-            "-out",
-            &p("server.csr"),
-        ],
-    );
-    std::fs::write(
-        tls.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    tool(
-        "openssl",
-        [
-            "x509",
-            "-req",
-            "-in",
-            &p("server.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &p("ext.cnf"),
-            "-out",
-            &p("server.pem"),
-        ],
-    );
+    let certs = make_certs(&s.join("tls"), "serve");
+    let p = |path: &std::path::Path| path.display().to_string();
     let server = Serve::start(
         &s.join("root"),
-        &[
-            "--tls-cert",
-            &p("server.pem"),
-            "--tls-key",
-            &p("server.key"),
-        ],
+        &["--tls-cert", &p(&certs.cert), "--tls-key", &p(&certs.key)],
     );
     let layout = s.join("src");
     let digest = make_image(&layout, "v1", "tls-serve", "amd64");
@@ -563,7 +500,7 @@ fn serves_tls_with_the_given_certificate() {
         s.path(),
         &[
             "--ca-file",
-            &p("ca.pem"),
+            &p(&certs.ca),
             "copy",
             &oci(&layout, "v1"),
             &image,
@@ -572,7 +509,7 @@ fn serves_tls_with_the_given_certificate() {
     assert_eq!(
         stdout(&lineage_ok(
             s.path(),
-            &["--ca-file", &p("ca.pem"), "resolve", &image]
+            &["--ca-file", &p(&certs.ca), "resolve", &image]
         )),
         digest
     );

@@ -653,3 +653,5 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
 /// The lifecycle scenario in a registry (`tests/policy.rs` and the integrations' tests).
 pub mod scenario;
 pub mod serve;
+/// Throw-away CA and server certificates (openssl).
+pub mod tls;
