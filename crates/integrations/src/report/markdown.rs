@@ -1,0 +1,187 @@
+//! The report as a short summary for people (a pull-request comment, a job summary): the
+//! current image → the recommended image, and why.
+
+use std::fmt::Write as _;
+
+use lineage_lifecycle::State;
+
+use super::scanner::Severity;
+use super::{Lifecycle, Report};
+
+/// A few lines of markdown: a heading `current → recommended` (or the state when there is
+/// nothing to move to), the two images with their digests, why, the action, and what the
+/// scan found in the current image. It does not claim the recommended image fixes anything:
+/// it was not scanned.
+pub fn markdown(report: &Report, l: &Lifecycle) -> String {
+    let name = report
+        .image()
+        .reference
+        .clone()
+        .or_else(|| l.looked_up.clone())
+        .unwrap_or_else(|| "the scanned image".to_string());
+    let digest = |d: Option<String>| d.map(|d| format!(" (`{d}`)")).unwrap_or_default();
+    let to = l.move_to();
+    let mut out = String::new();
+
+    let heading = match (&to, l.state) {
+        (Some(to), _) => format!("`{name}` → `{to}`"),
+        (None, State::Unknown) => format!("the lifecycle of `{name}` is unknown"),
+        (None, state) => format!("`{name}` is {state}"),
+    };
+    let _ = writeln!(out, "## lineage: {heading}\n");
+    let _ = writeln!(
+        out,
+        "- **Current image:** `{name}`{}",
+        digest(l.digest.as_ref().map(|d| d.to_string()))
+    );
+    match &to {
+        Some(to) => {
+            let succ = l
+                .successor
+                .as_ref()
+                .and_then(|s| s.digest.as_ref())
+                .filter(|d| !to.contains(d.as_str()))
+                .map(|d| d.to_string());
+            let _ = writeln!(out, "- **Recommended image:** `{to}`{}", digest(succ));
+        }
+        None if matches!(l.state, State::EndOfLife | State::Scheduled) => {
+            let _ = writeln!(
+                out,
+                "- **Recommended image:** none recorded; ask the image's publisher"
+            );
+        }
+        None => {}
+    }
+    let why = match (l.state, &l.error) {
+        (State::Unknown, Some(e)) => format!("lineage could not look the image up: {e}"),
+        (State::Unknown, None) => {
+            "the image has no lifecycle record, no lifecycle annotation and no lineage".to_string()
+        }
+        _ => format!("the current image is {}", l.summary()),
+    };
+    let _ = writeln!(out, "- **Why:** {why}.");
+    let action = l
+        .action
+        .clone()
+        .or_else(|| to.as_ref().map(|t| format!("move to {t}")));
+    if let Some(a) = action {
+        let _ = writeln!(out, "- **Action:** {a}.");
+    }
+    let _ = writeln!(out, "- **Scan:** {}", scan_line(report));
+    let _ = writeln!(
+        out,
+        "\nChecked at {}.",
+        lineage_oci::time::format_rfc3339(&l.checked_at)
+    );
+    out
+}
+
+/// What the scanner found, by severity.
+fn scan_line(report: &Report) -> String {
+    let scanner = match report.tool_version() {
+        Some(v) => format!("{} {v}", report.scanner()),
+        None => report.scanner().to_string(),
+    };
+    let findings = report.findings();
+    if findings.is_empty() {
+        return format!("{scanner} found no vulnerabilities in the current image.");
+    }
+    let counts: Vec<String> = Severity::ALL
+        .into_iter()
+        .filter_map(|s| {
+            let n = findings.iter().filter(|f| f.severity == s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    let plural = if findings.len() == 1 { "y" } else { "ies" };
+    format!(
+        "{scanner} found {} vulnerabilit{plural} in the current image ({}); the recommended image was not part of this scan.",
+        findings.len(),
+        counts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::SuccessorRef;
+    use crate::report::tests::trivy;
+    use lineage_oci::Digest;
+
+    fn report() -> Report {
+        let digest = format!("127.0.0.1:5000/flasksample@{}", Digest::sha256(b"old"));
+        Report::parse(
+            trivy("127.0.0.1:5000/flasksample:1.0-20230707", &digest).into_bytes(),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        lineage_oci::time::parse_lenient(s).unwrap()
+    }
+
+    #[test]
+    fn current_to_recommended_and_why() {
+        let r = report();
+        let mut l = Lifecycle::decide(r.image(), &Default::default(), at("2024-01-01"));
+        l.state = State::EndOfLife;
+        l.error = None;
+        l.digest = Some(Digest::sha256(b"old"));
+        l.end_of_life = Some(at("2023-07-10T08:00:00Z"));
+        l.successor = Some(SuccessorRef {
+            reference: Some("127.0.0.1:5000/flasksample:1.0-20230710".into()),
+            digest: Some(Digest::sha256(b"new")),
+        });
+        l.action = Some("move to 127.0.0.1:5000/flasksample:1.0-20230710".into());
+        let md = markdown(&r, &l);
+        assert_eq!(
+            md,
+            format!(
+                "## lineage: `127.0.0.1:5000/flasksample:1.0-20230707` → `127.0.0.1:5000/flasksample:1.0-20230710`
+
+- **Current image:** `127.0.0.1:5000/flasksample:1.0-20230707` (`{}`)
+- **Recommended image:** `127.0.0.1:5000/flasksample:1.0-20230710` (`{}`)
+- **Why:** the current image is end-of-life since 2023-07-10T08:00:00Z.
+- **Action:** move to 127.0.0.1:5000/flasksample:1.0-20230710.
+- **Scan:** Trivy 0.58.1 found 1 vulnerability in the current image (1 high); the recommended image was not part of this scan.
+
+Checked at 2024-01-01T00:00:00Z.
+",
+                Digest::sha256(b"old"),
+                Digest::sha256(b"new")
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_and_without_successor() {
+        let r = report();
+        let l = Lifecycle::decide(r.image(), &Default::default(), at("2024-01-01"));
+        let md = markdown(&r, &l);
+        assert!(
+            md.starts_with(
+                "## lineage: the lifecycle of `127.0.0.1:5000/flasksample:1.0-20230707` is unknown\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **Why:** lineage could not look the image up: "),
+            "{md}"
+        );
+        assert!(!md.contains("Recommended"), "{md}");
+        assert!(!md.contains("Action"), "{md}");
+
+        let mut l = l;
+        l.state = State::EndOfLife;
+        l.error = None;
+        let md = markdown(&r, &l);
+        assert!(
+            md.starts_with(
+                "## lineage: `127.0.0.1:5000/flasksample:1.0-20230707` is end-of-life\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("none recorded"), "{md}");
+    }
+}
