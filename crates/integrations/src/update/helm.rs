@@ -1,0 +1,145 @@
+//! Helm values reader: every key ending in `image` (any case: `image`, `initImage`,
+//! `sidecarImage`), holding either a reference string or the chart convention
+//! `{registry?, repository, tag | version, digest?}` (a `tag` may carry `@digest`, as Renovate
+//! writes it). A map without a tag or digest leaves the version to the chart and is skipped.
+//! Under keys other than `image` itself, a string counts only when it has a `:`, `/` or `@`,
+//! so flags such as `useCustomImage: true` are not read as images.
+
+use super::text;
+use super::yaml::{self, Node, Scalar};
+use super::{Found, Occurrence, Shape, parse_reference};
+
+pub(crate) fn scan(text: &str, found: &mut Found) {
+    for doc in yaml::documents(text) {
+        doc.walk(&mut |key, node| {
+            let Some(key) = key else {
+                return;
+            };
+            if !key.to_ascii_lowercase().ends_with("image") {
+                return;
+            }
+            match node {
+                Node::Scalar(s) if key == "image" || s.value.contains([':', '/', '@']) => {
+                    found.text(s.line, vec![text::piece(text, s.span.clone())]);
+                }
+                Node::Map(_) => fields(text, node, found),
+                _ => {}
+            }
+        });
+    }
+}
+
+fn fields(text: &str, node: &Node, found: &mut Found) {
+    let Some(repository) = node.scalar("repository") else {
+        return;
+    };
+    let non_empty = |s: &&Scalar| !s.value.is_empty();
+    let registry = node.scalar("registry").filter(non_empty);
+    let tag = node
+        .scalar("tag")
+        .or_else(|| node.scalar("version"))
+        .filter(non_empty);
+    let digest = node.scalar("digest").filter(non_empty);
+    if tag.is_none() && digest.is_none() {
+        return;
+    }
+    let mut written = String::new();
+    if let Some(r) = registry {
+        written.push_str(&r.value);
+        written.push('/');
+    }
+    written.push_str(&repository.value);
+    if let Some(t) = tag {
+        written.push(':');
+        written.push_str(&t.value);
+    }
+    if let Some(d) = digest {
+        written.push('@');
+        written.push_str(&d.value);
+    }
+    let Some(image) = parse_reference(&written) else {
+        return;
+    };
+    let piece = |s: &Scalar| text::piece(text, s.span.clone());
+    found.occurrences.push(Occurrence {
+        written,
+        image,
+        line: repository.line,
+        shape: Shape::Fields {
+            registry: registry.map(piece),
+            repository: piece(repository),
+            tag: tag.map(piece),
+            digest: digest.map(piece),
+        },
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{FileKind, Shape, scan};
+
+    #[test]
+    fn strings_and_fields() {
+        let t = "\
+image:
+  registry: registry.example.com
+  repository: team/app
+  tag: \"1.0\"
+  pullPolicy: IfNotPresent
+sidecar:
+  initImage: busybox:1.36
+  useCustomImage: true
+  extraImage:
+    repository: docker.io/library/nginx
+    tag: 1.25@sha256:0000000000000000000000000000000000000000000000000000000000000000
+chartDefault:
+  image:
+    repository: app
+    tag: \"\"
+pinned:
+  image:
+    repository: ghcr.io/o/app
+    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000
+";
+        let s = scan(FileKind::HelmValues, t);
+        let w: Vec<(usize, &str)> = s
+            .occurrences
+            .iter()
+            .map(|o| (o.line, o.written.as_str()))
+            .collect();
+        assert_eq!(
+            w,
+            vec![
+                (3, "registry.example.com/team/app:1.0"),
+                (7, "busybox:1.36"),
+                (
+                    10,
+                    "docker.io/library/nginx:1.25@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                ),
+                (
+                    18,
+                    "ghcr.io/o/app@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                ),
+            ]
+        );
+        let Shape::Fields {
+            registry,
+            repository,
+            tag,
+            digest,
+        } = &s.occurrences[0].shape
+        else {
+            panic!()
+        };
+        assert_eq!(
+            registry.as_ref().map(|p| p.text.as_str()),
+            Some("registry.example.com")
+        );
+        assert_eq!(repository.text, "team/app");
+        assert_eq!(
+            &t[tag.as_ref().map(|p| p.span.clone()).unwrap_or_default()],
+            "1.0"
+        );
+        assert!(digest.is_none());
+    }
+}
