@@ -474,7 +474,7 @@ async fn rolling(
         Err(e) => return Err(e.into()),
     };
     let ann = m.view().map(|v| v.annotations.clone()).unwrap_or_default();
-    Ok(Some(rolling_info(&store.name(), version, m.digest(), &ann)))
+    Ok(Some(rolling_info(store.name(), version, m.digest(), &ann)))
 }
 
 /// What the rolling tag `version` of repository `name` says, from the manifest it points to

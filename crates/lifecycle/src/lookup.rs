@@ -353,7 +353,7 @@ impl Inner {
             (Some(version), Some(h)) if image.tag() == Some(version) => {
                 let store = self.store(&image).await.map_err(failed)?;
                 Some(Arc::new(rolling_info(
-                    &store.name(),
+                    store.name(),
                     version,
                     &h.digest,
                     &h.annotations,
