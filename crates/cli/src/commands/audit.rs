@@ -1,9 +1,101 @@
-//! `lineage audit [FILE|-]`.
+//! `lineage audit [FILE|-]`: a fleet view, one row per distinct image in use.
+//!
+//! The input (a file, or stdin for `-`) is read and grouped by
+//! [`lineage_integrations::audit`], every distinct image is looked up once through the
+//! lifecycle engine's batch lookup (at most three registry requests each, concurrently), and
+//! the rows are printed worst first. A failed lookup is a row in state `unknown` with its
+//! error, not a failure of the command. Input that cannot be read fails with exit status 1,
+//! naming the file (and the line, for a list); `--fail-on STATE` exits 3 when any image is in
+//! that state or past it.
 
-use crate::args::AuditArgs;
+use std::io::{IsTerminal as _, Read as _};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use lineage_integrations::audit;
+use lineage_lifecycle::State;
+
+use crate::args::{AuditArgs, AuditOutput};
+use crate::commands::lifecycle::{time, usage};
+use crate::error::{Exit, exit_code};
 use crate::open::Opener;
 
+/// The input's text and the name to show for it.
+fn input(path: &str) -> anyhow::Result<(String, String)> {
+    if path == "-" {
+        if std::io::stdin().is_terminal() {
+            eprintln!("Reading images from standard input (end with Ctrl-D)…");
+        }
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the images from standard input")?;
+        Ok((text, "standard input".to_string()))
+    } else {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the images from `{path}`"))?;
+        Ok((text, format!("`{path}`")))
+    }
+}
+
 /// A fleet view of the images in use.
-pub async fn run(_opener: &Opener, _namespace: &str, _a: AuditArgs) -> anyhow::Result<()> {
-    anyhow::bail!("lineage audit is being written")
+pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Result<()> {
+    let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let fail_on = a
+        .fail_on
+        .as_deref()
+        .map(|s| s.parse::<State>().map_err(usage))
+        .transpose()?;
+    let (text, name) = input(&a.input)?;
+    let images = audit::images(&text)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("cannot read the images from {name}"))?;
+
+    let references: Vec<String> = images.iter().map(|i| i.reference.clone()).collect();
+    let looked = if references.is_empty() {
+        Default::default()
+    } else {
+        opener.statuses(namespace, &references, at).await?
+    };
+    let rows = audit::rows(images, &looked);
+
+    match a.output {
+        AuditOutput::Table => print!("{}", audit::table(&rows)),
+        AuditOutput::Markdown => print!("{}", audit::markdown(&rows)),
+        AuditOutput::Json => println!("{}", audit::json(&rows)),
+    }
+    for row in &rows {
+        // The lookup's message names the reference already.
+        if let Some(e) = &row.error {
+            eprintln!("warning: {e}");
+        }
+        for w in &row.warnings {
+            eprintln!(
+                "warning: {}: {}",
+                row.image,
+                serde_json::to_string(w).unwrap_or_default()
+            );
+        }
+    }
+    let uses: usize = rows.iter().map(|r| r.uses.len()).sum();
+    let mut counts = Vec::new();
+    for state in State::ALL {
+        let n = rows.iter().filter(|r| r.state == state).count();
+        if n > 0 {
+            counts.push(format!("{n} {state}"));
+        }
+    }
+    eprintln!(
+        "{} distinct image(s) in {uses} use(s){}{}",
+        rows.len(),
+        if counts.is_empty() { "" } else { ": " },
+        counts.join(", ")
+    );
+
+    if let Some(limit) = fail_on
+        && audit::fails(&rows, limit)
+    {
+        return Err(Exit(exit_code::POLICY).into());
+    }
+    Ok(())
 }
