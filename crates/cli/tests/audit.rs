@@ -34,45 +34,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Small distinct images (no `created` annotation, so `--created` decides), one per tag, in
-/// the layout `dir`.
-fn build_images(dir: &Path, tags: &[String]) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in tags {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","image":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("audit {tag}\n").repeat(16),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(&json!({
-                "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]
-            }))
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
-}
-
 /// The expected row of one distinct image.
 #[derive(Debug, Clone)]
 struct Expected {
@@ -115,7 +76,8 @@ impl Fleet {
         let builds = s.join("builds");
         let mut tags: Vec<String> = vec!["rev1".into(), "rev2".into()];
         tags.extend((0..17).map(|i| format!("img{i:02}")));
-        build_images(&builds, &tags);
+        let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+        support::scenario::build_images(&builds, &tag_refs);
         let src = |t: &str| format!("oci:{}:{t}", builds.display());
         let h = server.host.clone();
         let run = |args: &[&str]| {

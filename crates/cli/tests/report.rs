@@ -26,45 +26,6 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
-/// and `rev2` in the layout `dir` (as `tests/lifecycle.rs` builds them).
-fn build_revisions(dir: &Path) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in ["rev1", "rev2"] {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("flasksample {tag}\n").repeat(32),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(
-                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]}),
-            )
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
-}
-
 /// `lineage serve` with the scenario in `HOST/flasksample`, and an image without any
 /// lifecycle data in `HOST/plain:v1`.
 struct Scenario {
@@ -85,34 +46,14 @@ impl Scenario {
         let s = Scratch::new();
         let server = Serve::start(&s.join("root"), &[]);
         let repo = server.reference("flasksample", "");
-        let builds = s.join("builds");
-        build_revisions(&builds);
-        let src = |t: &str| format!("oci:{}:{t}", builds.display());
-        let release = |rev: &str, created: &str| {
-            lineage_ok(
-                s.path(),
-                &[
-                    "release",
-                    &src(rev),
-                    &repo,
-                    "--version",
-                    "1.0",
-                    "--created",
-                    created,
-                ],
-            )
-        };
-        release("rev1", "2023-07-07T00:00:00-08:00");
-        release("rev2", "2023-07-10T00:00:00-08:00");
+        let released = support::scenario::scenario(&s, &repo);
         let plain_ref = server.reference("plain", ":v1");
-        lineage_ok(s.path(), &["copy", &src("rev1"), &plain_ref]);
-        let resolve = |r: &str| lineage_ok(s.path(), &["resolve", r]).stdout_text();
-        let old = resolve(&format!("{repo}:1.0-20230707"));
-        let new = resolve(&format!("{repo}:1.0-20230710"));
-        let plain = resolve(&plain_ref);
+        let rev1 = format!("oci:{}:rev1", s.join("builds").display());
+        lineage_ok(s.path(), &["copy", &rev1, &plain_ref]);
+        let plain = lineage_ok(s.path(), &["resolve", &plain_ref]).stdout_text();
         Scenario {
-            old,
-            new,
+            old: released.eol_digest,
+            new: released.successor_digest,
             plain,
             repo,
             server,

@@ -20,83 +20,11 @@ use serde_json::{Value, json};
 use support::serve::Serve;
 use support::{Scratch, assert_same_bytes, lineage_ok, lineage_run};
 
-/// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
-/// and `rev2` in the layout `dir` (as `tests/lifecycle.rs` builds them).
-fn build_revisions(dir: &Path) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in ["rev1", "rev2"] {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("flasksample {tag}\n").repeat(32),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(
-                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]}),
-            )
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
-}
-
-/// The scenario: `repo:1.0-20230707`, then `repo:1.0-20230710` released as its successor
-/// (which writes the end-of-life record); returns the two digests.
+/// The scenario in `repo`: the digests of `1.0-20230707` (end-of-life) and of its successor
+/// `1.0-20230710`.
 fn scenario(s: &Scratch, repo: &str) -> (String, String) {
-    let builds = s.join("builds");
-    build_revisions(&builds);
-    let src = |t: &str| format!("oci:{}:{t}", builds.display());
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev1"),
-            repo,
-            "--version",
-            "1.0",
-            "--revision",
-            "20230707",
-            "--created",
-            "2023-07-07T00:00:00-08:00",
-        ],
-    );
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev2"),
-            repo,
-            "--version",
-            "1.0",
-            "--created",
-            "2023-07-10T00:00:00-08:00",
-        ],
-    );
-    let resolve = |tag: &str| {
-        lineage_ok(s.path(), &["resolve", &format!("{repo}:{tag}")])
-            .stdout_text()
-            .to_string()
-    };
-    (resolve("1.0-20230707"), resolve("1.0-20230710"))
+    let sc = support::scenario::scenario(s, repo);
+    (sc.eol_digest, sc.successor_digest)
 }
 
 fn fixtures() -> PathBuf {

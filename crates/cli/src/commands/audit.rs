@@ -16,7 +16,7 @@ use lineage_integrations::audit;
 use lineage_lifecycle::State;
 
 use crate::args::{AuditArgs, AuditOutput};
-use crate::commands::lifecycle::{time, usage};
+use crate::commands::lifecycle::{fail_on, time};
 use crate::error::{Exit, exit_code};
 use crate::open::Opener;
 
@@ -41,11 +41,7 @@ fn input(path: &str) -> anyhow::Result<(String, String)> {
 /// A fleet view of the images in use.
 pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Result<()> {
     let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
-    let fail_on = a
-        .fail_on
-        .as_deref()
-        .map(|s| s.parse::<State>().map_err(usage))
-        .transpose()?;
+    let fail_on = fail_on(a.fail_on.as_deref())?;
     let (text, name) = input(&a.input)?;
     let images = audit::images(&text)
         .map_err(anyhow::Error::new)

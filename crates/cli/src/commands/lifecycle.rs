@@ -31,6 +31,11 @@ pub fn engine(namespace: &str, dialect: Option<DialectArg>) -> anyhow::Result<En
     })
 }
 
+/// The state `--fail-on` names, as a usage error when it names none.
+pub fn fail_on(value: Option<&str>) -> anyhow::Result<Option<State>> {
+    value.map(|s| s.parse::<State>().map_err(usage)).transpose()
+}
+
 /// The time `value` of `flag` (RFC 3339, ISO 8601 basic, or a date), as a usage error when invalid.
 pub fn time(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
     value
@@ -97,11 +102,7 @@ fn print_table(rows: &[Status]) {
 pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::Result<()> {
     let engine = engine(namespace, None)?;
     let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
-    let fail_on = a
-        .fail_on
-        .as_deref()
-        .map(|s| s.parse::<State>().map_err(usage))
-        .transpose()?;
+    let fail_on = fail_on(a.fail_on.as_deref())?;
     let mut rows = Vec::new();
     for r in &a.references {
         rows.push(one_status(opener, &engine, &open::parse(r)?, at).await?);

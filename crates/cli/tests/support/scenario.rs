@@ -11,6 +11,12 @@ use super::{Scratch, lineage_ok};
 /// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
 /// and `rev2` in the layout `dir`.
 pub fn build_revisions(dir: &Path) {
+    build_images(dir, &["rev1", "rev2"]);
+}
+
+/// Small distinct images without a `created` annotation, one per tag, in the layout `dir`
+/// (created when missing); the same tag always gives the same image.
+pub fn build_images(dir: &Path, tags: &[&str]) {
     use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
     use lineage_store::{LayoutStore, Store, blob};
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -19,7 +25,7 @@ pub fn build_revisions(dir: &Path) {
         .unwrap();
     rt.block_on(async {
         let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in ["rev1", "rev2"] {
+        for tag in tags {
             let mut descs = Vec::new();
             for (mt, data) in [
                 (
@@ -57,6 +63,10 @@ pub struct Scenario {
     pub current: String,
     /// `HOST/REPO:1.0-20230710`: the successor of `eol`.
     pub successor: String,
+    /// The digest of `eol`.
+    pub eol_digest: String,
+    /// The digest of `successor` (and of `current`).
+    pub successor_digest: String,
 }
 
 /// Release two revisions of version 1.0 into `repo` (`HOST/REPO`) with `lineage release`:
@@ -92,13 +102,20 @@ pub fn scenario(s: &Scratch, repo: &str) -> Scenario {
             "2023-07-10T00:00:00-08:00",
         ],
     );
+    let resolve = |r: &str| {
+        let digest = lineage_ok(s.path(), &["resolve", r]).stdout_text();
+        assert!(digest.starts_with("sha256:"), "{r}: {digest}");
+        digest
+    };
     let eol = format!("{repo}:1.0-20230707");
-    let digest = lineage_ok(s.path(), &["resolve", &eol]).stdout_text();
-    assert!(digest.starts_with("sha256:"), "{digest}");
+    let successor = format!("{repo}:1.0-20230710");
+    let eol_digest = resolve(&eol);
     Scenario {
-        eol_by_digest: format!("{repo}@{digest}"),
+        eol_by_digest: format!("{repo}@{eol_digest}"),
+        successor_digest: resolve(&successor),
+        eol_digest,
         eol,
         current: format!("{repo}:1.0"),
-        successor: format!("{repo}:1.0-20230710"),
+        successor,
     }
 }
