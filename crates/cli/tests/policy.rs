@@ -941,3 +941,51 @@ fn webhook_serves_tls_and_reloads_a_renewed_certificate() {
         "the old certificate must no longer be served"
     );
 }
+
+/// `lineage webhook --docker-config FILE` reads registry credentials from a mounted
+/// `kubernetes.io/dockerconfigjson` secret: against distribution with basic auth, a lookup
+/// without them is refused for want of credentials, and with them gets the registry's
+/// answer (the image does not exist).
+#[test]
+fn webhook_reads_credentials_from_a_dockerconfigjson_secret() {
+    let Some(reg) = registry_from_env(
+        "webhook_reads_credentials_from_a_dockerconfigjson_secret",
+        "LINEAGE_TEST_REGISTRY_AUTH",
+        true,
+    ) else {
+        return;
+    };
+    let s = Scratch::new();
+    let secret = s.join(".dockerconfigjson");
+    let token = support::registry::pipe_through(
+        "base64",
+        &["-w0"],
+        format!("{}:{}", reg.user(), reg.pass()).as_bytes(),
+    );
+    let token = String::from_utf8(token).unwrap();
+    std::fs::write(
+        &secret,
+        json!({"auths": {(reg.host.clone()): {"auth": token.trim()}}}).to_string(),
+    )
+    .unwrap();
+    let missing = format!("{}/{}:1.0", reg.host, unique_repo("webhook-creds"));
+    let body = json!({ "images": [missing] });
+
+    let without = webhook(&[
+        "--docker-config",
+        &s.join("absent.json").display().to_string(),
+    ]);
+    let answer = Http::new(&without.host).post_json("/lifecycle/v1/lookup", &body);
+    let error = answer["results"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("credentials"), "{answer}");
+
+    let with = webhook(&["--docker-config", &secret.display().to_string()]);
+    let answer = Http::new(&with.host).post_json("/lifecycle/v1/lookup", &body);
+    let error = answer["results"][0]["error"].as_str().unwrap_or_default();
+    assert_eq!(answer["results"][0]["state"], "unknown", "{answer}");
+    assert!(
+        !error.contains("credentials")
+            && (error.contains("NAME_UNKNOWN") || error.contains("MANIFEST_UNKNOWN")),
+        "with the secret's credentials the registry itself answers: {answer}"
+    );
+}
