@@ -561,6 +561,18 @@ pub struct PolicyArgs {
     pub plain_http_hosts: Vec<String>,
 }
 
+impl Default for PolicyArgs {
+    /// The flags' defaults, as `lineage webhook` with none given.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            policy: PolicyArgs,
+        }
+        Defaults::parse_from(["lineage"]).policy
+    }
+}
+
 /// Arguments of `lineage webhook`.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {

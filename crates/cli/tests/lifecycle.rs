@@ -207,6 +207,27 @@ fn the_demo_runs_end_to_end() {
         stdout.contains("application/vnd.lineage.image.lifecycle.metadata"),
         "{stdout}"
     );
+    // What acts on it: the admission webhook denies a Deployment pinned to revision 1,
+    // naming the successor, and the updater moves a Dockerfile to it.
+    let denied = stdout
+        .lines()
+        .find(|l| l.starts_with("denied (403): "))
+        .unwrap_or_else(|| panic!("no denial in:\n{stdout}"));
+    assert!(
+        denied.contains("flasksample:1.0-20230707")
+            && denied.contains("use ")
+            && denied.contains("flasksample:1.0-20230710"),
+        "{denied}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("-FROM ") && l.ends_with("flasksample:1.0-20230707"))
+            && stdout
+                .lines()
+                .any(|l| l.starts_with("+FROM ") && l.ends_with("flasksample:1.0-20230710")),
+        "{stdout}"
+    );
 }
 
 /// Push one image to `server` as `app:v1` and return its reference.

@@ -4,7 +4,9 @@
 //! Revision 1 of `flasksample` (created 2023-07-07T00:00:00-08:00) is released as `1.0` and
 //! `1.0-20230707`; revision 2 (created 2023-07-10T00:00:00-08:00) as `1.0-20230710`, moving
 //! `1.0`, which records end-of-life on revision 1. Then both statuses, the lineage's history
-//! and revision 1's referrer tree are shown.
+//! and revision 1's referrer tree are shown, then what acts on them: the admission webhook's
+//! answer for a Deployment pinned to revision 1, and `lineage update`'s diff for a Dockerfile
+//! that pins it.
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -12,8 +14,12 @@ use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
 use lineage_store::{LayoutStore, Store, blob};
 use serde_json::json;
 
-use crate::args::{DemoArgs, DiscoverOutput, HistoryArgs, Output, ReleaseArgs, StatusArgs};
-use crate::commands::{discover, lifecycle};
+use lineage_server::policy::AdmissionReview;
+
+use crate::args::{
+    DemoArgs, DiscoverOutput, HistoryArgs, Output, PolicyArgs, ReleaseArgs, StatusArgs, UpdateArgs,
+};
+use crate::commands::{discover, lifecycle, update, webhook};
 use crate::open::{self, Connection, Opener};
 
 fn step(text: &str) {
@@ -164,6 +170,44 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         DiscoverOutput::Tree,
     )
     .await?;
+    step(&format!(
+        "a cluster admits a Deployment pinned to {old}: the admission webhook (POST /admission/v1/validate, enforce mode) answers"
+    ));
+    let policy = webhook::policy_state(
+        &Connection::default(),
+        namespace,
+        &PolicyArgs::default(),
+        None,
+    )?;
+    let review = AdmissionReview::parse(&serde_json::to_vec(&deployment_review(&old))?)
+        .context("the demo's AdmissionReview")?;
+    let answer = policy.admit(&review).await;
+    match &answer.response.status {
+        Some(s) if !answer.response.allowed => println!("denied ({}): {}", s.code, s.message),
+        _ => println!("allowed"),
+    }
+
+    let dockerfile_dir = work.path().join("app");
+    std::fs::create_dir_all(&dockerfile_dir)?;
+    std::fs::write(
+        dockerfile_dir.join("Dockerfile"),
+        format!("FROM {old}\nCOPY . /app\nCMD [\"flask\", \"run\"]\n"),
+    )?;
+    step(&format!(
+        "a Dockerfile still says FROM {old}; lineage update proposes the successor (--write would apply it)"
+    ));
+    update::run(
+        &opener,
+        namespace,
+        UpdateArgs {
+            paths: vec![dockerfile_dir],
+            write: false,
+            renovate: false,
+            at: None,
+        },
+        true,
+    )
+    .await?;
     step(
         "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it",
     );
@@ -171,6 +215,29 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         task.abort();
     }
     Ok(())
+}
+
+/// An AdmissionReview as the API server sends it for a Deployment running `image`.
+fn deployment_review(image: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "d3b07384-d9a0-4c9b-8a2e-5e1f3c7a9b10",
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "namespace": "shop",
+            "name": "flasksample",
+            "operation": "CREATE",
+            "object": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "flasksample", "namespace": "shop"},
+                "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}
+            },
+            "dryRun": false
+        }
+    })
 }
 
 fn release_args(source: &str, repo: &str, revision: &str) -> ReleaseArgs {

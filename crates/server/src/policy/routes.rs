@@ -201,44 +201,51 @@ async fn validate(State(state): State<Arc<PolicyState>>, body: Bytes) -> Respons
             return bad_request(format!("not an AdmissionReview v1: {e}"));
         }
     };
-    let settings = &state.admission;
-    let uses = match admission::images(&review) {
-        Ok(u) => u,
-        Err(e) => {
-            // Answer, so that the webhook's own setting (fail open or closed) applies rather
-            // than the API server's failurePolicy.
-            bump(&state.counters.admission_errors);
-            return axum::Json(unreadable(&review, &e.to_string(), settings)).into_response();
+    axum::Json(state.admit(&review).await).into_response()
+}
+
+impl PolicyState {
+    /// Decide an admission review: look its images up, answer, count and log the decision.
+    pub async fn admit(&self, review: &AdmissionReview) -> ReviewResponse {
+        let settings = &self.admission;
+        let uses = match admission::images(review) {
+            Ok(u) => u,
+            Err(e) => {
+                // Answer, so that the webhook's own setting (fail open or closed) applies
+                // rather than the API server's failurePolicy.
+                bump(&self.counters.admission_errors);
+                return unreadable(review, &e.to_string(), settings);
+            }
+        };
+        let keys = admission::lookup_keys(review, &uses, settings);
+        let results: HashMap<String, LookupResult> =
+            self.look_up(&keys, None).await.into_iter().collect();
+        let (response, outcome) = admission::decide(review, &uses, &results, settings, Utc::now());
+        for d in &outcome.images {
+            bump(&self.counters.verdicts[verdict_index(d.verdict)]);
         }
-    };
-    let keys = admission::lookup_keys(&review, &uses, settings);
-    let results: HashMap<String, LookupResult> =
-        state.look_up(&keys, None).await.into_iter().collect();
-    let (response, outcome) = admission::decide(&review, &uses, &results, settings, Utc::now());
-    for d in &outcome.images {
-        bump(&state.counters.verdicts[verdict_index(d.verdict)]);
+        if outcome.allowed {
+            bump(&self.counters.admission_allowed);
+        } else {
+            bump(&self.counters.admission_denied);
+        }
+        let notable = outcome
+            .images
+            .iter()
+            .any(|d| matches!(d.verdict, Verdict::Warn | Verdict::Deny));
+        if notable {
+            let json = serde_json::to_string(&outcome).unwrap_or_default();
+            tracing::info!(
+                target: "lineage_server::admission",
+                uid = %outcome.uid,
+                allowed = outcome.allowed,
+                mode = %settings.mode,
+                outcome = %json,
+                "admission decision"
+            );
+        }
+        response
     }
-    if outcome.allowed {
-        bump(&state.counters.admission_allowed);
-    } else {
-        bump(&state.counters.admission_denied);
-    }
-    let notable = outcome
-        .images
-        .iter()
-        .any(|d| matches!(d.verdict, Verdict::Warn | Verdict::Deny));
-    if notable {
-        let json = serde_json::to_string(&outcome).unwrap_or_default();
-        tracing::info!(
-            target: "lineage_server::admission",
-            uid = %outcome.uid,
-            allowed = outcome.allowed,
-            mode = %settings.mode,
-            outcome = %json,
-            "admission decision"
-        );
-    }
-    axum::Json(response).into_response()
 }
 
 /// The answer to a review whose object cannot be read: allowed with a warning when failing
