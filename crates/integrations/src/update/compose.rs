@@ -83,11 +83,7 @@ volumes:
   data: {}
 ";
         let s = scan(FileKind::Compose, t);
-        let w: Vec<(usize, &str)> = s
-            .occurrences
-            .iter()
-            .map(|o| (o.line, o.written.as_str()))
-            .collect();
+        let w = s.written();
         assert_eq!(
             w,
             vec![

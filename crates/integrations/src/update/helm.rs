@@ -102,11 +102,7 @@ pinned:
     digest: sha256:0000000000000000000000000000000000000000000000000000000000000000
 ";
         let s = scan(FileKind::HelmValues, t);
-        let w: Vec<(usize, &str)> = s
-            .occurrences
-            .iter()
-            .map(|o| (o.line, o.written.as_str()))
-            .collect();
+        let w = s.written();
         assert_eq!(
             w,
             vec![

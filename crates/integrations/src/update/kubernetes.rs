@@ -69,11 +69,7 @@ items:
     - image: 'nginx:1.25'   # quoted
 ";
         let s = scan(FileKind::Kubernetes, t);
-        let w: Vec<(usize, &str)> = s
-            .occurrences
-            .iter()
-            .map(|o| (o.line, o.written.as_str()))
-            .collect();
+        let w = s.written();
         assert_eq!(
             w,
             vec![

@@ -117,6 +117,16 @@ pub struct FileScan {
     pub notes: Vec<Note>,
 }
 
+impl FileScan {
+    /// Each reference's line and text as written, in file order.
+    pub fn written(&self) -> Vec<(usize, &str)> {
+        self.occurrences
+            .iter()
+            .map(|o| (o.line, o.written.as_str()))
+            .collect()
+    }
+}
+
 /// Every image reference `text` writes, read as a file of `kind`.
 pub fn scan(kind: FileKind, text: &str) -> FileScan {
     let mut found = Found::default();

@@ -75,11 +75,7 @@ jobs:
       options: --cpus 1
 ";
         let s = scan(FileKind::Workflow, t);
-        let w: Vec<(usize, &str)> = s
-            .occurrences
-            .iter()
-            .map(|o| (o.line, o.written.as_str()))
-            .collect();
+        let w = s.written();
         assert_eq!(
             w,
             vec![
