@@ -33,6 +33,20 @@ pub struct Connection {
     pub ca_files: Vec<PathBuf>,
 }
 
+impl Connection {
+    /// Client options for these flags, with credentials from `docker_config`.
+    pub fn client_options(&self, docker_config: DockerConfig) -> ClientOptions {
+        ClientOptions {
+            plain_http: self.plain_http,
+            plain_http_hosts: self.plain_http_hosts.clone(),
+            insecure: self.insecure,
+            ca_files: self.ca_files.clone(),
+            docker_config: Some(docker_config),
+            ..ClientOptions::default()
+        }
+    }
+}
+
 /// Opens every image's repository in its registry for the lifecycle engine's batch lookup,
 /// sharing one client.
 pub struct RegistryOpener {
@@ -72,14 +86,7 @@ impl Opener {
     pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
         let docker_config =
             DockerConfig::load_default().context("cannot read docker's config.json")?;
-        Ok(ClientOptions {
-            plain_http: self.connection.plain_http,
-            plain_http_hosts: self.connection.plain_http_hosts.clone(),
-            insecure: self.connection.insecure,
-            ca_files: self.connection.ca_files.clone(),
-            docker_config: Some(docker_config),
-            ..ClientOptions::default()
-        })
+        Ok(self.connection.client_options(docker_config))
     }
 
     /// The registry client, built on first use.
@@ -118,11 +125,7 @@ impl Opener {
         Ok(references
             .iter()
             .cloned()
-            .zip(
-                results
-                    .into_iter()
-                    .map(|r| r.map_err(|e| format!("{:#}", anyhow::Error::new(e)))),
-            )
+            .zip(results.into_iter().map(|r| r.map_err(|e| e.message())))
             .collect())
     }
 

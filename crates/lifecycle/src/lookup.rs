@@ -64,6 +64,10 @@ pub struct LookupOptions {
     pub per_registry_concurrency: usize,
     /// The most entries each cache keeps, about. Default 100 000.
     pub max_entries: usize,
+    /// The longest one lookup may take; a lookup still waiting for its registry then fails
+    /// with [`LookupError::TimedOut`] (an admission webhook must answer within the API
+    /// server's timeout). Default: no limit.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for LookupOptions {
@@ -73,6 +77,7 @@ impl Default for LookupOptions {
             tag_ttl: Duration::from_secs(30),
             per_registry_concurrency: 8,
             max_entries: 100_000,
+            deadline: None,
         }
     }
 }
@@ -98,6 +103,14 @@ pub enum LookupError {
         #[source]
         source: Arc<EngineError>,
     },
+    /// The registry did not answer within [`LookupOptions::deadline`].
+    #[error("cannot look up `{reference}`: no answer from the registry within {} s", after.as_secs_f64())]
+    TimedOut {
+        /// The reference as given.
+        reference: String,
+        /// The deadline.
+        after: Duration,
+    },
 }
 
 impl LookupError {
@@ -105,15 +118,31 @@ impl LookupError {
     pub fn reference(&self) -> &str {
         match self {
             LookupError::InvalidReference { reference, .. }
-            | LookupError::Engine { reference, .. } => reference,
+            | LookupError::Engine { reference, .. }
+            | LookupError::TimedOut { reference, .. } => reference,
         }
+    }
+
+    /// The error and its causes on one line, for a report or an HTTP answer.
+    pub fn message(&self) -> String {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            cause = c.source();
+        }
+        message
     }
 
     /// Whether the image (its tag, manifest or repository) does not exist, as opposed to a
     /// store that could not answer.
     pub fn is_not_found(&self) -> bool {
         match self {
-            LookupError::InvalidReference { .. } => false,
+            LookupError::InvalidReference { .. } | LookupError::TimedOut { .. } => false,
             LookupError::Engine { source, .. } => is_not_found(source),
         }
     }
@@ -237,7 +266,17 @@ impl Lookup {
     /// The status's `reference` is `reference` as given.
     pub async fn lookup(&self, reference: &str, at: DateTime<Utc>) -> Result<Status, LookupError> {
         Counters::add(&self.inner.counters.lookups, 1);
-        self.inner.lookup(reference, at).await
+        let Some(after) = self.inner.options.deadline else {
+            return self.inner.lookup(reference, at).await;
+        };
+        tokio::time::timeout(after, self.inner.lookup(reference, at))
+            .await
+            .unwrap_or_else(|_| {
+                Err(LookupError::TimedOut {
+                    reference: reference.to_string(),
+                    after,
+                })
+            })
     }
 
     /// [`Lookup::lookup`] for each of `references`, in the same order; distinct references
@@ -942,6 +981,39 @@ mod tests {
         l.lookup(OLD, t("2024-01-01")).await.unwrap();
         assert_eq!(f.app.total(), 4);
         assert_eq!(f.app.of("referrers"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_past_its_deadline_times_out_and_is_not_cached() {
+        let f = fixture().await;
+        // A store that never answers: its gate has no permit.
+        let app = Arc::new(Counting {
+            inner: LayoutStore::open(f.dir.path()).unwrap(),
+            calls: Mutex::new(HashMap::new()),
+            gate: Arc::new(Semaphore::new(0)),
+        });
+        let opener = Arc::new(Opener {
+            stores: HashMap::from([("app".to_string(), app.clone())]),
+            opens: Mutex::new(HashMap::new()),
+        });
+        let options = LookupOptions {
+            deadline: Some(Duration::from_secs(4)),
+            ..LookupOptions::default()
+        };
+        let l = Lookup::new(Engine::default(), opener, options);
+        let e = l.lookup(OLD, t("2024-01-01")).await.unwrap_err();
+        assert!(matches!(e, LookupError::TimedOut { .. }), "{e:?}");
+        assert!(!e.is_not_found());
+        assert_eq!(
+            e.message(),
+            format!("cannot look up `{OLD}`: no answer from the registry within 4 s")
+        );
+        // Nothing was kept: once the store answers, the next lookup succeeds.
+        app.gate.add_permits(Semaphore::MAX_PERMITS);
+        assert_eq!(
+            l.lookup(OLD, t("2024-01-01")).await.unwrap().state,
+            State::EndOfLife
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

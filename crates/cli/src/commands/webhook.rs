@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use lineage_lifecycle::{Lookup, LookupOptions};
+use lineage_registry_client::RegistryClient;
 use lineage_registry_client::credentials::DockerConfig;
-use lineage_registry_client::{ClientOptions, RegistryClient};
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::{AdmissionSettings, Mode};
 
@@ -33,20 +33,14 @@ pub fn policy_state(
             .with_context(|| format!("cannot read the docker config `{}`", p.display()))?,
         None => DockerConfig::load_default().context("cannot read docker's config.json")?,
     };
-    let mut plain_http_hosts = connection.plain_http_hosts.clone();
-    plain_http_hosts.extend(args.plain_http_hosts.iter().cloned());
-    let options = ClientOptions {
-        plain_http: connection.plain_http,
-        plain_http_hosts,
-        insecure: connection.insecure,
-        ca_files: connection.ca_files.clone(),
-        docker_config: Some(docker_config),
-        retries: 1,
-        backoff: Duration::from_millis(100),
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_secs(3),
-        ..ClientOptions::default()
-    };
+    let mut options = connection.client_options(docker_config);
+    options
+        .plain_http_hosts
+        .extend(args.plain_http_hosts.iter().cloned());
+    options.retries = 1;
+    options.backoff = Duration::from_millis(100);
+    options.connect_timeout = Duration::from_secs(2);
+    options.read_timeout = Duration::from_secs(3);
     let client = RegistryClient::new(options).context("cannot set up the registry client")?;
     let engine = super::lifecycle::engine(namespace, None)?;
     let lookup = Lookup::new(
@@ -56,6 +50,9 @@ pub fn policy_state(
             digest_ttl: args.digest_ttl,
             tag_ttl: args.tag_ttl,
             per_registry_concurrency: args.registry_concurrency.max(1),
+            // The API server gives a webhook 5 s at most (`timeoutSeconds`): an answer in
+            // time is worth more than a late one.
+            deadline: Some(Duration::from_secs(4)),
             ..LookupOptions::default()
         },
     );

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,7 +23,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use lineage_lifecycle::{Lookup, LookupError};
+use lineage_lifecycle::Lookup;
 
 use super::admission::{
     self, AdmissionResponse, AdmissionReview, AdmissionSettings, Mode, ReviewResponse, Verdict,
@@ -44,9 +43,6 @@ pub struct PolicyState {
     pub lookup: Lookup,
     /// How admission requests are decided.
     pub admission: AdmissionSettings,
-    /// The longest a route waits for one image's lookup; the API server gives a webhook
-    /// 5 s at most (`timeoutSeconds`), and an answer in time is worth more than a late one.
-    pub deadline: Duration,
     counters: Counters,
 }
 
@@ -79,68 +75,31 @@ impl PolicyState {
         Arc::new(PolicyState {
             lookup,
             admission,
-            deadline: Duration::from_secs(4),
             counters: Counters::default(),
         })
     }
 
-    /// Look `images` up now (or at `at`), each within the deadline, as the routes report
-    /// results (in order; an image given twice is looked up once).
+    /// Look `images` up now (or at `at`), as the routes report results (in order; an
+    /// image given twice is looked up once).
     async fn look_up(
         &self,
         images: &[String],
         at: Option<chrono::DateTime<Utc>>,
     ) -> Vec<(String, LookupResult)> {
-        let at = at.unwrap_or_else(Utc::now);
-        let mut distinct: Vec<&String> = images.iter().collect();
-        distinct.sort();
-        distinct.dedup();
-        let found = futures_util::future::join_all(distinct.iter().map(|image| async move {
-            let result =
-                match tokio::time::timeout(self.deadline, self.lookup.lookup(image, at)).await {
-                    Ok(r) => r.map_err(failure),
-                    Err(_) => Err(LookupFailure {
-                        message: format!(
-                            "cannot look up `{image}`: no answer from the registry within {} s",
-                            self.deadline.as_secs_f64()
-                        ),
-                        not_found: false,
-                    }),
-                };
-            ((*image).clone(), result)
-        }))
-        .await;
-        let found: HashMap<String, LookupResult> = found.into_iter().collect();
+        let results = self
+            .lookup
+            .lookup_many(images, at.unwrap_or_else(Utc::now))
+            .await;
         images
             .iter()
-            .map(|i| {
-                let r = found.get(i).cloned().unwrap_or_else(|| {
-                    Err(LookupFailure {
-                        message: format!("`{i}` was not looked up"),
-                        not_found: false,
-                    })
-                });
-                (i.clone(), r)
-            })
+            .cloned()
+            .zip(results.into_iter().map(|r| {
+                r.map_err(|e| LookupFailure {
+                    message: e.message(),
+                    not_found: e.is_not_found(),
+                })
+            }))
             .collect()
-    }
-}
-
-/// The engine's error as the routes report it: the whole chain of causes on one line.
-fn failure(e: LookupError) -> LookupFailure {
-    let mut message = e.to_string();
-    let mut cause = std::error::Error::source(&e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = c.source();
-    }
-    LookupFailure {
-        message,
-        not_found: e.is_not_found(),
     }
 }
 
