@@ -332,12 +332,7 @@ pub async fn probe(
     } else {
         write::Scratch::default()
     };
-    let subject = match scratch.subject() {
-        Some(s) => Some(s),
-        None if !options.write => read::find_subject(&mut session).await,
-        None => None,
-    };
-    read::read_phase(&mut session, &mut results, subject.as_ref(), &scratch).await;
+    read::read_phase(&mut session, &mut results, &scratch).await;
     let notes = if options.write {
         write::delete_phase(&mut session, &mut results, &mut scratch).await
     } else {

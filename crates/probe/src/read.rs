@@ -108,19 +108,13 @@ pub(crate) async fn ping_and_auth(
     Some(())
 }
 
-/// The first tagged manifest of the repository, for the read checks without `--write`.
-pub(crate) async fn find_subject(session: &mut Session<'_>) -> Option<Subject> {
-    let tags = session.send(session.get("tags/list")).await.ok()?;
-    if tags.status != 200 {
-        return None;
-    }
-    let listing: Value = serde_json::from_slice(&tags.body).ok()?;
-    let tag = listing["tags"]
-        .as_array()?
+/// The first manifest `tags` (the repository's listing) names, for the read checks without
+/// `--write`.
+async fn find_subject(session: &mut Session<'_>, tags: &[String]) -> Option<Subject> {
+    let tag = tags
         .iter()
-        .filter_map(Value::as_str)
         .find(|t| lineage_oci::reference::is_valid_tag(t) && !t.starts_with("sha256-"))?
-        .to_string();
+        .clone();
     let manifest = fetch_manifest(session, &tag).await?;
     let media_type = manifest.content_type()?.to_string();
     let digest = Digest::sha256(&manifest.body);
@@ -157,16 +151,22 @@ fn config_of(body: &[u8]) -> Option<(Digest, u64)> {
     Some((digest, value["config"]["size"].as_u64()?))
 }
 
-/// Every read check.
+/// Every read check: on the scratch image with `--write`, else on the first tagged manifest
+/// of the repository.
 pub(crate) async fn read_phase(
     session: &mut Session<'_>,
     results: &mut Results<'_>,
-    subject: Option<&Subject>,
     scratch: &Scratch,
 ) {
     let write = session.options.write;
-    tags(session, results, write).await;
+    let listed = tags(session, results, write).await;
     catalog(session, results).await;
+    let subject = match scratch.subject() {
+        Some(s) => Some(s),
+        None if !write => find_subject(session, &listed).await,
+        None => None,
+    };
+    let subject = subject.as_ref();
     referrers(session, results, subject, scratch).await;
     let Some(subject) = subject else {
         if let Some(e) = session.refused() {
@@ -193,20 +193,26 @@ pub(crate) async fn read_phase(
     blob_range(session, results, subject).await;
 }
 
-async fn tags(session: &mut Session<'_>, results: &mut Results<'_>, write: bool) {
+/// `tags-list` and `tags-pagination`; the tags listed (none when the list is not served).
+async fn tags(session: &mut Session<'_>, results: &mut Results<'_>, write: bool) -> Vec<String> {
     let Ok(r) = session.send(session.get("tags/list")).await else {
-        return;
+        return Vec::new();
     };
-    let count = match (r.status, serde_json::from_slice::<Value>(&r.body)) {
+    let listed: Vec<String> = match (r.status, serde_json::from_slice::<Value>(&r.body)) {
         (200, Ok(v)) if v["tags"].is_array() || v["tags"].is_null() => {
-            let n = v["tags"].as_array().map_or(0, Vec::len);
+            let listed: Vec<String> = v["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect();
             let null = if v["tags"].is_null() {
                 " (tags: null)"
             } else {
                 ""
             };
-            results.yes(TagsList, format!("HTTP 200, {n} tags{null}"));
-            n
+            results.yes(TagsList, format!("HTTP 200, {} tags{null}", listed.len()));
+            listed
         }
         (404, _) if !write => {
             let why = format!(
@@ -216,27 +222,28 @@ async fn tags(session: &mut Session<'_>, results: &mut Results<'_>, write: bool)
             );
             results.skip(TagsList, &why);
             results.skip(TagsPagination, why);
-            return;
+            return Vec::new();
         }
         (200, _) => {
             results.no(TagsList, "HTTP 200 without a tags list");
-            return;
+            return Vec::new();
         }
         _ => {
             results.no(TagsList, r.summary());
             results.skip(TagsPagination, "the tags list is not served");
-            return;
+            return Vec::new();
         }
     };
+    let count = listed.len();
     if count < 2 {
         results.skip(
             TagsPagination,
             format!("needs two tags, the repository has {count} (use --write)"),
         );
-        return;
+        return listed;
     }
     let Ok(r) = session.send(session.get("tags/list?n=1")).await else {
-        return;
+        return listed;
     };
     let page: Option<Value> = serde_json::from_slice(&r.body).ok();
     let n = page
@@ -272,6 +279,7 @@ async fn tags(session: &mut Session<'_>, results: &mut Results<'_>, write: bool)
         ),
         _ => results.no(TagsPagination, format!("{} for ?n=1", r.summary())),
     }
+    listed
 }
 
 async fn catalog(session: &mut Session<'_>, results: &mut Results<'_>) {
