@@ -105,17 +105,8 @@ fn scan_line(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::report::SuccessorRef;
-    use crate::report::tests::trivy;
+    use crate::report::tests::eol_report as report;
     use lineage_oci::Digest;
-
-    fn report() -> Report {
-        let digest = format!("127.0.0.1:5000/flasksample@{}", Digest::sha256(b"old"));
-        Report::parse(
-            trivy("127.0.0.1:5000/flasksample:1.0-20230707", &digest).into_bytes(),
-            None,
-        )
-        .unwrap()
-    }
 
     fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
         lineage_oci::time::parse_lenient(s).unwrap()

@@ -209,6 +209,19 @@ pub(crate) mod tests {
         )
     }
 
+    /// The Trivy report of the scenario's end-of-life image, `1.0-20230707`.
+    pub(crate) fn eol_report() -> Report {
+        let digest = format!(
+            "127.0.0.1:5000/flasksample@{}",
+            lineage_oci::Digest::sha256(b"old")
+        );
+        Report::parse(
+            trivy("127.0.0.1:5000/flasksample:1.0-20230707", &digest).into_bytes(),
+            None,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn parse_detects_and_checks_the_scanner() {
         let digest = format!("ghcr.io/acme/api@sha256:{}", "a".repeat(64));

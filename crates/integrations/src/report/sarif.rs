@@ -303,22 +303,13 @@ fn finding_text(f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::trivy;
+    use crate::report::tests::eol_report as report;
     use chrono::{DateTime, Utc};
     use lineage_lifecycle::{Reason, Source};
     use lineage_oci::Digest;
 
     fn at() -> DateTime<Utc> {
         lineage_oci::time::parse_lenient("2024-01-01T00:00:00Z").unwrap()
-    }
-
-    fn report() -> Report {
-        let digest = format!("127.0.0.1:5000/flasksample@{}", Digest::sha256(b"old"));
-        Report::parse(
-            trivy("127.0.0.1:5000/flasksample:1.0-20230707", &digest).into_bytes(),
-            None,
-        )
-        .unwrap()
     }
 
     fn end_of_life() -> Lifecycle {
