@@ -48,8 +48,7 @@ pub async fn get(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, OciError> {
-    let digest = path::digest(digest_text)
-        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let digest = path::digest(digest_text)?;
     let repo = reg
         .repo(name)
         .await
@@ -123,8 +122,7 @@ pub async fn delete(reg: &Registry, name: &str, digest_text: &str) -> Result<Res
             "deletes are disabled on this registry",
         ));
     }
-    let digest = path::digest(digest_text)
-        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let digest = path::digest(digest_text)?;
     let repo = reg
         .repo(name)
         .await

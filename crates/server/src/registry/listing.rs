@@ -104,8 +104,7 @@ pub async fn referrers(
     digest_text: &str,
     query: &[(String, String)],
 ) -> Result<Response, OciError> {
-    let digest = path::digest(digest_text)
-        .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{digest_text}`")))?;
+    let digest = path::digest(digest_text)?;
     let types: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == "artifactType")

@@ -19,9 +19,7 @@ use super::uploads::insert;
 
 fn target(reference: &str) -> Result<TagOrDigest, OciError> {
     if reference.contains(':') {
-        return path::digest(reference)
-            .map(TagOrDigest::Digest)
-            .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{reference}`")));
+        return path::digest(reference).map(TagOrDigest::Digest);
     }
     if is_valid_tag(reference) {
         Ok(TagOrDigest::Tag(reference.to_string()))

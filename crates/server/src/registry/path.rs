@@ -5,6 +5,8 @@
 
 use lineage_oci::Digest;
 
+use super::error::OciError;
+
 /// A parsed registry route. Fields are the repository `name` and the path's last segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -101,9 +103,11 @@ pub fn is_valid_name(name: &str) -> bool {
     lineage_oci::reference::is_valid_repository(name)
 }
 
-/// A digest in a path, or `None` when it is malformed or of an algorithm not supported.
-pub fn digest(text: &str) -> Option<Digest> {
-    text.parse().ok()
+/// A digest in a path or query; `DIGEST_INVALID` when it is malformed or of an algorithm not
+/// supported.
+pub fn digest(text: &str) -> Result<Digest, OciError> {
+    text.parse()
+        .map_err(|_| OciError::digest_invalid(format!("invalid digest `{text}`")))
 }
 
 #[cfg(test)]

@@ -171,8 +171,7 @@ pub async fn start(
     body: Body,
 ) -> Result<Response, OciError> {
     if let Some(mount) = query.get("mount") {
-        let digest = path::digest(mount)
-            .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{mount}`")))?;
+        let digest = path::digest(mount)?;
         if let Some(from) = query.get("from").filter(|f| path::is_valid_name(f))
             && let Some(source) = reg.repo(from).await
         {
@@ -191,8 +190,7 @@ pub async fn start(
         return Ok(session_response(StatusCode::ACCEPTED, name, &id, 0));
     }
     if let Some(d) = query.get("digest") {
-        let digest = path::digest(d)
-            .ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{d}`")))?;
+        let digest = path::digest(d)?;
         let (id, session) = open_session(reg, name).await?;
         let result = async {
             let mut s = session.lock().await;
@@ -275,8 +273,7 @@ pub async fn put(
             "the digest query parameter is missing",
         ));
     };
-    let digest =
-        path::digest(d).ok_or_else(|| OciError::digest_invalid(format!("invalid digest `{d}`")))?;
+    let digest = path::digest(d)?;
     let session = session(reg, name, id).await?;
     let result = async {
         let mut s = session.lock().await;
