@@ -25,36 +25,9 @@ fn out(r: &support::Run) -> String {
 /// `repo` is `oci:DIR` or `host/repo`; `tag_ref` appends a tag to it.
 fn scenario(s: &Scratch, repo: &str) {
     let tag_ref = |t: &str| format!("{repo}:{t}");
-    let builds = s.join("builds");
-    build_revisions(&builds);
-    let src = |t: &str| format!("oci:{}:{t}", builds.display());
-
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev1"),
-            repo,
-            "--version",
-            "1.0",
-            "--revision",
-            "20230707",
-            "--created",
-            "2023-07-07T00:00:00-08:00",
-        ],
-    );
-    let new = out(&lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src("rev2"),
-            repo,
-            "--version",
-            "1.0",
-            "--created",
-            "2023-07-10T00:00:00-08:00",
-        ],
-    ));
+    let sc = support::scenario::scenario(s, repo);
+    let new = sc.released.clone();
+    let src = |t: &str| format!("oci:{}:{t}", s.join("builds").display());
     // The revision defaults to the UTC date of `created`.
     assert_eq!(
         out(&lineage_ok(

@@ -67,6 +67,8 @@ pub struct Scenario {
     pub eol_digest: String,
     /// The digest of `successor` (and of `current`).
     pub successor_digest: String,
+    /// What the second `lineage release` printed (the digest it released).
+    pub released: String,
 }
 
 /// Release two revisions of version 1.0 into `repo` (`HOST/REPO`) with `lineage release`:
@@ -90,7 +92,7 @@ pub fn scenario(s: &Scratch, repo: &str) -> Scenario {
             "2023-07-07T00:00:00-08:00",
         ],
     );
-    lineage_ok(
+    let released = lineage_ok(
         s.path(),
         &[
             "release",
@@ -101,7 +103,8 @@ pub fn scenario(s: &Scratch, repo: &str) -> Scenario {
             "--created",
             "2023-07-10T00:00:00-08:00",
         ],
-    );
+    )
+    .stdout_text();
     let resolve = |r: &str| {
         let digest = lineage_ok(s.path(), &["resolve", r]).stdout_text();
         assert!(digest.starts_with("sha256:"), "{r}: {digest}");
@@ -117,5 +120,6 @@ pub fn scenario(s: &Scratch, repo: &str) -> Scenario {
         eol,
         current: format!("{repo}:1.0"),
         successor,
+        released,
     }
 }
