@@ -441,7 +441,14 @@ impl RegistryClient {
         }
     }
 
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    /// How often a transient failure is tried again (`ClientOptions::retries`).
+    pub(crate) fn retries(&self) -> u32 {
+        self.inner.options.retries
+    }
+
+    /// The delay before try `attempt + 1`: `Retry-After` when the registry sent one, otherwise
+    /// exponential from `ClientOptions::backoff` with jitter.
+    pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(d) = retry_after {
             return d;
         }

@@ -495,6 +495,90 @@ async fn a_manifest_whose_bytes_do_not_match_the_sent_digest_is_refused() {
     let _ = RawManifest::from_bytes(body.to_vec(), None).unwrap();
 }
 
+/// An artifact manifest naming the empty config `{}` as config and layer, and its blob route.
+fn empty_artifact() -> (RawManifest, String) {
+    let empty = Digest::sha256(b"{}");
+    let body = json!({
+        "schemaVersion": 2,
+        "mediaType": media_type::OCI_MANIFEST,
+        "artifactType": "application/x.test",
+        "config": {"mediaType": media_type::OCI_EMPTY, "digest": empty, "size": 2},
+        "layers": [{"mediaType": media_type::OCI_EMPTY, "digest": empty, "size": 2}],
+    });
+    let raw = RawManifest::from_bytes(serde_json::to_vec(&body).unwrap(), None).unwrap();
+    (raw, format!("/v2/app/blobs/{empty}"))
+}
+
+fn blob_unknown() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"errors": [
+        {"code": "DIGEST_INVALID", "message": "provided digest did not match uploaded content"},
+        {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"},
+    ]}))
+}
+
+/// distribution 2.8 can call a blob unknown while another client's upload of the same blob
+/// rewrites its link (seen with 32 concurrent `lineage attach`): the blob answers a HEAD, so
+/// the PUT is sent again and succeeds.
+#[tokio::test]
+async fn a_blob_unknown_answer_for_blobs_that_exist_is_tried_again() {
+    let server = MockServer::start().await;
+    let (manifest, blob_route) = empty_artifact();
+    let route = format!("/v2/app/manifests/{}", manifest.digest());
+    Mock::given(method("PUT"))
+        .and(path(route.clone()))
+        .respond_with(blob_unknown())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("HEAD"))
+        .and(path(blob_route))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let pushed = store(&server, ClientOptions::default())
+        .manifest_put(&manifest, None)
+        .await
+        .unwrap();
+    assert_eq!(&pushed.descriptor.digest, manifest.digest());
+}
+
+/// A blob that is really missing keeps the registry's answer, after one PUT.
+#[tokio::test]
+async fn a_blob_unknown_answer_for_a_missing_blob_is_reported() {
+    let server = MockServer::start().await;
+    let (manifest, blob_route) = empty_artifact();
+    Mock::given(method("PUT"))
+        .and(path(format!("/v2/app/manifests/{}", manifest.digest())))
+        .respond_with(blob_unknown())
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("HEAD"))
+        .and(path(blob_route))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = store(&server, ClientOptions::default())
+        .manifest_put(&manifest, None)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("400") && text.contains("MANIFEST_BLOB_UNKNOWN"),
+        "{text}"
+    );
+    assert!(text.contains(&manifest.digest().to_string()), "{text}");
+}
+
 #[test]
 fn a_ca_file_that_is_not_pem_is_refused() {
     let dir = tempfile::tempdir().unwrap();

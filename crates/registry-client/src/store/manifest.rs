@@ -163,7 +163,36 @@ pub(super) async fn put(
     })
 }
 
-/// PUT only; returns whether the registry answered with `OCI-Subject`.
+/// How often a manifest PUT answered `MANIFEST_BLOB_UNKNOWN` is tried again when every blob
+/// it names is there.
+const BLOB_UNKNOWN_RETRIES: u32 = 3;
+
+/// Whether every child the manifest names is in the repository (any doubt answers no).
+///
+/// distribution 2.8 rewrites a blob's link file in place each time the blob is uploaded, so a
+/// manifest PUT racing another client's upload of the same blob (the empty config `{}` that
+/// every artifact shares) can read a truncated link and answer `MANIFEST_BLOB_UNKNOWN` for a
+/// blob it holds. When the blobs answer a HEAD, the PUT is worth repeating; when one is truly
+/// missing, the registry's answer stands.
+async fn children_present(store: &RegistryStore, manifest: &RawManifest) -> bool {
+    let Ok(view) = manifest.view() else {
+        return false;
+    };
+    for child in view.children() {
+        let present = if media_type::is_manifest(&child.media_type) {
+            exists(store, &child.digest).await
+        } else {
+            super::blob::exists(store, &child.digest).await
+        };
+        if !matches!(present, Ok(true)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// PUT only; returns whether the registry answered with `OCI-Subject`. A `MANIFEST_BLOB_UNKNOWN`
+/// for blobs that are there is a registry race, tried again (see [`children_present`]).
 pub(super) async fn put_bytes(
     store: &RegistryStore,
     manifest: &RawManifest,
@@ -173,18 +202,41 @@ pub(super) async fn put_bytes(
         Some(t) => t.to_string(),
         None => manifest.digest().to_string(),
     };
-    let req = Request::new(
-        Method::PUT,
-        store.path("manifests", &reference),
-        store.scope(true),
-    )
-    .header(reqwest::header::CONTENT_TYPE, manifest.media_type())
-    .body(Body::Bytes(manifest.bytes().clone()));
-    let resp = store.client.send(&store.registry, req).await?;
-    let resp = store
-        .client
-        .expect(resp, &Method::PUT, &[200, 201, 202, 204])
-        .await?;
+    let mut attempt = 0u32;
+    let resp = loop {
+        let req = Request::new(
+            Method::PUT,
+            store.path("manifests", &reference),
+            store.scope(true),
+        )
+        .header(reqwest::header::CONTENT_TYPE, manifest.media_type())
+        .body(Body::Bytes(manifest.bytes().clone()));
+        let resp = store.client.send(&store.registry, req).await?;
+        match store
+            .client
+            .expect(resp, &Method::PUT, &[200, 201, 202, 204])
+            .await
+        {
+            Ok(resp) => break resp,
+            Err(e)
+                if e.has_code("MANIFEST_BLOB_UNKNOWN")
+                    && attempt < store.client.retries().min(BLOB_UNKNOWN_RETRIES) =>
+            {
+                tokio::time::sleep(store.client.backoff(attempt, None)).await;
+                attempt += 1;
+                if !children_present(store, manifest).await {
+                    return Err(e.into());
+                }
+                tracing::debug!(
+                    registry = %store.registry,
+                    manifest = %manifest.digest(),
+                    attempt,
+                    "the registry called a blob unknown that it holds; putting the manifest again"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if let Some(sent) =
         header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok())
         && sent.algorithm() == manifest.digest().algorithm()
