@@ -112,8 +112,10 @@ impl Opener {
         ))
     }
 
-    /// The status of each of `references` at `at`, keyed by the reference as given; a
-    /// failed lookup maps to its message (the whole chain of causes).
+    /// The status of each of `references` at `at`, keyed by the reference as given, with its
+    /// successor followed to the image to move to ([`Lookup::follow_successors`]: the updater,
+    /// the report and the audit must not send anyone to a successor retired since); a failed
+    /// lookup maps to its message (the whole chain of causes).
     pub async fn statuses(
         &self,
         namespace: &str,
@@ -122,11 +124,14 @@ impl Opener {
     ) -> anyhow::Result<std::collections::HashMap<String, lineage_integrations::Looked>> {
         let lookup = self.lookup(namespace).await?;
         let results = lookup.lookup_many(references, at).await;
-        Ok(references
-            .iter()
-            .cloned()
-            .zip(results.into_iter().map(|r| r.map_err(|e| e.message())))
-            .collect())
+        let followed = futures_util::future::join_all(results.into_iter().map(|r| async {
+            match r {
+                Ok(status) => Ok(lookup.follow_successors(status, at).await),
+                Err(e) => Err(e.message()),
+            }
+        }))
+        .await;
+        Ok(references.iter().cloned().zip(followed).collect())
     }
 
     /// Open the store `r` names for reading.

@@ -221,3 +221,72 @@ fn bad_paths_are_errors() {
         r.stderr
     );
 }
+
+/// A file two revisions behind moves to the newest revision, not to the successor its record
+/// names (retired since), and a second run changes nothing; before the second revision was
+/// retired, the first moves to it.
+#[test]
+fn a_file_two_revisions_behind_moves_to_the_newest() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let repo = format!("{}/chain", server.host);
+    let builds = s.join("builds");
+    support::scenario::build_images(&builds, &["r1", "r2", "r3"]);
+    let mut digests = Vec::new();
+    for (tag, created) in [
+        ("r1", "2023-07-01T00:00:00Z"),
+        ("r2", "2023-07-10T00:00:00Z"),
+        ("r3", "2023-07-20T00:00:00Z"),
+    ] {
+        let src = format!("oci:{}:{tag}", builds.display());
+        let out = lineage_ok(
+            s.path(),
+            &[
+                "release",
+                &src,
+                &repo,
+                "--version",
+                "1.0",
+                "--created",
+                created,
+            ],
+        );
+        digests.push(out.stdout_text());
+    }
+    let dockerfile = format!(
+        "FROM {repo}:1.0-20230701 AS build\nFROM {repo}@{}\nFROM {repo}:1.0-20230710\n",
+        digests[0]
+    );
+    let dir = s.join("tree");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Dockerfile"), &dockerfile).unwrap();
+
+    let early = lineage_ok(s.path(), &["update", "tree", "--at", "2023-07-15"]);
+    let diff = early.stdout_text();
+    assert!(
+        diff.contains(&format!("+FROM {repo}:1.0-20230710 AS build")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!("+FROM {repo}@{}", digests[1])),
+        "{diff}"
+    );
+
+    lineage_ok(s.path(), &["update", "tree", "--write"]);
+    let want = format!(
+        "FROM {repo}:1.0-20230720 AS build\nFROM {repo}@{}\nFROM {repo}:1.0-20230720\n",
+        digests[2]
+    );
+    assert_eq!(fs::read_to_string(dir.join("Dockerfile")).unwrap(), want);
+    let again = lineage_ok(s.path(), &["update", "tree"]);
+    assert!(again.stdout.is_empty(), "{}", again.stdout_text());
+
+    // The audit names the same image to move to.
+    fs::write(s.join("images.txt"), format!("{repo}:1.0-20230701\n")).unwrap();
+    let audit = lineage_ok(s.path(), &["audit", "images.txt", "--output", "json"]);
+    let rows: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert!(
+        rows.to_string().contains(&format!("{repo}:1.0-20230720")),
+        "{rows:#}"
+    );
+}

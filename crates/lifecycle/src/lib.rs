@@ -12,7 +12,9 @@
 //!   [`is_same_as`] tells when nothing needs to be written;
 //! - [`engine`]: the [`Engine`] runs all of this over the store interface (status, record
 //!   writing, release);
-//! - [`lookup`]: [`Lookup`] answers many status lookups over caches of the engine's facts.
+//! - [`lookup`]: [`Lookup`] answers many status lookups over caches of the engine's facts;
+//! - [`successors`]: [`Lookup::follow_successors`] follows a successor chain to the image to
+//!   move to.
 //!
 //! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
 //!
@@ -52,6 +54,7 @@ pub mod manifest_fallback;
 pub mod profile;
 pub mod record;
 pub mod status;
+pub mod successors;
 pub mod warning;
 pub mod write;
 

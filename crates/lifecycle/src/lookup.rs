@@ -641,7 +641,7 @@ impl<V: Clone> Cache<V> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
     use std::path::Path;
     use std::sync::atomic::AtomicUsize;
@@ -791,7 +791,12 @@ mod tests {
         }
     }
 
-    async fn push_image(store: &LayoutStore, revision: &str, created: &str) -> RawManifest {
+    /// An image of version `1.0` and `revision`, tagged `1.0-<revision>`.
+    pub(crate) async fn push_image(
+        store: &LayoutStore,
+        revision: &str,
+        created: &str,
+    ) -> RawManifest {
         let mut descs = Vec::new();
         for (mt, data) in [
             (

@@ -11,7 +11,8 @@
 //!    keeps byte offsets (see `yaml.rs`), the Dockerfile reader follows continuations, parser
 //!    directives, heredocs and `ARG` defaults.
 //! 3. The caller looks up [`Occurrence::key`] of each (the normalised reference; many
-//!    occurrences share one lookup).
+//!    occurrences share one lookup), with the successor followed to the end of its chain
+//!    (`Lookup::follow_successors`), so a file two revisions behind moves to the newest.
 //! 4. [`plan`] computes the edits: for a reference whose status is `end-of-life` or
 //!    `superseded` and that names a successor, the successor in the form the file used (tag →
 //!    the successor's tag, digest → its digest, `tag@digest` → both; the registry and
