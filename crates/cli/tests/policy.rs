@@ -470,6 +470,36 @@ fn lineage_serve_admission_for_every_workload_kind() {
 /// in an exempt namespace, warn mode allows with a warning naming the successor, audit mode
 /// allows silently, a grace period turns the denial into a warning, and an exempt image
 /// pattern exempts exactly what it matches.
+/// A denial names the image to move to: the newest revision, not the successor the record
+/// names (retired since). The lookup route keeps the recorded successor (DESIGN §4).
+#[test]
+fn a_denial_names_the_newest_revision_not_a_retired_successor() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let repo = server.reference("chain", "");
+    let digests = support::scenario::release_chain(&s, &repo);
+    let http = Http::new(&server.host);
+    let first = format!("{repo}:1.0-20230701");
+    let r = admit(&http, with_images(fixture("pod-create"), &first));
+    assert_denied_eol(
+        &r,
+        &first,
+        &format!("{repo}:1.0-20230720"),
+        "two revisions behind",
+    );
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(!message.contains("1.0-20230710"), "{message}");
+
+    let looked = http.post_json("/lifecycle/v1/lookup", &json!({"images": [first]}));
+    let successor = &looked["results"][0]["successor"];
+    assert_eq!(
+        successor["reference"],
+        format!("{repo}:1.0-20230710"),
+        "{looked:#}"
+    );
+    assert_eq!(successor["digest"], digests[1].as_str(), "{looked:#}");
+}
+
 #[test]
 fn lineage_webhook_modes_and_exemptions_against_distribution() {
     let Some(reg) = registry_from_env(
@@ -849,7 +879,16 @@ fn a_cold_lookup_costs_at_most_three_registry_requests_and_a_warm_one_none() {
     lookup(&http, &sc.eol, "end-of-life");
     let warm = log.registry_requests();
     assert!(warm.is_empty(), "a warm lookup sent requests: {warm:#?}");
-    // The admission route shares the cache.
+    // The admission route shares the cache; a denial also looks the successor up once (is it
+    // end-of-life too?), then nothing more.
+    let r = admit(&http, with_images(fixture("replicaset-create"), &sc.eol));
+    assert_denied_eol(&r, &sc.eol, &sc.successor, "replicaset-create");
+    let successor = log.registry_requests();
+    assert!(
+        (1..=3).contains(&successor.len()) && successor.iter().all(|l| !l.contains(&sc.eol_digest)),
+        "the successor's lookup sent {} registry requests: {successor:#?}",
+        successor.len()
+    );
     let r = admit(&http, with_images(fixture("replicaset-create"), &sc.eol));
     assert_denied_eol(&r, &sc.eol, &sc.successor, "replicaset-create");
     let warm = log.registry_requests();

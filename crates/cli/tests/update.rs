@@ -230,29 +230,7 @@ fn a_file_two_revisions_behind_moves_to_the_newest() {
     let s = Scratch::new();
     let server = Serve::start(&s.join("root"), &[]);
     let repo = format!("{}/chain", server.host);
-    let builds = s.join("builds");
-    support::scenario::build_images(&builds, &["r1", "r2", "r3"]);
-    let mut digests = Vec::new();
-    for (tag, created) in [
-        ("r1", "2023-07-01T00:00:00Z"),
-        ("r2", "2023-07-10T00:00:00Z"),
-        ("r3", "2023-07-20T00:00:00Z"),
-    ] {
-        let src = format!("oci:{}:{tag}", builds.display());
-        let out = lineage_ok(
-            s.path(),
-            &[
-                "release",
-                &src,
-                &repo,
-                "--version",
-                "1.0",
-                "--created",
-                created,
-            ],
-        );
-        digests.push(out.stdout_text());
-    }
+    let digests = support::scenario::release_chain(&s, &repo);
     let dockerfile = format!(
         "FROM {repo}:1.0-20230701 AS build\nFROM {repo}@{}\nFROM {repo}:1.0-20230710\n",
         digests[0]

@@ -53,6 +53,37 @@ pub fn build_images(dir: &Path, tags: &[&str]) {
     });
 }
 
+/// Three revisions of version 1.0 released into `repo` one after the other with `lineage
+/// release`, created 2023-07-01, -10 and -20: `1.0-20230701` is end-of-life since 2023-07-10
+/// naming `1.0-20230710` as its successor, which is end-of-life since 2023-07-20 naming
+/// `1.0-20230720`. Returns the three digests, oldest first.
+pub fn release_chain(s: &Scratch, repo: &str) -> Vec<String> {
+    let builds = s.join("chain-builds");
+    build_images(&builds, &["r1", "r2", "r3"]);
+    [
+        ("r1", "2023-07-01T00:00:00Z"),
+        ("r2", "2023-07-10T00:00:00Z"),
+        ("r3", "2023-07-20T00:00:00Z"),
+    ]
+    .into_iter()
+    .map(|(tag, created)| {
+        let src = format!("oci:{}:{tag}", builds.display());
+        let args = [
+            "release",
+            &src,
+            repo,
+            "--version",
+            "1.0",
+            "--created",
+            created,
+        ];
+        let digest = lineage_ok(s.path(), &args).stdout_text();
+        assert!(digest.starts_with("sha256:"), "release {tag}: {digest}");
+        digest
+    })
+    .collect()
+}
+
 /// The references of the scenario in one repository.
 pub struct Scenario {
     /// `HOST/REPO:1.0-20230707`: end-of-life since 2023-07-10T08:00:00Z.

@@ -23,7 +23,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use lineage_lifecycle::Lookup;
+use futures_util::future::join_all;
+use lineage_lifecycle::{Lookup, Status};
 
 use super::admission::{
     self, AdmissionResponse, AdmissionReview, AdmissionSettings, Mode, ReviewResponse, Verdict,
@@ -35,6 +36,10 @@ use super::{LookupFailure, LookupResult};
 /// The largest request body: an AdmissionReview carries the object and the old object, each
 /// up to etcd's 1.5 MiB.
 const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How long an admission review may spend following successors past the recorded one
+/// (the lookups themselves are bounded by the lookup's deadline; the API server waits 5 s).
+const FOLLOW_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What the policy routes share.
 #[derive(Debug)]
@@ -80,16 +85,26 @@ impl PolicyState {
     }
 
     /// Look `images` up now (or at `at`), as the routes report results (in order; an
-    /// image given twice is looked up once).
+    /// image given twice is looked up once). With `follow`, each successor is followed to the
+    /// image to move to ([`Lookup::follow_successors`]) within [`FOLLOW_BUDGET`]; the lookup
+    /// and Gatekeeper routes answer the recorded successor (DESIGN §4).
     async fn look_up(
         &self,
         images: &[String],
         at: Option<chrono::DateTime<Utc>>,
+        follow: bool,
     ) -> Vec<(String, LookupResult)> {
-        let results = self
-            .lookup
-            .lookup_many(images, at.unwrap_or_else(Utc::now))
+        let at = at.unwrap_or_else(Utc::now);
+        let mut results = self.lookup.lookup_many(images, at).await;
+        if follow {
+            results = join_all(results.into_iter().map(|r| async move {
+                match r {
+                    Ok(status) => Ok(self.follow(status, at).await),
+                    Err(e) => Err(e),
+                }
+            }))
             .await;
+        }
         images
             .iter()
             .cloned()
@@ -100,6 +115,20 @@ impl PolicyState {
                 })
             }))
             .collect()
+    }
+
+    /// `status` with its successor followed, or as it is when that takes longer than
+    /// [`FOLLOW_BUDGET`].
+    async fn follow(&self, status: Status, at: chrono::DateTime<Utc>) -> Status {
+        if status.successor.is_none() {
+            return status;
+        }
+        tokio::time::timeout(
+            FOLLOW_BUDGET,
+            self.lookup.follow_successors(status.clone(), at),
+        )
+        .await
+        .unwrap_or(status)
     }
 }
 
@@ -135,7 +164,7 @@ async fn lookup(State(state): State<Arc<PolicyState>>, body: Bytes) -> Response 
         Ok(q) => q,
         Err(e) => return bad_request(format!("not a lookup request: {e}")),
     };
-    let results = state.look_up(&query.images, query.at).await;
+    let results = state.look_up(&query.images, query.at, false).await;
     axum::Json(LookupResponse::new(results)).into_response()
 }
 
@@ -148,7 +177,7 @@ async fn gatekeeper(State(state): State<Arc<PolicyState>>, body: Bytes) -> Respo
             return axum::Json(ProviderResponse::system_error(&e)).into_response();
         }
     };
-    let results = state.look_up(&request.request.keys, None).await;
+    let results = state.look_up(&request.request.keys, None, false).await;
     axum::Json(ProviderResponse::new(results)).into_response()
 }
 
@@ -178,7 +207,7 @@ impl PolicyState {
         };
         let keys = admission::lookup_keys(review, &uses, settings);
         let results: HashMap<String, LookupResult> =
-            self.look_up(&keys, None).await.into_iter().collect();
+            self.look_up(&keys, None, true).await.into_iter().collect();
         let (response, outcome) = admission::decide(review, &uses, &results, settings, Utc::now());
         for d in &outcome.images {
             bump(&self.counters.verdicts[verdict_index(d.verdict)]);
