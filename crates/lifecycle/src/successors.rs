@@ -12,27 +12,33 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use lineage_oci::{ImageRef, TagOrDigest};
+use lineage_oci::{Digest, ImageRef, TagOrDigest};
 
 use crate::lookup::Lookup;
 use crate::status::{State, Status, Successor};
 
 /// The most successors followed from one image; a longer chain ends at the last one reached.
+/// Chains inside one lineage are cut short by its rolling tag, so this bounds only chains
+/// across lineages.
 pub const MAX_SUCCESSOR_HOPS: usize = 32;
 
 impl Lookup {
-    /// `status` with its successor replaced by the end of its chain at `at`: while the
-    /// successor is end-of-life or superseded itself and names a successor, follow it. The
-    /// chain ends at a successor that cannot be looked up (the last one reached stands), before
-    /// an image already on the chain (a cycle), and after [`MAX_SUCCESSOR_HOPS`]. The successor
-    /// returned carries the digest and revision its lookup found where the record named only a
-    /// reference. A status without a successor is returned as it is.
+    /// `status` with its successor replaced by the image to move to at `at`: while the
+    /// successor is end-of-life or superseded itself, the newest revision of its lineage when
+    /// the rolling tag names one still supported or scheduled (see [`Lookup::newest_of`]),
+    /// else the successor it names in turn. The chain ends at a successor that cannot be
+    /// looked up (the last one reached stands), before an image already on the chain (a
+    /// cycle), and after [`MAX_SUCCESSOR_HOPS`]. The successor returned carries the digest and
+    /// revision its lookup found where the record named only a reference. A status without a
+    /// successor is returned as it is.
     pub async fn follow_successors(&self, mut status: Status, at: DateTime<Utc>) -> Status {
         let Some(first) = status.successor.take() else {
             return status;
         };
         let mut seen = HashSet::from([status.digest.clone()]);
         let mut best = first;
+        // The successor before `best`, known to be a new image.
+        let mut previous: Option<Successor> = None;
         let mut base = ImageRef::parse(&status.reference).ok();
         for _ in 0..MAX_SUCCESSOR_HOPS {
             let Some(image) = successor_image(base.as_ref(), &best) else {
@@ -42,30 +48,70 @@ impl Lookup {
                 break;
             };
             if !seen.insert(found.digest.clone()) {
+                // `best` names an image already on the chain.
+                if let Some(p) = previous {
+                    best = p;
+                }
                 break;
             }
             best.digest.get_or_insert_with(|| found.digest.clone());
             if best.revision.is_none() {
                 best.revision = found.revision.clone();
             }
-            let next = match (&found.state, found.successor) {
-                (State::EndOfLife | State::Superseded, Some(next)) => next,
-                _ => break,
-            };
-            // Only move on once the next one is known to be a new image.
-            let Some(next_image) = successor_image(Some(&image), &next) else {
+            if !retired(found.state) {
+                break;
+            }
+            if let Some(newest) = self.newest_of(&image, &found, &seen, at).await {
+                best = newest;
+                break;
+            }
+            let Some(next) = found.successor else {
                 break;
             };
-            match self.lookup(&next_image.to_string(), at).await {
-                Ok(s) if !seen.contains(&s.digest) => {}
-                _ => break,
-            }
-            best = next;
+            previous = Some(std::mem::replace(&mut best, next));
             base = Some(image);
         }
         status.successor = Some(best);
         status
     }
+
+    /// The newest revision of the lineage of `found` (the image `image` names), when its
+    /// rolling tag (the version, DESIGN §1) names an image that is not on the chain (`seen`)
+    /// and is supported or scheduled; named by the revision tag `VERSION-REVISION` that
+    /// `lineage release` writes, and only when that tag names the same image (a reference
+    /// written into a file must not be the rolling tag).
+    async fn newest_of(
+        &self,
+        image: &ImageRef,
+        found: &Status,
+        seen: &HashSet<Digest>,
+        at: DateTime<Utc>,
+    ) -> Option<Successor> {
+        let tagged = |tag: String| image.clone().with_target(Some(TagOrDigest::Tag(tag)));
+        let version = found.version.as_deref()?;
+        let newest = self
+            .lookup(&tagged(version.to_string()).to_string(), at)
+            .await
+            .ok()?;
+        if seen.contains(&newest.digest)
+            || !matches!(newest.state, State::Supported | State::Scheduled)
+        {
+            return None;
+        }
+        let revision = newest.revision?;
+        let pinned = tagged(format!("{version}-{revision}")).to_string();
+        let check = self.lookup(&pinned, at).await.ok()?;
+        (check.digest == newest.digest).then_some(Successor {
+            reference: Some(pinned),
+            digest: Some(newest.digest),
+            revision: Some(revision),
+        })
+    }
+}
+
+/// Whether an image in `state` should be moved off.
+fn retired(state: State) -> bool {
+    matches!(state, State::EndOfLife | State::Superseded)
 }
 
 /// The image a successor names: its reference (by digest when the digest is known, so a tag
@@ -94,9 +140,9 @@ mod tests {
     use std::sync::Arc;
 
     use async_trait::async_trait;
+    use lineage_oci::RawManifest;
     use lineage_oci::time::parse_lenient;
-    use lineage_oci::{Digest, RawManifest};
-    use lineage_store::{LayoutStore, ReadStore, StoreError};
+    use lineage_store::{LayoutStore, ReadStore, Store, StoreError};
 
     use super::*;
     use crate::lookup::tests::push_image;
@@ -221,6 +267,27 @@ mod tests {
         assert_eq!(successor.digest.as_ref(), Some(images[1].digest()));
         let s = followed(&lookup, "1", "2023-03-15").await;
         assert_eq!(s.successor.unwrap().reference, Some(reference("3")));
+    }
+
+    /// With the rolling tag `1.0` on revision 4, a chain retired past its first successor
+    /// jumps to revision 4, named by its revision tag.
+    #[tokio::test]
+    async fn the_rolling_tag_cuts_the_chain_short() {
+        let (dir, lookup, images) = chain().await;
+        let layout = LayoutStore::open(dir.path()).unwrap();
+        layout.manifest_put(&images[3], Some("1.0")).await.unwrap();
+        let s = followed(&lookup, "1", "2024-01-01").await;
+        assert_eq!(
+            s.successor,
+            Some(Successor {
+                reference: Some(reference("4")),
+                digest: Some(images[3].digest().clone()),
+                revision: Some("4".into()),
+            })
+        );
+        // 1, its successor 2, the rolling tag and the revision tag: revision 3 was never
+        // looked up.
+        assert_eq!(lookup.metrics().lookups, 4);
     }
 
     #[tokio::test]
