@@ -368,11 +368,13 @@ check_webhook() {
   f="$work/runs/check-$s-review.json"
   curl -fsS -o "$f" -H 'Content-Type: application/json' --data-binary "@$work/review.json" \
     "http://$h/admission/v1/validate" || die "admission review on the $(wh_label "$s") webhook failed"
-  # Enforce mode: denied when an image is end-of-life; the message names the successor.
+  # Enforce mode: denied when an image is end-of-life; the message names the image to move
+  # to, the newest revision (the end of the successor chain), and no retired successor.
   if [ "$adm_denied" -gt 0 ]; then
-    jq -e --arg uid "$adm_uid" --arg succ "$(ref "$((adm_idx[0] + 1))")" \
+    jq -e --arg uid "$adm_uid" --arg succ "$(ref "$images") (" --arg old "$(ref "$((adm_idx[0] + 1))") (" \
       '.kind == "AdmissionReview" and .response.uid == $uid and .response.allowed == false
-       and (.response.status.message | contains($succ))' "$f" > /dev/null ||
+       and (.response.status.message | contains($succ))
+       and (.response.status.message | contains($old) | not)' "$f" > /dev/null ||
       die "unexpected admission answer from the $(wh_label "$s") webhook: $(head -c 600 "$f")"
   else
     jq -e --arg uid "$adm_uid" '.response.uid == $uid and .response.allowed == true' "$f" > /dev/null ||
