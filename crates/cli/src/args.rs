@@ -104,9 +104,10 @@ pub enum Command {
 
     /// Find image references in files and move end-of-life ones to their successors.
     ///
-    /// Reads Dockerfiles/Containerfiles, compose files, Kubernetes manifests, Helm values and
-    /// GitHub workflows under the paths (default: the current directory). Prints a unified
-    /// diff; `--write` edits the files in place, changing only the references' characters.
+    /// Reads Dockerfiles/Containerfiles, compose files, Kubernetes manifests, Helm values,
+    /// kustomizations and GitHub workflows under the paths (default: the current directory).
+    /// A successor retired since is followed to the newest. Prints a unified diff; `--write`
+    /// edits the files in place, changing only the references' characters.
     #[command(
         after_help = "Examples:\n  lineage update\n  lineage update deploy/ Dockerfile --write\n  lineage update --renovate > renovate-lineage.json"
     )]

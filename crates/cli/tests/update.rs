@@ -1,8 +1,8 @@
 //! `lineage update` (issue 8) against `lineage serve`: the fixture tree under
 //! `tests/fixtures/update/input` (Dockerfile with `ARG` and stages, compose, Deployment, Helm
-//! values, workflow) pins revisions of one lineage; the end-of-life ones, and only those, move
-//! to the successor, byte for byte as `tests/fixtures/update/expected` says, and a second run
-//! changes nothing.
+//! values, kustomization, workflow) pins revisions of one lineage; the end-of-life ones, and
+//! only those, move to the successor, byte for byte as `tests/fixtures/update/expected` says,
+//! and a second run changes nothing.
 //!
 //! The fixtures write `{{HOST}}` for the registry and `{{EOL_DIGEST}}`/`{{NEW_DIGEST}}` for the
 //! digests of `1.0-20230707` (end-of-life since 2023-07-10T08:00:00Z) and `1.0-20230710` (its
@@ -99,7 +99,7 @@ fn update_moves_exactly_the_end_of_life_references() {
     assert_tree(&dir, &input, "after the diff");
     let diff = String::from_utf8(run.stdout.clone()).unwrap();
     let differing: Vec<&String> = input.keys().filter(|p| input[*p] != expected[*p]).collect();
-    assert_eq!(differing.len(), 5, "{differing:?}");
+    assert_eq!(differing.len(), 6, "{differing:?}");
     for (p, before) in &input {
         let header = format!("--- a/tree/{p}\n+++ b/tree/{p}\n");
         assert_eq!(
@@ -117,8 +117,8 @@ fn update_moves_exactly_the_end_of_life_references() {
         .lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
         .collect();
-    assert_eq!(removed.len(), 12, "{diff}");
-    assert_eq!(added.len(), 12, "{diff}");
+    assert_eq!(removed.len(), 13, "{diff}");
+    assert_eq!(added.len(), 13, "{diff}");
     let all = |t: &BTreeMap<String, Vec<u8>>| {
         t.values()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -135,7 +135,7 @@ fn update_moves_exactly_the_end_of_life_references() {
     }
     assert!(
         run.stderr
-            .contains("12 reference(s) to update in 5 file(s)"),
+            .contains("13 reference(s) to update in 6 file(s)"),
         "{}",
         run.stderr
     );
@@ -176,7 +176,7 @@ fn update_moves_exactly_the_end_of_life_references() {
     let w = lineage_ok(s.path(), &["update", "tree", "--write"]);
     assert!(w.stdout.is_empty());
     assert!(
-        w.stderr.contains("updated 12 reference(s) in 5 file(s)"),
+        w.stderr.contains("updated 13 reference(s) in 6 file(s)"),
         "{}",
         w.stderr
     );

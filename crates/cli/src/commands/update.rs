@@ -200,7 +200,7 @@ fn collect(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
         } else {
             let kind = FileKind::from_path(root).ok_or_else(|| {
                 usage(anyhow::anyhow!(
-                    "`{}` is not a Dockerfile, compose file, Kubernetes manifest, Helm values file or GitHub workflow (by its name)",
+                    "`{}` is not a Dockerfile, compose file, Kubernetes manifest, Helm values file, kustomization or GitHub workflow (by its name)",
                     root.display()
                 ))
             })?;

@@ -5,9 +5,9 @@
 //! Under keys other than `image` itself, a string counts only when it has a `:`, `/` or `@`,
 //! so flags such as `useCustomImage: true` are not read as images.
 
+use super::Found;
 use super::text;
 use super::yaml::{self, Node, Scalar};
-use super::{Found, Occurrence, Shape, parse_reference};
 
 pub(crate) fn scan(text: &str, found: &mut Found) {
     for doc in yaml::documents(text) {
@@ -40,38 +40,7 @@ fn fields(text: &str, node: &Node, found: &mut Found) {
         .or_else(|| node.scalar("version"))
         .filter(non_empty);
     let digest = node.scalar("digest").filter(non_empty);
-    if tag.is_none() && digest.is_none() {
-        return;
-    }
-    let mut written = String::new();
-    if let Some(r) = registry {
-        written.push_str(&r.value);
-        written.push('/');
-    }
-    written.push_str(&repository.value);
-    if let Some(t) = tag {
-        written.push(':');
-        written.push_str(&t.value);
-    }
-    if let Some(d) = digest {
-        written.push('@');
-        written.push_str(&d.value);
-    }
-    let Some(image) = parse_reference(&written) else {
-        return;
-    };
-    let piece = |s: &Scalar| text::piece(text, s.span.clone());
-    found.occurrences.push(Occurrence {
-        written,
-        image,
-        line: repository.line,
-        shape: Shape::Fields {
-            registry: registry.map(piece),
-            repository: piece(repository),
-            tag: tag.map(piece),
-            digest: digest.map(piece),
-        },
-    });
+    found.fields(text, registry, repository, tag, digest, false);
 }
 
 #[cfg(test)]
@@ -123,6 +92,7 @@ pinned:
             repository,
             tag,
             digest,
+            ..
         } = &s.occurrences[0].shape
         else {
             panic!()

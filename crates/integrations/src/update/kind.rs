@@ -19,6 +19,9 @@ pub enum FileKind {
     HelmValues,
     /// `.github/workflows/*.y*ml`: job `container:` and `services:` images, `docker://` steps.
     Workflow,
+    /// `kustomization.y*ml`, `Kustomization`: the `images:` entries (`name`, `newName`,
+    /// `newTag`, `digest`).
+    Kustomization,
 }
 
 impl FileKind {
@@ -29,6 +32,12 @@ impl FileKind {
         let name = path.file_name().and_then(OsStr::to_str)?;
         if is_dockerfile(name) {
             return Some(FileKind::Dockerfile);
+        }
+        if matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        ) {
+            return Some(FileKind::Kustomization);
         }
         let stem = name
             .strip_suffix(".yaml")
@@ -56,6 +65,7 @@ impl FileKind {
             FileKind::Kubernetes => "Kubernetes manifest",
             FileKind::HelmValues => "Helm values",
             FileKind::Workflow => "GitHub workflow",
+            FileKind::Kustomization => "kustomization",
         }
     }
 }

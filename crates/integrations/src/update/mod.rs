@@ -4,7 +4,7 @@
 //! The flow, each step pure:
 //!
 //! 1. [`FileKind::from_path`] says which reader a file needs (Dockerfile, compose, Kubernetes,
-//!    Helm values, GitHub workflow).
+//!    Helm values, kustomization, GitHub workflow).
 //! 2. [`scan`] returns every [`Occurrence`]: the reference as the file writes it (variables
 //!    expanded), where its characters are (the [`Shape`]: byte ranges of the file), and the line
 //!    that uses it. Nothing is re-serialised: the YAML reader is a line-based tokeniser that
@@ -31,6 +31,7 @@ mod dockerfile;
 mod helm;
 mod kind;
 mod kubernetes;
+mod kustomize;
 mod plan;
 mod renovate;
 mod text;
@@ -63,8 +64,9 @@ pub enum Shape {
     /// several when variables build it (`FROM ${BASE}:${TAG}` uses the `ARG` defaults'
     /// characters).
     Text(Vec<Piece>),
-    /// Helm's separate scalars: `registry` (optional), `repository`, `tag` (which may carry
-    /// `@digest`) and `digest`, joined as `registry/repository:tag@digest`.
+    /// Separate scalars joined as `registry/repository:tag@digest`: Helm's `registry`
+    /// (optional), `repository`, `tag` (which may carry `@digest`) and `digest`; kustomize's
+    /// `newName` (or `name`), `newTag` and `digest`.
     Fields {
         /// The `registry` scalar.
         registry: Option<Piece>,
@@ -74,6 +76,10 @@ pub enum Shape {
         tag: Option<Piece>,
         /// The `digest` scalar, when it is not empty.
         digest: Option<Piece>,
+        /// Whether the repository scalar selects the image rather than naming it
+        /// (kustomize's `name` without `newName`): then a move to another repository cannot
+        /// be spliced.
+        fixed_repository: bool,
     },
 }
 
@@ -136,6 +142,7 @@ pub fn scan(kind: FileKind, text: &str) -> FileScan {
         FileKind::Compose => compose::scan(text, &mut found),
         FileKind::Kubernetes => kubernetes::scan(text, &mut found),
         FileKind::HelmValues => helm::scan(text, &mut found),
+        FileKind::Kustomization => kustomize::scan(text, &mut found),
         FileKind::Workflow => workflow::scan(text, &mut found),
     }
     found
@@ -175,6 +182,53 @@ impl Found {
                 shape: Shape::Text(pieces),
             });
         }
+    }
+
+    /// Record the reference that separate scalars spell (`registry/repository:tag@digest`),
+    /// when there is a tag or a digest (without both, the version is left to something else)
+    /// and the result is a reference.
+    pub(crate) fn fields(
+        &mut self,
+        text: &str,
+        registry: Option<&yaml::Scalar>,
+        repository: &yaml::Scalar,
+        tag: Option<&yaml::Scalar>,
+        digest: Option<&yaml::Scalar>,
+        fixed_repository: bool,
+    ) {
+        if tag.is_none() && digest.is_none() {
+            return;
+        }
+        let mut written = String::new();
+        if let Some(r) = registry {
+            written.push_str(&r.value);
+            written.push('/');
+        }
+        written.push_str(&repository.value);
+        if let Some(t) = tag {
+            written.push(':');
+            written.push_str(&t.value);
+        }
+        if let Some(d) = digest {
+            written.push('@');
+            written.push_str(&d.value);
+        }
+        let Some(image) = parse_reference(&written) else {
+            return;
+        };
+        let piece = |s: &yaml::Scalar| text::piece(text, s.span.clone());
+        self.occurrences.push(Occurrence {
+            written,
+            image,
+            line: repository.line,
+            shape: Shape::Fields {
+                registry: registry.map(piece),
+                repository: piece(repository),
+                tag: tag.map(piece),
+                digest: digest.map(piece),
+                fixed_repository,
+            },
+        });
     }
 
     /// Record a note.

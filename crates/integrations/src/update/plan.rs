@@ -263,6 +263,7 @@ fn pieces(occ: &Occurrence) -> Box<dyn Iterator<Item = &Piece> + '_> {
             repository,
             tag,
             digest,
+            ..
         } => Box::new(
             registry
                 .iter()
@@ -303,9 +304,10 @@ fn edits(occ: &Occurrence, to: &str) -> Result<Vec<Edit>, String> {
             repository,
             tag,
             digest,
+            fixed_repository,
         } => field_edits(
             registry.as_ref(),
-            repository,
+            (repository, *fixed_repository),
             tag.as_ref(),
             digest.as_ref(),
             to,
@@ -393,9 +395,11 @@ fn narrow(old: &str, at: usize, new: &str) -> (Range<usize>, String) {
 
 /// For Helm's fields: the name goes to `registry` + `repository` (or `repository` alone), the
 /// tag to `tag` (with `@digest` when the tag carried it), the digest to `digest`.
+/// For separate scalars: each one that changes is replaced whole. `repository` comes with
+/// whether it is fixed (a selector that must not change).
 fn field_edits(
     registry: Option<&Piece>,
-    repository: &Piece,
+    (repository, fixed_repository): (&Piece, bool),
     tag: Option<&Piece>,
     digest: Option<&Piece>,
     to: &str,
@@ -429,12 +433,18 @@ fn field_edits(
             want.push((t, value));
         }
         (None, None) => {}
-        _ => return Err("the chart's values have no field for the tag".to_string()),
+        _ => return Err("no field holds the tag".to_string()),
     }
     match (digest, &new.digest) {
         (Some(d), Some(n)) => want.push((d, to[n.clone()].to_string())),
-        (Some(_), None) => return Err("the chart's values pin a digest".to_string()),
+        (Some(_), None) => return Err("a field pins a digest and the move names none".to_string()),
         _ => {}
+    }
+    if fixed_repository && want.iter().any(|(p, v)| *p == repository && p.text != *v) {
+        return Err(format!(
+            "`name: {}` selects the images this entry changes; add `newName: {name}` by hand",
+            repository.text
+        ));
     }
     Ok(want
         .into_iter()
@@ -447,7 +457,7 @@ fn field_edits(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use lineage_lifecycle::{Source, Status, Successor};
@@ -458,7 +468,8 @@ mod tests {
     const OLD_D: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const NEW_D: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
-    fn status(state: State, successor: Option<&str>) -> Status {
+    /// A status in `state` whose successor (when given) is `successor` with digest `NEW_D`.
+    pub(crate) fn status(state: State, successor: Option<&str>) -> Status {
         Status {
             reference: String::new(),
             digest: OLD_D.parse().unwrap(),

@@ -1,5 +1,5 @@
 //! A tolerant, line-based reader for the block YAML that compose files, Kubernetes manifests,
-//! Helm values and workflows are written in. It builds a small tree whose scalars keep the byte
+//! Helm values, kustomizations and workflows are written in. It builds a small tree whose scalars keep the byte
 //! range of their characters, so an edit splices exactly those characters and leaves comments,
 //! quotes, indentation, order and line endings alone.
 //!
