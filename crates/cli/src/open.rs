@@ -124,14 +124,12 @@ impl Opener {
     ) -> anyhow::Result<std::collections::HashMap<String, lineage_integrations::Looked>> {
         let lookup = self.lookup(namespace).await?;
         let results = lookup.lookup_many(references, at).await;
-        let followed = futures_util::future::join_all(results.into_iter().map(|r| async {
-            match r {
-                Ok(status) => Ok(lookup.follow_successors(status, at).await),
-                Err(e) => Err(e.message()),
-            }
-        }))
-        .await;
-        Ok(references.iter().cloned().zip(followed).collect())
+        let followed = lookup.follow_many(results, at, None).await;
+        Ok(references
+            .iter()
+            .cloned()
+            .zip(followed.into_iter().map(|r| r.map_err(|e| e.message())))
+            .collect())
     }
 
     /// Open the store `r` names for reading.

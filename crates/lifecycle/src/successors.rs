@@ -10,11 +10,13 @@
 //! record's fact; the chain is a decision made from many records.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use lineage_oci::{Digest, ImageRef, TagOrDigest};
 
-use crate::lookup::Lookup;
+use crate::lookup::{Lookup, LookupError};
 use crate::status::{State, Status, Successor};
 
 /// The most successors followed from one image; a longer chain ends at the last one reached.
@@ -73,6 +75,29 @@ impl Lookup {
         }
         status.successor = Some(best);
         status
+    }
+
+    /// [`Lookup::follow_successors`] for each status of `results` (a batch from
+    /// [`Lookup::lookup_many`]), concurrently; failures pass through. With a `budget`, a status
+    /// whose chain takes longer to follow keeps its recorded successor.
+    pub async fn follow_many(
+        &self,
+        results: Vec<Result<Status, LookupError>>,
+        at: DateTime<Utc>,
+        budget: Option<Duration>,
+    ) -> Vec<Result<Status, LookupError>> {
+        join_all(results.into_iter().map(|r| async move {
+            let status = r?;
+            if status.successor.is_none() {
+                return Ok(status);
+            }
+            let followed = self.follow_successors(status.clone(), at);
+            Ok(match budget {
+                None => followed.await,
+                Some(b) => tokio::time::timeout(b, followed).await.unwrap_or(status),
+            })
+        }))
+        .await
     }
 
     /// The newest revision of the lineage of `found` (the image `image` names), when its
@@ -314,6 +339,23 @@ mod tests {
         status.successor = Some(gone.clone());
         let s = lookup.follow_successors(status, t("2024-01-01")).await;
         assert_eq!(s.successor, Some(gone));
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_followed_in_order_and_failures_pass_through() {
+        let (_dir, lookup, images) = chain().await;
+        let at = t("2024-01-01");
+        let refs = [reference("1"), reference("missing"), reference("4")];
+        let results = lookup.lookup_many(&refs, at).await;
+        let followed = lookup.follow_many(results, at, None).await;
+        assert_eq!(followed.len(), 3);
+        let first = followed[0].as_ref().unwrap();
+        assert_eq!(
+            first.successor.as_ref().unwrap().digest.as_ref(),
+            Some(images[3].digest())
+        );
+        assert!(followed[1].as_ref().unwrap_err().is_not_found());
+        assert_eq!(followed[2].as_ref().unwrap().digest, *images[3].digest());
     }
 
     #[tokio::test]

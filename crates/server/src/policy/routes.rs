@@ -23,8 +23,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use futures_util::future::join_all;
-use lineage_lifecycle::{Lookup, Status};
+use lineage_lifecycle::Lookup;
 
 use super::admission::{
     self, AdmissionResponse, AdmissionReview, AdmissionSettings, Mode, ReviewResponse, Verdict,
@@ -97,13 +96,10 @@ impl PolicyState {
         let at = at.unwrap_or_else(Utc::now);
         let mut results = self.lookup.lookup_many(images, at).await;
         if follow {
-            results = join_all(results.into_iter().map(|r| async move {
-                match r {
-                    Ok(status) => Ok(self.follow(status, at).await),
-                    Err(e) => Err(e),
-                }
-            }))
-            .await;
+            results = self
+                .lookup
+                .follow_many(results, at, Some(FOLLOW_BUDGET))
+                .await;
         }
         images
             .iter()
@@ -115,20 +111,6 @@ impl PolicyState {
                 })
             }))
             .collect()
-    }
-
-    /// `status` with its successor followed, or as it is when that takes longer than
-    /// [`FOLLOW_BUDGET`].
-    async fn follow(&self, status: Status, at: chrono::DateTime<Utc>) -> Status {
-        if status.successor.is_none() {
-            return status;
-        }
-        tokio::time::timeout(
-            FOLLOW_BUDGET,
-            self.lookup.follow_successors(status.clone(), at),
-        )
-        .await
-        .unwrap_or(status)
     }
 }
 
