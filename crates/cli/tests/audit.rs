@@ -17,10 +17,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::serve::Serve;
@@ -235,33 +232,7 @@ impl Fleet {
     /// Send a request that marks a point in the access log, and wait until the server has
     /// logged it: every request the audit made before it is then in the log too.
     fn mark(&self, n: u32) -> usize {
-        let path = format!("/v2/audit-test-marker-{n}/tags/list");
-        let mut stream = TcpStream::connect(self.host()).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.host()
-        )
-        .unwrap();
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        let needle = format!("path={path} ");
-        let patience = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(i) = self
-                .server
-                .requests()
-                .iter()
-                .position(|l| l.contains(&needle))
-            {
-                return i;
-            }
-            assert!(
-                Instant::now() < patience,
-                "the marker {path} never reached the access log"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.server.mark(&format!("audit-test-marker-{n}"))
     }
 
     /// The `{{HOST}}` fixture `name`, made concrete in the scratch directory.

@@ -337,7 +337,6 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 /// a request's line is written before its response).
 struct AccessLog<'a> {
     server: &'a Serve,
-    http: Http,
     markers: u32,
     mark: usize,
 }
@@ -346,7 +345,6 @@ impl<'a> AccessLog<'a> {
     fn new(server: &'a Serve) -> AccessLog<'a> {
         let mut log = AccessLog {
             server,
-            http: Http::new(&server.host),
             markers: 0,
             mark: 0,
         };
@@ -357,26 +355,8 @@ impl<'a> AccessLog<'a> {
     /// Send a marker request and wait for its line; returns its index in the log.
     fn sync(&mut self) -> usize {
         self.markers += 1;
-        let path = format!("/v2/lineage-test-marker-{}/tags/list", self.markers);
-        self.http.get(&path);
-        let needle = format!("path={path} ");
-        let patience = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(i) = self
-                .server
-                .requests()
-                .iter()
-                .position(|l| l.contains(&needle))
-            {
-                return i;
-            }
-            assert!(
-                Instant::now() < patience,
-                "the marker request {path} never reached the access log: {:#?}",
-                self.server.log()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.server
+            .mark(&format!("lineage-test-marker-{}", self.markers))
     }
 
     /// The registry API (`/v2/`) requests since the last call.

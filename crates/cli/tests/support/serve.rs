@@ -1,9 +1,11 @@
 //! Running `lineage serve` for a test: on a free port, in a scratch root, killed on drop.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A running `lineage serve`.
 pub struct Serve {
@@ -101,6 +103,36 @@ impl Serve {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Send `GET /v2/LABEL/tags/list` and wait until the access log has its line; returns
+    /// that line's index in [`Serve::requests`]. Every request the server answered before it
+    /// is then in the log too, so two marks delimit exactly the requests made between them.
+    pub fn mark(&self, label: &str) -> usize {
+        let path = format!("/v2/{label}/tags/list");
+        let mut stream = TcpStream::connect(&self.host)
+            .unwrap_or_else(|e| panic!("connecting to {} for a marker: {e}", self.host));
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.host
+        )
+        .unwrap_or_else(|e| panic!("sending the marker {path}: {e}"));
+        let _ = stream.read_to_end(&mut Vec::new());
+        let needle = format!("path={path} ");
+        // The test's patience, not a timing assertion: a hung server fails the test.
+        let patience = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(i) = self.requests().iter().position(|l| l.contains(&needle)) {
+                return i;
+            }
+            assert!(
+                Instant::now() < patience,
+                "the marker request {path} never reached the access log: {:#?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Every line the server printed on stderr after its `listening on` line.
