@@ -71,8 +71,7 @@ impl Fleet {
         let s = Scratch::new();
         let server = Serve::start(&s.join("root"), &[]);
         let builds = s.join("builds");
-        let mut tags: Vec<String> = vec!["rev1".into(), "rev2".into()];
-        tags.extend((0..17).map(|i| format!("img{i:02}")));
+        let tags: Vec<String> = (0..17).map(|i| format!("img{i:02}")).collect();
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         support::scenario::build_images(&builds, &tag_refs);
         let src = |t: &str| format!("oci:{}:{t}", builds.display());
@@ -80,27 +79,7 @@ impl Fleet {
         let run = |args: &[&str]| {
             lineage_ok(s.path(), args);
         };
-        let flask = format!("{h}/flasksample");
-        run(&[
-            "release",
-            &src("rev1"),
-            &flask,
-            "--version",
-            "1.0",
-            "--revision",
-            "20230707",
-            "--created",
-            "2023-07-07T00:00:00-08:00",
-        ]);
-        run(&[
-            "release",
-            &src("rev2"),
-            &flask,
-            "--version",
-            "1.0",
-            "--created",
-            "2023-07-10T00:00:00-08:00",
-        ]);
+        let flask = support::scenario::scenario(&s, &format!("{h}/flasksample"));
         let billing = format!("{h}/billing");
         run(&[
             "release",
@@ -160,16 +139,14 @@ impl Fleet {
         let mut fleet = Fleet {
             server,
             s,
-            old: String::new(),
-            new: String::new(),
+            old: flask.eol_digest,
+            new: flask.successor_digest,
             b1: String::new(),
             b2: String::new(),
             s1: String::new(),
             s2: String::new(),
             svc: Vec::new(),
         };
-        fleet.old = fleet.resolve(&format!("{h}/flasksample:1.0-20230707"));
-        fleet.new = fleet.resolve(&format!("{h}/flasksample:1.0"));
         fleet.b1 = fleet.resolve(&format!("{h}/billing:2.0-20240101"));
         fleet.b2 = fleet.resolve(&format!("{h}/billing:2.0"));
         fleet.s1 = fleet.resolve(&format!("{h}/search:3.0-a"));
