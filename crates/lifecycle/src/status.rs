@@ -191,7 +191,7 @@ pub struct Status {
     /// The state.
     pub state: State,
     /// The effective end-of-life, RFC 3339 UTC.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "lineage_oci::time::serialize_rfc3339_opt")]
     pub end_of_life: Option<DateTime<Utc>>,
     /// Why, as recorded.
     pub reason: Option<Reason>,
@@ -211,13 +211,6 @@ pub struct Status {
     /// Lifecycle data that could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
-}
-
-fn rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&lineage_oci::time::format_rfc3339(t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// What the record or the manifest declares.

@@ -131,6 +131,22 @@ pub fn format_rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// serde's `serialize_with` for a time: the string [`format_rfc3339`] gives.
+pub fn serialize_rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(t))
+}
+
+/// serde's `serialize_with` for an optional time: [`serialize_rfc3339`], or `null`.
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 struct Cursor<'a> {
     s: &'a [u8],
     pos: usize,

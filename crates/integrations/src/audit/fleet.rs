@@ -51,7 +51,7 @@ pub struct Row {
     /// The lifecycle state (`unknown` when the lookup failed).
     pub state: State,
     /// The effective end-of-life, RFC 3339 UTC.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "lineage_oci::time::serialize_rfc3339_opt")]
     pub end_of_life: Option<DateTime<Utc>>,
     /// The image to move to.
     pub successor: Option<Successor>,
@@ -63,13 +63,6 @@ pub struct Row {
     /// Lifecycle data that could not be read (not serialised; the caller reports them).
     #[serde(skip)]
     pub warnings: Vec<Warning>,
-}
-
-fn rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&lineage_oci::time::format_rfc3339(t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// How one spelling of an image is looked up and grouped.

@@ -45,7 +45,7 @@ pub struct Lifecycle {
     /// The state (`unknown` when the image could not be looked up).
     pub state: State,
     /// The effective end-of-life, RFC 3339 UTC.
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "lineage_oci::time::serialize_rfc3339_opt")]
     pub end_of_life: Option<DateTime<Utc>>,
     /// Why, as recorded.
     pub reason: Option<Reason>,
@@ -61,7 +61,7 @@ pub struct Lifecycle {
     /// What decided the state.
     pub source: Source,
     /// The instant the status is for (now, or `--at`).
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "lineage_oci::time::serialize_rfc3339")]
     pub checked_at: DateTime<Utc>,
     /// Why the state is `unknown`, when lineage could not look the image up.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,17 +69,6 @@ pub struct Lifecycle {
     /// Lifecycle data that could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
-}
-
-fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&lineage_oci::time::format_rfc3339(t))
-}
-
-fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => rfc3339(t, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl Lifecycle {
