@@ -20,3 +20,11 @@ use lineage_lifecycle::Status;
 /// The result of looking one reference up, as the integrations consume it: the status, or
 /// why there is none (the message is shown to the user).
 pub type Looked = Result<Status, String>;
+
+/// serde_json's message without its ` at line L column C` tail, for errors that report the
+/// line and column themselves.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&suffix).unwrap_or(&full).to_string()
+}

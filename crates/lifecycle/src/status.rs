@@ -82,6 +82,11 @@ impl State {
         }
     }
 
+    /// Whether an image in this state should be moved off: `end-of-life` or `superseded`.
+    pub fn is_retired(self) -> bool {
+        matches!(self, State::EndOfLife | State::Superseded)
+    }
+
     fn rank(self) -> Option<u8> {
         match self {
             State::Supported => Some(0),

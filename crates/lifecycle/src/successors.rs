@@ -60,7 +60,7 @@ impl Lookup {
             if best.revision.is_none() {
                 best.revision = found.revision.clone();
             }
-            if !retired(found.state) {
+            if !found.state.is_retired() {
                 break;
             }
             if let Some(newest) = self.newest_of(&image, &found, &seen, at).await {
@@ -132,11 +132,6 @@ impl Lookup {
             revision: Some(revision),
         })
     }
-}
-
-/// Whether an image in `state` should be moved off.
-fn retired(state: State) -> bool {
-    matches!(state, State::EndOfLife | State::Superseded)
 }
 
 /// The image a successor names: its reference (by digest when the digest is known, so a tag

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::Utc;
 use lineage_integrations::update::{self, FileKind, FilePlan, FileScan, Move};
-use lineage_lifecycle::State;
 
 use crate::args::UpdateArgs;
 use crate::commands::lifecycle::{time, usage};
@@ -169,14 +168,7 @@ pub async fn run(
 
 /// `from → to (end-of-life since T)`.
 fn describe(m: &Move) -> String {
-    let why = match (m.state, m.end_of_life) {
-        (State::EndOfLife, Some(t)) => format!(
-            "end-of-life since {}",
-            lineage_oci::time::format_rfc3339(&t)
-        ),
-        (state, _) => state.to_string(),
-    };
-    format!("{} → {} ({why})", m.from, m.to)
+    format!("{} → {} ({})", m.from, m.to, m.why())
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.

@@ -198,18 +198,10 @@ fn json_documents(text: &str) -> Result<Vec<serde_json::Value>, InputError> {
             d.map_err(|e| InputError::Json {
                 line: e.line(),
                 column: e.column(),
-                message: without_position(&e.to_string()),
+                message: crate::json_message(&e),
             })
         })
         .collect()
-}
-
-/// serde_json's message without its ` at line L column C` tail (the error says it already).
-fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 fn yaml_documents(text: &str) -> Result<Vec<serde_json::Value>, InputError> {

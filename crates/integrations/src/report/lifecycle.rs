@@ -164,10 +164,7 @@ impl Lifecycle {
     /// The reference to move to: the successor's reference, else its digest in the scanned
     /// image's repository. `None` unless the state calls for a move.
     pub fn move_to(&self) -> Option<String> {
-        if !matches!(
-            self.state,
-            State::EndOfLife | State::Scheduled | State::Superseded
-        ) {
+        if !self.state.is_at_least(State::Superseded) {
             return None;
         }
         let successor = self.successor.as_ref()?;

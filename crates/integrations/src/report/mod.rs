@@ -177,10 +177,8 @@ impl Report {
 }
 
 fn json_error(e: serde_json::Error) -> ReportError {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
     ReportError::Json {
-        message: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
+        message: crate::json_message(&e),
         line: e.line(),
         column: e.column(),
     }

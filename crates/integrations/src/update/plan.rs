@@ -33,6 +33,19 @@ pub struct Move {
     pub record: Option<Digest>,
 }
 
+impl Move {
+    /// Why it moves, for people: `end-of-life since T`, or the state.
+    pub fn why(&self) -> String {
+        match (self.state, self.end_of_life) {
+            (State::EndOfLife, Some(t)) => format!(
+                "end-of-life since {}",
+                lineage_oci::time::format_rfc3339(&t)
+            ),
+            (state, _) => state.to_string(),
+        }
+    }
+}
+
 /// What [`plan`] decided for one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePlan {
@@ -76,7 +89,7 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
             }
             Some(Ok(s)) => s,
         };
-        if !matches!(status.state, State::EndOfLife | State::Superseded) {
+        if !status.state.is_retired() {
             continue;
         }
         let Some(successor) = &status.successor else {

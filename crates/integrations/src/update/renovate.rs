@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use lineage_lifecycle::State;
 use serde_json::{Value, json};
 
 use super::Move;
@@ -45,13 +44,7 @@ pub fn renovate_config<'a>(moves: impl IntoIterator<Item = &'a Move>) -> Renovat
         names.sort();
         names.dedup();
         let current = m.from[current.clone()].to_string();
-        let why = match (m.state, m.end_of_life) {
-            (State::EndOfLife, Some(t)) => format!(
-                "end-of-life since {}",
-                lineage_oci::time::format_rfc3339(&t)
-            ),
-            (state, _) => state.to_string(),
-        };
+        let why = m.why();
         let mut note = format!("`{}` is {why}", m.from_image);
         if let Some(r) = &m.record {
             note.push_str(&format!(" (lifecycle record `{r}`)"));
@@ -80,6 +73,7 @@ pub fn renovate_config<'a>(moves: impl IntoIterator<Item = &'a Move>) -> Renovat
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use lineage_lifecycle::State;
     use lineage_oci::ImageRef;
 
     use super::*;
