@@ -2,7 +2,7 @@
 //! exist; everything after works through the store traits. One registry client is built per
 //! process, on first use, with the global TLS flags and docker's credentials.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -34,16 +34,22 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Client options for these flags, with credentials from `docker_config`.
-    pub fn client_options(&self, docker_config: DockerConfig) -> ClientOptions {
-        ClientOptions {
+    /// Client options for these flags, with credentials from the docker config file `path`
+    /// (a mounted `dockerconfigjson` secret), else docker's own `config.json`.
+    pub fn client_options(&self, path: Option<&Path>) -> anyhow::Result<ClientOptions> {
+        let docker_config = match path {
+            Some(p) => DockerConfig::load(p)
+                .with_context(|| format!("cannot read the docker config `{}`", p.display()))?,
+            None => DockerConfig::load_default().context("cannot read docker's config.json")?,
+        };
+        Ok(ClientOptions {
             plain_http: self.plain_http,
             plain_http_hosts: self.plain_http_hosts.clone(),
             insecure: self.insecure,
             ca_files: self.ca_files.clone(),
             docker_config: Some(docker_config),
             ..ClientOptions::default()
-        }
+        })
     }
 }
 
@@ -67,10 +73,26 @@ impl StoreOpener for RegistryOpener {
     }
 }
 
-/// Opens stores, sharing one registry client.
+/// The lifecycle engine's cached batch lookup for `namespace`, opening registries through
+/// `client`.
+pub fn registry_lookup(
+    client: RegistryClient,
+    namespace: &str,
+    options: LookupOptions,
+) -> anyhow::Result<Lookup> {
+    let engine = crate::commands::lifecycle::engine(namespace, None)?;
+    Ok(Lookup::new(
+        engine,
+        Arc::new(RegistryOpener::new(client)),
+        options,
+    ))
+}
+
+/// Opens stores, sharing one registry client and one lifecycle lookup.
 pub struct Opener {
     connection: Connection,
     client: OnceCell<RegistryClient>,
+    lookup: OnceCell<Lookup>,
 }
 
 impl Opener {
@@ -79,14 +101,13 @@ impl Opener {
         Opener {
             connection,
             client: OnceCell::new(),
+            lookup: OnceCell::new(),
         }
     }
 
     /// The client options the global flags and docker's config.json give.
     pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
-        let docker_config =
-            DockerConfig::load_default().context("cannot read docker's config.json")?;
-        Ok(self.connection.client_options(docker_config))
+        self.connection.client_options(None)
     }
 
     /// The registry client, built on first use.
@@ -101,15 +122,19 @@ impl Opener {
         Ok(client.clone())
     }
 
-    /// The lifecycle engine's cached batch lookup for `namespace` over this opener's
-    /// registry client: at most three registry requests per distinct image.
+    /// The lifecycle engine's cached batch lookup over this opener's registry client (at
+    /// most three registry requests per distinct image), built on first use and shared by
+    /// every later call, so a command that looks up several times (a report's candidates,
+    /// then the successor) reads each image once. `namespace` is the process's global
+    /// `--namespace`, the same for every call.
     pub async fn lookup(&self, namespace: &str) -> anyhow::Result<Lookup> {
-        let engine = crate::commands::lifecycle::engine(namespace, None)?;
-        Ok(Lookup::new(
-            engine,
-            Arc::new(RegistryOpener::new(self.client().await?)),
-            LookupOptions::default(),
-        ))
+        let lookup = self
+            .lookup
+            .get_or_try_init(|| async {
+                registry_lookup(self.client().await?, namespace, LookupOptions::default())
+            })
+            .await?;
+        Ok(lookup.clone())
     }
 
     /// The status of each of `references` at `at`, keyed by the reference as given, with its

@@ -6,15 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lineage_lifecycle::{Lookup, LookupOptions};
+use lineage_lifecycle::LookupOptions;
 use lineage_registry_client::RegistryClient;
-use lineage_registry_client::credentials::DockerConfig;
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::{AdmissionSettings, Mode};
 
 use crate::args::{PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
-use crate::open::{Connection, RegistryOpener};
+use crate::open::{Connection, registry_lookup};
 
 /// The routes' shared state for `args`: a registry client that gives up early enough for
 /// the API server's 5 s webhook timeout, the engine for `namespace`, the caches.
@@ -28,12 +27,7 @@ pub fn policy_state(
         .admission_mode
         .parse()
         .map_err(|e| UsageError(anyhow::Error::new(e)))?;
-    let docker_config = match docker_config {
-        Some(p) => DockerConfig::load(p)
-            .with_context(|| format!("cannot read the docker config `{}`", p.display()))?,
-        None => DockerConfig::load_default().context("cannot read docker's config.json")?,
-    };
-    let mut options = connection.client_options(docker_config);
+    let mut options = connection.client_options(docker_config)?;
     options
         .plain_http_hosts
         .extend(args.plain_http_hosts.iter().cloned());
@@ -42,20 +36,19 @@ pub fn policy_state(
     options.connect_timeout = Duration::from_secs(2);
     options.read_timeout = Duration::from_secs(3);
     let client = RegistryClient::new(options).context("cannot set up the registry client")?;
-    let engine = super::lifecycle::engine(namespace, None)?;
-    let lookup = Lookup::new(
-        engine,
-        Arc::new(RegistryOpener::new(client)),
+    let lookup = registry_lookup(
+        client,
+        namespace,
         LookupOptions {
             digest_ttl: args.digest_ttl,
             tag_ttl: args.tag_ttl,
-            per_registry_concurrency: args.registry_concurrency.max(1),
+            per_registry_concurrency: args.registry_concurrency,
             // The API server gives a webhook 5 s at most (`timeoutSeconds`): an answer in
             // time is worth more than a late one.
             deadline: Some(Duration::from_secs(4)),
             ..LookupOptions::default()
         },
-    );
+    )?;
     let admission = AdmissionSettings {
         mode,
         grace_period: args.grace_period,
