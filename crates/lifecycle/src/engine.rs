@@ -22,7 +22,7 @@ use crate::profile::{
     ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Namespace, Reason,
 };
 use crate::record::Records;
-use crate::status::{RollingTagInfo, Status, StatusInput, decide};
+use crate::status::{Facts, RollingTagInfo, Status, decide_from};
 use crate::write::{RecordSpec, WriteOptions, is_same_as};
 
 /// What the engine can fail with.
@@ -93,18 +93,20 @@ pub(crate) fn decide_with(
     reference: &str,
     facts: &ImageFacts,
     namespaces: &[Namespace],
-    rolling_tag: Option<RollingTagInfo>,
+    rolling_tag: Option<&RollingTagInfo>,
     at: DateTime<Utc>,
 ) -> Status {
-    decide(StatusInput {
-        reference: reference.to_string(),
-        digest: facts.digest.clone(),
-        image_annotations: facts.annotations.clone(),
-        referrers: facts.referrers.clone(),
-        namespaces: namespaces.to_vec(),
-        rolling_tag,
+    decide_from(
+        reference.to_string(),
+        Facts {
+            digest: &facts.digest,
+            image_annotations: &facts.annotations,
+            referrers: &facts.referrers,
+            namespaces,
+            rolling_tag,
+        },
         at,
-    })
+    )
 }
 
 impl Engine {
@@ -203,7 +205,13 @@ impl Engine {
         rolling_tag: Option<RollingTagInfo>,
         at: DateTime<Utc>,
     ) -> Status {
-        decide_with(reference, facts, &self.read_namespaces(), rolling_tag, at)
+        decide_with(
+            reference,
+            facts,
+            &self.read_namespaces(),
+            rolling_tag.as_ref(),
+            at,
+        )
     }
 
     /// Write the record `spec` about `subject`, unless the newest record already says the

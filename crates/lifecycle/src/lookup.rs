@@ -421,7 +421,7 @@ impl Inner {
             reference,
             &facts,
             &self.namespaces,
-            rolling.as_deref().cloned(),
+            rolling.as_deref(),
             at,
         ))
     }

@@ -231,49 +231,73 @@ struct Declared {
 
 /// Decide the status of an image (DESIGN §4; the rules are in the module documentation).
 pub fn decide(input: StatusInput) -> Status {
-    let StatusInput {
-        reference,
+    decide_from(
+        input.reference,
+        Facts {
+            digest: &input.digest,
+            image_annotations: &input.image_annotations,
+            referrers: &input.referrers,
+            namespaces: &input.namespaces,
+            rolling_tag: input.rolling_tag.as_ref(),
+        },
+        input.at,
+    )
+}
+
+/// What [`decide`] reads, borrowed: the batch lookup decides from cached facts on every
+/// lookup and must not copy them to do it.
+pub(crate) struct Facts<'a> {
+    pub(crate) digest: &'a Digest,
+    pub(crate) image_annotations: &'a BTreeMap<String, String>,
+    pub(crate) referrers: &'a [Descriptor],
+    pub(crate) namespaces: &'a [Namespace],
+    pub(crate) rolling_tag: Option<&'a RollingTagInfo>,
+}
+
+/// [`decide`] over borrowed facts.
+pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>) -> Status {
+    let Facts {
         digest,
         image_annotations,
         referrers,
         namespaces,
         rolling_tag,
-        at,
-    } = input;
+    } = facts;
     let Records {
         records,
         mut warnings,
-    } = Records::read(&referrers, &namespaces);
+    } = Records::read(referrers, namespaces);
     let record = crate::record::effective(&records);
 
-    let declared = match record {
-        Some(r) => Some(Declared {
-            end_of_life: r.end_of_life,
-            reason: r.reason.clone(),
-            successor: r.successor.clone(),
-            superseded_by: r.superseded_by.clone(),
-            source: Source::Referrer,
-            record: Some(r.digest.clone()),
-            dialect: r.dialect.name().to_string(),
-        }),
-        None => manifest_fallback::read(&digest, &image_annotations, &namespaces, &mut warnings)
-            .map(|m| Declared {
-                end_of_life: Some(m.end_of_life),
-                reason: m.reason,
-                successor: m.successor,
-                superseded_by: m.superseded_by,
-                source: Source::Manifest,
-                record: None,
-                dialect: m.dialect,
+    let declared =
+        match record {
+            Some(r) => Some(Declared {
+                end_of_life: r.end_of_life,
+                reason: r.reason.clone(),
+                successor: r.successor.clone(),
+                superseded_by: r.superseded_by.clone(),
+                source: Source::Referrer,
+                record: Some(r.digest.clone()),
+                dialect: r.dialect.name().to_string(),
             }),
-    };
+            None => manifest_fallback::read(digest, image_annotations, namespaces, &mut warnings)
+                .map(|m| Declared {
+                    end_of_life: Some(m.end_of_life),
+                    reason: m.reason,
+                    successor: m.successor,
+                    superseded_by: m.superseded_by,
+                    source: Source::Manifest,
+                    record: None,
+                    dialect: m.dialect,
+                }),
+        };
 
     let image = Annotations {
-        digest: &digest,
-        map: &image_annotations,
+        digest,
+        map: image_annotations,
     };
     // The rolling tag's image, when it is another image than this one.
-    let other = rolling_tag.as_ref().filter(|r| r.digest != digest);
+    let other = rolling_tag.filter(|r| r.digest != *digest);
 
     let end_of_life = declared.as_ref().and_then(|d| d.end_of_life);
     let (state, source) = match (end_of_life, &declared) {
@@ -301,7 +325,6 @@ pub fn decide(input: StatusInput) -> Status {
             reference: d.successor.clone(),
             digest: d.superseded_by.clone(),
             revision: rolling_tag
-                .as_ref()
                 .filter(|r| d.superseded_by.as_ref() == Some(&r.digest))
                 .and_then(|r| r.revision.clone()),
         }),
