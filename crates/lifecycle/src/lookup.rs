@@ -125,17 +125,7 @@ impl LookupError {
 
     /// The error and its causes on one line, for a report or an HTTP answer.
     pub fn message(&self) -> String {
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            cause = c.source();
-        }
-        message
+        lineage_store::one_line(self)
     }
 
     /// Whether the image (its tag, manifest or repository) does not exist, as opposed to a

@@ -140,22 +140,9 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// Whether a request failed because the server's certificate was refused.
 fn is_certificate_error(e: &reqwest::Error) -> bool {
-    flatten(e).to_ascii_lowercase().contains("certificate")
-}
-
-/// The error and its causes on one line.
-pub(crate) fn flatten(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        cur = s.source();
-    }
-    out
+    lineage_store::one_line(e)
+        .to_ascii_lowercase()
+        .contains("certificate")
 }
 
 impl RegistryClient {
@@ -192,7 +179,10 @@ impl RegistryClient {
         }
         let http = builder.build().map_err(|e| RegistryError::Protocol {
             url: String::new(),
-            message: format!("cannot build the HTTP client: {}", flatten(&e)),
+            message: format!(
+                "cannot build the HTTP client: {}",
+                lineage_store::one_line(&e)
+            ),
         })?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
@@ -375,11 +365,11 @@ impl RegistryClient {
                         (e.is_connect() || e.is_timeout() || e.is_request()) && !certificate;
                     if retryable && replayable && attempt < self.inner.options.retries {
                         attempt += 1;
-                        tracing::debug!(url = %shown, attempt, error = %flatten(&e), "retrying");
+                        tracing::debug!(url = %shown, attempt, error = %lineage_store::one_line(&e), "retrying");
                         tokio::time::sleep(self.backoff(attempt, None)).await;
                         continue;
                     }
-                    let mut message = flatten(&e);
+                    let mut message = lineage_store::one_line(&e);
                     if certificate {
                         message.push_str(" (the registry's certificate is not trusted: add its CA with `--ca-file`, or skip verification with `--insecure`)");
                     }

@@ -69,7 +69,7 @@ impl Page {
             .map_err(|e| RegistryError::Transport {
                 method: "GET".into(),
                 url: url.clone(),
-                message: crate::client::flatten(&e),
+                message: lineage_store::one_line(&e),
                 retryable: true,
             })?;
         Ok(Page { body, next, url })

@@ -174,7 +174,7 @@ impl RegistryClient {
                         url,
                         message: format!(
                             "the answer's body could not be read: {}",
-                            crate::client::flatten(&e)
+                            lineage_store::one_line(&e)
                         ),
                         retryable: true,
                     });

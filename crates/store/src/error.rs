@@ -170,3 +170,20 @@ impl StoreError {
 
 /// Result alias for store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An error and its causes on one line (`error: cause: cause`), a cause already contained in
+/// the text before it left out: for messages that must fit one line (a log field, an HTTP
+/// answer, a report).
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}

@@ -29,6 +29,6 @@ mod testing;
 
 pub use archive::ArchiveStore;
 pub use blob::BlobStream;
-pub use error::{ErrorKind, Result, StoreError};
+pub use error::{ErrorKind, Result, StoreError, one_line};
 pub use layout::LayoutStore;
 pub use store::{MountSource, PushResult, ReadStore, Store};

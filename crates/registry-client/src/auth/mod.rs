@@ -294,7 +294,7 @@ async fn fetch_token(
     let response = response.map_err(|e| {
         format!(
             "token request to {shown} failed: {}",
-            crate::client::flatten(&e)
+            lineage_store::one_line(&e)
         )
     })?;
     let status = response.status();

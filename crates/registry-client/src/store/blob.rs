@@ -12,7 +12,7 @@ use url::Url;
 
 use super::RegistryStore;
 use crate::auth::Scope;
-use crate::client::{Body, Request, flatten, status_error};
+use crate::client::{Body, Request, status_error};
 use crate::error::RegistryError;
 use crate::link;
 
@@ -110,7 +110,7 @@ pub(super) async fn get(store: &RegistryStore, desc: &Descriptor) -> Result<Blob
                 }
                 Some(Err(e)) if st.resumes > 0 && st.offset < st.desc.size => {
                     st.resumes -= 1;
-                    tracing::debug!(digest = %st.desc.digest, offset = st.offset, error = %flatten(&e), "resuming a download");
+                    tracing::debug!(digest = %st.desc.digest, offset = st.offset, error = %lineage_store::one_line(&e), "resuming a download");
                     st.inner = None;
                 }
                 Some(Err(e)) => {
@@ -118,7 +118,7 @@ pub(super) async fn get(store: &RegistryStore, desc: &Descriptor) -> Result<Blob
                     let err = RegistryError::Transport {
                         method: "GET".into(),
                         url: format!("{}/blobs/{}", st.store.name, st.desc.digest),
-                        message: flatten(&e),
+                        message: lineage_store::one_line(&e),
                         retryable: true,
                     };
                     return Some((Err(err.into()), st));

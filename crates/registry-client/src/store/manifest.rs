@@ -100,7 +100,7 @@ pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result
     while let Some(chunk) = resp.chunk().await.map_err(|e| RegistryError::Transport {
         method: "GET".into(),
         url: format!("{}/manifests/{target}", store.name),
-        message: crate::client::flatten(&e),
+        message: lineage_store::one_line(&e),
         retryable: true,
     })? {
         if body.len() + chunk.len() > MAX_MANIFEST_SIZE {
