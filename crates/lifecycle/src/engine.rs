@@ -160,7 +160,7 @@ impl Engine {
     /// The facts of the image `target` names in `store` (its default manifest when `None`):
     /// two requests, its manifest and its referrers listing. The rolling tag is a separate
     /// step ([`Engine::rolling_tag`]), since it changes on its own schedule.
-    pub async fn facts(
+    pub(crate) async fn facts(
         &self,
         store: &dyn ReadStore,
         target: Option<&TagOrDigest>,
@@ -172,7 +172,7 @@ impl Engine {
 
     /// The facts of the image `digest`, whose manifest annotations are already known: one
     /// request, its referrers listing.
-    pub async fn facts_of(
+    pub(crate) async fn facts_of(
         &self,
         store: &dyn ReadStore,
         digest: &Digest,
@@ -188,7 +188,7 @@ impl Engine {
 
     /// What the rolling tag `version` points to in `store`: one request; `None` when the tag
     /// does not exist.
-    pub async fn rolling_tag(
+    pub(crate) async fn rolling_tag(
         &self,
         store: &dyn ReadStore,
         version: &str,
@@ -198,7 +198,7 @@ impl Engine {
 
     /// The status from gathered facts, evaluated at `at` (pure: no request). `reference` is
     /// how the user named the image.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         reference: &str,
         facts: &ImageFacts,
@@ -487,7 +487,7 @@ async fn rolling(
 
 /// What the rolling tag `version` of repository `name` says, from the manifest it points to
 /// (its digest and annotations).
-pub fn rolling_info(
+pub(crate) fn rolling_info(
     name: &str,
     version: &str,
     digest: &Digest,

@@ -143,7 +143,7 @@ fn is_not_found(e: &EngineError) -> bool {
 }
 
 /// A snapshot of [`Lookup`]'s counters since it was made.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LookupMetrics {
     /// Lookups made (duplicates within one [`Lookup::lookup_many`] batch count once).
     pub lookups: u64,
@@ -236,20 +236,15 @@ impl Lookup {
                 namespaces: engine.read_namespaces(),
                 engine,
                 opener,
-                stores: Cache::new(Duration::MAX, n),
-                tags: Cache::new(options.tag_ttl, n),
-                facts: Cache::new(options.digest_ttl, n),
-                rolling: Cache::new(options.tag_ttl, n),
+                stores: Cache::new(Kind::Store, Duration::MAX, n),
+                tags: Cache::new(Kind::Tag, options.tag_ttl, n),
+                facts: Cache::new(Kind::Digest, options.digest_ttl, n),
+                rolling: Cache::new(Kind::Tag, options.tag_ttl, n),
                 limits: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 options,
             }),
         }
-    }
-
-    /// The options it was made with.
-    pub fn options(&self) -> &LookupOptions {
-        &self.inner.options
     }
 
     /// The status of `reference` at `at` (DESIGN §4), from cached facts where they are fresh.
@@ -327,22 +322,17 @@ impl Inner {
             TagOrDigest::Tag(tag) => {
                 let head = self
                     .tags
-                    .get(
-                        format!("{repo}:{tag}"),
-                        Kind::Tag,
-                        &self.counters,
-                        || async {
-                            let store = self.store(&image).await?;
-                            let target = TagOrDigest::Tag(tag.clone());
-                            let m = self
-                                .request(registry, store.manifest_fetch(&target))
-                                .await?;
-                            Ok(Arc::new(Head {
-                                digest: m.digest().clone(),
-                                annotations: manifest_annotations(&m),
-                            }))
-                        },
-                    )
+                    .get(format!("{repo}:{tag}"), &self.counters, || async {
+                        let store = self.store(&image).await?;
+                        let target = TagOrDigest::Tag(tag.clone());
+                        let m = self
+                            .request(registry, store.manifest_fetch(&target))
+                            .await?;
+                        Ok(Arc::new(Head {
+                            digest: m.digest().clone(),
+                            annotations: manifest_annotations(&m),
+                        }))
+                    })
                     .await
                     .map_err(failed)?;
                 (head.digest.clone(), Some(head))
@@ -351,28 +341,23 @@ impl Inner {
 
         let facts = self
             .facts
-            .get(
-                format!("{repo}@{digest}"),
-                Kind::Digest,
-                &self.counters,
-                || async {
-                    let store = self.store(&image).await?;
-                    let annotations = match &head {
-                        Some(h) => h.annotations.clone(),
-                        None => {
-                            let m = self.request(registry, store.manifest_get(&digest)).await?;
-                            manifest_annotations(&m)
-                        }
-                    };
-                    let facts = self
-                        .request(
-                            registry,
-                            self.engine.facts_of(store.as_ref(), &digest, annotations),
-                        )
-                        .await?;
-                    Ok(Arc::new(facts))
-                },
-            )
+            .get(format!("{repo}@{digest}"), &self.counters, || async {
+                let store = self.store(&image).await?;
+                let annotations = match &head {
+                    Some(h) => h.annotations.clone(),
+                    None => {
+                        let m = self.request(registry, store.manifest_get(&digest)).await?;
+                        manifest_annotations(&m)
+                    }
+                };
+                let facts = self
+                    .request(
+                        registry,
+                        self.engine.facts_of(store.as_ref(), &digest, annotations),
+                    )
+                    .await?;
+                Ok(Arc::new(facts))
+            })
             .await
             .map_err(failed)?;
 
@@ -390,18 +375,13 @@ impl Inner {
             }
             (Some(version), _) => self
                 .rolling
-                .get(
-                    format!("{repo}:{version}"),
-                    Kind::Tag,
-                    &self.counters,
-                    || async {
-                        let store = self.store(&image).await?;
-                        let found = self
-                            .request(registry, self.engine.rolling_tag(store.as_ref(), version))
-                            .await?;
-                        Ok(found.map(Arc::new))
-                    },
-                )
+                .get(format!("{repo}:{version}"), &self.counters, || async {
+                    let store = self.store(&image).await?;
+                    let found = self
+                        .request(registry, self.engine.rolling_tag(store.as_ref(), version))
+                        .await?;
+                    Ok(found.map(Arc::new))
+                })
                 .await
                 .map_err(failed)?,
             (None, _) => None,
@@ -419,17 +399,12 @@ impl Inner {
     /// The store of `image`'s repository, opened once.
     async fn store(&self, image: &ImageRef) -> Result<Arc<dyn ReadStore>, Arc<EngineError>> {
         self.stores
-            .get(
-                image.repository_ref(),
-                Kind::Store,
-                &self.counters,
-                || async {
-                    self.opener
-                        .open(image)
-                        .await
-                        .map_err(|e| Arc::new(EngineError::Store(e)))
-                },
-            )
+            .get(image.repository_ref(), &self.counters, || async {
+                self.opener
+                    .open(image)
+                    .await
+                    .map_err(|e| Arc::new(EngineError::Store(e)))
+            })
             .await
     }
 
@@ -483,6 +458,8 @@ type Shard<V> = Mutex<HashMap<String, Slot<V>>>;
 /// A sharded map of string keys to fetched values with one TTL, that coalesces concurrent
 /// fetches of one key and keeps no failure beyond the lookups that waited for it.
 struct Cache<V> {
+    /// Which hit and miss counters it adds to.
+    kind: Kind,
     shards: Box<[Shard<V>]>,
     hasher: RandomState,
     ttl: Duration,
@@ -505,10 +482,11 @@ enum Claim<V> {
 const SHARDS: usize = 16;
 
 impl<V: Clone> Cache<V> {
-    fn new(ttl: Duration, max_entries: usize) -> Cache<V> {
+    fn new(kind: Kind, ttl: Duration, max_entries: usize) -> Cache<V> {
         let max_entries = max_entries.max(1);
         let n = SHARDS.min(max_entries);
         Cache {
+            kind,
             shards: (0..n).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             ttl,
@@ -526,7 +504,6 @@ impl<V: Clone> Cache<V> {
     async fn get<F, Fut>(
         &self,
         key: String,
-        kind: Kind,
         counters: &Counters,
         fetch: F,
     ) -> Result<V, Arc<EngineError>>
@@ -534,7 +511,7 @@ impl<V: Clone> Cache<V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, Arc<EngineError>>>,
     {
-        let (hits, misses) = match kind {
+        let (hits, misses) = match self.kind {
             Kind::Store => (None, None),
             Kind::Tag => (Some(&counters.tag_hits), Some(&counters.tag_misses)),
             Kind::Digest => (Some(&counters.digest_hits), Some(&counters.digest_misses)),
@@ -1177,29 +1154,19 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn cache_evicts_expired_then_oldest() {
         let counters = Counters::default();
-        let cache: Cache<u32> = Cache::new(Duration::from_secs(3600), 64);
+        let cache: Cache<u32> = Cache::new(Kind::Tag, Duration::from_secs(3600), 64);
         for i in 0..1000u32 {
             let v = cache
-                .get(
-                    format!("k{i}"),
-                    Kind::Tag,
-                    &counters,
-                    || async move { Ok(i) },
-                )
+                .get(format!("k{i}"), &counters, || async move { Ok(i) })
                 .await
                 .unwrap();
             assert_eq!(v, i);
             assert!(cache.len() <= 64);
         }
-        let expired: Cache<u32> = Cache::new(Duration::ZERO, 4);
+        let expired: Cache<u32> = Cache::new(Kind::Tag, Duration::ZERO, 4);
         for i in 0..10u32 {
             expired
-                .get(
-                    format!("k{i}"),
-                    Kind::Tag,
-                    &counters,
-                    || async move { Ok(i) },
-                )
+                .get(format!("k{i}"), &counters, || async move { Ok(i) })
                 .await
                 .unwrap();
             assert!(expired.len() <= 4);
@@ -1209,11 +1176,11 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn failures_are_not_kept() {
         let counters = Counters::default();
-        let cache: Cache<u32> = Cache::new(Duration::from_secs(3600), 8);
+        let cache: Cache<u32> = Cache::new(Kind::Digest, Duration::from_secs(3600), 8);
         let calls = AtomicUsize::new(0);
         for _ in 0..2 {
             let r = cache
-                .get("k".into(), Kind::Digest, &counters, || async {
+                .get("k".into(), &counters, || async {
                     calls.fetch_add(1, Ordering::Relaxed);
                     Err(Arc::new(EngineError::Invalid("boom".into())))
                 })
@@ -1221,13 +1188,9 @@ pub(crate) mod tests {
             assert!(r.is_err());
         }
         assert_eq!(calls.load(Ordering::Relaxed), 2);
-        let ok = cache
-            .get("k".into(), Kind::Digest, &counters, || async { Ok(7) })
-            .await;
+        let ok = cache.get("k".into(), &counters, || async { Ok(7) }).await;
         assert_eq!(ok.unwrap(), 7);
-        let hit = cache
-            .get("k".into(), Kind::Digest, &counters, || async { Ok(8) })
-            .await;
+        let hit = cache.get("k".into(), &counters, || async { Ok(8) }).await;
         assert_eq!(hit.unwrap(), 7);
     }
 }
