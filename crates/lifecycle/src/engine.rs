@@ -3,8 +3,8 @@
 //! rolling tag's manifest), idempotent record writing, and the release flow.
 //!
 //! Status is gathered in steps a cache can keep apart ([`crate::lookup`] does): the image's
-//! [`ImageFacts`] ([`Engine::facts`]), its rolling tag ([`Engine::rolling_tag`]), and the pure
-//! decision at an instant ([`Engine::decide`]).
+//! [`ImageFacts`] (`Engine::facts`), its rolling tag (`Engine::rolling_tag`), and the pure
+//! decision at an instant (`Engine::decide`).
 //!
 //! Nothing here knows which kind of store it talks to.
 
