@@ -61,7 +61,7 @@ pub enum Written {
 }
 
 /// The facts of one image that a status is decided from, apart from its rolling tag: what
-/// [`Engine::facts`] gathers, and what a cache may keep while the digest stays the same (the
+/// `Engine::facts` gathers, and what a cache may keep while the digest stays the same (the
 /// annotations never change; the referrers listing changes when records are written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageFacts {

@@ -27,7 +27,7 @@ pub const MAX_SUCCESSOR_HOPS: usize = 32;
 impl Lookup {
     /// `status` with its successor replaced by the image to move to at `at`: while the
     /// successor is end-of-life or superseded itself, the newest revision of its lineage when
-    /// the rolling tag names one still supported or scheduled (see [`Lookup::newest_of`]),
+    /// the rolling tag names one still supported or scheduled (see `Lookup::newest_of`),
     /// else the successor it names in turn. The chain ends at a successor that cannot be
     /// looked up (the last one reached stands), before an image already on the chain (a
     /// cycle), and after [`MAX_SUCCESSOR_HOPS`]. The successor returned carries the digest and
