@@ -206,13 +206,27 @@ pub struct ImageUse {
     pub name: String,
     /// What kind of container.
     pub role: ImageRole,
+    /// [`ImageUse::lookup_key`], worked out once when the object is read.
+    #[serde(skip)]
+    key: Result<String, ReferenceError>,
 }
 
 impl ImageUse {
+    fn new(image: String, path: String, name: String, role: ImageRole) -> ImageUse {
+        let key = ImageRef::parse(&image).map(|r| r.to_string());
+        ImageUse {
+            image,
+            path,
+            name,
+            role,
+            key,
+        }
+    }
+
     /// The reference to look the image up by: [`ImageUse::image`] normalised (`nginx:1.25` is
     /// `docker.io/library/nginx:1.25`), so the same image written two ways is one lookup.
-    pub fn lookup_key(&self) -> Result<String, ReferenceError> {
-        ImageRef::parse(&self.image).map(|r| r.to_string())
+    pub fn lookup_key(&self) -> Result<&str, &ReferenceError> {
+        self.key.as_deref()
     }
 
     /// `container "web"`, as messages name the use.
@@ -327,12 +341,12 @@ fn images_of(
     let mut containers = |list: Option<Vec<Container>>, field: &str, role: ImageRole| {
         for (i, c) in list.into_iter().flatten().enumerate() {
             if let Some(image) = c.image.filter(|i| !i.is_empty()) {
-                uses.push(ImageUse {
+                uses.push(ImageUse::new(
                     image,
-                    path: format!("{spec_path}.{field}[{i}].image"),
-                    name: c.name.unwrap_or_default(),
+                    format!("{spec_path}.{field}[{i}].image"),
+                    c.name.unwrap_or_default(),
                     role,
-                });
+                ));
             }
         }
     };
@@ -352,12 +366,12 @@ fn images_of(
     if !ephemeral_only {
         for (i, v) in spec.volumes.into_iter().flatten().enumerate() {
             if let Some(image) = v.image.and_then(|s| s.reference).filter(|r| !r.is_empty()) {
-                uses.push(ImageUse {
+                uses.push(ImageUse::new(
                     image,
-                    path: format!("{spec_path}.volumes[{i}].image.reference"),
-                    name: v.name.unwrap_or_default(),
-                    role: ImageRole::ImageVolume,
-                });
+                    format!("{spec_path}.volumes[{i}].image.reference"),
+                    v.name.unwrap_or_default(),
+                    ImageRole::ImageVolume,
+                ));
             }
         }
     }
@@ -463,9 +477,10 @@ pub fn is_exempt_namespace(review: &AdmissionReview, settings: &AdmissionSetting
 /// Whether the image must be looked up: false when it matches an exempt image pattern.
 pub fn needs_lookup(image: &ImageUse, settings: &AdmissionSettings) -> bool {
     let normalised = image.lookup_key().ok();
-    !settings.exempt_images.iter().any(|p| {
-        glob::matches(p, &image.image) || normalised.as_deref().is_some_and(|n| glob::matches(p, n))
-    })
+    !settings
+        .exempt_images
+        .iter()
+        .any(|p| glob::matches(p, &image.image) || normalised.is_some_and(|n| glob::matches(p, n)))
 }
 
 /// The references to look up for `uses`: normalised ([`ImageUse::lookup_key`]), without
@@ -482,7 +497,7 @@ pub fn lookup_keys(
     }
     uses.iter()
         .filter(|u| needs_lookup(u, settings))
-        .filter_map(|u| u.lookup_key().ok())
+        .filter_map(|u| u.lookup_key().ok().map(str::to_string))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
@@ -710,7 +725,7 @@ fn judge(
     };
 
     let key = match u.lookup_key() {
-        Ok(key) => key,
+        Ok(key) => key.to_string(),
         Err(e) => return failed(None, &e.to_string()),
     };
     let status = match results.get(&key) {
@@ -913,7 +928,7 @@ mod tests {
         pick: impl Fn(&str) -> Option<Result<Status, LookupFailure>>,
     ) -> HashMap<String, Result<Status, LookupFailure>> {
         uses.iter()
-            .filter_map(|u| u.lookup_key().ok())
+            .filter_map(|u| u.lookup_key().ok().map(str::to_string))
             .map(|key| {
                 let r = pick(&key).unwrap_or_else(|| Ok(status(&key, State::Supported, None)));
                 (key, r)
