@@ -577,6 +577,49 @@ pub struct ReviewResponse {
     pub response: AdmissionResponse,
 }
 
+impl ReviewResponse {
+    /// The answer to the review `uid`: denied with 403 and `denial` as the message when there
+    /// is one, else allowed, with `warnings` for `kubectl` either way.
+    fn new(uid: String, denial: Option<String>, warnings: Vec<String>) -> ReviewResponse {
+        ReviewResponse {
+            api_version: API_VERSION,
+            kind: KIND,
+            response: AdmissionResponse {
+                uid,
+                allowed: denial.is_none(),
+                status: denial.map(|message| ResponseStatus {
+                    status: "Failure",
+                    code: 403,
+                    reason: "Forbidden",
+                    message,
+                }),
+                warnings,
+            },
+        }
+    }
+}
+
+/// The answer to a review whose object lineage cannot read the images of (a malformed pod
+/// spec, `error`): the fail-open or fail-closed setting decides, as for a failed lookup.
+pub fn unreadable(
+    review: &AdmissionReview,
+    error: &str,
+    settings: &AdmissionSettings,
+) -> ReviewResponse {
+    let message = format!("lineage cannot read the object's images: {error}");
+    let allowed = settings.fail_open || settings.mode != Mode::Enforce;
+    let warnings = if allowed && settings.mode != Mode::Audit {
+        vec![message.clone()]
+    } else {
+        Vec::new()
+    };
+    ReviewResponse::new(
+        review.request.uid.clone(),
+        (!allowed).then_some(message),
+        warnings,
+    )
+}
+
 /// The `response` of a [`ReviewResponse`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -662,23 +705,11 @@ pub fn decide(
         .filter(warned)
         .filter_map(|d| d.warning.clone())
         .collect();
-    let status = (!allowed).then(|| ResponseStatus {
-        status: "Failure",
-        code: 403,
-        reason: "Forbidden",
-        message: denials.join("\n"),
-    });
-
-    let response = ReviewResponse {
-        api_version: API_VERSION,
-        kind: KIND,
-        response: AdmissionResponse {
-            uid: request.uid.clone(),
-            allowed,
-            status,
-            warnings,
-        },
-    };
+    let response = ReviewResponse::new(
+        request.uid.clone(),
+        (!allowed).then(|| denials.join("\n")),
+        warnings,
+    );
     let outcome = Outcome {
         uid: request.uid.clone(),
         operation: request.operation,

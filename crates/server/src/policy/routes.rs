@@ -25,9 +25,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use lineage_lifecycle::Lookup;
 
-use super::admission::{
-    self, AdmissionResponse, AdmissionReview, AdmissionSettings, Mode, ReviewResponse, Verdict,
-};
+use super::admission::{self, AdmissionReview, AdmissionSettings, ReviewResponse, Verdict};
 use super::gatekeeper::{ProviderRequest, ProviderResponse};
 use super::lookup_api::{LookupQuery, LookupResponse};
 use super::{LookupFailure, LookupResult};
@@ -184,7 +182,7 @@ impl PolicyState {
                 // Answer, so that the webhook's own setting (fail open or closed) applies
                 // rather than the API server's failurePolicy.
                 bump(&self.counters.admission_errors);
-                return unreadable(review, &e.to_string(), settings);
+                return admission::unreadable(review, &e.to_string(), settings);
             }
         };
         let keys = admission::lookup_keys(review, &uses, settings);
@@ -215,36 +213,6 @@ impl PolicyState {
             );
         }
         response
-    }
-}
-
-/// The answer to a review whose object cannot be read: allowed with a warning when failing
-/// open (or not enforcing), denied otherwise.
-fn unreadable(
-    review: &AdmissionReview,
-    error: &str,
-    settings: &AdmissionSettings,
-) -> ReviewResponse {
-    let message = format!("lineage cannot read the object's images: {error}");
-    let allowed = settings.fail_open || settings.mode != Mode::Enforce;
-    ReviewResponse {
-        api_version: admission::API_VERSION,
-        kind: admission::KIND,
-        response: AdmissionResponse {
-            uid: review.request.uid.clone(),
-            allowed,
-            status: (!allowed).then(|| admission::ResponseStatus {
-                status: "Failure",
-                code: 403,
-                reason: "Forbidden",
-                message: message.clone(),
-            }),
-            warnings: if allowed && settings.mode != Mode::Audit {
-                vec![message]
-            } else {
-                Vec::new()
-            },
-        },
     }
 }
 
