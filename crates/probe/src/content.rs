@@ -141,7 +141,6 @@ pub(crate) fn image(run_id: &str, config: &Blob, layer: &Blob) -> Manifest {
 
 /// An image manifest of exactly `size` bytes.
 pub(crate) fn image_of_size(run_id: &str, config: &Blob, layer: &Blob, size: usize) -> Manifest {
-    let base = image(run_id, config, layer).bytes.len();
     // The padding annotation adds its key and quotes once, then one byte per character.
     let overhead = Manifest::new(
         media_type::OCI_MANIFEST,
@@ -151,7 +150,7 @@ pub(crate) fn image_of_size(run_id: &str, config: &Blob, layer: &Blob, size: usi
     .bytes
     .len()
         - 1;
-    let padding = size.saturating_sub(overhead.max(base)).max(1);
+    let padding = size.saturating_sub(overhead).max(1);
     Manifest::new(
         media_type::OCI_MANIFEST,
         None,

@@ -31,11 +31,6 @@ pub(crate) struct Subject {
     pub blob: Option<(Digest, u64)>,
 }
 
-/// `Accept` for any manifest.
-fn accept_all() -> String {
-    media_type::MANIFEST_TYPES.join(", ")
-}
-
 /// `ping` and `auth`. `None` when the registry is unreachable or not a registry.
 pub(crate) async fn ping_and_auth(
     session: &mut Session<'_>,
@@ -136,11 +131,7 @@ async fn find_subject(session: &mut Session<'_>, tags: &[String]) -> Option<Subj
 }
 
 async fn fetch_manifest(session: &mut Session<'_>, reference: &str) -> Option<RawResponse> {
-    let mut req = session
-        .get(&format!("manifests/{reference}"))
-        .header(ACCEPT, accept_all());
-    req.max_body = 4 * 1024 * 1024 + 1;
-    let r = session.send(req).await.ok()?;
+    let r = session.get_manifest(reference).await.ok()?;
     (r.status == 200 && !r.truncated).then_some(r)
 }
 

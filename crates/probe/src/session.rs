@@ -4,11 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lineage_oci::manifest::MAX_MANIFEST_SIZE;
+use lineage_oci::media_type;
 use lineage_registry_client::auth::Scope;
 use lineage_registry_client::raw::{RawRequest, RawResponse};
 use lineage_registry_client::{RegistryClient, RegistryError};
 use reqwest::Method;
-use reqwest::header::HeaderName;
+use reqwest::header::ACCEPT;
 
 use crate::ProbeOptions;
 
@@ -87,6 +89,16 @@ impl<'a> Session<'a> {
         Err(failure)
     }
 
+    /// GET a manifest by tag or digest with every manifest type accepted, its body kept up
+    /// to one byte past the largest manifest a registry must accept.
+    pub async fn get_manifest(&mut self, reference: &str) -> Result<RawResponse, String> {
+        let mut req = self
+            .get(&format!("manifests/{reference}"))
+            .header(ACCEPT, media_type::MANIFEST_TYPES.join(", "));
+        req.max_body = MAX_MANIFEST_SIZE + 1;
+        self.send(req).await
+    }
+
     /// The scope of this session's repository (`push` for writes).
     pub fn scope(&self, push: bool) -> Scope {
         Scope::Repository {
@@ -109,9 +121,4 @@ impl<'a> Session<'a> {
     pub fn write(&self, method: Method, rest: &str) -> RawRequest {
         RawRequest::new(method, self.path(rest), self.scope(true))
     }
-}
-
-/// `name: value` as a request header.
-pub(crate) fn header(name: &'static str) -> HeaderName {
-    HeaderName::from_static(name)
 }

@@ -5,18 +5,19 @@
 //! be shared with other content of the repository.
 
 use lineage_oci::Digest;
+use lineage_oci::manifest::MAX_MANIFEST_SIZE;
 use lineage_oci::referrers::fallback_tag;
 use lineage_registry_client::auth::Scope;
 use lineage_registry_client::raw::{RawRequest, RawResponse};
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE};
 use url::Url;
 
 use crate::CheckId::{self, *};
 use crate::Results;
 use crate::content::{self, Blob, Manifest};
 use crate::read::Subject;
-use crate::session::{Session, header};
+use crate::session::Session;
 
 /// What the run pushed, for the read checks and the clean-up.
 #[derive(Debug, Default)]
@@ -141,15 +142,6 @@ async fn put_manifest(
         .write(Method::PUT, &format!("manifests/{reference}"))
         .header(CONTENT_TYPE, manifest.media_type)
         .body(manifest.bytes.clone());
-    session.send(req).await
-}
-
-/// GET a manifest by tag or digest with every manifest type accepted.
-async fn get_manifest(session: &mut Session<'_>, reference: &str) -> Result<RawResponse, String> {
-    let mut req = session
-        .get(&format!("manifests/{reference}"))
-        .header(ACCEPT, lineage_oci::media_type::MANIFEST_TYPES.join(", "));
-    req.max_body = 4 * 1024 * 1024 + 1;
     session.send(req).await
 }
 
@@ -285,7 +277,7 @@ async fn chunked_upload(
         }
         let req = RawRequest::new(Method::PATCH, url.to_string(), session.scope(true))
             .header(CONTENT_TYPE, "application/octet-stream")
-            .header(header("content-range"), format!("{offset}-{}", end - 1))
+            .header(CONTENT_RANGE, format!("{offset}-{}", end - 1))
             .body(blob.data.slice(offset..end));
         let r = session.send(req).await.map_err(|e| (None, e))?;
         match (r.status, r.location()) {
@@ -343,7 +335,7 @@ async fn out_of_order(session: &mut Session<'_>, results: &mut Results<'_>, run:
     let patch = |url: &Url, from: usize, to: usize| {
         RawRequest::new(Method::PATCH, url.to_string(), scope.clone())
             .header(CONTENT_TYPE, "application/octet-stream")
-            .header(header("content-range"), format!("{from}-{}", to - 1))
+            .header(CONTENT_RANGE, format!("{from}-{}", to - 1))
             .body(data.slice(from..to))
     };
     let first = patch(&url, 0, 10);
@@ -479,7 +471,7 @@ async fn tag_schema(
     }
     scratch.manifests.push(index.digest.clone());
     scratch.tags.push(tag.clone());
-    let Ok(back) = get_manifest(session, &tag).await else {
+    let Ok(back) = session.get_manifest(&tag).await else {
         return;
     };
     if back.status == 200 && back.body == index.bytes {
@@ -515,7 +507,7 @@ async fn multi_tag(
     }
     let mut created = Vec::new();
     for t in &tags {
-        let Ok(back) = get_manifest(session, t).await else {
+        let Ok(back) = session.get_manifest(t).await else {
             return;
         };
         if back.status == 200 && back.body == image.bytes {
@@ -549,8 +541,7 @@ async fn large_manifest(
     config: &Blob,
     layer: &Blob,
 ) {
-    const SIZE: usize = 4 * 1024 * 1024;
-    let big = content::image_of_size(&session.options.run_id, config, layer, SIZE);
+    let big = content::image_of_size(&session.options.run_id, config, layer, MAX_MANIFEST_SIZE);
     let Ok(r) = put_manifest(session, big.digest.as_str(), &big).await else {
         return;
     };
@@ -560,17 +551,17 @@ async fn large_manifest(
             Manifest4Mib,
             &r,
             false,
-            format!("{} for a {SIZE}-byte manifest", r.summary()),
+            format!("{} for a {MAX_MANIFEST_SIZE}-byte manifest", r.summary()),
         );
     }
     scratch.manifests.push(big.digest.clone());
-    let Ok(back) = get_manifest(session, big.digest.as_str()).await else {
+    let Ok(back) = session.get_manifest(big.digest.as_str()).await else {
         return;
     };
     if back.status == 200 && back.body == big.bytes {
         results.yes(
             Manifest4Mib,
-            format!("HTTP 201 for a {SIZE}-byte manifest, read back whole"),
+            format!("HTTP 201 for a {MAX_MANIFEST_SIZE}-byte manifest, read back whole"),
         );
     } else {
         results.no(
@@ -693,10 +684,10 @@ async fn delete_tag(
     if !matches!(r.status, 200 | 202) {
         return verdict(results, TagDelete, &r, false, r.summary());
     }
-    let Ok(after) = get_manifest(session, &tag).await else {
+    let Ok(after) = session.get_manifest(&tag).await else {
         return;
     };
-    let image_left = get_manifest(session, image.digest.as_str()).await;
+    let image_left = session.get_manifest(image.digest.as_str()).await;
     match (after.status, image_left.map(|r| r.status)) {
         (404, Ok(200)) => {
             results.yes(

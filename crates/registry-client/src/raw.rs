@@ -69,8 +69,6 @@ pub struct RawResponse {
     pub body: Bytes,
     /// Whether the body was longer than what was kept.
     pub truncated: bool,
-    /// The URL that answered (after redirects), credentials removed.
-    pub url: String,
     /// The URL that answered, for resolving relative `Location` and `Link` values.
     pub base: Url,
 }
@@ -153,7 +151,6 @@ impl RegistryClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let base = response.url().clone();
-        let url = redact(&base);
         let mut body = BytesMut::new();
         let mut truncated = false;
         loop {
@@ -171,7 +168,7 @@ impl RegistryClient {
                 Err(e) => {
                     return Err(RegistryError::Transport {
                         method: request.method.to_string(),
-                        url,
+                        url: redact(&base),
                         message: format!(
                             "the answer's body could not be read: {}",
                             lineage_store::one_line(&e)
@@ -186,7 +183,6 @@ impl RegistryClient {
             headers,
             body: body.freeze(),
             truncated,
-            url,
             base,
         })
     }
