@@ -68,10 +68,12 @@ const RULES: [(State, &str, &str, &str, &str); 5] = [
 /// lineage's.
 pub fn sarif(report: &Report, lifecycle: &Lifecycle) -> Value {
     let name = image_name(report, lifecycle);
+    // The same location for every result of both runs.
+    let at = location(&name);
     json!({
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
-        "runs": [scanner_run(report, &name), lineage_run(lifecycle, &name)],
+        "runs": [scanner_run(report, &at), lineage_run(lifecycle, &name, &at)],
     })
 }
 
@@ -114,7 +116,7 @@ fn location(name: &str) -> Value {
     })
 }
 
-fn lineage_run(l: &Lifecycle, name: &str) -> Value {
+fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|(_, id, rule, text, level)| {
@@ -143,7 +145,7 @@ fn lineage_run(l: &Lifecycle, name: &str) -> Value {
     }
     result.insert("level".into(), json!(level));
     result.insert("message".into(), json!({"text": message(l, name)}));
-    result.insert("locations".into(), json!([location(name)]));
+    result.insert("locations".into(), json!([at]));
     if let Some(key) = l
         .digest
         .as_ref()
@@ -229,7 +231,7 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn scanner_run(report: &Report, name: &str) -> Value {
+fn scanner_run(report: &Report, at: &Value) -> Value {
     let mut rules: Vec<Value> = Vec::new();
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     let mut results = Vec::new();
@@ -243,7 +245,7 @@ fn scanner_run(report: &Report, name: &str) -> Value {
             "ruleIndex": index,
             "level": level(f.severity),
             "message": {"text": finding_text(f)},
-            "locations": [location(name)],
+            "locations": [at],
         }));
     }
     let uri = match report.scanner() {

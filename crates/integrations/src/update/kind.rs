@@ -2,7 +2,6 @@
 //! `research/consumers.md` §3.1).
 
 use std::ffi::OsStr;
-use std::fmt;
 use std::path::Path;
 
 /// The kinds of file the updater reads.
@@ -55,24 +54,6 @@ impl FileKind {
         } else {
             FileKind::Kubernetes
         })
-    }
-
-    /// The kind's name in messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Dockerfile => "Dockerfile",
-            FileKind::Compose => "compose file",
-            FileKind::Kubernetes => "Kubernetes manifest",
-            FileKind::HelmValues => "Helm values",
-            FileKind::Workflow => "GitHub workflow",
-            FileKind::Kustomization => "kustomization",
-        }
-    }
-}
-
-impl fmt::Display for FileKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
