@@ -41,7 +41,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::engine::{
     Engine, EngineError, ImageFacts, decide_with, manifest_annotations, rolling_info,
 };
-use crate::profile::Namespace;
+use crate::profile::{ANNOTATION_VERSION, Namespace};
 use crate::status::{RollingTagInfo, Status};
 
 /// Opens the store holding an image's repository (a registry client, or a layout), for
@@ -215,6 +215,9 @@ struct Inner {
 struct Head {
     digest: Digest,
     annotations: BTreeMap<String, String>,
+    /// The tag is the image's own rolling tag (its version): what that tag points to is
+    /// this manifest, worked out once when the tag is read.
+    rolling: Option<Arc<RollingTagInfo>>,
 }
 
 impl fmt::Debug for Lookup {
@@ -250,11 +253,30 @@ impl Lookup {
     /// The status of `reference` at `at` (DESIGN §4), from cached facts where they are fresh.
     /// The status's `reference` is `reference` as given.
     pub async fn lookup(&self, reference: &str, at: DateTime<Utc>) -> Result<Status, LookupError> {
+        match ImageRef::parse(reference) {
+            Ok(image) => self.lookup_image(reference, &image, at).await,
+            Err(error) => {
+                Counters::add(&self.inner.counters.lookups, 1);
+                Err(LookupError::InvalidReference {
+                    reference: reference.to_string(),
+                    error,
+                })
+            }
+        }
+    }
+
+    /// [`Lookup::lookup`] of `image`, already parsed from `reference`.
+    pub(crate) async fn lookup_image(
+        &self,
+        reference: &str,
+        image: &ImageRef,
+        at: DateTime<Utc>,
+    ) -> Result<Status, LookupError> {
         Counters::add(&self.inner.counters.lookups, 1);
         let Some(after) = self.inner.options.deadline else {
-            return self.inner.lookup(reference, at).await;
+            return self.inner.lookup(reference, image, at).await;
         };
-        tokio::time::timeout(after, self.inner.lookup(reference, at))
+        tokio::time::timeout(after, self.inner.lookup(reference, image, at))
             .await
             .unwrap_or_else(|_| {
                 Err(LookupError::TimedOut {
@@ -305,11 +327,12 @@ impl Lookup {
 }
 
 impl Inner {
-    async fn lookup(&self, reference: &str, at: DateTime<Utc>) -> Result<Status, LookupError> {
-        let image = ImageRef::parse(reference).map_err(|error| LookupError::InvalidReference {
-            reference: reference.to_string(),
-            error,
-        })?;
+    async fn lookup(
+        &self,
+        reference: &str,
+        image: &ImageRef,
+        at: DateTime<Utc>,
+    ) -> Result<Status, LookupError> {
         let failed = |source: Arc<EngineError>| LookupError::Engine {
             reference: reference.to_string(),
             source,
@@ -323,14 +346,27 @@ impl Inner {
                 let head = self
                     .tags
                     .get(format!("{repo}:{tag}"), &self.counters, || async {
-                        let store = self.store(&image).await?;
+                        let store = self.store(image).await?;
                         let target = TagOrDigest::Tag(tag.clone());
                         let m = self
                             .request(registry, store.manifest_fetch(&target))
                             .await?;
+                        let annotations = manifest_annotations(&m);
+                        let rolling = annotations
+                            .get(ANNOTATION_VERSION)
+                            .filter(|version| **version == tag)
+                            .map(|version| {
+                                Arc::new(rolling_info(
+                                    store.name(),
+                                    version,
+                                    m.digest(),
+                                    &annotations,
+                                ))
+                            });
                         Ok(Arc::new(Head {
                             digest: m.digest().clone(),
-                            annotations: manifest_annotations(&m),
+                            annotations,
+                            rolling,
                         }))
                     })
                     .await
@@ -342,7 +378,7 @@ impl Inner {
         let facts = self
             .facts
             .get(format!("{repo}@{digest}"), &self.counters, || async {
-                let store = self.store(&image).await?;
+                let store = self.store(image).await?;
                 let annotations = match &head {
                     Some(h) => h.annotations.clone(),
                     None => {
@@ -364,19 +400,11 @@ impl Inner {
         let rolling = match (facts.version(), &head) {
             // The image was named by its rolling tag: the tag's manifest is the one just
             // read, no second request needed.
-            (Some(version), Some(h)) if image.tag() == Some(version) => {
-                let store = self.store(&image).await.map_err(failed)?;
-                Some(Arc::new(rolling_info(
-                    store.name(),
-                    version,
-                    &h.digest,
-                    &h.annotations,
-                )))
-            }
+            (Some(_), Some(h)) if h.rolling.is_some() => h.rolling.clone(),
             (Some(version), _) => self
                 .rolling
                 .get(format!("{repo}:{version}"), &self.counters, || async {
-                    let store = self.store(&image).await?;
+                    let store = self.store(image).await?;
                     let found = self
                         .request(registry, self.engine.rolling_tag(store.as_ref(), version))
                         .await?;

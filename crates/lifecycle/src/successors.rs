@@ -46,7 +46,7 @@ impl Lookup {
             let Some(image) = successor_image(base.as_ref(), &best) else {
                 break;
             };
-            let Ok(found) = self.lookup(&image.to_string(), at).await else {
+            let Ok(found) = self.lookup_image(&image.to_string(), &image, at).await else {
                 break;
             };
             if !seen.insert(found.digest.clone()) {
