@@ -6,9 +6,10 @@ use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::State;
+use lineage_oci::reference::{DOCKER_HUB, written_registry};
 use lineage_oci::{Digest, ImageRef};
 
-use super::written::{self, explicit_registry, split};
+use super::written::{self, split};
 use super::{FileScan, Note, Occurrence, Piece, Shape, scan};
 use crate::Looked;
 
@@ -422,9 +423,9 @@ fn field_edits(
     let mut want: Vec<(&Piece, String)> = Vec::new();
     match registry {
         Some(reg) => {
-            let (r, path) = match explicit_registry(name) {
+            let (r, path) = match written_registry(name) {
                 Some(r) => (r, &name[r.len() + 1..]),
-                None => ("docker.io", name),
+                None => (DOCKER_HUB, name),
             };
             let joined_old = format!("{}/{}", reg.text, repository.text);
             if joined_old != name {

@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use lineage_lifecycle::Successor;
 use lineage_oci::ImageRef;
-use lineage_oci::reference::{DOCKER_HUB, DOCKER_HUB_LEGACY, OFFICIAL_REPO_PREFIX};
+use lineage_oci::reference::{
+    DOCKER_HUB, OFFICIAL_REPO_PREFIX, canonical_registry, written_registry,
+};
 
 /// Where the name, tag and digest of a written reference are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,24 +40,6 @@ pub(crate) fn split(s: &str) -> Split {
     }
 }
 
-/// The registry component `name` writes, when its first component is one (`localhost`, or it
-/// has a `.`, a `:` or an uppercase letter: `splitDockerDomain`).
-pub(crate) fn explicit_registry(name: &str) -> Option<&str> {
-    let (first, _) = name.split_once('/')?;
-    (first == "localhost"
-        || first.contains(['.', ':'])
-        || first.bytes().any(|c| c.is_ascii_uppercase()))
-    .then_some(first)
-}
-
-fn normalised_registry(r: &str) -> &str {
-    if r == DOCKER_HUB_LEGACY {
-        DOCKER_HUB
-    } else {
-        r
-    }
-}
-
 /// The name of `registry/repository`, spelled like `written` (the name the file wrote for
 /// `old`): unchanged for the same repository; otherwise with the file's registry spelling when
 /// the registry is the same, familiar (no `docker.io/`, no `library/` unless the file wrote it)
@@ -69,7 +53,7 @@ pub(crate) fn spell_name(
     if old.registry() == registry && old.repository() == repository {
         return written.to_string();
     }
-    let written_path = match explicit_registry(written) {
+    let written_path = match written_registry(written) {
         Some(r) => &written[r.len() + 1..],
         None => written,
     };
@@ -83,8 +67,8 @@ pub(crate) fn spell_name(
         }
         _ => repository,
     };
-    match explicit_registry(written) {
-        Some(r) if normalised_registry(r) == registry => format!("{r}/{path}"),
+    match written_registry(written) {
+        Some(r) if canonical_registry(r) == registry => format!("{r}/{path}"),
         None if registry == DOCKER_HUB => path.to_string(),
         _ => format!("{registry}/{repository}"),
     }
