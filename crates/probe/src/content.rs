@@ -2,7 +2,9 @@
 //! check is answered by content a registry already had), serialised canonically.
 
 use bytes::Bytes;
-use lineage_oci::{Digest, media_type};
+use lineage_oci::artifact::ANNOTATION_CREATED;
+use lineage_oci::descriptor::EMPTY_JSON;
+use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
 use serde_json::{Value, json};
 
 /// The artifact type of the probe's referrers.
@@ -12,7 +14,7 @@ pub(crate) const ARTIFACT_TYPE_NO_LAYERS: &str = "application/vnd.lineage.probe.
 /// The artifact type of the index referrer.
 pub(crate) const ARTIFACT_TYPE_INDEX: &str = "application/vnd.lineage.probe.index.v1";
 /// The `created` value of everything the probe pushes.
-const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
+const CREATED: &str = "2000-01-01T00:00:00Z";
 
 /// A blob to push.
 #[derive(Debug, Clone)]
@@ -32,49 +34,22 @@ impl Blob {
     }
 
     /// Its descriptor.
-    pub fn descriptor(&self) -> Value {
-        json!({"mediaType": self.media_type, "digest": self.digest.as_str(), "size": self.data.len()})
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::new(self.media_type, self.digest.clone(), self.data.len() as u64)
     }
 }
 
-/// A manifest to push.
-#[derive(Debug, Clone)]
-pub(crate) struct Manifest {
-    pub digest: Digest,
-    pub bytes: Bytes,
-    pub media_type: &'static str,
-    pub artifact_type: Option<&'static str>,
-    pub annotations: Value,
+/// Serialise a manifest built here, canonically.
+#[allow(clippy::expect_used)]
+fn manifest(value: &Value) -> RawManifest {
+    // Every value built here has a `mediaType` and `schemaVersion` 2, and none is over
+    // `MAX_MANIFEST_SIZE` (`image_of_size` is only asked for that size at most).
+    RawManifest::from_canonical(value).expect("the probe's manifests are valid")
 }
 
-impl Manifest {
-    fn new(
-        media_type: &'static str,
-        artifact_type: Option<&'static str>,
-        value: &Value,
-    ) -> Manifest {
-        // Serialising a `Value` built here cannot fail.
-        let bytes = lineage_oci::json::to_canonical_vec(value).unwrap_or_default();
-        Manifest {
-            digest: Digest::sha256(&bytes),
-            bytes: Bytes::from(bytes),
-            media_type,
-            artifact_type,
-            annotations: value.get("annotations").cloned().unwrap_or(Value::Null),
-        }
-    }
-
-    /// Its descriptor, as a referrers listing shows it.
-    pub fn descriptor(&self) -> Value {
-        let mut d = json!({"mediaType": self.media_type, "digest": self.digest.as_str(), "size": self.bytes.len()});
-        if let Some(t) = self.artifact_type {
-            d["artifactType"] = json!(t);
-        }
-        if self.annotations.is_object() {
-            d["annotations"] = self.annotations.clone();
-        }
-        d
-    }
+/// The descriptor of `m` without artifact type or annotations, as a `subject` names it.
+fn subject_descriptor(m: &RawManifest) -> Descriptor {
+    Descriptor::new(m.media_type(), m.digest().clone(), m.bytes().len() as u64)
 }
 
 /// `len` bytes no other run produces: a SHA-256 chain seeded with the run id and a label.
@@ -109,13 +84,13 @@ pub(crate) fn layer(run_id: &str, label: &str, len: usize) -> Blob {
 
 /// The empty descriptor's blob, `{}`.
 pub(crate) fn empty() -> Blob {
-    Blob::new(media_type::OCI_EMPTY, b"{}".to_vec())
+    Blob::new(media_type::OCI_EMPTY, EMPTY_JSON.to_vec())
 }
 
 /// An image manifest of `config` and `layer`; `padding` extra bytes in an annotation.
 fn image_value(run_id: &str, config: &Blob, layer: &Blob, padding: usize) -> Value {
     let mut annotations = json!({
-        CREATED_ANNOTATION: "2000-01-01T00:00:00Z",
+        ANNOTATION_CREATED: CREATED,
         "vnd.lineage.probe.run": run_id,
     });
     if padding > 0 {
@@ -131,87 +106,66 @@ fn image_value(run_id: &str, config: &Blob, layer: &Blob, padding: usize) -> Val
 }
 
 /// The scratch image manifest.
-pub(crate) fn image(run_id: &str, config: &Blob, layer: &Blob) -> Manifest {
-    Manifest::new(
-        media_type::OCI_MANIFEST,
-        None,
-        &image_value(run_id, config, layer, 0),
-    )
+pub(crate) fn image(run_id: &str, config: &Blob, layer: &Blob) -> RawManifest {
+    manifest(&image_value(run_id, config, layer, 0))
 }
 
-/// An image manifest of exactly `size` bytes.
-pub(crate) fn image_of_size(run_id: &str, config: &Blob, layer: &Blob, size: usize) -> Manifest {
+/// An image manifest of exactly `size` bytes, at most
+/// [`MAX_MANIFEST_SIZE`](lineage_oci::manifest::MAX_MANIFEST_SIZE).
+pub(crate) fn image_of_size(run_id: &str, config: &Blob, layer: &Blob, size: usize) -> RawManifest {
     // The padding annotation adds its key and quotes once, then one byte per character.
-    let overhead = Manifest::new(
-        media_type::OCI_MANIFEST,
-        None,
-        &image_value(run_id, config, layer, 1),
-    )
-    .bytes
-    .len()
+    let overhead = manifest(&image_value(run_id, config, layer, 1))
+        .bytes()
+        .len()
         - 1;
     let padding = size.saturating_sub(overhead).max(1);
-    Manifest::new(
-        media_type::OCI_MANIFEST,
-        None,
-        &image_value(run_id, config, layer, padding),
-    )
+    manifest(&image_value(run_id, config, layer, padding))
 }
 
 /// An artifact manifest about `subject`: the empty config, and one empty layer unless
 /// `no_layers` (then `layers: []`).
 pub(crate) fn artifact(
     artifact_type: &'static str,
-    subject: &Manifest,
+    subject: &RawManifest,
     no_layers: bool,
     run_id: &str,
-) -> Manifest {
+) -> RawManifest {
     let e = empty();
     let layers = if no_layers {
         json!([])
     } else {
         json!([e.descriptor()])
     };
-    let value = json!({
+    manifest(&json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_MANIFEST,
         "artifactType": artifact_type,
         "config": e.descriptor(),
         "layers": layers,
-        "subject": subject.descriptor_plain(),
-        "annotations": {CREATED_ANNOTATION: "2000-01-01T00:00:00Z", "vnd.lineage.probe.run": run_id},
-    });
-    Manifest::new(media_type::OCI_MANIFEST, Some(artifact_type), &value)
+        "subject": subject_descriptor(subject),
+        "annotations": {ANNOTATION_CREATED: CREATED, "vnd.lineage.probe.run": run_id},
+    }))
 }
 
 /// An image index with `artifactType` and `subject`, and no manifests.
-pub(crate) fn index_artifact(subject: &Manifest, run_id: &str) -> Manifest {
-    let value = json!({
+pub(crate) fn index_artifact(subject: &RawManifest, run_id: &str) -> RawManifest {
+    manifest(&json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_INDEX,
         "artifactType": ARTIFACT_TYPE_INDEX,
         "manifests": [],
-        "subject": subject.descriptor_plain(),
-        "annotations": {CREATED_ANNOTATION: "2000-01-01T00:00:00Z", "vnd.lineage.probe.run": run_id},
-    });
-    Manifest::new(media_type::OCI_INDEX, Some(ARTIFACT_TYPE_INDEX), &value)
+        "subject": subject_descriptor(subject),
+        "annotations": {ANNOTATION_CREATED: CREATED, "vnd.lineage.probe.run": run_id},
+    }))
 }
 
-/// The referrers tag schema's index listing `referrers`.
-pub(crate) fn referrers_index(referrers: &[&Manifest]) -> Manifest {
-    let value = json!({
+/// The referrers tag schema's index listing `referrers`, each as a referrers listing shows it.
+pub(crate) fn referrers_index(referrers: &[&RawManifest]) -> RawManifest {
+    manifest(&json!({
         "schemaVersion": 2,
         "mediaType": media_type::OCI_INDEX,
-        "manifests": referrers.iter().map(|m| m.descriptor()).collect::<Vec<_>>(),
-    });
-    Manifest::new(media_type::OCI_INDEX, None, &value)
-}
-
-impl Manifest {
-    /// The descriptor without artifact type or annotations, as a `subject` names it.
-    pub fn descriptor_plain(&self) -> Value {
-        json!({"mediaType": self.media_type, "digest": self.digest.as_str(), "size": self.bytes.len()})
-    }
+        "manifests": referrers.iter().map(|m| m.referrer_descriptor()).collect::<Vec<_>>(),
+    }))
 }
 
 #[cfg(test)]
@@ -232,8 +186,8 @@ mod tests {
         let c = config("r", &l);
         for size in [4 * 1024 * 1024, 5000, 1234] {
             let m = image_of_size("r", &c, &l, size);
-            assert_eq!(m.bytes.len(), size);
-            assert!(m.digest.matches(&m.bytes));
+            assert_eq!(m.bytes().len(), size);
+            assert!(m.digest().matches(m.bytes()));
         }
     }
 
@@ -243,11 +197,11 @@ mod tests {
         let c = config("r", &l);
         let img = image("r", &c, &l);
         let a = artifact(ARTIFACT_TYPE, &img, true, "r");
-        let v: Value = serde_json::from_slice(&a.bytes).unwrap_or_default();
-        assert_eq!(v["subject"]["digest"], img.digest.as_str());
+        let v: Value = serde_json::from_slice(a.bytes()).unwrap_or_default();
+        assert_eq!(v["subject"]["digest"], img.digest().as_str());
         assert_eq!(v["layers"], json!([]));
         let idx = referrers_index(&[&a]);
-        let v: Value = serde_json::from_slice(&idx.bytes).unwrap_or_default();
+        let v: Value = serde_json::from_slice(idx.bytes()).unwrap_or_default();
         assert_eq!(v["manifests"][0]["artifactType"], ARTIFACT_TYPE);
     }
 }

@@ -397,8 +397,13 @@ async fn referrers(
     } else {
         let missing: Vec<&str> = pushed
             .iter()
-            .filter(|m| !listed.contains(&m.digest.as_str()))
-            .map(|m| m.artifact_type.unwrap_or(m.media_type))
+            .filter(|m| !listed.contains(&m.digest().as_str()))
+            .map(|m| {
+                m.view()
+                    .ok()
+                    .and_then(|v| v.artifact_type.as_deref())
+                    .unwrap_or(m.media_type())
+            })
             .collect();
         if missing.is_empty() {
             results.yes(

@@ -4,9 +4,9 @@
 //! up what the run pushed. Only blobs unique to the run are deleted: the empty blob `{}` may
 //! be shared with other content of the repository.
 
-use lineage_oci::Digest;
 use lineage_oci::manifest::MAX_MANIFEST_SIZE;
 use lineage_oci::referrers::fallback_tag;
+use lineage_oci::{Digest, RawManifest};
 use lineage_registry_client::auth::Scope;
 use lineage_registry_client::raw::{RawRequest, RawResponse};
 use reqwest::Method;
@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::CheckId::{self, *};
 use crate::Results;
-use crate::content::{self, Blob, Manifest};
+use crate::content::{self, Blob};
 use crate::read::Subject;
 use crate::session::Session;
 
@@ -23,11 +23,11 @@ use crate::session::Session;
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     /// The scratch image, once pushed.
-    image: Option<Manifest>,
+    image: Option<RawManifest>,
     /// Its layer (a blob of the repository to read ranges of).
     layer: Option<Blob>,
     /// The referrers of the image that were accepted.
-    referrers: Vec<Manifest>,
+    referrers: Vec<RawManifest>,
     /// Manifests to delete (repository digests), in push order.
     manifests: Vec<Digest>,
     /// Tags the run created.
@@ -43,8 +43,8 @@ impl Scratch {
     pub fn subject(&self) -> Option<Subject> {
         let image = self.image.as_ref()?;
         Some(Subject {
-            digest: image.digest.clone(),
-            media_type: image.media_type.to_string(),
+            digest: image.digest().clone(),
+            media_type: image.media_type().to_string(),
             tag: self.tags.first().cloned(),
             blob: self
                 .layer
@@ -54,7 +54,7 @@ impl Scratch {
     }
 
     /// The referrers pushed.
-    pub fn referrers(&self) -> &[Manifest] {
+    pub fn referrers(&self) -> &[RawManifest] {
         &self.referrers
     }
 }
@@ -136,12 +136,12 @@ async fn upload(session: &mut Session<'_>, blob: &Blob) -> Result<(), String> {
 async fn put_manifest(
     session: &mut Session<'_>,
     reference: &str,
-    manifest: &Manifest,
+    manifest: &RawManifest,
 ) -> Result<RawResponse, String> {
     let req = session
         .write(Method::PUT, &format!("manifests/{reference}"))
-        .header(CONTENT_TYPE, manifest.media_type)
-        .body(manifest.bytes.clone());
+        .header(CONTENT_TYPE, manifest.media_type())
+        .body(manifest.bytes().clone());
     session.send(req).await
 }
 
@@ -200,7 +200,7 @@ pub(crate) async fn push_phase(session: &mut Session<'_>, results: &mut Results<
     match pushed {
         Ok(r) if r.status == 201 => {
             scratch.image = Some(image.clone());
-            scratch.manifests.push(image.digest.clone());
+            scratch.manifests.push(image.digest().clone());
             scratch.tags.push(tag);
         }
         Ok(r) => {
@@ -412,7 +412,7 @@ async fn artifacts(
     session: &mut Session<'_>,
     results: &mut Results<'_>,
     scratch: &mut Scratch,
-    image: &Manifest,
+    image: &RawManifest,
 ) {
     let run = session.options.run_id.clone();
     let with_layer = content::artifact(content::ARTIFACT_TYPE, image, false, &run);
@@ -423,14 +423,14 @@ async fn artifacts(
         (ArtifactNoLayers, no_layers),
         (IndexSubject, index),
     ] {
-        let Ok(r) = put_manifest(session, manifest.digest.as_str(), &manifest).await else {
+        let Ok(r) = put_manifest(session, manifest.digest().as_str(), &manifest).await else {
             return;
         };
         let ok = r.status == 201;
         verdict(results, id, &r, ok, r.summary());
         if id == ArtifactEmptyConfig {
             match (ok, r.header("oci-subject")) {
-                (true, Some(s)) if s == image.digest.as_str() => {
+                (true, Some(s)) if s == image.digest().as_str() => {
                     results.yes(OciSubjectHeader, format!("OCI-Subject: {s}"))
                 }
                 (true, Some(s)) => results.no(
@@ -448,7 +448,7 @@ async fn artifacts(
             }
         }
         if ok {
-            scratch.manifests.push(manifest.digest.clone());
+            scratch.manifests.push(manifest.digest().clone());
             scratch.referrers.push(manifest);
         }
     }
@@ -458,23 +458,23 @@ async fn tag_schema(
     session: &mut Session<'_>,
     results: &mut Results<'_>,
     scratch: &mut Scratch,
-    image: &Manifest,
+    image: &RawManifest,
 ) {
-    let listed: Vec<&Manifest> = scratch.referrers.iter().collect();
+    let listed: Vec<&RawManifest> = scratch.referrers.iter().collect();
     let index = content::referrers_index(&listed);
-    let tag = fallback_tag(&image.digest);
+    let tag = fallback_tag(image.digest());
     let Ok(r) = put_manifest(session, &tag, &index).await else {
         return;
     };
     if r.status != 201 {
         return verdict(results, ReferrersTagSchema, &r, false, r.summary());
     }
-    scratch.manifests.push(index.digest.clone());
+    scratch.manifests.push(index.digest().clone());
     scratch.tags.push(tag.clone());
     let Ok(back) = session.get_manifest(&tag).await else {
         return;
     };
-    if back.status == 200 && back.body == index.bytes {
+    if back.status == 200 && back.body == index.bytes() {
         results.yes(
             ReferrersTagSchema,
             format!("HTTP 201 for tag {}…, read back byte-identical", &tag[..15]),
@@ -494,11 +494,11 @@ async fn multi_tag(
     session: &mut Session<'_>,
     results: &mut Results<'_>,
     scratch: &mut Scratch,
-    image: &Manifest,
+    image: &RawManifest,
 ) {
     let run = session.options.run_id.clone();
     let tags = [format!("probe-{run}-a"), format!("probe-{run}-b")];
-    let reference = format!("{}?tag={}&tag={}", image.digest, tags[0], tags[1]);
+    let reference = format!("{}?tag={}&tag={}", image.digest(), tags[0], tags[1]);
     let Ok(r) = put_manifest(session, &reference, image).await else {
         return;
     };
@@ -510,7 +510,7 @@ async fn multi_tag(
         let Ok(back) = session.get_manifest(t).await else {
             return;
         };
-        if back.status == 200 && back.body == image.bytes {
+        if back.status == 200 && back.body == image.bytes() {
             created.push(t.clone());
         }
     }
@@ -542,7 +542,7 @@ async fn large_manifest(
     layer: &Blob,
 ) {
     let big = content::image_of_size(&session.options.run_id, config, layer, MAX_MANIFEST_SIZE);
-    let Ok(r) = put_manifest(session, big.digest.as_str(), &big).await else {
+    let Ok(r) = put_manifest(session, big.digest().as_str(), &big).await else {
         return;
     };
     if r.status != 201 {
@@ -554,11 +554,11 @@ async fn large_manifest(
             format!("{} for a {MAX_MANIFEST_SIZE}-byte manifest", r.summary()),
         );
     }
-    scratch.manifests.push(big.digest.clone());
-    let Ok(back) = session.get_manifest(big.digest.as_str()).await else {
+    scratch.manifests.push(big.digest().clone());
+    let Ok(back) = session.get_manifest(big.digest().as_str()).await else {
         return;
     };
-    if back.status == 200 && back.body == big.bytes {
+    if back.status == 200 && back.body == big.bytes() {
         results.yes(
             Manifest4Mib,
             format!("HTTP 201 for a {MAX_MANIFEST_SIZE}-byte manifest, read back whole"),
@@ -656,7 +656,7 @@ async fn delete_tag(
     session: &mut Session<'_>,
     results: &mut Results<'_>,
     scratch: &mut Scratch,
-    image: &Manifest,
+    image: &RawManifest,
 ) {
     let tag = match scratch.spare_tag.clone() {
         Some(t) => t,
@@ -687,7 +687,7 @@ async fn delete_tag(
     let Ok(after) = session.get_manifest(&tag).await else {
         return;
     };
-    let image_left = session.get_manifest(image.digest.as_str()).await;
+    let image_left = session.get_manifest(image.digest().as_str()).await;
     match (after.status, image_left.map(|r| r.status)) {
         (404, Ok(200)) => {
             results.yes(
