@@ -87,12 +87,12 @@ impl PolicyState {
     /// and Gatekeeper routes answer the recorded successor (DESIGN §4).
     async fn look_up(
         &self,
-        images: &[String],
+        images: Vec<String>,
         at: Option<chrono::DateTime<Utc>>,
         follow: bool,
     ) -> Vec<(String, LookupResult)> {
         let at = at.unwrap_or_else(Utc::now);
-        let mut results = self.lookup.lookup_many(images, at).await;
+        let mut results = self.lookup.lookup_many(&images, at).await;
         if follow {
             results = self
                 .lookup
@@ -100,8 +100,7 @@ impl PolicyState {
                 .await;
         }
         images
-            .iter()
-            .cloned()
+            .into_iter()
             .zip(results.into_iter().map(|r| {
                 r.map_err(|e| LookupFailure {
                     message: e.message(),
@@ -144,7 +143,7 @@ async fn lookup(State(state): State<Arc<PolicyState>>, body: Bytes) -> Response 
         Ok(q) => q,
         Err(e) => return bad_request(format!("not a lookup request: {e}")),
     };
-    let results = state.look_up(&query.images, query.at, false).await;
+    let results = state.look_up(query.images, query.at, false).await;
     axum::Json(LookupResponse::new(results)).into_response()
 }
 
@@ -157,7 +156,7 @@ async fn gatekeeper(State(state): State<Arc<PolicyState>>, body: Bytes) -> Respo
             return axum::Json(ProviderResponse::system_error(&e)).into_response();
         }
     };
-    let results = state.look_up(&request.request.keys, None, false).await;
+    let results = state.look_up(request.request.keys, None, false).await;
     axum::Json(ProviderResponse::new(results)).into_response()
 }
 
@@ -187,7 +186,7 @@ impl PolicyState {
         };
         let keys = admission::lookup_keys(review, &uses, settings);
         let results: HashMap<String, LookupResult> =
-            self.look_up(&keys, None, true).await.into_iter().collect();
+            self.look_up(keys, None, true).await.into_iter().collect();
         let (response, outcome) = admission::decide(review, &uses, &results, settings, Utc::now());
         for d in &outcome.images {
             bump(&self.counters.verdicts[verdict_index(d.verdict)]);
