@@ -298,6 +298,18 @@ for a in "${args[@]+"${args[@]}"}"; do
   esac
 done
 
+# cargo-nextest runs each test in its own process (the suite relies on that for
+# tests that change process state); a fresh machine lacks it, so it is built
+# from crates.io once (a few minutes on 2 cores), then found in ~/.cargo/bin.
+nextest_version=0.9.151
+if ! cargo nextest --version > /dev/null 2>&1; then
+  step "installing cargo-nextest $nextest_version from crates.io"
+  if ! cargo install --locked --quiet "cargo-nextest@$nextest_version" >&2; then
+    # The suite passes under `cargo test` too, only slower and less isolated.
+    say "warning: cannot install cargo-nextest@$nextest_version; running the suite with cargo test"
+  fi
+fi
+
 if cargo nextest --version > /dev/null 2>&1; then
   step "$(show cargo nextest run "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}")"
   cargo nextest run "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}"

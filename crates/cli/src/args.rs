@@ -443,6 +443,10 @@ pub struct ReleaseArgs {
     /// Also write Microsoft's lifecycle record.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Move the version tag back to this older revision: it is restored, and the newer
+    /// revision the tag names is retired in its favour.
+    #[arg(long)]
+    pub rollback: bool,
 }
 
 /// Arguments of `lineage retire`.

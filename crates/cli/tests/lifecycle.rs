@@ -623,3 +623,133 @@ fn index_releases_microsoft_dialect_and_scheduled() {
         );
     }
 }
+
+/// The new user's mistakes that damaged a lineage (issue 22): rerunning an older release,
+/// a tag where a repository is expected; and `status` with a reference that does not exist.
+#[test]
+fn release_mistakes_are_refused_and_status_reports_every_reference() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let repo = format!("{}/flasksample", server.host);
+    let sc = support::scenario::scenario(&s, &repo);
+    let src = format!("oci:{}:rev1", s.join("builds").display());
+
+    // The first release again: 1.0 names the newer revision, so nothing moves.
+    let again = lineage_run(
+        s.path(),
+        &[
+            "release",
+            &src,
+            &repo,
+            "--version",
+            "1.0",
+            "--revision",
+            "20230707",
+            "--created",
+            "2023-07-07T00:00:00-08:00",
+        ],
+    );
+    assert_eq!(again.code, Some(1), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("never moves a rolling tag backwards"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("--rollback"), "{}", again.stderr);
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["resolve", &sc.current])),
+        sc.successor_digest
+    );
+    assert_eq!(status(s.path(), &sc.current)["state"], "supported");
+    assert_eq!(status(s.path(), &sc.eol)["state"], "end-of-life");
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["latest", &sc.eol])),
+        sc.successor
+    );
+
+    // With --rollback, 1.0 moves back: the old revision is supported, the newer retired.
+    let back = lineage_run(
+        s.path(),
+        &[
+            "release",
+            &src,
+            &repo,
+            "--version",
+            "1.0",
+            "--revision",
+            "20230707",
+            "--rollback",
+        ],
+    );
+    assert_eq!(back.code, Some(0), "{}", back.stderr);
+    assert!(back.stderr.contains("rolled back"), "{}", back.stderr);
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["resolve", &sc.current])),
+        sc.eol_digest
+    );
+    assert_eq!(status(s.path(), &sc.eol)["state"], "supported");
+    let newer = status(s.path(), &sc.successor);
+    assert_eq!(newer["state"], "end-of-life", "{newer}");
+    assert_eq!(
+        newer["successor"]["digest"],
+        sc.eol_digest.as_str(),
+        "{newer}"
+    );
+    assert_eq!(out(&lineage_ok(s.path(), &["latest", &sc.current])), sc.eol);
+
+    // A tag in the repository argument is refused, naming it.
+    let tagged = lineage_run(
+        s.path(),
+        &[
+            "release",
+            &src,
+            &format!("{repo}:mytag"),
+            "--version",
+            "2.0",
+        ],
+    );
+    assert_eq!(tagged.code, Some(2), "{}", tagged.stderr);
+    assert!(
+        tagged.stderr.contains("names the tag `mytag`"),
+        "{}",
+        tagged.stderr
+    );
+    assert!(
+        tagged.stderr.contains("a repository is expected"),
+        "{}",
+        tagged.stderr
+    );
+    assert_eq!(
+        lineage_run(s.path(), &["resolve", &format!("{repo}:2.0")]).code,
+        Some(1),
+        "nothing was released"
+    );
+
+    // `status A B` with B missing: a row for each, B unknown with its error, exit 1.
+    let missing = format!("{repo}:no-such-tag");
+    let both = lineage_run(s.path(), &["status", "--output", "json", &sc.eol, &missing]);
+    assert_eq!(both.code, Some(1), "{}", both.stderr);
+    let rows: Value = serde_json::from_slice(&both.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "supported", "{rows}");
+    assert_eq!(rows[1]["reference"], missing.as_str(), "{rows}");
+    assert_eq!(rows[1]["state"], "unknown", "{rows}");
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("no-such-tag"),
+        "{rows}"
+    );
+    assert!(
+        both.stderr
+            .contains("1 of 2 references could not be looked up"),
+        "{}",
+        both.stderr
+    );
+    let table = lineage_run(s.path(), &["status", &sc.eol, &missing]);
+    assert_eq!(table.code, Some(1));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains(&sc.eol) && text.contains(&missing), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&missing) && l.contains("unknown")),
+        "{text}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The lifecycle engine over the store interface: status of an image (DESIGN §4, three
 //! requests whatever the number of records: the image's manifest, its referrers listing, the
-//! rolling tag's manifest), idempotent record writing, and the release flow.
+//! rolling tag's manifest) and idempotent record writing, which never writes a successor
+//! cycle. The release flow is [`crate::release`].
 //!
 //! Status is gathered in steps a cache can keep apart ([`crate::lookup`] does): the image's
 //! [`ImageFacts`] (`Engine::facts`), its rolling tag (`Engine::rolling_tag`), and the pure
@@ -8,18 +9,18 @@
 //!
 //! Nothing here knows which kind of store it talks to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, ManifestKind, RawManifest, TagOrDigest, time};
-use lineage_store::copy::{CopyError, CopyOptions, copy_graph};
-use lineage_store::overlay::WithManifest;
+use lineage_store::copy::CopyError;
 use lineage_store::{ReadStore, Store, StoreError, blob};
 
 use crate::error::LifecycleError;
 use crate::profile::{
-    ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Namespace, Reason,
+    ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Namespace, revision_of,
+    revision_tag,
 };
 use crate::record::Records;
 use crate::status::{Facts, RollingTagInfo, Status, decide_from};
@@ -37,9 +38,52 @@ pub enum EngineError {
     /// A lifecycle value was invalid.
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
-    /// The request cannot be carried out as given.
-    #[error("{0}")]
-    Invalid(String),
+    /// A manifest to annotate is not a JSON object.
+    #[error("manifest {digest} is not a JSON object")]
+    NotAnObject {
+        /// The manifest's digest.
+        digest: Digest,
+    },
+    /// A tag the request would write is not a valid tag.
+    #[error(
+        "`{tag}` is not a valid tag (at most 128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-`)"
+    )]
+    InvalidTag {
+        /// The tag.
+        tag: String,
+    },
+    /// The revision tag of a release already names another image; a revision tag never moves.
+    #[error(
+        "`{reference}` is already released as {existing}, a different image; a revision tag never moves: release this image under another revision (`--revision`)"
+    )]
+    RevisionTaken {
+        /// The revision tag, `REPO:V-R`.
+        reference: String,
+        /// The image it names.
+        existing: Digest,
+    },
+    /// A release would move the rolling tag back to an older revision.
+    #[error(
+        "`{version}` names `{current}`, newer than `{release}`; a release never moves a rolling tag backwards: pass `--rollback` to move it back (`{release}` is restored and `{current}` retired)"
+    )]
+    Backwards {
+        /// The rolling tag, `REPO:V`.
+        version: String,
+        /// The newer revision it names.
+        current: String,
+        /// The revision being released.
+        release: String,
+    },
+    /// A record would close a successor cycle: the successor's chain leads back to the image.
+    #[error(
+        "retiring {subject} in favour of {successor} would write a successor cycle: {successor} is itself retired in favour of {subject} (directly or through others); restore {successor} first"
+    )]
+    SuccessorCycle {
+        /// The image being retired.
+        subject: Digest,
+        /// The successor named.
+        successor: Digest,
+    },
 }
 
 /// The engine's settings: which namespaces it reads and how it writes.
@@ -222,6 +266,7 @@ impl Engine {
         subject: &Descriptor,
         spec: &RecordSpec,
     ) -> Result<Vec<Written>, EngineError> {
+        self.refuse_cycle(store, &subject.digest, spec).await?;
         let mut out = vec![self.write_one(store, subject, spec).await?];
         let manifest = store.manifest_get(&subject.digest).await?;
         if let Ok(view) = manifest.view()
@@ -234,6 +279,61 @@ impl Engine {
         Ok(out)
     }
 
+    /// Whether the effective record of `digest` in `store` declares it end-of-life (now or
+    /// scheduled).
+    pub(crate) async fn is_retired(
+        &self,
+        store: &dyn ReadStore,
+        digest: &Digest,
+    ) -> Result<bool, EngineError> {
+        let listing = store.referrers(digest, None).await?;
+        let records = Records::read(&listing, &self.read_namespaces());
+        Ok(records.effective().is_some_and(|r| r.end_of_life.is_some()))
+    }
+
+    /// Refuse `spec` on `subject` when its successor's chain (each image's effective record's
+    /// `superseded-by`, in `store`) leads back to `subject`: a successor cycle leaves no
+    /// image to move to. Follows at most [`crate::successors::MAX_SUCCESSOR_HOPS`] records.
+    async fn refuse_cycle(
+        &self,
+        store: &dyn ReadStore,
+        subject: &Digest,
+        spec: &RecordSpec,
+    ) -> Result<(), EngineError> {
+        let Some(successor) = &spec.superseded_by else {
+            return Ok(());
+        };
+        let namespaces = self.read_namespaces();
+        let mut seen = HashSet::new();
+        let mut next = successor.clone();
+        for _ in 0..crate::successors::MAX_SUCCESSOR_HOPS {
+            if &next == subject {
+                return Err(EngineError::SuccessorCycle {
+                    subject: subject.clone(),
+                    successor: successor.clone(),
+                });
+            }
+            if !seen.insert(next.clone()) {
+                break;
+            }
+            let listing = match store.referrers(&next, None).await {
+                Ok(l) => l,
+                Err(e) if e.is_not_found() => break,
+                Err(e) => return Err(e.into()),
+            };
+            let records = Records::read(&listing, &namespaces);
+            match records
+                .effective()
+                .filter(|r| r.end_of_life.is_some())
+                .and_then(|r| r.superseded_by.clone())
+            {
+                Some(d) => next = d,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
     async fn write_one(
         &self,
         store: &dyn Store,
@@ -242,11 +342,22 @@ impl Engine {
     ) -> Result<Written, EngineError> {
         let listing = store.referrers(&subject.digest, None).await?;
         let records = Records::read(&listing, &self.read_namespaces());
-        if let Some(current) = records.effective()
+        let current = records.effective();
+        if let Some(current) = current
             && is_same_as(current, spec)
         {
             return Ok(Written::Unchanged(current.digest.clone()));
         }
+        // The new record must become the effective one (the newest `created` wins): when the
+        // clock is not past the current record's time (a fast rerun, a skewed clock), it is
+        // dated one second after it.
+        let mut spec = spec.clone();
+        if let Some(newest) = current.and_then(|c| c.created)
+            && spec.created <= newest
+        {
+            spec.created = newest + chrono::Duration::seconds(1);
+        }
+        let spec = &spec;
         let empty = Descriptor::empty();
         if !store.blob_exists(&empty.digest).await? {
             store
@@ -269,90 +380,6 @@ impl Engine {
         Ok(Written::Pushed(manifests.profile.digest().clone()))
     }
 
-    /// The release flow (DESIGN §5): annotate and push the new image, tag `V-R`, move `V`,
-    /// then record end-of-life on the previous revision. Every step checks what is there
-    /// first, so a rerun after a failure at any point completes the job, and a rerun after
-    /// success changes nothing.
-    pub async fn release(
-        &self,
-        src: &dyn ReadStore,
-        src_target: Option<&TagOrDigest>,
-        dst: &dyn Store,
-        req: &ReleaseRequest,
-    ) -> Result<Release, EngineError> {
-        let source = src.manifest_fetch_target(src_target).await?;
-        let own = source
-            .view()
-            .map(|v| v.annotations.clone())
-            .unwrap_or_default();
-        let created = match own.get(ANNOTATION_CREATED).map(|c| time::parse_lenient(c)) {
-            Some(Ok(t)) => t,
-            _ => req.created.unwrap_or(req.now),
-        };
-        let revision = req
-            .revision
-            .clone()
-            .unwrap_or_else(|| created.format("%Y%m%d").to_string());
-        let version = &req.version;
-        let mut add = BTreeMap::new();
-        add.insert(ANNOTATION_VERSION.to_string(), version.clone());
-        add.insert(ANNOTATION_REVISION.to_string(), revision.clone());
-        if !own.contains_key(ANNOTATION_CREATED) {
-            add.insert(
-                ANNOTATION_CREATED.to_string(),
-                time::format_rfc3339(&created),
-            );
-        }
-        let image = annotate(&source, &add)?;
-        let immutable = format!("{version}-{revision}");
-
-        // Which revision does `V` replace? What `V` points to now, or (on a rerun, when `V`
-        // already moved) the newest other `V-*` revision.
-        let previous = match dst.resolve(&TagOrDigest::Tag(version.clone())).await {
-            Ok(d) if &d.digest != image.digest() => Some(d),
-            Ok(_) => previous_revision(dst, version, &immutable).await?,
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e.into()),
-        };
-
-        let overlay = WithManifest::new(src, image.clone());
-        let opts = CopyOptions::default();
-        copy_graph(&overlay, dst, &image.descriptor(), Some(&immutable), &opts)
-            .await
-            .map_err(Box::new)?;
-        dst.manifest_put(&image, Some(version)).await?;
-
-        let mut records = Vec::new();
-        if let Some(prev) = &previous {
-            let prev_manifest = dst.manifest_get(&prev.digest).await?;
-            let prev_ann = prev_manifest
-                .view()
-                .map(|v| v.annotations.clone())
-                .unwrap_or_default();
-            let spec = RecordSpec {
-                created: req.now,
-                end_of_life: Some(req.eol_at.unwrap_or(created)),
-                reason: Some(Reason::Superseded),
-                successor: Some(format!("{}:{immutable}", dst.name())),
-                superseded_by: Some(image.digest().clone()),
-                version: prev_ann.get(ANNOTATION_VERSION).cloned(),
-                revision: prev_ann.get(ANNOTATION_REVISION).cloned(),
-            };
-            records = self
-                .write_record(dst, &prev_manifest.descriptor(), &spec)
-                .await?;
-        }
-        dst.flush().await?;
-        Ok(Release {
-            image: image.descriptor(),
-            version: version.clone(),
-            revision,
-            created,
-            previous: previous.map(|d| d.digest),
-            records,
-        })
-    }
-
     /// Every revision of a lineage (tags `V-R`), oldest first, each with its status.
     pub async fn history(
         &self,
@@ -365,15 +392,8 @@ impl Engine {
         let revisions: Vec<&String> = tags
             .iter()
             .filter(|t| match version {
-                Some(v) => t
-                    .strip_prefix(v)
-                    .and_then(|r| r.strip_prefix('-'))
-                    .is_some_and(|r| !r.is_empty()),
-                None => tags.iter().any(|v| {
-                    t.len() > v.len() + 1
-                        && t.starts_with(v.as_str())
-                        && t.as_bytes()[v.len()] == b'-'
-                }),
+                Some(v) => revision_of(t, v).is_some(),
+                None => tags.iter().any(|v| revision_of(t, v).is_some()),
             })
             .collect();
         let mut out = Vec::new();
@@ -397,38 +417,6 @@ impl Engine {
     }
 }
 
-/// What `release` needs beyond the stores.
-#[derive(Debug, Clone)]
-pub struct ReleaseRequest {
-    /// The lineage's version, its rolling tag.
-    pub version: String,
-    /// The revision; default: the UTC date `YYYYMMDD` of `created`.
-    pub revision: Option<String>,
-    /// Used when the source has no `org.opencontainers.image.created`.
-    pub created: Option<DateTime<Utc>>,
-    /// End-of-life of the previous revision; default: the new image's `created`.
-    pub eol_at: Option<DateTime<Utc>>,
-    /// The time the records are written at.
-    pub now: DateTime<Utc>,
-}
-
-/// What `release` did.
-#[derive(Debug, Clone)]
-pub struct Release {
-    /// The annotated image pushed.
-    pub image: Descriptor,
-    /// Its version.
-    pub version: String,
-    /// Its revision.
-    pub revision: String,
-    /// Its `created`.
-    pub created: DateTime<Utc>,
-    /// The revision it replaced.
-    pub previous: Option<Digest>,
-    /// The records written (or found unchanged) on the previous revision.
-    pub records: Vec<Written>,
-}
-
 /// `manifest` with `add` merged into its annotations, written canonically; unchanged (same
 /// bytes and digest) when it already carries them.
 pub fn annotate(
@@ -442,15 +430,15 @@ pub fn annotate(
     {
         return Ok(manifest.clone());
     }
-    let mut value: serde_json::Value = serde_json::from_slice(manifest.bytes()).map_err(|e| {
-        EngineError::Invalid(format!("manifest {} is not JSON: {e}", manifest.digest()))
-    })?;
-    let obj = value.as_object_mut().ok_or_else(|| {
-        EngineError::Invalid(format!(
-            "manifest {} is not a JSON object",
-            manifest.digest()
-        ))
-    })?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(manifest.bytes()).map_err(|_| EngineError::NotAnObject {
+            digest: manifest.digest().clone(),
+        })?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| EngineError::NotAnObject {
+            digest: manifest.digest().clone(),
+        })?;
     let ann = obj
         .entry("annotations")
         .or_insert_with(|| serde_json::json!({}));
@@ -495,7 +483,7 @@ pub(crate) fn rolling_info(
 ) -> RollingTagInfo {
     let revision = annotations.get(ANNOTATION_REVISION).cloned();
     let reference = match &revision {
-        Some(r) => format!("{name}:{version}-{r}"),
+        Some(r) => format!("{name}:{}", revision_tag(version, r)),
         None => format!("{name}:{version}"),
     };
     RollingTagInfo {
@@ -505,30 +493,5 @@ pub(crate) fn rolling_info(
             .get(ANNOTATION_CREATED)
             .and_then(|c| time::parse_lenient(c).ok()),
         revision,
-    }
-}
-
-/// The newest `V-*` revision other than `current`, by tag order of the revision part.
-async fn previous_revision(
-    store: &dyn Store,
-    version: &str,
-    current: &str,
-) -> Result<Option<Descriptor>, EngineError> {
-    let mut tags: Vec<String> = store
-        .tag_list()
-        .await?
-        .into_iter()
-        .filter(|t| {
-            t != current
-                && t.strip_prefix(version)
-                    .and_then(|r| r.strip_prefix('-'))
-                    .is_some_and(|r| !r.is_empty())
-        })
-        .filter(|t| t.as_str() < current)
-        .collect();
-    tags.sort();
-    match tags.pop() {
-        Some(t) => Ok(Some(store.resolve(&TagOrDigest::Tag(t)).await?)),
-        None => Ok(None),
     }
 }

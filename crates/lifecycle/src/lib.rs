@@ -1,5 +1,6 @@
-//! The pure core of lineage's lifecycle engine: it reads lifecycle records and decides an
-//! image's status, and builds the records to write, without doing any I/O.
+//! lineage's lifecycle engine: it reads lifecycle records and decides an image's status, and
+//! builds and writes records. The decision and the record building are pure (no I/O); the
+//! [`engine`], [`release`] and [`lookup`] modules run them over the store interface.
 //!
 //! - [`profile`]: lifecycle profile v1 names ([`Namespace`], [`Reason`]) and the dialects
 //!   lineage reads ([`Dialect`]: the profile in each configured namespace, and Microsoft's);
@@ -11,7 +12,8 @@
 //! - [`write`](mod@write): a [`RecordSpec`] becomes record annotations and manifests, and
 //!   [`is_same_as`] tells when nothing needs to be written;
 //! - [`engine`]: the [`Engine`] runs all of this over the store interface (status, record
-//!   writing, release);
+//!   writing);
+//! - [`release`]: the release flow, which refuses what would damage a lineage;
 //! - [`lookup`]: [`Lookup`] answers many status lookups over caches of the engine's facts;
 //! - [`successors`]: [`Lookup::follow_successors`] follows a successor chain to the image to
 //!   move to.
@@ -53,17 +55,19 @@ pub mod lookup;
 pub mod manifest_fallback;
 pub mod profile;
 pub mod record;
+pub mod release;
 pub mod status;
 pub mod successors;
 pub mod warning;
 pub mod write;
 
-pub use engine::{Engine, EngineError, ImageFacts, Release, ReleaseRequest, Written};
+pub use engine::{Engine, EngineError, ImageFacts, Written};
 pub use error::LifecycleError;
 pub use lookup::{Lookup, LookupError, LookupMetrics, LookupOptions, StoreOpener};
 pub use manifest_fallback::ManifestLifecycle;
 pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};
 pub use record::{Record, Records, effective};
+pub use release::{CreatedFrom, Release, ReleaseRequest};
 pub use status::{
     RollingTagInfo, Source, State, Status, StatusInput, Successor, UnknownState, decide,
 };

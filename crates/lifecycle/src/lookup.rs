@@ -1210,7 +1210,7 @@ pub(crate) mod tests {
             let r = cache
                 .get("k".into(), &counters, || async {
                     calls.fetch_add(1, Ordering::Relaxed);
-                    Err(Arc::new(EngineError::Invalid("boom".into())))
+                    Err(Arc::new(EngineError::InvalidTag { tag: "boom".into() }))
                 })
                 .await;
             assert!(r.is_err());

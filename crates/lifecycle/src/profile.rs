@@ -22,6 +22,18 @@ pub const ANNOTATION_VERSION: &str = "org.opencontainers.image.version";
 /// The image's revision within its lineage.
 pub const ANNOTATION_REVISION: &str = "org.opencontainers.image.revision";
 
+/// The immutable tag of revision `revision` of lineage `version`: `V-R` (DESIGN §1).
+pub fn revision_tag(version: &str, revision: &str) -> String {
+    format!("{version}-{revision}")
+}
+
+/// The revision part of `tag` when it is a revision tag `V-R` of lineage `version`.
+pub fn revision_of<'t>(tag: &'t str, version: &str) -> Option<&'t str> {
+    tag.strip_prefix(version)
+        .and_then(|r| r.strip_prefix('-'))
+        .filter(|r| !r.is_empty())
+}
+
 /// The artifactType of Microsoft lifecycle records (MCR, ACR, .NET ImageBuilder, Defender).
 pub const MICROSOFT_ARTIFACT_TYPE: &str = "application/vnd.microsoft.artifact.lifecycle";
 /// The end-of-life key of Microsoft lifecycle records; the value is a date (`2024-11-12`) or

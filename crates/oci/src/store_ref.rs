@@ -56,6 +56,15 @@ impl StoreRef {
         }
     }
 
+    /// The tag or digest as the user wrote it: [`StoreRef::target`] except for a registry
+    /// reference whose tag was defaulted to `latest`.
+    pub fn written_target(&self) -> Option<TagOrDigest> {
+        match self {
+            StoreRef::Registry(r) if r.tag_defaulted() => None,
+            _ => self.target(),
+        }
+    }
+
     /// The same store, naming `target` instead.
     pub fn with_target(&self, target: Option<TagOrDigest>) -> StoreRef {
         match self {

@@ -97,17 +97,12 @@ fn remove_created(path: &std::path::Path) {
 
 /// The tag to give the copy: the destination's, else the source's, else none.
 fn destination_tag(source: &StoreRef, destination: &StoreRef) -> anyhow::Result<Option<String>> {
-    let explicit = match destination {
-        StoreRef::Registry(r) if r.tag_defaulted() => None,
-        _ => destination.target(),
-    };
-    Ok(match explicit {
+    Ok(match destination.written_target() {
         Some(TagOrDigest::Tag(t)) => Some(t),
         Some(TagOrDigest::Digest(_)) => None,
-        None => match source {
-            StoreRef::Registry(r) if r.tag_defaulted() => None,
-            _ => source.target().and_then(|t| t.tag().map(String::from)),
-        },
+        None => source
+            .written_target()
+            .and_then(|t| t.tag().map(String::from)),
     })
 }
 

@@ -249,5 +249,6 @@ fn release_args(source: &str, repo: &str, revision: &str) -> ReleaseArgs {
         created: None,
         eol_at: None,
         dialect: None,
+        rollback: false,
     }
 }

@@ -67,9 +67,18 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn print_table(rows: &[Status]) {
+    let rows: Vec<Looked> = rows.iter().cloned().map(Looked::Found).collect();
+    print_rows(&rows);
+}
+
+fn print_rows(rows: &[Looked]) {
+    let reference = |r: &Looked| match r {
+        Looked::Found(s) => s.reference.clone(),
+        Looked::Failed { reference, .. } => reference.clone(),
+    };
     let width = rows
         .iter()
-        .map(|s| s.reference.len())
+        .map(|r| reference(r).len())
         .max()
         .unwrap_or(9)
         .max(9);
@@ -77,7 +86,19 @@ fn print_table(rows: &[Status]) {
         "{:<width$}  {:<12}  {:<22}  SUCCESSOR",
         "REFERENCE", "STATE", "END-OF-LIFE"
     );
-    for s in rows {
+    for row in rows {
+        let s = match row {
+            Looked::Found(s) => s,
+            Looked::Failed { reference, error } => {
+                println!(
+                    "{reference:<width$}  {:<12}  {:<22}  -",
+                    State::Unknown.to_string(),
+                    "-"
+                );
+                eprintln!("error: {reference}: {error}");
+                continue;
+            }
+        };
         let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
             x.reference.clone().unwrap_or_else(|| "-".into())
         });
@@ -98,21 +119,79 @@ fn print_table(rows: &[Status]) {
     }
 }
 
-/// `lineage status REF…`
+/// One reference's answer to `lineage status`: its status, or why it has none.
+enum Looked {
+    /// The status.
+    Found(Status),
+    /// The lookup failed; shown as state `unknown` with the error, as `lineage audit` does.
+    Failed {
+        /// The reference as given.
+        reference: String,
+        /// The error chain on one line.
+        error: String,
+    },
+}
+
+impl Looked {
+    fn json(&self) -> serde_json::Result<serde_json::Value> {
+        match self {
+            Looked::Found(s) => serde_json::to_value(s),
+            Looked::Failed { reference, error } => Ok(serde_json::json!({
+                "reference": reference,
+                "digest": null,
+                "state": State::Unknown,
+                "error": error,
+            })),
+        }
+    }
+}
+
+/// `lineage status REF…`: a row for every reference, those that failed as `unknown` with
+/// their error; exit 1 when any failed (after printing), else 3 when any is in or past
+/// `--fail-on`.
 pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::Result<()> {
     let engine = engine(namespace, None)?;
     let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
     let fail_on = fail_on(a.fail_on.as_deref())?;
+    let refs = a
+        .references
+        .iter()
+        .map(|r| open::parse(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut rows = Vec::new();
-    for r in &a.references {
-        rows.push(one_status(opener, &engine, &open::parse(r)?, at).await?);
+    for r in &refs {
+        rows.push(match one_status(opener, &engine, r, at).await {
+            Ok(s) => Looked::Found(s),
+            Err(e) => Looked::Failed {
+                reference: r.to_string(),
+                error: format!("{e:#}"),
+            },
+        });
     }
     match a.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Output::Text => print_table(&rows),
+        Output::Json => {
+            let values = rows
+                .iter()
+                .map(Looked::json)
+                .collect::<serde_json::Result<Vec<_>>>()?;
+            println!("{}", serde_json::to_string_pretty(&values)?);
+        }
+        Output::Text => print_rows(&rows),
+    }
+    let failed = rows
+        .iter()
+        .filter(|r| matches!(r, Looked::Failed { .. }))
+        .count();
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} references could not be looked up (shown as `unknown`)",
+            rows.len()
+        );
     }
     if let Some(limit) = fail_on
-        && rows.iter().any(|s| s.state.is_at_least(limit))
+        && rows
+            .iter()
+            .any(|r| matches!(r, Looked::Found(s) if s.state.is_at_least(limit)))
     {
         return Err(Exit(exit_code::POLICY).into());
     }
@@ -139,13 +218,14 @@ pub async fn release(
 ) -> anyhow::Result<()> {
     let engine = engine(namespace, a.dialect)?;
     let source = open::parse(&a.source)?;
-    let repository = open::parse(&a.repository)?.with_target(None);
+    let repository = repository_arg("REPOSITORY", &a.repository)?;
     let req = ReleaseRequest {
         version: a.version.clone(),
         revision: a.revision.clone(),
         created: time("--created", a.created.as_deref())?,
         eol_at: time("--eol-at", a.eol_at.as_deref())?,
         now: Utc::now(),
+        rollback: a.rollback,
     };
     if !lineage_oci::reference::is_valid_tag(&req.version) {
         return Err(usage(anyhow::anyhow!(
@@ -172,8 +252,40 @@ pub async fn release(
                 None => "(first revision)".to_string(),
             }
         );
+        eprintln!(
+            "  created {} (from {})",
+            lineage_oci::time::format_rfc3339(&done.created),
+            done.created_from
+        );
+        if !done.restored.is_empty() {
+            eprintln!(
+                "  rolled back: {}:{}-{} restored ({})",
+                dst.name(),
+                done.version,
+                done.revision,
+                describe(&done.restored)
+            );
+        }
     }
     Ok(())
+}
+
+/// The repository argument `name` of a command that names a repository, not an image:
+/// a tag or digest written into it is refused (it would be silently dropped).
+fn repository_arg(name: &str, value: &str) -> anyhow::Result<StoreRef> {
+    let r = open::parse(value)?;
+    match r.written_target() {
+        None => Ok(r),
+        Some(t) => Err(usage(anyhow::anyhow!(
+            "{name} `{value}` names {} `{t}`, but a repository is expected here: write `{}`",
+            if t.tag().is_some() {
+                "the tag"
+            } else {
+                "the digest"
+            },
+            r.with_target(None)
+        ))),
+    }
 }
 
 async fn record(
