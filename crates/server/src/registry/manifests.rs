@@ -74,6 +74,17 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, OciError> {
     let target = target(reference)?;
+    // Refuse an announced oversize body before reading any of it.
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && len > MAX_MANIFEST_SIZE as u64
+    {
+        return Err(OciError::too_large(format!(
+            "the manifest is {len} bytes, more than the {MAX_MANIFEST_SIZE} this registry accepts"
+        )));
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
