@@ -50,11 +50,7 @@ async fn a_patch_racing_a_finishing_put_cannot_change_the_stored_blob() {
     assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
 
     // The PUT is reading its body now; the session must be gone for everyone else.
-    let patch = server
-        .client
-        .patch(server.url(&upload))
-        .body("EVIL")
-        .send();
+    let patch = server.client.patch(server.url(&upload)).body("EVIL").send();
     let patch = tokio::time::timeout(STUCK, patch)
         .await
         .expect("a PATCH on a finishing session waited for it instead of being refused")
@@ -80,7 +76,10 @@ async fn a_patch_racing_a_finishing_put_cannot_change_the_stored_blob() {
     for method in [reqwest::Method::PATCH, reqwest::Method::PUT] {
         let r = server
             .client
-            .request(method.clone(), server.url(&format!("{upload}?digest={digest}")))
+            .request(
+                method.clone(),
+                server.url(&format!("{upload}?digest={digest}")),
+            )
             .body("EVIL")
             .send()
             .await
@@ -94,7 +93,11 @@ async fn a_patch_racing_a_finishing_put_cannot_change_the_stored_blob() {
     let r = server.client.get(server.url(&upload)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(std::fs::read(&file).unwrap(), b"hello world");
-    assert!(server.upload_files().is_empty(), "{:?}", server.upload_files());
+    assert!(
+        server.upload_files().is_empty(),
+        "{:?}",
+        server.upload_files()
+    );
 }
 
 // Issue 14 item 1: an upload of bytes the repository has must not replace the stored file.
@@ -121,7 +124,11 @@ async fn finishing_an_upload_of_a_stored_blob_leaves_the_stored_file_alone() {
     // The same through a single POST.
     server.push_blob("r", b"layer").await;
     assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode);
-    assert!(server.upload_files().is_empty(), "{:?}", server.upload_files());
+    assert!(
+        server.upload_files().is_empty(),
+        "{:?}",
+        server.upload_files()
+    );
 }
 
 // Issue 14 item 5: an idle session expires (the clock moves, nothing sleeps): a request on
@@ -157,10 +164,18 @@ async fn idle_upload_sessions_expire_and_their_files_go() {
         .await
         .unwrap();
     assert_eq!(error_code(r).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
-    assert_eq!(server.upload_files().len(), 1, "the expired file is removed");
+    assert_eq!(
+        server.upload_files().len(),
+        1,
+        "the expired file is removed"
+    );
 
     let fresh = server.open_upload("r").await;
-    assert_eq!(server.upload_files().len(), 1, "the sweep removed the other");
+    assert_eq!(
+        server.upload_files().len(),
+        1,
+        "the sweep removed the other"
+    );
     let r = server
         .client
         .get(server.url(&abandoned))

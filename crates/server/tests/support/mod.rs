@@ -153,5 +153,8 @@ pub async fn read_head(s: &mut TcpStream) -> String {
 pub async fn error_code(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    (status, body["errors"][0]["code"].as_str().unwrap_or("").to_string())
+    (
+        status,
+        body["errors"][0]["code"].as_str().unwrap_or("").to_string(),
+    )
 }
