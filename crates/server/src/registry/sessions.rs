@@ -8,10 +8,12 @@
 //!   under its lock and take it out of the table; a request that found the session before
 //!   that sees it closed once it gets the lock, and answers `BLOB_UPLOAD_UNKNOWN`. So no
 //!   request can write to a file after it has become a blob.
-//! - **Idle sessions expire** after [`Policy::upload_idle_timeout`](super::Policy) (one hour
-//!   by default; `lineage serve --upload-idle-timeout`): a request on one answers
-//!   `BLOB_UPLOAD_UNKNOWN`, and its file is removed by [`Sessions::expire`], which runs when
-//!   a session is opened and periodically in `serve`. A session in use is never expired.
+//! - **Idle sessions expire.** A session that no request has opened or added to for
+//!   [`Policy::upload_idle_timeout`](super::Policy) (one hour by default; `lineage serve
+//!   --upload-idle-timeout`; status queries do not count) is closed and its file removed,
+//!   by the next request on it (which answers `BLOB_UPLOAD_UNKNOWN`) or by
+//!   [`Sessions::expire`], which runs whenever a session is opened and periodically in
+//!   `serve`. A session in use is never expired.
 //! - **At most [`Policy::max_uploads`](super::Policy) sessions are open** (1024 by default;
 //!   `--max-uploads`); one more answers 429 `TOOMANYREQUESTS`.
 //!
