@@ -523,6 +523,12 @@ pub struct ServeArgs {
     /// Referrers per page of the referrers API.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub referrers_page_size: usize,
+    /// Expire an upload session idle this long and remove its temporary file.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub upload_idle_timeout: std::time::Duration,
+    /// Upload sessions open at once; one more answers 429 TOOMANYREQUESTS.
+    #[arg(long, default_value_t = lineage_server::Policy::DEFAULT_MAX_UPLOADS, value_name = "N")]
+    pub max_uploads: usize,
     /// The policy routes served next to the registry.
     #[command(flatten)]
     pub policy: PolicyArgs,

@@ -122,8 +122,27 @@ pub async fn serve(
         Some(p) => Some(Arc::new(auth::Htpasswd::load(p)?)),
         None => None,
     };
-    let app = app(Arc::new(registry), auth, config.policy_routes.clone());
+    let registry = Arc::new(registry);
+    tokio::spawn(expire_uploads(Arc::downgrade(&registry)));
+    let app = app(registry, auth, config.policy_routes.clone());
     run(app, config.addr, config.tls.clone(), on_listen).await
+}
+
+/// Remove idle upload sessions and their files every so often, so they go even when no
+/// new upload comes to sweep them; ends with the registry.
+async fn expire_uploads(registry: std::sync::Weak<Registry>) {
+    let period = registry.upgrade().map_or(Duration::from_secs(60), |r| {
+        (r.uploads.idle_timeout() / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    });
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(r) = registry.upgrade() else {
+            return;
+        };
+        r.uploads.expire().await;
+    }
 }
 
 /// Serve `app` on `addr` (TLS with certificate reload when given) until SIGTERM or Ctrl-C.

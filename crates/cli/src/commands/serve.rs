@@ -8,6 +8,11 @@ use crate::open::Connection;
 
 /// Run the registry and the policy routes until SIGTERM or Ctrl-C.
 pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyhow::Result<()> {
+    if a.upload_idle_timeout.is_zero() || a.max_uploads == 0 {
+        anyhow::bail!(
+            "`--upload-idle-timeout` and `--max-uploads` must be above zero, or no upload could finish"
+        );
+    }
     let policy_routes = super::webhook::policy_state(connection, namespace, &a.policy, None)?;
     let config = ServeConfig {
         root: a.root.clone(),
@@ -16,6 +21,8 @@ pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyh
             read_only: a.read_only,
             no_delete: a.no_delete,
             referrers_page_size: a.referrers_page_size,
+            upload_idle_timeout: a.upload_idle_timeout,
+            max_uploads: a.max_uploads,
         },
         htpasswd: a.htpasswd,
         tls: a.tls_cert.zip(a.tls_key),

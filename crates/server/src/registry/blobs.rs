@@ -1,4 +1,5 @@
-//! Blob reads (end-2, with `Range`) and deletes (end-10).
+//! Blob reads (end-2, with `Range`) and deletes (end-10). A manifest is stored as a blob of
+//! its repository's layout too, but only a manifest DELETE removes it.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -115,7 +116,7 @@ pub async fn get(
     Ok(resp)
 }
 
-/// DELETE a blob.
+/// DELETE a blob; a stored manifest's digest is refused.
 pub async fn delete(reg: &Registry, name: &str, digest_text: &str) -> Result<Response, OciError> {
     if reg.policy.no_delete {
         return Err(OciError::unsupported(
@@ -127,6 +128,18 @@ pub async fn delete(reg: &Registry, name: &str, digest_text: &str) -> Result<Res
         .repo(name)
         .await
         .ok_or_else(|| OciError::blob_unknown(digest_text))?;
+    // Removing a manifest's file from under `index.json` would leave its tags and referrers
+    // naming bytes that are gone. 405 `UNSUPPORTED` ("the operation is unsupported"), not
+    // 404 `BLOB_UNKNOWN`: the bytes exist and GET /blobs/ serves them, so "unknown" would
+    // be false; the client has to delete the manifest through /manifests/ instead.
+    let index = repo
+        .index()
+        .map_err(|e| internal("cannot read a repository's index", &e))?;
+    if index.find_digest(&digest).is_some() {
+        return Err(OciError::unsupported(format!(
+            "{digest} is a manifest; delete it with DELETE /v2/{name}/manifests/{digest}"
+        )));
+    }
     match tokio::fs::remove_file(repo.blob_path(&digest)).await {
         Ok(()) => Ok(StatusCode::ACCEPTED.into_response()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -79,13 +79,29 @@ impl OciError {
             format!("repository {name} is not known to the registry"),
         )
     }
-    /// 400 `TAG_INVALID`-like: the spec has no code for it, so `MANIFEST_INVALID`.
+    /// 400 `TAG_INVALID`: a tag that does not match the spec's tag grammar. The OCI spec
+    /// has no code for it; this is distribution's (`registry/api/v2/errors.go`), which
+    /// clients already know, and it says what is wrong where `MANIFEST_INVALID` would blame
+    /// the manifest.
     pub fn tag_invalid(tag: &str) -> OciError {
         OciError::new(
             StatusCode::BAD_REQUEST,
-            "MANIFEST_INVALID",
-            format!("invalid tag `{tag}`"),
+            "TAG_INVALID",
+            format!("invalid tag `{tag}`: must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}"),
         )
+    }
+    /// 400 `PAGINATION_NUMBER_INVALID`: an `n` that is not a count. Like `TAG_INVALID`, a
+    /// code of distribution's (`registry/api/v2/errors.go`) that the OCI spec lacks.
+    pub fn pagination_number_invalid(n: &str) -> OciError {
+        OciError::new(
+            StatusCode::BAD_REQUEST,
+            "PAGINATION_NUMBER_INVALID",
+            format!("`n` must be a non-negative number, not `{n}`"),
+        )
+    }
+    /// 429 `TOOMANYREQUESTS`: a limit of the registry is reached.
+    pub fn too_many_requests(message: impl Into<String>) -> OciError {
+        OciError::new(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", message)
     }
     /// 401 `UNAUTHORIZED`.
     pub fn unauthorized() -> OciError {
@@ -99,7 +115,7 @@ impl OciError {
     pub fn unsupported(message: impl Into<String>) -> OciError {
         OciError::new(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", message)
     }
-    /// 413 for a manifest over the size limit.
+    /// 413 `SIZE_INVALID` for a manifest over the size limit.
     pub fn too_large(message: impl Into<String>) -> OciError {
         OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
     }

@@ -28,9 +28,9 @@ fn page<'a>(
     match query.get("n") {
         None => Ok((rest, false)),
         Some(n) => {
-            let n: usize = n.parse().map_err(|_| {
-                OciError::upload_invalid(format!("`n` must be a number, not `{n}`"))
-            })?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| OciError::pagination_number_invalid(n))?;
             Ok((&rest[..n.min(rest.len())], n > 0 && rest.len() > n))
         }
     }
@@ -181,7 +181,8 @@ mod tests {
             page(&items, &q(&[("last", "bb")])).unwrap(),
             (&items[2..], false)
         );
-        assert!(page(&items, &q(&[("n", "x")])).is_err());
+        let err = page(&items, &q(&[("n", "x")])).unwrap_err();
+        assert_eq!(err.code, "PAGINATION_NUMBER_INVALID");
         assert_eq!(url_encode("a/b+c").collect::<String>(), "a%2Fb%2Bc");
     }
 }

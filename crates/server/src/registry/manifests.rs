@@ -74,6 +74,29 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, OciError> {
     let target = target(reference)?;
+    let mut tags: Vec<String> = Vec::new();
+    if let TagOrDigest::Tag(t) = &target {
+        tags.push(t.clone());
+    }
+    for t in extra_tags {
+        if !is_valid_tag(t) {
+            return Err(OciError::tag_invalid(t));
+        }
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    // Refuse an announced oversize body before reading any of it.
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && len > MAX_MANIFEST_SIZE as u64
+    {
+        return Err(OciError::too_large(format!(
+            "the manifest is {len} bytes, more than the {MAX_MANIFEST_SIZE} this registry accepts"
+        )));
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -113,18 +136,6 @@ pub async fn put(
             return Err(OciError::digest_invalid(format!(
                 "the manifest hashes to {actual}, not {d}"
             )));
-        }
-    }
-    let mut tags: Vec<String> = Vec::new();
-    if let TagOrDigest::Tag(t) = &target {
-        tags.push(t.clone());
-    }
-    for t in extra_tags {
-        if !is_valid_tag(t) {
-            return Err(OciError::tag_invalid(t));
-        }
-        if !tags.contains(t) {
-            tags.push(t.clone());
         }
     }
     let repo = reg

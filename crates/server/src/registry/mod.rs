@@ -7,6 +7,7 @@ pub mod error;
 mod listing;
 mod manifests;
 pub mod path;
+pub mod sessions;
 pub mod state;
 mod uploads;
 
@@ -22,6 +23,7 @@ use axum::routing::any;
 
 use self::error::OciError;
 use self::path::{PathError, Route};
+pub use self::sessions::{Clock, SystemClock};
 pub use self::state::{Policy, Registry};
 
 /// The registry routes.

@@ -3,17 +3,19 @@
 //!
 //! Storage is one OCI image layout per repository (`ROOT/<name>`), written through
 //! [`LayoutStore`], so every repository is also readable as `oci:ROOT/<name>` by skopeo and
-//! umoci. Upload sessions live in `ROOT/.lineage-uploads` (never a valid repository name).
+//! umoci. Upload sessions live in `ROOT/.lineage-uploads` (never a valid repository name),
+//! which is emptied at start-up; [`Sessions`] owns them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use lineage_oci::{Descriptor, Digest};
 use lineage_store::LayoutStore;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 
-use super::uploads::Session;
+use super::sessions::{Clock, Sessions, SystemClock};
 
 /// Options that change what the registry allows.
 #[derive(Debug, Clone)]
@@ -24,6 +26,19 @@ pub struct Policy {
     pub no_delete: bool,
     /// Entries per referrers page.
     pub referrers_page_size: usize,
+    /// How long an upload session may stay idle before it expires and its file is removed.
+    pub upload_idle_timeout: Duration,
+    /// How many upload sessions may be open at once; one more answers 429
+    /// `TOOMANYREQUESTS`.
+    pub max_uploads: usize,
+}
+
+impl Policy {
+    /// The default [`Policy::upload_idle_timeout`]: an hour, far longer than any client
+    /// pauses between the chunks of one upload.
+    pub const DEFAULT_UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+    /// The default [`Policy::max_uploads`].
+    pub const DEFAULT_MAX_UPLOADS: usize = 1024;
 }
 
 impl Default for Policy {
@@ -32,6 +47,8 @@ impl Default for Policy {
             read_only: false,
             no_delete: false,
             referrers_page_size: 4096,
+            upload_idle_timeout: Policy::DEFAULT_UPLOAD_IDLE_TIMEOUT,
+            max_uploads: Policy::DEFAULT_MAX_UPLOADS,
         }
     }
 }
@@ -46,8 +63,8 @@ pub struct Registry {
     pub policy: Policy,
     repos: RwLock<HashMap<String, Arc<LayoutStore>>>,
     referrers: std::sync::RwLock<ReferrersIndex>,
-    /// Upload sessions by id.
-    pub uploads: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
+    /// Upload sessions.
+    pub uploads: Sessions,
 }
 
 /// Directory of upload sessions under the root.
@@ -64,12 +81,18 @@ impl Registry {
             tokio::fs::remove_dir_all(&uploads).await?;
         }
         tokio::fs::create_dir_all(&uploads).await?;
+        let sessions = Sessions::new(
+            uploads,
+            policy.upload_idle_timeout,
+            policy.max_uploads,
+            Arc::new(SystemClock),
+        );
         let registry = Registry {
             root,
             policy,
             repos: RwLock::new(HashMap::new()),
             referrers: std::sync::RwLock::new(HashMap::new()),
-            uploads: Mutex::new(HashMap::new()),
+            uploads: sessions,
         };
         let names = registry.repositories().await?;
         let mut count = 0usize;
@@ -84,6 +107,13 @@ impl Registry {
         Ok(registry)
     }
 
+    /// Take the time from `clock` (tests move it instead of sleeping).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Registry {
+        self.uploads.set_clock(clock);
+        self
+    }
+
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -91,7 +121,7 @@ impl Registry {
 
     /// The directory of upload sessions.
     pub fn uploads_dir(&self) -> PathBuf {
-        self.root.join(UPLOADS_DIR)
+        self.uploads.dir().to_path_buf()
     }
 
     /// The repository `name`, if it exists.

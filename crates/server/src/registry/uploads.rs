@@ -1,48 +1,24 @@
 //! Blob uploads (end-4a/4b/5/6/11/13/14): sessions that hash as data arrives, chunks that must
-//! come in order (416 otherwise), single-POST uploads, cross-repository mounts, cancellation,
-//! and a finishing PUT that verifies the digest before the file is renamed into the
-//! repository. Nothing is visible in a repository until it has been verified.
+//! come in order (416 otherwise, and nothing appended), single-POST uploads, cross-repository
+//! mounts, cancellation, and a finishing PUT that closes the session, verifies the digest and
+//! only then adopts the file as the blob, unless the repository has it already (a stored blob
+//! is never replaced). Nothing is visible in a repository until it has been verified. The
+//! sessions themselves (no file held between requests, idle expiry, the cap) are
+//! [`super::sessions`]'s.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use lineage_oci::{Algorithm, Digest, Hasher};
+use lineage_oci::{Algorithm, Digest};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Mutex;
 
 use super::error::{OciError, internal};
 use super::path;
+use super::sessions::{Session, remove_file};
 use super::state::Registry;
-
-/// An upload in progress.
-pub struct Session {
-    name: String,
-    path: PathBuf,
-    file: tokio::fs::File,
-    offset: u64,
-    hasher: Hasher,
-}
-
-fn new_id() -> String {
-    use std::hash::{BuildHasher, Hasher as _};
-    let mut parts = [0u64; 2];
-    for (i, p) in parts.iter_mut().enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.write_usize(i);
-        *p = h.finish();
-    }
-    format!("{:016x}{:016x}", parts[0], parts[1])
-}
 
 fn location(name: &str, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
@@ -83,64 +59,53 @@ pub fn created(name: &str, digest: &Digest) -> Response {
     resp
 }
 
-async fn open_session(
-    reg: &Registry,
-    name: &str,
-) -> Result<(String, Arc<Mutex<Session>>), OciError> {
-    let id = new_id();
-    let path = reg.uploads_dir().join(&id);
-    let file = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| internal("cannot create an upload file", &e))?;
-    let session = Arc::new(Mutex::new(Session {
-        name: name.to_string(),
-        path,
-        file,
-        offset: 0,
-        hasher: Algorithm::Sha256.hasher(),
-    }));
-    reg.uploads.lock().await.insert(id.clone(), session.clone());
-    Ok((id, session))
-}
-
-async fn session(reg: &Registry, name: &str, id: &str) -> Result<Arc<Mutex<Session>>, OciError> {
-    let found = reg
-        .uploads
-        .lock()
-        .await
-        .get(id)
-        .cloned()
-        .ok_or_else(OciError::upload_unknown)?;
-    if found.lock().await.name != name {
-        return Err(OciError::upload_unknown());
+/// Append the request body to the session's file, all or nothing: when the body cannot be
+/// read or written, or is not `expected` bytes long, the file, offset and hash are put back
+/// as they were.
+async fn append(s: &mut Session, body: Body, expected: Option<u64>) -> Result<(), OciError> {
+    let (offset, hasher) = (s.offset, s.hasher.clone());
+    let result = write_body(s, body).await;
+    let result = match (result, expected) {
+        (Ok(()), Some(n)) if s.offset - offset != n => Err(OciError::range_invalid(format!(
+            "Content-Range says {n} bytes, the body had {}",
+            s.offset - offset
+        ))),
+        (r, _) => r,
+    };
+    // Also when no whole chunk was counted: a failed write may have left part of one.
+    if result.is_err() {
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&s.path)
+            .await
+            .map_err(|e| internal("cannot open an upload", &e))?;
+        file.set_len(offset)
+            .await
+            .map_err(|e| internal("cannot truncate an upload", &e))?;
+        s.offset = offset;
+        s.hasher = hasher;
     }
-    Ok(found)
+    result
 }
 
-async fn end_session(reg: &Registry, id: &str) {
-    if let Some(s) = reg.uploads.lock().await.remove(id) {
-        let path = s.lock().await.path.clone();
-        let _ = tokio::fs::remove_file(path).await;
-    }
-}
-
-/// Append the request body to the session.
-async fn append(session: &mut Session, body: Body) -> Result<(), OciError> {
+/// Stream `body` to the end of the session's file, opened for this request only.
+async fn write_body(s: &mut Session, body: Body) -> Result<(), OciError> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(&s.path)
+        .await
+        .map_err(|e| internal("cannot open an upload", &e))?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk
             .map_err(|e| OciError::upload_invalid(format!("cannot read the request body: {e}")))?;
-        session
-            .file
-            .write_all(&chunk)
+        file.write_all(&chunk)
             .await
             .map_err(|e| internal("cannot write an upload", &e))?;
-        session.hasher.update(&chunk);
-        session.offset += chunk.len() as u64;
+        s.hasher.update(&chunk);
+        s.offset += chunk.len() as u64;
     }
-    session
-        .file
-        .flush()
+    file.flush()
         .await
         .map_err(|e| internal("cannot write an upload", &e))
 }
@@ -186,26 +151,40 @@ pub async fn start(
             }
         }
         // Not mountable: an ordinary session, as the spec says.
-        let (id, _) = open_session(reg, name).await?;
+        let (id, _) = reg.uploads.open(name).await?;
         return Ok(session_response(StatusCode::ACCEPTED, name, &id, 0));
     }
     if let Some(d) = query.get("digest") {
         let digest = path::digest(d)?;
-        let (id, session) = open_session(reg, name).await?;
+        let mut s = reg.uploads.detached(name).await?;
         let result = async {
-            let mut s = session.lock().await;
-            append(&mut s, body).await?;
-            finish(reg, name, &mut s, &digest).await
+            append(&mut s, body, None).await?;
+            finish(reg, name, &s, &digest).await
         }
         .await;
-        end_session(reg, &id).await;
+        remove_file(&s.path).await;
         return result.map(|()| created(name, &digest));
     }
-    let (id, _) = open_session(reg, name).await?;
+    let (id, _) = reg.uploads.open(name).await?;
     Ok(session_response(StatusCode::ACCEPTED, name, &id, 0))
 }
 
-/// PATCH a chunk (in order) or a stream.
+/// The 416 of a chunk that does not start where the upload is, with where it is.
+fn out_of_order(name: &str, id: &str, start: u64, offset: u64) -> Response {
+    let mut resp = OciError::range_invalid(format!(
+        "chunk starts at {start}, the upload is at {offset}"
+    ))
+    .into_response();
+    insert(
+        resp.headers_mut(),
+        header::LOCATION.as_str(),
+        &location(name, id),
+    );
+    insert(resp.headers_mut(), "range", &range_value(offset));
+    resp
+}
+
+/// PATCH a chunk (in order) or a stream. A chunk refused with 416 leaves the upload as it was.
 pub async fn patch(
     reg: &Registry,
     name: &str,
@@ -213,53 +192,39 @@ pub async fn patch(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OciError> {
-    let session = session(reg, name, id).await?;
-    let mut s = session.lock().await;
-    if let Some((start, end)) = content_range(headers)? {
-        if start != s.offset {
-            let mut resp = OciError::range_invalid(format!(
-                "chunk starts at {start}, the upload is at {}",
-                s.offset
-            ))
-            .into_response();
-            insert(
-                resp.headers_mut(),
-                header::LOCATION.as_str(),
-                &location(name, id),
-            );
-            insert(resp.headers_mut(), "range", &range_value(s.offset));
-            return Ok(resp);
+    let mut s = reg.uploads.lock(name, id).await?;
+    reg.uploads.touch(&mut s);
+    let expected = match content_range(headers)? {
+        Some((start, _)) if start != s.offset => {
+            return Ok(out_of_order(name, id, start, s.offset));
         }
-        let before = s.offset;
-        append(&mut s, body).await?;
-        if s.offset - before != end - start + 1 {
-            return Err(OciError::range_invalid(format!(
-                "Content-Range says {} bytes, the body had {}",
-                end - start + 1,
-                s.offset - before
-            )));
-        }
-    } else {
-        append(&mut s, body).await?;
-    }
+        Some((start, end)) => Some(end - start + 1),
+        None => None,
+    };
+    let result = append(&mut s, body, expected).await;
+    reg.uploads.touch(&mut s);
+    result?;
     Ok(session_response(StatusCode::ACCEPTED, name, id, s.offset))
 }
 
 /// GET the state of a session: 204 with its `Range`.
 pub async fn status(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
-    let session = session(reg, name, id).await?;
-    let offset = session.lock().await.offset;
-    Ok(session_response(StatusCode::NO_CONTENT, name, id, offset))
+    let s = reg.uploads.lock(name, id).await?;
+    Ok(session_response(StatusCode::NO_CONTENT, name, id, s.offset))
 }
 
 /// DELETE a session.
 pub async fn cancel(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
-    session(reg, name, id).await?;
-    end_session(reg, id).await;
+    let mut s = reg.uploads.lock(name, id).await?;
+    reg.uploads.close(id, &mut s);
+    remove_file(&s.path).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// PUT `?digest=`: the last chunk (if any), verification, and the blob lands.
+/// PUT `?digest=`: the last chunk (if any), verification, and the blob lands. The session
+/// is closed before the body is read, so a request racing with this one answers
+/// `BLOB_UPLOAD_UNKNOWN` and cannot touch the file that becomes the blob; only a chunk out
+/// of order (416) leaves it open.
 pub async fn put(
     reg: &Registry,
     name: &str,
@@ -274,38 +239,27 @@ pub async fn put(
         ));
     };
     let digest = path::digest(d)?;
-    let session = session(reg, name, id).await?;
+    let mut s = reg.uploads.lock(name, id).await?;
+    if let Some((start, _)) = content_range(headers)?
+        && start != s.offset
+    {
+        reg.uploads.touch(&mut s);
+        return Ok(out_of_order(name, id, start, s.offset));
+    }
+    reg.uploads.close(id, &mut s);
     let result = async {
-        let mut s = session.lock().await;
-        if let Some((start, _)) = content_range(headers)?
-            && start != s.offset
-        {
-            return Err(OciError::range_invalid(format!(
-                "chunk starts at {start}, the upload is at {}",
-                s.offset
-            )));
-        }
-        append(&mut s, body).await?;
-        finish(reg, name, &mut s, &digest).await
+        append(&mut s, body, None).await?;
+        finish(reg, name, &s, &digest).await
     }
     .await;
-    if !matches!(&result, Err(e) if e.status == StatusCode::RANGE_NOT_SATISFIABLE) {
-        end_session(reg, id).await;
-    }
+    remove_file(&s.path).await;
     result.map(|()| created(name, &digest))
 }
 
-/// Verify the session's content against `digest` and move it into repository `name`.
-async fn finish(
-    reg: &Registry,
-    name: &str,
-    s: &mut Session,
-    digest: &Digest,
-) -> Result<(), OciError> {
-    s.file
-        .sync_all()
-        .await
-        .map_err(|e| internal("cannot sync an upload", &e))?;
+/// Verify the session's content against `digest` and make it repository `name`'s blob,
+/// unless the repository has that blob already: then the upload is dropped and the stored
+/// file stays as it is.
+async fn finish(reg: &Registry, name: &str, s: &Session, digest: &Digest) -> Result<(), OciError> {
     let actual = match digest.algorithm() {
         Algorithm::Sha256 => s.hasher.clone().finish(),
         other => {
@@ -341,5 +295,6 @@ async fn finish(
     tokio::task::spawn_blocking(move || repo.blob_adopt_verified(&digest, &path))
         .await
         .map_err(|e| internal("cannot store a blob", &e))?
-        .map_err(|e| internal("cannot store a blob", &e))
+        .map_err(|e| internal("cannot store a blob", &e))?;
+    Ok(())
 }

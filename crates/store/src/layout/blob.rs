@@ -78,23 +78,43 @@ pub(super) async fn put(
 }
 
 impl LayoutStore {
-    /// Move `file`, whose content the caller has verified hashes to `digest`, into the layout
-    /// (fsync, rename, fsync of the directory). `file` must be on the layout's file system;
-    /// the registry server uses this to finish uploads without copying them again.
+    /// Make `file`, whose content the caller has verified hashes to `digest`, the layout's
+    /// blob `digest` without copying it (fsync, hard link, removal of `file`, fsync of the
+    /// directory). `file` must be on the layout's file system, and nothing may hold it open
+    /// for writing: once adopted it *is* the blob. The registry server finishes uploads with
+    /// this.
+    ///
+    /// A stored blob is never replaced (DESIGN §2.1: raw bytes are authoritative, and a
+    /// reader or a later writer must never see a digest's file change): a hard link fails
+    /// when the target exists, where a rename would silently replace it. When the blob is
+    /// already there, `file` is removed and the answer is `false`; `true` means `file`
+    /// became the blob.
     pub fn blob_adopt_verified(
         &self,
         digest: &lineage_oci::Digest,
         file: &std::path::Path,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<bool> {
         let target = self.blob_path(digest);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         }
         let f = std::fs::File::open(file).map_err(|e| StoreError::io("open", file, e))?;
         f.sync_all().map_err(|e| StoreError::io("sync", file, e))?;
-        std::fs::rename(file, &target)
-            .map_err(|e| StoreError::io("rename an upload to", &target, e))?;
-        fs::sync_dir(&target)
+        drop(f);
+        let adopted = match std::fs::hard_link(file, &target) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(StoreError::io("link an upload to", &target, e)),
+        };
+        match std::fs::remove_file(file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove", file, e)),
+        }
+        if adopted {
+            fs::sync_dir(&target)?;
+        }
+        Ok(adopted)
     }
 
     /// Make the blob `digest` of `other` (a layout on the same file system) present here,

@@ -274,3 +274,37 @@ async fn reads_what_umoci_and_skopeo_write() {
     assert_eq!(m.media_type(), media_type::OCI_MANIFEST);
     assert_eq!(m.bytes().as_ref(), manifest.as_bytes());
 }
+
+/// Issue 14 item 1: finishing an upload of bytes the layout already has must leave the
+/// stored blob file alone (same inode, same bytes) and drop the upload.
+#[cfg(unix)]
+#[test]
+fn adopting_an_upload_never_replaces_a_stored_blob() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path().join("l")).unwrap();
+    let data = b"layer bytes";
+    let digest = Digest::sha256(data);
+    let first = dir.path().join("upload-1");
+    std::fs::write(&first, data).unwrap();
+    assert!(store.blob_adopt_verified(&digest, &first).unwrap());
+    assert!(!first.exists(), "the adopted upload is no longer an upload");
+    let blob = store.blob_path(&digest);
+    let inode = std::fs::metadata(&blob).unwrap().ino();
+
+    let second = dir.path().join("upload-2");
+    std::fs::write(&second, data).unwrap();
+    assert!(!store.blob_adopt_verified(&digest, &second).unwrap());
+    assert!(!second.exists(), "an upload of a stored blob is dropped");
+    assert_eq!(std::fs::metadata(&blob).unwrap().ino(), inode);
+    assert_eq!(std::fs::read(&blob).unwrap(), data);
+
+    // A later write to the dropped upload's old inode cannot reach the blob either.
+    let mut late = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&second)
+        .unwrap();
+    std::io::Write::write_all(&mut late, b"more").unwrap();
+    assert_eq!(std::fs::read(&blob).unwrap(), data);
+}
