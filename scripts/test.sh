@@ -20,6 +20,10 @@
 #          basic auth, deletes on; LINEAGE_TEST_REGISTRY_AUTH_USER/_PASS
 #        LINEAGE_TEST_ZUUL=127.0.0.1:PORT               zuul-registry (PyPI, in a
 #          cached venv), Bearer tokens; LINEAGE_TEST_ZUUL_USER/_PASS
+#        LINEAGE_TEST_CRANE_REGISTRY=127.0.0.1:PORT     go-containerregistry's registry
+#          (`crane registry serve --disk`), with the referrers API
+#      and builds the real peers with go install into a cache (~/.cache/lineage-test/go-bin):
+#        LINEAGE_TEST_ORAS   the ORAS CLI 1.3.6;  LINEAGE_TEST_CRANE  crane 0.22.1
 #   3. cargo fmt --all -- --check; cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo nextest run --workspace ARGS, then cargo test --workspace --doc
 #      (or cargo test --workspace ARGS without nextest)
@@ -42,7 +46,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-lint) lint=false ;;
-    -h | --help) sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '4,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) args+=("$@"); break ;;
     *) args+=("$1") ;;
   esac
@@ -115,6 +119,35 @@ done
 # two on a fresh machine), so it is collected only before the tests run and
 # installs while the lint step runs.
 state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
+# Real peers built from the Go module proxy, pinned, into a cache reused across runs:
+#   oras         the ORAS CLI (the seed's walkthrough is `oras attach` + `oras discover`)
+#   crane        go-containerregistry's CLI; `crane registry serve` is an independent
+#                OCI 1.1 registry with the referrers API
+# They build in the background while the lint step runs; each is rebuilt only when its
+# pinned module changes (the module is recorded beside the binary).
+go_bin="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/go-bin"
+go_tools=(
+  "oras oras.land/oras/cmd/oras@v1.3.6"
+  "crane github.com/google/go-containerregistry/cmd/crane@v0.22.1"
+)
+install_go_tools() {
+  local entry name module
+  mkdir -p "$go_bin"
+  for entry in "${go_tools[@]}"; do
+    name=${entry%% *}
+    module=${entry#* }
+    if [ -x "$go_bin/$name" ] && [ "$(cat "$go_bin/.$name.module" 2> /dev/null)" = "$module" ]; then
+      continue
+    fi
+    echo "go install $module" >&2
+    if ! GOBIN="$go_bin" GOFLAGS=-mod=mod go install "$module" >&2; then
+      echo "$module" > "$state/go-failed"
+      return 1
+    fi
+    echo "$module" > "$go_bin/.$name.module"
+  done
+}
+go_pid=""
 registries=()          # names of every registry started
 declare -A starter=()  # name -> PID of its start script, until collected
 
@@ -129,6 +162,7 @@ registry_var() {
 
 cleanup() {
   local name dir
+  [ -z "$go_pid" ] || kill "$go_pid" 2> /dev/null || true
   for name in "${!starter[@]}"; do
     # An interrupted start script stops whatever it started (zuul-registry's
     # does; docker-registry's only runs for a moment and is waited for).
@@ -186,6 +220,13 @@ auth_user=lineage
 auth_pass=$(random_password)
 zuul_user=lineage
 zuul_pass=$(random_password)
+
+if command -v go > /dev/null; then
+  install_go_tools > "$state/go.log" 2>&1 &
+  go_pid=$!
+else
+  missing_registry "go is missing; cannot build oras and crane (install Go 1.26)"
+fi
 
 step "starting registries"
 have_docker_registry=false
@@ -280,6 +321,27 @@ fi
 
 # --- 4. tests ---------------------------------------------------------------
 collect_zuul
+
+# Waits for the Go tools (started above), exports LINEAGE_TEST_ORAS and
+# LINEAGE_TEST_CRANE, and starts crane's registry (LINEAGE_TEST_CRANE_REGISTRY).
+unset LINEAGE_TEST_ORAS LINEAGE_TEST_CRANE LINEAGE_TEST_CRANE_REGISTRY
+if [ -n "$go_pid" ]; then
+  step "building oras and crane with go install (cached in $go_bin)"
+  if wait "$go_pid"; then
+    export LINEAGE_TEST_ORAS="$go_bin/oras" LINEAGE_TEST_CRANE="$go_bin/crane"
+    say "using oras $("$LINEAGE_TEST_ORAS" version | sed -n 's/^Version: *//p'), crane $("$LINEAGE_TEST_CRANE" version)"
+    start_registry crane "$here/start-crane-registry.sh" "$LINEAGE_TEST_CRANE"
+    if collect_registry crane; then
+      export LINEAGE_TEST_CRANE_REGISTRY="$host"
+      say "LINEAGE_TEST_CRANE_REGISTRY=$LINEAGE_TEST_CRANE_REGISTRY"
+    else
+      missing_registry "could not start crane's registry"
+    fi
+  else
+    sed 's/^/  /' "$state/go.log" | tail -n 20 >&2
+    missing_registry "could not build $(cat "$state/go-failed" 2> /dev/null || echo the Go tools) with go install"
+  fi
+fi
 
 # `-p X` in ARGS narrows the run, so --workspace is only added without one.
 scope=(--workspace)

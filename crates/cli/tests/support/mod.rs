@@ -16,6 +16,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// The ORAS CLI and crane's registry, built by `scripts/test.sh`.
+pub mod peers;
 /// Helpers for the tests against real registries (`tests/registry.rs`).
 pub mod registry;
 

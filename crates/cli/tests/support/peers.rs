@@ -1,0 +1,119 @@
+//! The real peers `scripts/test.sh` builds with `go install`: the ORAS CLI and
+//! go-containerregistry's registry, found through `LINEAGE_TEST_ORAS` and
+//! `LINEAGE_TEST_CRANE_REGISTRY`; and the three registries the walkthrough runs on.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::registry::{TestRegistry, registry_from_env, unique_repo};
+use super::serve::Serve;
+use super::{Scratch, in_ci, output};
+
+/// The ORAS CLI `scripts/test.sh` built, or `None` after a `SKIPPED` note (a failure
+/// under CI).
+#[must_use]
+pub fn oras(test: &str) -> Option<Oras> {
+    match std::env::var_os("LINEAGE_TEST_ORAS").map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(Oras(p)),
+        _ => {
+            let note =
+                format!("{test}: LINEAGE_TEST_ORAS is not set (scripts/test.sh builds oras)");
+            assert!(
+                !in_ci(),
+                "{note}; CI is set, so this is a failure rather than a skip"
+            );
+            eprintln!("SKIPPED {note}");
+            None
+        }
+    }
+}
+
+/// The ORAS CLI.
+pub struct Oras(PathBuf);
+
+impl Oras {
+    /// Run `oras ARGS…` in `cwd` (plain HTTP: every test registry is on loopback), panicking
+    /// with its output when it fails; returns stdout.
+    pub fn ok(&self, cwd: &Path, args: &[&str]) -> Vec<u8> {
+        let out = self.run(cwd, args);
+        assert!(
+            out.status.success(),
+            "oras {} failed ({}):\n{}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Run `oras ARGS… --plain-http` in `cwd`.
+    pub fn run(&self, cwd: &Path, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.command(cwd);
+        cmd.args(args);
+        if args.first() != Some(&"copy") {
+            cmd.arg("--plain-http");
+        }
+        output(&mut cmd)
+    }
+
+    /// `oras` in `cwd` with its own empty docker config (`HOME` is `cwd`); add the
+    /// arguments and `--plain-http`.
+    pub fn command(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::new(&self.0);
+        cmd.current_dir(cwd).env("HOME", cwd);
+        cmd
+    }
+
+    /// `oras discover --format json REF`, parsed.
+    pub fn discover(&self, cwd: &Path, reference: &str) -> Value {
+        serde_json::from_slice(&self.ok(cwd, &["discover", "--format", "json", reference]))
+            .expect("oras discover prints JSON")
+    }
+}
+
+/// A registry the walkthrough runs on, kept alive while the test runs.
+pub struct Peer {
+    /// What it is, for messages: `lineage serve`, `crane registry`, `distribution 2.8`.
+    pub name: &'static str,
+    /// `host:port`.
+    pub host: String,
+    /// Whether it serves the referrers API (else ORAS and lineage use the tag schema).
+    pub referrers_api: bool,
+    _serve: Option<Serve>,
+}
+
+impl Peer {
+    /// `HOST/REPO` for a new repository called after `name`.
+    pub fn repo(&self, name: &str) -> String {
+        format!("{}/{}", self.host, unique_repo(name))
+    }
+}
+
+/// `lineage serve` (started here), crane's registry and distribution 2.8 (started by
+/// `scripts/test.sh`); those not started are skipped with a note (a failure under CI).
+pub fn peers(test: &str, s: &Scratch) -> Vec<Peer> {
+    let serve = Serve::start(&s.join("serve-root"), &[]);
+    let mut out = vec![Peer {
+        name: "lineage serve",
+        host: serve.host.clone(),
+        referrers_api: true,
+        _serve: Some(serve),
+    }];
+    for (name, var, referrers_api) in [
+        ("crane registry", "LINEAGE_TEST_CRANE_REGISTRY", true),
+        ("distribution 2.8", "LINEAGE_TEST_REGISTRY", false),
+    ] {
+        if let Some(TestRegistry { host, .. }) = registry_from_env(test, var, false) {
+            out.push(Peer {
+                name,
+                host,
+                referrers_api,
+                _serve: None,
+            });
+        }
+    }
+    out
+}
