@@ -24,6 +24,8 @@
 #          (`crane registry serve --disk`), with the referrers API
 #      and builds the real peers with go install into a cache (~/.cache/lineage-test/go-bin):
 #        LINEAGE_TEST_ORAS   the ORAS CLI 1.3.6;  LINEAGE_TEST_CRANE  crane 0.22.1
+#        LINEAGE_TEST_OCI_CONFORMANCE  the official OCI conformance suite
+#        LINEAGE_TEST_OPA    Open Policy Agent 1.22.4
 #   3. cargo fmt --all -- --check; cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo nextest run --workspace ARGS, then cargo test --workspace --doc
 #      (or cargo test --workspace ARGS without nextest)
@@ -46,7 +48,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-lint) lint=false ;;
-    -h | --help) sed -n '4,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '4,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) args+=("$@"); break ;;
     *) args+=("$1") ;;
   esac
@@ -123,12 +125,16 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
 #   oras         the ORAS CLI (the seed's walkthrough is `oras attach` + `oras discover`)
 #   crane        go-containerregistry's CLI; `crane registry serve` is an independent
 #                OCI 1.1 registry with the referrers API
+#   conformance  the official OCI distribution-spec conformance suite
+#   opa          Open Policy Agent, which evaluates the Gatekeeper template's Rego
 # They build in the background while the lint step runs; each is rebuilt only when its
 # pinned module changes (the module is recorded beside the binary).
 go_bin="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/go-bin"
 go_tools=(
   "oras oras.land/oras/cmd/oras@v1.3.6"
   "crane github.com/google/go-containerregistry/cmd/crane@v0.22.1"
+  "conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111"
+  "opa github.com/open-policy-agent/opa@v1.22.4"
 )
 install_go_tools() {
   local entry name module
@@ -324,11 +330,13 @@ collect_zuul
 
 # Waits for the Go tools (started above), exports LINEAGE_TEST_ORAS and
 # LINEAGE_TEST_CRANE, and starts crane's registry (LINEAGE_TEST_CRANE_REGISTRY).
-unset LINEAGE_TEST_ORAS LINEAGE_TEST_CRANE LINEAGE_TEST_CRANE_REGISTRY
+unset LINEAGE_TEST_ORAS LINEAGE_TEST_CRANE LINEAGE_TEST_CRANE_REGISTRY \
+  LINEAGE_TEST_OCI_CONFORMANCE LINEAGE_TEST_OPA
 if [ -n "$go_pid" ]; then
-  step "building oras and crane with go install (cached in $go_bin)"
+  step "building oras, crane, the OCI conformance suite and opa with go install (cached in $go_bin)"
   if wait "$go_pid"; then
-    export LINEAGE_TEST_ORAS="$go_bin/oras" LINEAGE_TEST_CRANE="$go_bin/crane"
+    export LINEAGE_TEST_ORAS="$go_bin/oras" LINEAGE_TEST_CRANE="$go_bin/crane" \
+      LINEAGE_TEST_OCI_CONFORMANCE="$go_bin/conformance" LINEAGE_TEST_OPA="$go_bin/opa"
     say "using oras $("$LINEAGE_TEST_ORAS" version | sed -n 's/^Version: *//p'), crane $("$LINEAGE_TEST_CRANE" version)"
     start_registry crane "$here/start-crane-registry.sh" "$LINEAGE_TEST_CRANE"
     if collect_registry crane; then

@@ -139,3 +139,64 @@ async fn lineage_serve_passes_the_strict_profile() {
         failures.join("\n")
     );
 }
+
+/// The official OCI distribution-spec conformance suite
+/// (`github.com/opencontainers/distribution-spec/conformance`, built by `scripts/test.sh`
+/// and named by `LINEAGE_TEST_OCI_CONFORMANCE`) with its default settings for spec 1.1:
+/// every API it enables and every kind of data (images, indexes, artifacts, subjects,
+/// sha512, empty blobs…) passes against `lineage serve`. A failing check is a bug in the
+/// server, never an exclusion.
+#[test]
+fn lineage_serve_passes_the_official_conformance_suite() {
+    let Some(suite) = std::env::var_os("LINEAGE_TEST_OCI_CONFORMANCE")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        let note = "official conformance: LINEAGE_TEST_OCI_CONFORMANCE is not set \
+                    (scripts/test.sh builds the suite)";
+        assert!(
+            !in_ci(),
+            "{note}; CI is set, so this is a failure rather than a skip"
+        );
+        eprintln!("SKIPPED {note}");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve::Serve::start(&dir.path().join("root"), &[]);
+    let results = dir.path().join("results");
+    let out = std::process::Command::new(&suite)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OCI_REGISTRY", &server.host)
+        .env("OCI_TLS", "disabled")
+        .env("OCI_REPO1", "conformance/repo1")
+        .env("OCI_REPO2", "conformance/repo2")
+        .env("OCI_VERSION", "1.1")
+        .env("OCI_RESULTS_DIR", &results)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_end().ends_with(": FAIL"))
+        .collect();
+    assert!(
+        out.status.success() && failed.is_empty(),
+        "the official conformance suite failed against lineage serve ({}):\n{}\n{}",
+        out.status,
+        failed.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It ran: the summary names the suite, and the results it writes exist.
+    let passed = stdout
+        .lines()
+        .filter(|l| l.trim_end().ends_with(": Pass"))
+        .count();
+    assert!(passed >= 700, "only {passed} checks passed:\n{stdout}");
+    assert!(
+        results.join("junit.xml").is_file(),
+        "no junit.xml in {}",
+        results.display()
+    );
+}

@@ -1008,3 +1008,135 @@ fn webhook_reads_credentials_from_a_dockerconfigjson_secret() {
         "with the secret's credentials the registry itself answers: {answer}"
     );
 }
+
+/// The Gatekeeper ConstraintTemplate's Rego (`deploy/gatekeeper/constrainttemplate.yaml`)
+/// evaluated by the real OPA (`LINEAGE_TEST_OPA`, built by `scripts/test.sh`), with
+/// `external_data` answered as Gatekeeper answers it from the live `/gatekeeper/v1/lookup`
+/// reply of `lineage serve`: the end-of-life image is denied naming its successor, the
+/// supported one allowed, and an image that cannot be looked up denied only with
+/// `failClosed`. The template is Rego v0, as Gatekeeper's default engine reads it.
+#[test]
+fn the_gatekeeper_template_evaluated_by_opa() {
+    let Some(opa) = std::env::var_os("LINEAGE_TEST_OPA")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        let note = "the_gatekeeper_template_evaluated_by_opa: LINEAGE_TEST_OPA is not set \
+                    (scripts/test.sh builds opa)";
+        assert!(
+            !support::in_ci(),
+            "{note}; CI is set, so this is a failure rather than a skip"
+        );
+        eprintln!("SKIPPED {note}");
+        return;
+    };
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let missing = server.reference("flasksample", ":does-not-exist");
+    let http = Http::new(&server.host);
+
+    // The template's Rego, and OPA's capabilities plus Gatekeeper's `external_data`.
+    let template: serde_yaml::Value = serde_yaml::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy/gatekeeper/constrainttemplate.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let rego = template["spec"]["targets"][0]["rego"].as_str().unwrap();
+    std::fs::write(s.join("template.rego"), rego).unwrap();
+    let mut caps: Value = serde_json::from_slice(&support::run(
+        std::process::Command::new(&opa).args(["capabilities", "--current"]),
+    ))
+    .unwrap();
+    caps["builtins"].as_array_mut().unwrap().push(json!({
+        "name": "external_data",
+        "decl": {"type": "function", "args": [{"type": "any"}], "result": {"type": "any"}}
+    }));
+    std::fs::write(s.join("caps.json"), caps.to_string()).unwrap();
+    std::fs::write(
+        s.join("gatekeeper.rego"),
+        "package gatekeeper\n\nexternal_data(req) := data.provider_answer\n",
+    )
+    .unwrap();
+
+    // Violations for a Deployment running `images`, with the template's `parameters`.
+    let violations = |images: &[&str], parameters: Value| -> Vec<String> {
+        let answer = http.post_json(
+            "/gatekeeper/v1/lookup",
+            &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+                "request": {"keys": images}}),
+        );
+        // What Gatekeeper's external_data returns from a ProviderResponse.
+        let (mut responses, mut errors) = (Vec::new(), Vec::new());
+        for item in answer["response"]["items"].as_array().unwrap() {
+            match item["error"].as_str().filter(|e| !e.is_empty()) {
+                Some(e) => errors.push(json!([item["key"], e])),
+                None => responses.push(json!([item["key"], item["value"]])),
+            }
+        }
+        let data = json!({"provider_answer": {
+            "responses": responses, "errors": errors, "status_code": 200,
+            "system_error": answer["response"]["systemError"].as_str().unwrap_or_default()}});
+        std::fs::write(s.join("data.json"), data.to_string()).unwrap();
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, img)| json!({"name": format!("c{i}"), "image": img}))
+            .collect();
+        let input = json!({"review": {"object": {"kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": containers}}}}},
+            "parameters": parameters});
+        std::fs::write(s.join("input.json"), input.to_string()).unwrap();
+        let out: Value = serde_json::from_slice(&support::run(
+            std::process::Command::new(&opa).current_dir(s.path()).args([
+                "eval",
+                "--v0-compatible",
+                "--capabilities",
+                "caps.json",
+                "-d",
+                "template.rego",
+                "-d",
+                "gatekeeper.rego",
+                "-d",
+                "data.json",
+                "-i",
+                "input.json",
+                "--format",
+                "json",
+                "data.lineageeolimages.violation with external_data as data.gatekeeper.external_data",
+            ]),
+        ))
+        .unwrap();
+        let mut msgs: Vec<String> = out["result"][0]["expressions"][0]["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no violation set in {out}"))
+            .iter()
+            .map(|v| v["msg"].as_str().unwrap().to_string())
+            .collect();
+        msgs.sort();
+        msgs
+    };
+
+    let denied = violations(&[&sc.eol, &sc.current], json!({}));
+    assert_eq!(
+        denied,
+        [format!(
+            "image {} is end-of-life since {EOL_SINCE}; move to {}",
+            sc.eol, sc.successor
+        )],
+    );
+    assert!(violations(&[&sc.current], json!({})).is_empty());
+    // A lookup that fails: allowed (fail open) unless failClosed.
+    assert!(violations(&[&missing], json!({})).is_empty());
+    let closed = violations(&[&missing, &sc.current], json!({"failClosed": true}));
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(
+        closed[0].starts_with(&format!("lineage could not look up image {missing}:")),
+        "{closed:?}"
+    );
+    // A grace period still running admits the end-of-life image.
+    assert!(violations(&[&sc.eol], json!({"gracePeriod": "876000h"})).is_empty());
+}

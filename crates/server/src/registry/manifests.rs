@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lineage_oci::manifest::{MAX_MANIFEST_SIZE, strip_parameters};
 use lineage_oci::reference::is_valid_tag;
-use lineage_oci::{Digest, ManifestError, RawManifest, TagOrDigest, media_type};
+use lineage_oci::{ManifestError, RawManifest, TagOrDigest, media_type};
 use lineage_store::{ErrorKind, ReadStore, Store};
 
 use super::error::{OciError, internal};
@@ -112,8 +112,15 @@ pub async fn put(
             "the manifest is larger than {MAX_MANIFEST_SIZE} bytes"
         ))
     })?;
-    let manifest = RawManifest::from_bytes(bytes, Some(&content_type)).map_err(|e| match e {
+    // Pushed by digest, the manifest is stored under that digest, whatever its algorithm
+    // (a sha512 push is fetched by its sha512 digest); by tag, under its sha256.
+    let manifest = match &target {
+        TagOrDigest::Digest(d) => RawManifest::verified(bytes, d, Some(&content_type)),
+        TagOrDigest::Tag(_) => RawManifest::from_bytes(bytes, Some(&content_type)),
+    }
+    .map_err(|e| match e {
         ManifestError::TooLarge { .. } => OciError::too_large(e.to_string()),
+        ManifestError::Verify(v) => OciError::digest_invalid(v.to_string()),
         other => OciError::manifest_invalid(other.to_string()),
     })?;
     if manifest.media_type() != content_type {
@@ -125,19 +132,6 @@ pub async fn put(
     let view = manifest
         .view()
         .map_err(|e| OciError::manifest_invalid(e.to_string()))?;
-    if let TagOrDigest::Digest(d) = &target {
-        // The bytes were hashed once already; hash again only for another algorithm.
-        let actual = if d.algorithm() == manifest.digest().algorithm() {
-            manifest.digest().clone()
-        } else {
-            Digest::compute(d.algorithm(), manifest.bytes())
-        };
-        if &actual != d {
-            return Err(OciError::digest_invalid(format!(
-                "the manifest hashes to {actual}, not {d}"
-            )));
-        }
-    }
     let repo = reg
         .repo_or_create(name)
         .await
