@@ -296,24 +296,29 @@ collect_zuul() {
   fi
 }
 
-# oras-py (PyPI `oras`), an independent client for the server tests, in a cached venv.
+# oras-py (PyPI `oras`), an independent client for the server tests, and the reference
+# JMESPath implementation (PyPI `jmespath`), which evaluates the Kyverno policy's
+# expressions (Kyverno's own CLI cannot be built with go install: its go.mod has replace
+# directives), in a cached venv.
 oras_venv="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/oras-venv"
-unset LINEAGE_TEST_ORAS_PYTHON
+unset LINEAGE_TEST_ORAS_PYTHON LINEAGE_TEST_JMESPATH_PYTHON
 if command -v python3 > /dev/null; then
-  if ! "$oras_venv/bin/python" -c 'import oras.provider' 2> /dev/null; then
-    step "installing oras-py into $oras_venv"
+  if ! "$oras_venv/bin/python" -c 'import oras.provider, jmespath' 2> /dev/null; then
+    step "installing oras-py and jmespath into $oras_venv"
     rm -rf "$oras_venv"
-    if python3 -m venv "$oras_venv" >&2 && "$oras_venv/bin/python" -m pip install -q 'oras==0.2.43' >&2; then
+    if python3 -m venv "$oras_venv" >&2 &&
+      "$oras_venv/bin/python" -m pip install -q 'oras==0.2.43' 'jmespath==1.0.1' >&2; then
       :
     else
       rm -rf "$oras_venv"
     fi
   fi
-  if "$oras_venv/bin/python" -c 'import oras.provider' 2> /dev/null; then
+  if "$oras_venv/bin/python" -c 'import oras.provider, jmespath' 2> /dev/null; then
     export LINEAGE_TEST_ORAS_PYTHON="$oras_venv/bin/python"
-    say "LINEAGE_TEST_ORAS_PYTHON=$LINEAGE_TEST_ORAS_PYTHON"
+    export LINEAGE_TEST_JMESPATH_PYTHON="$oras_venv/bin/python"
+    say "LINEAGE_TEST_ORAS_PYTHON=$LINEAGE_TEST_ORAS_PYTHON (with jmespath)"
   else
-    missing_registry "cannot install oras-py from PyPI; its tests will be skipped"
+    missing_registry "cannot install oras-py and jmespath from PyPI; their tests will be skipped"
   fi
 fi
 

@@ -1140,3 +1140,103 @@ fn the_gatekeeper_template_evaluated_by_opa() {
     // A grace period still running admits the end-of-life image.
     assert!(violations(&[&sc.eol], json!({"gracePeriod": "876000h"})).is_empty());
 }
+
+/// The Kyverno ClusterPolicy (`deploy/kyverno/clusterpolicy.yaml`) evaluated with the
+/// reference JMESPath implementation (Python's `jmespath`, `LINEAGE_TEST_JMESPATH_PYTHON`;
+/// Kyverno's CLI cannot be built with `go install`) against live `/lifecycle/v1/lookup`
+/// answers of `lineage serve`: its foreach list finds every container of a Pod, the
+/// end-of-life image is denied with a message naming its end-of-life and successor, the
+/// supported one is not, and a failed call falls back to the `default` (fail open).
+#[test]
+fn the_kyverno_policy_evaluated_with_jmespath() {
+    let Some(python) = std::env::var_os("LINEAGE_TEST_JMESPATH_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        let note = "the_kyverno_policy_evaluated_with_jmespath: LINEAGE_TEST_JMESPATH_PYTHON \
+                    is not set (scripts/test.sh installs jmespath)";
+        assert!(
+            !support::in_ci(),
+            "{note}; CI is set, so this is a failure rather than a skip"
+        );
+        eprintln!("SKIPPED {note}");
+        return;
+    };
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let unreachable = "127.0.0.1:1/app:1.0".to_string();
+    let http = Http::new(&server.host);
+
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kyverno/clusterpolicy.yaml"),
+    )
+    .unwrap();
+    let policies: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    assert_eq!(policies.len(), 2);
+    let rule = |i: usize| -> Value {
+        serde_json::to_value(&policies[i]["spec"]["rules"][0]["validate"]).unwrap()
+    };
+    // The answers Kyverno's apiCall gets: lineage's reply, or none (the call failed).
+    let mut answers = serde_json::Map::new();
+    for image in [&sc.eol, &sc.current] {
+        answers.insert(
+            image.clone(),
+            http.post_json("/lifecycle/v1/lookup", &json!({"images": [image]})),
+        );
+    }
+    answers.insert(unreachable.clone(), Value::Null);
+    let evaluate = |rule: Value, spec: Value| -> Vec<Value> {
+        let input = json!({"rule": rule, "request": {"object": {"kind": "Pod", "spec": spec}},
+            "answers": answers});
+        let mut child = std::process::Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kyverno_eval.py"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            input.to_string().as_bytes(),
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let pod = json!({"initContainers": [{"name": "init", "image": sc.current}],
+        "containers": [{"name": "web", "image": sc.eol}, {"name": "side", "image": unreachable}]});
+    let results = evaluate(rule(0), pod);
+    let images: Vec<&str> = results
+        .iter()
+        .map(|r| r["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, [&sc.current, &sc.eol, &unreachable], "{results:?}");
+    let denied: Vec<&Value> = results.iter().filter(|r| r["denied"] == true).collect();
+    assert_eq!(denied.len(), 1, "{results:?}");
+    assert_eq!(denied[0]["image"], sc.eol.as_str());
+    assert_eq!(
+        denied[0]["message"],
+        format!(
+            "image {} is end-of-life since {EOL_SINCE}; successor: {}",
+            sc.eol, sc.successor
+        )
+        .as_str()
+    );
+
+    // The ephemeral-container policy reads only ephemeralContainers.
+    let debug = json!({"containers": [{"name": "web", "image": sc.current}],
+        "ephemeralContainers": [{"name": "debugger", "image": sc.eol}]});
+    let results = evaluate(rule(1), debug);
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["image"], sc.eol.as_str());
+    assert_eq!(results[0]["denied"], true, "{results:?}");
+}
