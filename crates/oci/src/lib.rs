@@ -4,7 +4,9 @@
 //! [`Descriptor`] points at them, a [`RawManifest`] holds a manifest's exact bytes (DESIGN
 //! §2.1: raw bytes are authoritative), an [`ImageRef`] is a registry reference normalised as
 //! `distribution/reference` does, and a [`StoreRef`] is any reference the CLI accepts
-//! (registry, `oci:` layout, `oci-archive:` tar).
+//! (registry, `oci:` layout, `oci-archive:` tar). Two small modules serve every crate's
+//! wording: [`time`] (reading and writing lifecycle times, and the clock records use) and
+//! [`quantity`] (`1 manifest`, `2 manifests`).
 //!
 //! ```
 //! use lineage_oci::{Digest, RawManifest};
@@ -19,6 +21,7 @@ pub mod digest;
 pub mod json;
 pub mod manifest;
 pub mod media_type;
+pub mod quantity;
 pub mod reference;
 pub mod referrers;
 pub mod store_ref;

@@ -4,7 +4,9 @@
 //! (`20230710T00:00-08:00`, as the original lifecycle write-up uses), or a bare date
 //! (Microsoft's `2024-11-12`). All of them are read; lineage always writes RFC 3339 in UTC.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Utc};
+use chrono::{
+    DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, SubsecRound as _, TimeZone, Utc,
+};
 
 /// Why a string is not a time lineage can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +128,13 @@ pub fn parse_lenient(input: &str) -> Result<DateTime<Utc>, TimeError> {
     Ok(Utc.from_utc_datetime(&utc))
 }
 
+/// The current time to the second: the one clock for the times lineage records (`created`)
+/// and evaluates at. Fractions of a second mean nothing to a lifecycle, and printed they
+/// break table columns (`2026-12-06T18:33:05.664446177Z`).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
 /// Format as RFC 3339 in UTC with a `Z`, with fractional seconds only when there are any.
 pub fn format_rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -242,5 +251,14 @@ mod tests {
         ] {
             assert_eq!(utc(s), s);
         }
+    }
+
+    // Issue 22 item 14: recorded times had nanoseconds.
+    #[test]
+    fn now_is_whole_seconds() {
+        let t = now();
+        assert_eq!(t.timestamp_subsec_nanos(), 0);
+        assert!(!format_rfc3339(&t).contains('.'), "{}", format_rfc3339(&t));
+        assert!((Utc::now() - t).num_seconds() < 60);
     }
 }

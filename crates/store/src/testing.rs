@@ -89,3 +89,33 @@ pub async fn push_referrer(
     store.manifest_put(&m, None).await.unwrap();
     m
 }
+
+/// This process's umask, from `/proc/self/status` (the only way to read it without setting
+/// it).
+pub fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).unwrap()
+}
+
+/// Assert that every file under `dir` has mode `0666` and every directory `0777`, less the
+/// umask (0644 and 0755 under the usual 022).
+pub fn assert_modes_honour_umask(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let umask = umask();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        let want = if meta.is_dir() { 0o777 } else { 0o666 } & !umask;
+        assert_eq!(
+            mode,
+            want,
+            "{} has mode {mode:o}, not {want:o} (umask {umask:o})",
+            entry.path().display()
+        );
+        if meta.is_dir() {
+            assert_modes_honour_umask(&entry.path());
+        }
+    }
+}

@@ -40,7 +40,9 @@ impl ArchiveStore {
     }
 
     /// Open an archive for writing, keeping what it holds; a missing file starts empty.
-    /// Nothing is written to `path` until [`Store::flush`].
+    /// Nothing is written to `path` until [`Store::flush`]. The staging directories and
+    /// temporary files that killed writes left beside it are removed
+    /// ([`crate::fs::sweep_stale`]).
     pub async fn open_or_create(path: impl AsRef<Path>) -> Result<ArchiveStore> {
         let path = path.as_ref().to_path_buf();
         let parent = crate::fs::parent_dir(&path);
@@ -50,6 +52,12 @@ impl ArchiveStore {
                 message: format!("the directory `{}` does not exist", parent.display()),
             });
         }
+        let swept = parent.clone();
+        crate::fs::blocking(move || {
+            crate::fs::sweep_stale(&swept, std::time::SystemTime::now());
+            Ok(())
+        })
+        .await?;
         let staging = staging_dir(&parent)?;
         if path.exists() {
             let (p, s) = (path.clone(), staging.path().to_path_buf());

@@ -139,3 +139,46 @@ async fn bad_archives_are_refused_with_the_reason() {
         "{err}"
     );
 }
+
+// Issue 22 item 8: archives were written 0600 whatever the umask.
+#[tokio::test]
+async fn the_archive_honours_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("out").join("a.tar");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let archive = ArchiveStore::open_or_create(&tar).await.unwrap();
+    push_image(&archive, "a", 1, Some("v1")).await;
+    archive.flush().await.unwrap();
+    drop(archive);
+    crate::testing::assert_modes_honour_umask(&dir.path().join("out"));
+    assert!(tar.is_file());
+}
+
+// Issue 22 item 7: a killed write left its staging directory beside the archive for good.
+#[tokio::test]
+async fn opening_for_writing_removes_stale_staging_beside_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("a.tar");
+    let stale = dir.path().join(format!("{}stale", crate::fs::TEMP_PREFIX));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("blob"), b"half a blob").unwrap();
+    let fresh = dir
+        .path()
+        .join(format!("{}fresh.tar", crate::fs::TEMP_PREFIX));
+    std::fs::write(&fresh, b"an archive being packed").unwrap();
+    let old = std::time::SystemTime::now() - crate::fs::STALE_AFTER * 2;
+    for p in [stale.join("blob"), stale.clone()] {
+        std::fs::File::open(&p).unwrap().set_modified(old).unwrap();
+    }
+
+    let archive = ArchiveStore::open_or_create(&tar).await.unwrap();
+    assert!(
+        !stale.exists(),
+        "the stale staging directory is still there"
+    );
+    assert!(
+        fresh.exists(),
+        "a fresh temporary file may be a live write's"
+    );
+    drop(archive);
+}

@@ -59,11 +59,14 @@ impl LayoutStore {
         Ok(LayoutStore::at(root, path))
     }
 
-    /// Open the layout at `path`, creating it when the path does not exist or is an empty
-    /// directory. A non-empty directory that is not a layout is refused.
+    /// Open the layout at `path` for writing, creating it when the path does not exist or is
+    /// an empty directory. A non-empty directory that is not a layout is refused. The
+    /// temporary files of earlier writes that were killed are removed
+    /// ([`fs::sweep_stale`]).
     pub fn open_or_create(path: impl AsRef<Path>) -> Result<LayoutStore> {
         let path = path.as_ref();
         if path.join("oci-layout").exists() {
+            fs::sweep_stale(path, std::time::SystemTime::now());
             if !path.join("index.json").exists() {
                 check_header(path)?;
                 index::write(path, &index::Index::empty())?;

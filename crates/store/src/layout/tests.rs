@@ -308,3 +308,42 @@ fn adopting_an_upload_never_replaces_a_stored_blob() {
     std::io::Write::write_all(&mut late, b"more").unwrap();
     assert_eq!(std::fs::read(&blob).unwrap(), data);
 }
+
+// Issue 22 item 8: layouts were written 0600 whatever the umask.
+#[tokio::test]
+async fn written_files_and_directories_honour_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path().join("l")).unwrap();
+    let m = push_image(&store, "a", 2, Some("v1")).await;
+    push_referrer(&store, &m, "application/x.sbom", "s").await;
+    crate::testing::assert_modes_honour_umask(&dir.path().join("l"));
+}
+
+// Issue 22 item 7: a killed copy left its temporary files in the layout for good.
+#[tokio::test]
+async fn opening_for_writing_removes_stale_temporaries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("l");
+    LayoutStore::open_or_create(&root).unwrap();
+    let stale = root.join(format!("{}stale", crate::fs::TEMP_PREFIX));
+    let fresh = root.join(format!("{}fresh", crate::fs::TEMP_PREFIX));
+    std::fs::write(&stale, b"half a blob").unwrap();
+    std::fs::write(&fresh, b"a blob being written").unwrap();
+    let old = std::time::SystemTime::now() - crate::fs::STALE_AFTER * 2;
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let store = LayoutStore::open_or_create(&root).unwrap();
+    assert!(!stale.exists(), "the stale temporary file is still there");
+    assert!(
+        fresh.exists(),
+        "a fresh temporary file may be a live write's"
+    );
+    // The layout itself is untouched.
+    push_image(&store, "a", 1, Some("v1")).await;
+    assert_eq!(store.tag_list().await.unwrap(), vec!["v1"]);
+}
