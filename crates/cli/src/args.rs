@@ -75,8 +75,14 @@ pub enum Command {
     Discover(DiscoverArgs),
 
     /// Delete a manifest; on a registry without the referrers API the referrers tag is kept right.
-    #[command(after_help = "Example:\n  lineage delete registry.example.com/app@sha256:…")]
-    Delete(RefArgs),
+    ///
+    /// Deleting a manifest takes every tag naming it with it, and leaves its referrers
+    /// without a subject: when more than the named tag would go, lineage lists it and asks
+    /// for --force (or --untag, to remove only the tag).
+    #[command(
+        after_help = "Examples:\n  lineage delete registry.example.com/app@sha256:…\n  lineage delete registry.example.com/app:old-tag --untag"
+    )]
+    Delete(DeleteArgs),
 
     /// Check what registries support of OCI 1.1: referrers, artifacts, deletes, uploads…
     ///
@@ -677,6 +683,20 @@ pub struct CopyArgs {
     /// Output format of the result on stdout.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// Arguments of `lineage delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The manifest, by tag or digest.
+    pub reference: String,
+    /// Delete even when other tags name the manifest or it has referrers (they go with it
+    /// or lose their subject).
+    #[arg(long, conflicts_with = "untag")]
+    pub force: bool,
+    /// Remove only the named tag and keep the manifest (where the store can delete tags).
+    #[arg(long)]
+    pub untag: bool,
 }
 
 /// A single reference.

@@ -103,9 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::discover::run(&opener, &r, a.artifact_type.as_deref(), a.depth, a.output)
                 .await
         }
-        Command::Delete(a) => {
-            commands::delete::run(&opener, &open::parse(&a.reference)?, quiet).await
-        }
+        Command::Delete(a) => commands::delete::run(&opener, &a, quiet).await,
         Command::Login(a) => {
             commands::login::login(
                 &connection,

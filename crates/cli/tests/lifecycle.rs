@@ -753,3 +753,63 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
         "{text}"
     );
 }
+
+/// `delete REPO:TAG` takes the manifest and every other tag on it, and leaves its records
+/// without a subject: lineage lists what would go and asks for `--force`, or removes only
+/// the tag with `--untag` (issue 22).
+#[test]
+fn delete_lists_what_would_go_and_asks_for_force() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let repo = format!("{}/flasksample", server.host);
+    let sc = support::scenario::scenario(&s, &repo);
+
+    // 1.0-20230710 and 1.0 name one manifest.
+    let r = lineage_run(s.path(), &["delete", &sc.successor]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("1 other tag (1.0)"), "{}", r.stderr);
+    assert!(r.stderr.contains("--untag"), "{}", r.stderr);
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["resolve", &sc.current])),
+        sc.successor_digest
+    );
+
+    lineage_ok(s.path(), &["delete", "--untag", &sc.successor]);
+    assert_eq!(
+        lineage_run(s.path(), &["resolve", &sc.successor]).code,
+        Some(1)
+    );
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["resolve", &sc.current])),
+        sc.successor_digest
+    );
+
+    // The end-of-life revision has its lifecycle record as a referrer.
+    let record = status(s.path(), &sc.eol)["record"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = lineage_run(s.path(), &["delete", &sc.eol]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("1 referrer"), "{}", r.stderr);
+    assert!(r.stderr.contains(&record), "{}", r.stderr);
+    assert_eq!(
+        out(&lineage_ok(s.path(), &["resolve", &sc.eol])),
+        sc.eol_digest
+    );
+
+    let gone = lineage_ok(s.path(), &["delete", "--force", &sc.eol]);
+    assert!(gone.stderr.contains("also gone"), "{}", gone.stderr);
+    assert_eq!(lineage_run(s.path(), &["resolve", &sc.eol]).code, Some(1));
+
+    // --untag needs a tag.
+    let r = lineage_run(
+        s.path(),
+        &[
+            "delete",
+            "--untag",
+            &format!("{repo}@{}", sc.successor_digest),
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+}

@@ -396,8 +396,22 @@ fn delete_referrer_then_subject() {
         "the fallback index after deleting {one}"
     );
 
+    // The subject is tagged v1 and has a referrer: both would go, so --force.
+    let refused = ctx.run(&[
+        "delete",
+        &reg.reference(&repo, &format!("@{}", image.digest)),
+    ]);
+    let stderr = fails_with(&refused, 1);
+    assert!(
+        stderr.contains("1 other tag (v1)")
+            && stderr.contains("1 referrer")
+            && stderr.contains("--force"),
+        "{}",
+        context(&refused)
+    );
     ctx.ok(&[
         "delete",
+        "--force",
         &reg.reference(&repo, &format!("@{}", image.digest)),
     ]);
     let r = ctx.run(&["manifest", &reg.reference(&repo, &format!(":{tag}"))]);

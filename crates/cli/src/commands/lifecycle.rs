@@ -151,7 +151,7 @@ impl Looked {
 /// `--fail-on`.
 pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::Result<()> {
     let engine = engine(namespace, None)?;
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
     let fail_on = fail_on(a.fail_on.as_deref())?;
     let refs = a
         .references
@@ -224,7 +224,7 @@ pub async fn release(
         revision: a.revision.clone(),
         created: time("--created", a.created.as_deref())?,
         eol_at: time("--eol-at", a.eol_at.as_deref())?,
-        now: Utc::now(),
+        now: lineage_oci::time::now(),
         rollback: a.rollback,
     };
     if !lineage_oci::reference::is_valid_tag(&req.version) {
@@ -350,8 +350,8 @@ pub async fn retire(
         None => None,
     };
     let spec = RecordSpec {
-        created: Utc::now(),
-        end_of_life: Some(time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now)),
+        created: lineage_oci::time::now(),
+        end_of_life: Some(time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now)),
         reason,
         successor: a.successor.clone(),
         superseded_by,
@@ -371,7 +371,7 @@ pub async fn restore(
     let engine = engine(namespace, None)?;
     let r = open::parse(reference)?;
     let spec = RecordSpec {
-        created: Utc::now(),
+        created: lineage_oci::time::now(),
         end_of_life: None,
         reason: None,
         successor: None,
@@ -389,7 +389,12 @@ pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow
     let store = opener.read(&r).await?;
     let name = store.name().to_string();
     let rows = engine
-        .history(store.as_ref(), &name, a.version.as_deref(), Utc::now())
+        .history(
+            store.as_ref(),
+            &name,
+            a.version.as_deref(),
+            lineage_oci::time::now(),
+        )
         .await
         .with_context(|| format!("cannot read the history of `{r}`"))?;
     match a.output {
@@ -403,7 +408,7 @@ pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow
 pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow::Result<()> {
     let engine = engine(namespace, None)?;
     let r = open::parse(reference)?;
-    let now = Utc::now();
+    let now = lineage_oci::time::now();
     let current = one_status(opener, &engine, &r, now).await?;
     let Some(version) = current.version.clone() else {
         anyhow::bail!(
@@ -456,7 +461,7 @@ pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> any
         add.insert(ANNOTATION_REVISION.to_string(), r.clone());
     }
     if !own.contains_key(ANNOTATION_CREATED) {
-        let c = created.unwrap_or_else(Utc::now);
+        let c = created.unwrap_or_else(lineage_oci::time::now);
         add.insert(
             ANNOTATION_CREATED.to_string(),
             lineage_oci::time::format_rfc3339(&c),
