@@ -267,11 +267,11 @@ fn sbom_referrers_attach_discover_copy() {
     assert_layout_integrity(&out);
 }
 
-/// (c) 32 `lineage attach` processes at once on one subject: none may lose
+/// (c) 100 `lineage attach` processes at once on one subject: none may lose
 /// another's referrer in the `sha256-<hex>` fallback index.
 #[test]
 fn concurrent_attaches_lose_no_referrer() {
-    const N: usize = 32;
+    const N: usize = 100;
     let test = "concurrent_attaches_lose_no_referrer";
     let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
         return;
