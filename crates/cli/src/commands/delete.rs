@@ -18,8 +18,8 @@ pub async fn run(opener: &Opener, r: &StoreRef, quiet: bool) -> anyhow::Result<(
         .with_context(|| format!("cannot delete {} from {}", desc.digest, store.name()))?;
     store.flush().await?;
     if !quiet {
-        eprintln!("Deleted {} ({})", r, desc.digest);
+        eprintln!("Deleted `{r}` ({})", desc.digest);
     }
-    println!("{}", desc.digest);
+    outln!("{}", desc.digest)?;
     Ok(())
 }
