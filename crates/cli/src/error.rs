@@ -13,6 +13,10 @@ pub mod exit_code {
     pub const USAGE: i32 = 2;
     /// `--fail-on`: an image is in (or past) the state named.
     pub const POLICY: i32 = 3;
+    /// Interrupted by `SIGINT` (Ctrl-C): 128 + 2, as shells report it.
+    pub const INTERRUPTED: i32 = 130;
+    /// Stopped by `SIGTERM`: 128 + 15, as shells report it.
+    pub const TERMINATED: i32 = 143;
 }
 
 /// Leave with an exit code and no error message (the command printed what it had to say).
@@ -26,6 +30,34 @@ impl fmt::Display for Exit {
 }
 
 impl std::error::Error for Exit {}
+
+/// The command was stopped by a signal; `main` prints `interrupted` and exits with
+/// [`Interrupted::exit_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupted {
+    /// `SIGINT`, as Ctrl-C sends it.
+    Interrupt,
+    /// `SIGTERM`, as `kill` and service managers send it.
+    Terminate,
+}
+
+impl Interrupted {
+    /// [`exit_code::INTERRUPTED`] or [`exit_code::TERMINATED`].
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Interrupted::Interrupt => exit_code::INTERRUPTED,
+            Interrupted::Terminate => exit_code::TERMINATED,
+        }
+    }
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// An error with a hint for the user, attached where the cause is known.
 #[derive(Debug)]

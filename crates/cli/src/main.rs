@@ -2,8 +2,13 @@
 //!
 //! Arguments are parsed into clap types ([`args`]), turned into plain values, and handed to
 //! one function per command ([`commands`]). Failures are rendered once, here, with the exit
-//! codes documented in [`error::exit_code`].
+//! codes documented in [`error::exit_code`]. Everything printed goes through [`output`], and
+//! a command interrupted by `SIGINT` or `SIGTERM` is dropped, which removes its temporary
+//! files, before `lineage` exits with `interrupted`.
 
+// First, so that its printing macros replace std's in every module below.
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod config;
@@ -36,18 +41,54 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::FAILURE as u8);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // `serve` and `webhook` shut down gracefully on these signals themselves.
+    let interruptible = !matches!(cli.command, Command::Serve(_) | Command::Webhook(_));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            if interruptible {
+                until_interrupted(run(cli)).await
+            } else {
+                run(cli).await
+            }
+        })
+    }));
+    let result = output::caught(outcome);
+    // Dropping the runtime drops the tasks of an interrupted command and waits for its
+    // blocking file work, so its temporary files are gone before the process ends.
+    drop(runtime);
+    match result {
         Ok(()) => ExitCode::from(exit_code::SUCCESS as u8),
         Err(err) => {
-            if is_broken_pipe(&err) {
+            if output::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
             if let Some(error::Exit(code)) = err.downcast_ref::<error::Exit>() {
                 return ExitCode::from(*code as u8);
             }
+            if let Some(interrupted) = err.downcast_ref::<error::Interrupted>() {
+                eprintln!("interrupted");
+                return ExitCode::from(interrupted.exit_code() as u8);
+            }
             eprint!("{}", render(&err));
             ExitCode::from(error::exit_code_for(&err) as u8)
         }
+    }
+}
+
+/// Run `command` until it ends or the process receives `SIGINT` (Ctrl-C) or `SIGTERM`. An
+/// interrupted command's future is dropped, and with it the guards of its temporary files.
+async fn until_interrupted(
+    command: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use tokio::signal::unix::{SignalKind, signal};
+    // Listening starts before the command does, so no signal can fall in between.
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        result = command => result,
+        _ = interrupt.recv() => Err(error::Interrupted::Interrupt.into()),
+        _ = terminate.recv() => Err(error::Interrupted::Terminate.into()),
     }
 }
 
@@ -166,13 +207,8 @@ fn init_logging(verbose: u8, serving: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .with_target(verbose > 1)
+        // Its report of a failed write goes to stderr with std's `eprintln!`, which panics
+        // when stderr is the closed pipe that failed.
+        .log_internal_errors(false)
         .init();
-}
-
-/// Writing to a closed pipe (`lineage tags … | head -1`) is not a failure.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -134,8 +134,7 @@ fn update_moves_exactly_the_end_of_life_references() {
         assert!(!l.contains("1.0-20230707") && !l.contains(&eol), "{l}");
     }
     assert!(
-        run.stderr
-            .contains("13 reference(s) to update in 6 file(s)"),
+        run.stderr.contains("13 references to update in 6 files"),
         "{}",
         run.stderr
     );
@@ -176,7 +175,7 @@ fn update_moves_exactly_the_end_of_life_references() {
     let w = lineage_ok(s.path(), &["update", "tree", "--write"]);
     assert!(w.stdout.is_empty());
     assert!(
-        w.stderr.contains("updated 13 reference(s) in 6 file(s)"),
+        w.stderr.contains("updated 13 references in 6 files"),
         "{}",
         w.stderr
     );
@@ -216,7 +215,7 @@ fn bad_paths_are_errors() {
     assert!(r.stdout.is_empty());
     assert!(
         r.stderr
-            .contains("nothing to update: 0 image reference(s) in 1 file(s) checked"),
+            .contains("nothing to update: 0 image references in 1 file checked"),
         "{}",
         r.stderr
     );

@@ -142,7 +142,7 @@ pub async fn run(opener: &Opener, req: AttachRequest) -> anyhow::Result<()> {
     }
     annotations
         .entry(ANNOTATION_CREATED.to_string())
-        .or_insert_with(|| lineage_oci::time::format_rfc3339(&chrono::Utc::now()));
+        .or_insert_with(|| lineage_oci::time::format_rfc3339(&lineage_oci::time::now()));
     let manifest = artifact::manifest(&req.artifact_type, &subject, &layers, &annotations)?;
     store
         .manifest_put(&manifest, None)
@@ -154,8 +154,8 @@ pub async fn run(opener: &Opener, req: AttachRequest) -> anyhow::Result<()> {
 
 fn print(req: &AttachRequest, subject: &Digest, desc: &Descriptor) -> anyhow::Result<()> {
     match req.output {
-        Output::Text => println!("{}", desc.digest),
-        Output::Json => println!(
+        Output::Text => outln!("{}", desc.digest)?,
+        Output::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "reference": req.reference.with_target(Some(lineage_oci::TagOrDigest::Digest(desc.digest.clone()))).to_string(),
@@ -165,7 +165,7 @@ fn print(req: &AttachRequest, subject: &Digest, desc: &Descriptor) -> anyhow::Re
                 "artifactType": req.artifact_type,
                 "subject": subject,
             }))?
-        ),
+        )?,
     }
     Ok(())
 }

@@ -11,9 +11,9 @@
 use std::io::{IsTerminal as _, Read as _};
 
 use anyhow::Context as _;
-use chrono::Utc;
 use lineage_integrations::audit;
 use lineage_lifecycle::State;
+use lineage_oci::quantity::plural;
 
 use crate::args::{AuditArgs, AuditOutput};
 use crate::commands::lifecycle::{fail_on, time};
@@ -40,7 +40,7 @@ fn input(path: &str) -> anyhow::Result<(String, String)> {
 
 /// A fleet view of the images in use.
 pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Result<()> {
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
     let fail_on = fail_on(a.fail_on.as_deref())?;
     let (text, name) = input(&a.input)?;
     let images = audit::images(&text)
@@ -56,9 +56,9 @@ pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Resu
     let rows = audit::rows(images, &looked);
 
     match a.output {
-        AuditOutput::Table => print!("{}", audit::table(&rows)),
-        AuditOutput::Markdown => print!("{}", audit::markdown(&rows)),
-        AuditOutput::Json => println!("{}", audit::json(&rows)),
+        AuditOutput::Table => out!("{}", audit::table(&rows))?,
+        AuditOutput::Markdown => out!("{}", audit::markdown(&rows))?,
+        AuditOutput::Json => outln!("{}", audit::json(&rows))?,
     }
     for row in &rows {
         // The lookup's message names the reference already.
@@ -82,8 +82,9 @@ pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Resu
         }
     }
     eprintln!(
-        "{} distinct image(s) in {uses} use(s){}{}",
-        rows.len(),
+        "{} in {}{}{}",
+        plural(rows.len() as u64, "distinct image"),
+        plural(uses as u64, "use"),
         if counts.is_empty() { "" } else { ": " },
         counts.join(", ")
     );

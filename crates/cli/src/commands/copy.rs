@@ -1,9 +1,9 @@
 //! `lineage copy SRC DST`: one graph copy between any two stores.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use lineage_oci::quantity::plural;
 use lineage_oci::{StoreRef, TagOrDigest};
 use lineage_store::copy::{CopyOptions, CopyProgress, CopyReport, copy};
 use serde_json::json;
@@ -107,7 +107,6 @@ fn destination_tag(source: &StoreRef, destination: &StoreRef) -> anyhow::Result<
 }
 
 fn print(req: &CopyRequest, tag: Option<&str>, report: &CopyReport) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
     match req.output {
         Output::Json => {
             let value = json!({
@@ -124,21 +123,21 @@ fn print(req: &CopyRequest, tag: Option<&str>, report: &CopyReport) -> anyhow::R
                 "bytesCopied": report.bytes_copied,
                 "referrers": report.referrers,
             });
-            writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
+            outln!("{}", serde_json::to_string_pretty(&value)?)?;
         }
-        Output::Text => writeln!(stdout, "{}", report.root.digest)?,
+        Output::Text => outln!("{}", report.root.digest)?,
     }
     if !req.quiet {
         eprintln!(
-            "Copied {} to {} ({} manifests, {} blobs, {}; {} already present{})",
+            "Copied `{}` to `{}` ({}, {}, {}; {} already present{})",
             req.source,
             req.destination,
-            report.manifests_copied,
-            report.blobs_copied,
+            plural(report.manifests_copied, "manifest"),
+            plural(report.blobs_copied, "blob"),
             human_bytes(report.bytes_copied),
             report.manifests_skipped + report.blobs_skipped,
             if req.options.referrers {
-                format!(", {} referrers", report.referrers)
+                format!(", {}", plural(report.referrers, "referrer"))
             } else {
                 String::new()
             }

@@ -113,7 +113,7 @@ pub async fn run(opener: &Opener, a: &DeleteArgs, quiet: bool) -> anyhow::Result
             .with_context(|| format!("cannot remove the tag `{tag}` from {}", store.name()))?;
         store.flush().await?;
         if !quiet {
-            eprintln!("Removed the tag {r}; the manifest stays");
+            eprintln!("Removed the tag `{r}`; the manifest stays");
         }
         return Ok(());
     }
@@ -145,11 +145,11 @@ pub async fn run(opener: &Opener, a: &DeleteArgs, quiet: bool) -> anyhow::Result
         .with_context(|| format!("cannot delete {} from {}", desc.digest, store.name()))?;
     store.flush().await?;
     if !quiet {
-        eprintln!("Deleted {} ({})", r, desc.digest);
+        eprintln!("Deleted `{r}` ({})", desc.digest);
         if !goes.is_empty() {
             eprintln!("  also gone: {}", goes.describe());
         }
     }
-    println!("{}", desc.digest);
+    outln!("{}", desc.digest)?;
     Ok(())
 }

@@ -183,8 +183,8 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         .context("the demo's AdmissionReview")?;
     let answer = policy.admit(&review).await;
     match &answer.response.status {
-        Some(s) if !answer.response.allowed => println!("denied ({}): {}", s.code, s.message),
-        _ => println!("allowed"),
+        Some(s) if !answer.response.allowed => outln!("denied ({}): {}", s.code, s.message)?,
+        _ => outln!("allowed")?,
     }
 
     let dockerfile_dir = work.path().join("app");

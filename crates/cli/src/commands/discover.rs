@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::args::DiscoverOutput;
 use crate::commands::resolve_target;
 use crate::open::Opener;
+use crate::output;
 
 /// A manifest and the referrers found below it.
 struct Node {
@@ -96,7 +97,7 @@ pub async fn run(
         desc: root,
         referrers,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match output {
         DiscoverOutput::Json => {
             writeln!(out, "{}", serde_json::to_string_pretty(&to_json(&node))?)?
@@ -107,6 +108,7 @@ pub async fn run(
         }
         DiscoverOutput::Table => write_table(&mut out, &node)?,
     }
+    output::stdout_bytes(&out)?;
     Ok(())
 }
 

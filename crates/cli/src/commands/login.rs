@@ -76,7 +76,7 @@ pub async fn login(
         .with_context(|| format!("cannot store the credentials for {registry}"))?;
     if !quiet {
         eprintln!(
-            "Login succeeded; credentials for {registry} are in {}",
+            "Login succeeded; credentials for `{registry}` are in `{}`",
             config.path().display()
         );
     }
@@ -94,12 +94,12 @@ pub async fn logout(registry: &str, quiet: bool) -> anyhow::Result<()> {
     if !quiet {
         if removed {
             eprintln!(
-                "Removed the credentials for {registry} from {}",
+                "Removed the credentials for `{registry}` from `{}`",
                 config.path().display()
             );
         } else {
             eprintln!(
-                "No credentials for {registry} in {}",
+                "No credentials for `{registry}` in `{}`",
                 config.path().display()
             );
         }

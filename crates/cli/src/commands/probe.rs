@@ -1,7 +1,6 @@
 //! `lineage probe REGISTRY…`: what each registry supports, as a table, markdown or JSON.
 //! Registries are probed at once; each check's result is shown on stderr as it comes.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -90,7 +89,7 @@ pub async fn run(opener: &Opener, a: ProbeArgs, quiet: bool) -> anyhow::Result<(
         ProbeOutput::Table => render::table(&reports, &a.labels),
         ProbeOutput::Markdown => render::markdown(&reports, &a.labels),
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    out!("{text}")?;
     let unreachable = reports.iter().any(|r| {
         r.get(lineage_probe::CheckId::Ping)
             .is_some_and(|c| c.result == Outcome::Error)

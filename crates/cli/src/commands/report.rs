@@ -2,7 +2,7 @@
 //! lifecycle (`lineage_integrations::report` holds the logic; this reads, looks up, writes).
 
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -21,7 +21,7 @@ use crate::open::Opener;
 /// no error: the report is written with `lifecycle.state` `unknown` and the reason in
 /// `lifecycle.error`.
 pub async fn enrich(opener: &Opener, namespace: &str, a: EnrichArgs) -> anyhow::Result<()> {
-    let at = lifecycle::time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let at = lifecycle::time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
     // A bad `--namespace` is a usage error even when there is nothing to look up.
     lifecycle::engine(namespace, None)?;
     let name = if a.report == "-" {
@@ -70,9 +70,7 @@ pub async fn enrich(opener: &Opener, namespace: &str, a: EnrichArgs) -> anyhow::
         }
         EnrichOutput::Markdown => markdown(&report, &section),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    out!("{out}")?;
     Ok(())
 }
 

@@ -12,6 +12,6 @@ pub async fn run(opener: &Opener, r: &StoreRef) -> anyhow::Result<()> {
     let desc = resolve_target(store.as_ref(), r)
         .await
         .with_context(|| format!("cannot resolve `{r}`"))?;
-    println!("{}", desc.digest);
+    outln!("{}", desc.digest)?;
     Ok(())
 }

@@ -1,7 +1,5 @@
 //! `lineage tags STORE`: tags, one per line.
 
-use std::io::Write;
-
 use anyhow::Context as _;
 use lineage_oci::StoreRef;
 
@@ -14,9 +12,8 @@ pub async fn run(opener: &Opener, r: &StoreRef) -> anyhow::Result<()> {
         .tag_list()
         .await
         .with_context(|| format!("cannot list the tags of `{}`", store.name()))?;
-    let mut out = std::io::stdout().lock();
     for t in tags {
-        writeln!(out, "{t}")?;
+        outln!("{t}")?;
     }
     Ok(())
 }

@@ -16,8 +16,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use chrono::Utc;
 use lineage_integrations::update::{self, FileKind, FilePlan, FileScan, Move};
+use lineage_oci::quantity::plural;
 
 use crate::args::UpdateArgs;
 use crate::commands::lifecycle::{time, usage};
@@ -46,7 +46,7 @@ pub async fn run(
     a: UpdateArgs,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(Utc::now);
+    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
     let roots = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -121,7 +121,7 @@ pub async fn run(
             ));
         }
         let text = serde_json::to_string_pretty(&r.config).context("cannot render the rules")?;
-        print_stdout(&format!("{text}\n"))?;
+        outln!("{text}")?;
         return Ok(());
     }
 
@@ -139,7 +139,11 @@ pub async fn run(
                 .with_context(|| format!("cannot write `{}`", f.shown))?;
         }
         if !quiet {
-            eprintln!("updated {moves} reference(s) in {} file(s)", changed.len());
+            eprintln!(
+                "updated {} in {}",
+                plural(moves as u64, "reference"),
+                plural(changed.len() as u64, "file")
+            );
         }
         return Ok(());
     }
@@ -148,18 +152,20 @@ pub async fn run(
     for (f, _, updated) in &changed {
         diff.push_str(&update::unified_diff(&f.shown, &f.text, updated));
     }
-    print_stdout(&diff)?;
+    out!("{diff}")?;
     if !quiet {
         let found: usize = files.iter().map(|f| f.scan.occurrences.len()).sum();
         if changed.is_empty() {
             eprintln!(
-                "nothing to update: {found} image reference(s) in {} file(s) checked",
-                files.len()
+                "nothing to update: {} in {} checked",
+                plural(found as u64, "image reference"),
+                plural(files.len() as u64, "file")
             );
         } else {
             eprintln!(
-                "{moves} reference(s) to update in {} file(s); run with `--write` to apply",
-                changed.len()
+                "{} to update in {}; run with `--write` to apply",
+                plural(moves as u64, "reference"),
+                plural(changed.len() as u64, "file")
             );
         }
     }
@@ -169,15 +175,6 @@ pub async fn run(
 /// `from → to (end-of-life since T)`.
 fn describe(m: &Move) -> String {
     format!("{} → {} ({})", m.from, m.to, m.why())
-}
-
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
-    }
 }
 
 /// The files to read under `roots`, each once, in path order. A file named on the command
