@@ -43,16 +43,13 @@ fn main() -> ExitCode {
     };
     // `serve` and `webhook` shut down gracefully on these signals themselves.
     let interruptible = !matches!(cli.command, Command::Serve(_) | Command::Webhook(_));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(async {
-            if interruptible {
-                until_interrupted(run(cli)).await
-            } else {
-                run(cli).await
-            }
-        })
-    }));
-    let result = output::caught(outcome);
+    let result = runtime.block_on(async {
+        if interruptible {
+            until_interrupted(run(cli)).await
+        } else {
+            run(cli).await
+        }
+    });
     // Dropping the runtime drops the tasks of an interrupted command and waits for its
     // blocking file work, so its temporary files are gone before the process ends.
     drop(runtime);

@@ -10,10 +10,9 @@
 //! else to go.
 //!
 //! This module also replaces std's `print!`, `println!`, `eprint!` and `eprintln!` for every
-//! module declared after it, so that no printing in the binary can panic: the stdout ones
-//! call [`stdout_or_unwind`], for code that prints without returning a `Result` (a failed
-//! write unwinds with an [`Unwritable`] payload, without a panic message, that `main` turns
-//! back into the error), and the stderr ones call [`stderr`].
+//! module declared after it, so that no printing in the binary can panic: `print!` and
+//! `println!` no longer compile (use `out!`/`outln!` and pass the error up), and the stderr
+//! ones call [`stderr`].
 
 use std::fmt;
 use std::io::{self, Write as _};
@@ -36,33 +35,6 @@ pub fn stdout_bytes(bytes: &[u8]) -> io::Result<()> {
 pub fn stderr(args: fmt::Arguments<'_>) {
     let mut err = io::stderr().lock();
     let _ = err.write_fmt(args).and_then(|()| err.flush());
-}
-
-/// A stdout write that failed where no error could be returned; `main` catches the unwind
-/// that carries it (see [`caught`]).
-#[derive(Debug)]
-pub struct Unwritable(pub io::Error);
-
-/// Write `args` to stdout; on failure, unwind with [`Unwritable`] instead of panicking.
-/// [`std::panic::resume_unwind`] does not run the panic hook, so nothing is printed.
-pub fn stdout_or_unwind(args: fmt::Arguments<'_>) {
-    if let Err(e) = stdout(args) {
-        std::panic::resume_unwind(Box::new(Unwritable(e)));
-    }
-}
-
-/// The outcome of `catch_unwind` around a command: an [`Unwritable`] unwind becomes the I/O
-/// error it carries; any other panic continues.
-pub fn caught<T>(outcome: std::thread::Result<anyhow::Result<T>>) -> anyhow::Result<T> {
-    match outcome {
-        Ok(result) => result,
-        Err(payload) => match payload.downcast::<Unwritable>() {
-            Ok(unwritable) => {
-                Err(anyhow::Error::new(unwritable.0).context("cannot write to standard output"))
-            }
-            Err(other) => std::panic::resume_unwind(other),
-        },
-    }
 }
 
 /// Whether `err` was caused by writing to a pipe whose reader has gone, which ends a command
@@ -94,21 +66,23 @@ macro_rules! outln {
 // std's printing macros, replaced for every module declared after this one (macros defined
 // by `macro_rules!` shadow the prelude's): none of them can panic on a closed pipe.
 
-/// std's `print!`, unwinding quietly instead of panicking (see [`stdout_or_unwind`]).
-#[allow(unused_macros)] // No command uses it today; it is here so that none can panic.
+/// std's `print!` would panic on a closed pipe: stdout is written with `out!`.
+#[allow(unused_macros)] // It exists so that no command can use std's.
 macro_rules! print {
     ($($arg:tt)*) => {
-        $crate::output::stdout_or_unwind(format_args!($($arg)*))
+        compile_error!(
+            "write stdout with out!(…)?, which reports a closed pipe instead of panicking"
+        )
     };
 }
 
-/// std's `println!`, unwinding quietly instead of panicking (see [`stdout_or_unwind`]).
+/// std's `println!` would panic on a closed pipe: stdout is written with `outln!`.
+#[allow(unused_macros)] // It exists so that no command can use std's.
 macro_rules! println {
-    () => {
-        $crate::output::stdout_or_unwind(format_args!("\n"))
-    };
     ($($arg:tt)*) => {
-        $crate::output::stdout_or_unwind(format_args!("{}\n", format_args!($($arg)*)))
+        compile_error!(
+            "write stdout with outln!(…)?, which reports a closed pipe instead of panicking"
+        )
     };
 }
 
@@ -134,23 +108,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_unwritable_unwind_becomes_a_broken_pipe_error() {
-        let outcome = std::panic::catch_unwind(|| -> anyhow::Result<()> {
-            std::panic::resume_unwind(Box::new(Unwritable(io::Error::from(
-                io::ErrorKind::BrokenPipe,
-            ))))
-        });
-        let err = match caught(outcome) {
-            Ok(()) => panic!("the unwind was lost"),
-            Err(e) => e,
-        };
+    fn a_broken_pipe_anywhere_in_the_chain_ends_quietly() {
+        let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("cannot write the table");
         assert!(is_broken_pipe(&err), "{err:#}");
         assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
-    }
-
-    #[test]
-    fn other_panics_continue() {
-        let outcome = std::panic::catch_unwind(|| caught::<()>(Err(Box::new("not ours"))));
-        assert!(outcome.is_err());
     }
 }

@@ -98,7 +98,7 @@ fn scenario(s: &Scratch, repo: &str) {
     );
     assert_eq!(out(&again), new);
     assert!(
-        again.stderr.contains("0 record(s) written"),
+        again.stderr.contains("0 records written"),
         "{}",
         again.stderr
     );
@@ -563,15 +563,15 @@ fn index_releases_microsoft_dialect_and_scheduled() {
             "2.0",
             "--revision",
             "2",
-            "--created",
+            "--eol-at",
             "2030-06-01T00:00:00Z",
             "--dialect",
             "microsoft",
         ],
     );
     let old = format!("{repo}:2.0-1");
-    // The end-of-life (the new revision's created time) is in the future: scheduled; at a
-    // later time, end-of-life.
+    // The end-of-life (`--eol-at`; the images carry their own created times, which win
+    // over `--created`) is in the future: scheduled; at a later time, end-of-life.
     assert_eq!(status(s.path(), &old)["state"], "scheduled");
     let later: Value = serde_json::from_slice(
         &lineage_ok(

@@ -66,12 +66,16 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
-fn print_table(rows: &[Status]) {
-    let rows: Vec<Looked> = rows.iter().cloned().map(Looked::Found).collect();
-    print_rows(&rows);
+fn print_table(rows: &[Status]) -> std::io::Result<()> {
+    let rows: Vec<Looked> = rows
+        .iter()
+        .cloned()
+        .map(|s| Looked::Found(Box::new(s)))
+        .collect();
+    print_rows(&rows)
 }
 
-fn print_rows(rows: &[Looked]) {
+fn print_rows(rows: &[Looked]) -> std::io::Result<()> {
     let reference = |r: &Looked| match r {
         Looked::Found(s) => s.reference.clone(),
         Looked::Failed { reference, .. } => reference.clone(),
@@ -82,19 +86,21 @@ fn print_rows(rows: &[Looked]) {
         .max()
         .unwrap_or(9)
         .max(9);
-    println!(
+    outln!(
         "{:<width$}  {:<12}  {:<22}  SUCCESSOR",
-        "REFERENCE", "STATE", "END-OF-LIFE"
-    );
+        "REFERENCE",
+        "STATE",
+        "END-OF-LIFE"
+    )?;
     for row in rows {
         let s = match row {
             Looked::Found(s) => s,
             Looked::Failed { reference, error } => {
-                println!(
+                outln!(
                     "{reference:<width$}  {:<12}  {:<22}  -",
                     State::Unknown.to_string(),
                     "-"
-                );
+                )?;
                 eprintln!("error: {reference}: {error}");
                 continue;
             }
@@ -102,13 +108,13 @@ fn print_rows(rows: &[Looked]) {
         let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
             x.reference.clone().unwrap_or_else(|| "-".into())
         });
-        println!(
+        outln!(
             "{:<width$}  {:<12}  {:<22}  {}",
             s.reference,
             s.state.to_string(),
             when(s.end_of_life),
             successor
-        );
+        )?;
         for w in &s.warnings {
             eprintln!(
                 "warning: {}: {}",
@@ -117,12 +123,13 @@ fn print_rows(rows: &[Looked]) {
             );
         }
     }
+    Ok(())
 }
 
 /// One reference's answer to `lineage status`: its status, or why it has none.
 enum Looked {
     /// The status.
-    Found(Status),
+    Found(Box<Status>),
     /// The lookup failed; shown as state `unknown` with the error, as `lineage audit` does.
     Failed {
         /// The reference as given.
@@ -161,7 +168,7 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
     let mut rows = Vec::new();
     for r in &refs {
         rows.push(match one_status(opener, &engine, r, at).await {
-            Ok(s) => Looked::Found(s),
+            Ok(s) => Looked::Found(Box::new(s)),
             Err(e) => Looked::Failed {
                 reference: r.to_string(),
                 error: format!("{e:#}"),
@@ -174,9 +181,9 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
                 .iter()
                 .map(Looked::json)
                 .collect::<serde_json::Result<Vec<_>>>()?;
-            println!("{}", serde_json::to_string_pretty(&values)?);
+            outln!("{}", serde_json::to_string_pretty(&values)?)?;
         }
-        Output::Text => print_rows(&rows),
+        Output::Text => print_rows(&rows)?,
     }
     let failed = rows
         .iter()
@@ -204,7 +211,8 @@ fn describe(written: &[Written]) -> String {
         .filter(|w| matches!(w, Written::Pushed(_)))
         .count();
     format!(
-        "{pushed} record(s) written, {} already current",
+        "{} written, {} already current",
+        lineage_oci::quantity::plural(pushed as u64, "record"),
         written.len() - pushed
     )
 }
@@ -239,10 +247,10 @@ pub async fn release(
         .release(src.as_ref(), source.target().as_ref(), dst.as_ref(), &req)
         .await
         .with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
-    println!("{}", done.image.digest);
+    outln!("{}", done.image.digest)?;
     if !quiet {
         eprintln!(
-            "Released {}:{}-{} (moved {}) {}",
+            "Released `{}:{}-{}` (moved `{}`) {}",
             dst.name(),
             done.version,
             done.revision,
@@ -306,7 +314,7 @@ async fn record(
         .with_context(|| format!("cannot {verb} `{r}`"))?;
     store.flush().await?;
     if let Some(Written::Pushed(d) | Written::Unchanged(d)) = written.first() {
-        println!("{d}");
+        outln!("{d}")?;
     }
     if !quiet {
         eprintln!(
@@ -398,8 +406,8 @@ pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow
         .await
         .with_context(|| format!("cannot read the history of `{r}`"))?;
     match a.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Output::Text => print_table(&rows),
+        Output::Json => outln!("{}", serde_json::to_string_pretty(&rows)?)?,
+        Output::Text => print_table(&rows)?,
     }
     Ok(())
 }
@@ -427,7 +435,7 @@ pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow
         .find(|s| s.state == State::Supported)
         .or_else(|| rows.iter().rev().find(|s| s.state == State::Scheduled))
         .with_context(|| format!("no revision of `{version}` in {name} is supported"))?;
-    println!("{}", best.reference);
+    outln!("{}", best.reference)?;
     Ok(())
 }
 
@@ -490,10 +498,10 @@ pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> any
             .with_context(|| format!("cannot tag `{t}`"))?;
     }
     dst.flush().await?;
-    println!("{}", image.digest());
+    outln!("{}", image.digest())?;
     if !quiet {
         eprintln!(
-            "Pushed {} as {} (tags: {})",
+            "Pushed `{}` as {} (tags: {})",
             source,
             image.digest(),
             if tags.is_empty() {
