@@ -21,7 +21,7 @@ impl RegistryClient {
         for _ in 0..10_000 {
             let resp = self.send(registry, req).await?;
             let resp = self.expect(resp, &Method::GET, &[200]).await?;
-            let page = crate::link::Page::read(resp).await?;
+            let page = crate::link::Page::read(resp, registry, "catalog page").await?;
             out.extend(
                 page.json::<Catalog>("catalog")?
                     .repositories

@@ -6,6 +6,7 @@ use reqwest::header::HeaderMap;
 use url::Url;
 
 use crate::error::{RegistryError, redact};
+use crate::limits;
 
 /// The `Location` of `response`, resolved against the request URL.
 pub fn location(response: &Response) -> Result<Url, RegistryError> {
@@ -59,19 +60,23 @@ pub struct Page {
 }
 
 impl Page {
-    /// Read the body of `response` and where the next page is.
-    pub async fn read(response: Response) -> Result<Page, RegistryError> {
+    /// Read the body of `response`, the answer from `registry` for one page of `what`
+    /// (`"tag list page"`), at most [`limits::LISTING_PAGE`] bytes, and where the next page is.
+    pub async fn read(
+        response: Response,
+        registry: &str,
+        what: &'static str,
+    ) -> Result<Page, RegistryError> {
         let next = next(response.headers(), response.url());
         let url = redact(response.url());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::Transport {
-                method: "GET".into(),
-                url: url.clone(),
-                message: lineage_store::one_line(&e),
-                retryable: true,
-            })?;
+        let body = limits::read_limited(
+            response,
+            &reqwest::Method::GET,
+            registry,
+            what,
+            limits::LISTING_PAGE,
+        )
+        .await?;
         Ok(Page { body, next, url })
     }
 

@@ -112,7 +112,7 @@ async fn from_api(
                 .get("oci-filters-applied")
                 .and_then(|v| v.to_str().ok()),
         );
-        let page = Page::read(resp).await?;
+        let page = Page::read(resp, &store.registry, "referrers page").await?;
         let listing = page.json::<Listing>("referrers page")?;
         out.extend(listing.manifests);
         match page.next {

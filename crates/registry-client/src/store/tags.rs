@@ -26,7 +26,7 @@ pub(super) async fn list(store: &RegistryStore) -> Result<Vec<String>> {
     for _ in 0..10_000 {
         let resp = store.client.send(&store.registry, req).await?;
         let resp = store.client.expect(resp, &Method::GET, &[200]).await?;
-        let page = Page::read(resp).await?;
+        let page = Page::read(resp, &store.registry, "tag list page").await?;
         tags.extend(page.json::<TagList>("tag list")?.tags.unwrap_or_default());
         match page.next {
             Some(u) => req = Request::to_url(Method::GET, u, store.scope(false)),
