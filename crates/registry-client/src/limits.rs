@@ -21,6 +21,11 @@ pub const MANIFEST: usize = lineage_oci::manifest::MAX_MANIFEST_SIZE;
 /// that pages with `Link` (a page of 4 MiB holds about 40 000 tags or 15 000 descriptors).
 pub const LISTING_PAGE: usize = 4 << 20;
 
+/// All pages of one tag list, catalog or referrers listing together: 64 MiB (some 600 000
+/// tags). Each page is held until the listing is complete, so a registry that keeps handing
+/// out `Link`s to more pages must stop somewhere too.
+pub const LISTING_TOTAL: usize = 64 << 20;
+
 /// A token service's answer: 1 MiB. A token is a few kilobytes of JWT; the limit leaves room
 /// for large claims while an endless answer stops early.
 pub const TOKEN: usize = 1 << 20;

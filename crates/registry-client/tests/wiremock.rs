@@ -858,3 +858,34 @@ async fn a_token_answer_over_the_limit_is_refused() {
         "1 MiB",
     );
 }
+
+#[tokio::test]
+async fn a_tag_list_whose_pages_never_end_stops_at_the_total_limit() {
+    let server = MockServer::start().await;
+    // A full page, of one long tag, that always links to itself.
+    let filler = "x".repeat(limits::LISTING_PAGE - r#"{"tags":[""]}"#.len());
+    let page = format!(r#"{{"tags":["{filler}"]}}"#);
+    assert_eq!(page.len(), limits::LISTING_PAGE);
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", "</v2/app/tags/list?last=x>; rel=\"next\"")
+                .set_body_raw(page, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &host(&server),
+        "tag list",
+        limits::LISTING_TOTAL,
+        "64 MiB",
+    );
+    let pages = server.received_requests().await.unwrap().len();
+    assert_eq!(pages, limits::LISTING_TOTAL / limits::LISTING_PAGE + 1);
+}
