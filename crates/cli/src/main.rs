@@ -100,8 +100,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Discover(a) => {
             let r = open::parse(&a.reference)?;
-            commands::discover::run(&opener, &r, a.artifact_type.as_deref(), a.depth, a.output)
-                .await
+            commands::discover::run(
+                &opener,
+                &r,
+                a.artifact_type.as_deref(),
+                a.depth,
+                a.max_nodes,
+                a.output,
+            )
+            .await
         }
         Command::Delete(a) => {
             commands::delete::run(&opener, &open::parse(&a.reference)?, quiet).await
