@@ -226,6 +226,9 @@ pub struct DiscoverArgs {
     /// How many levels of referrers to follow (referrers of referrers…); unlimited by default.
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+    /// Stop with an error past this many referrers (counting referrers of referrers).
+    #[arg(long, value_name = "N", default_value_t = crate::commands::discover::DEFAULT_MAX_NODES)]
+    pub max_nodes: usize,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = DiscoverOutput::Tree)]
     pub output: DiscoverOutput,

@@ -138,8 +138,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Discover(a) => {
             let r = open::parse(&a.reference)?;
-            commands::discover::run(&opener, &r, a.artifact_type.as_deref(), a.depth, a.output)
-                .await
+            commands::discover::run(
+                &opener,
+                &r,
+                a.artifact_type.as_deref(),
+                a.depth,
+                a.max_nodes,
+                a.output,
+            )
+            .await
         }
         Command::Delete(a) => commands::delete::run(&opener, &a, quiet).await,
         Command::Login(a) => {

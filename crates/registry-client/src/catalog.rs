@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::auth::Scope;
 use crate::client::{RegistryClient, Request};
 use crate::error::RegistryError;
+use crate::link::{Listing, Pages};
 
 #[derive(Deserialize)]
 struct Catalog {
@@ -18,10 +19,11 @@ impl RegistryClient {
     pub async fn catalog(&self, registry: &str) -> Result<Vec<String>, RegistryError> {
         let mut out = Vec::new();
         let mut req = Request::new(Method::GET, "/v2/_catalog", Scope::Catalog);
+        let mut pages = Pages::new(registry, Listing::Catalog);
         for _ in 0..10_000 {
             let resp = self.send(registry, req).await?;
             let resp = self.expect(resp, &Method::GET, &[200]).await?;
-            let page = crate::link::Page::read(resp).await?;
+            let page = pages.read(resp).await?;
             out.extend(
                 page.json::<Catalog>("catalog")?
                     .repositories

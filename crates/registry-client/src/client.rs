@@ -16,6 +16,7 @@ use url::Url;
 use crate::auth::{AuthState, Scope};
 use crate::credentials::Credential;
 use crate::error::{RegistryError, parse_error_body, redact};
+use crate::limits;
 use crate::options::ClientOptions;
 
 /// A request body.
@@ -478,11 +479,16 @@ impl RegistryClient {
     }
 }
 
-/// Turn an unexpected response into a [`RegistryError::Status`].
-pub(crate) async fn status_error(response: Response, method: &Method) -> RegistryError {
+/// Turn an unexpected response into a [`RegistryError::Status`]. Only the first
+/// [`limits::ERROR_BODY`] bytes of the body are read: a longer body gives the same error
+/// with the start of its message, and a body that cannot be read gives it without one.
+pub(crate) async fn status_error(mut response: Response, method: &Method) -> RegistryError {
     let status = response.status().as_u16();
     let url = redact(response.url());
-    let body = response.bytes().await.unwrap_or_default();
+    let body = limits::read_prefix(&mut response, limits::ERROR_BODY)
+        .await
+        .map(|(body, _)| body)
+        .unwrap_or_default();
     let (errors, body) = parse_error_body(&body);
     RegistryError::Status {
         method: method.to_string(),

@@ -1,5 +1,6 @@
 //! Registry failures with everything a user needs to act: method, URL (without
-//! credentials), status, and the registry's own error codes and messages.
+//! credentials), status, and the registry's own error codes and messages, or the limit an
+//! answer went over.
 
 use lineage_store::{ErrorKind, StoreError};
 use serde::Deserialize;
@@ -60,6 +61,19 @@ pub enum RegistryError {
         /// What was wrong with the answer.
         message: String,
     },
+    /// An answer was longer than lineage reads of its kind ([`crate::limits`]); the rest of
+    /// it was not read.
+    #[error("the {what} from {registry} is over the {} limit ({url})", crate::limits::size_text(*.limit))]
+    TooLarge {
+        /// The registry host the answer was for.
+        registry: String,
+        /// The URL that answered, credentials removed.
+        url: String,
+        /// What was being read, e.g. `tag list page`.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Credentials could not be read.
     #[error(transparent)]
     Credentials(#[from] crate::credentials::CredentialError),
@@ -117,7 +131,7 @@ impl RegistryError {
             },
             RegistryError::Transport { .. } => ErrorKind::Io,
             RegistryError::Auth { .. } | RegistryError::Credentials(_) => ErrorKind::Denied,
-            RegistryError::Protocol { .. } => ErrorKind::Corrupt,
+            RegistryError::Protocol { .. } | RegistryError::TooLarge { .. } => ErrorKind::Corrupt,
         }
     }
 

@@ -6,6 +6,7 @@ use reqwest::header::HeaderMap;
 use url::Url;
 
 use crate::error::{RegistryError, redact};
+use crate::limits;
 
 /// The `Location` of `response`, resolved against the request URL.
 pub fn location(response: &Response) -> Result<Url, RegistryError> {
@@ -48,6 +49,80 @@ pub fn next(headers: &HeaderMap, base: &Url) -> Option<Url> {
     None
 }
 
+/// A paginated JSON listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `GET /v2/<name>/tags/list`.
+    Tags,
+    /// `GET /v2/_catalog`.
+    Catalog,
+    /// `GET /v2/<name>/referrers/<digest>`.
+    Referrers,
+}
+
+impl Listing {
+    /// The listing's name in messages.
+    fn name(self) -> &'static str {
+        match self {
+            Listing::Tags => "tag list",
+            Listing::Catalog => "catalog",
+            Listing::Referrers => "referrers listing",
+        }
+    }
+
+    /// One page's name in messages.
+    fn page_name(self) -> &'static str {
+        match self {
+            Listing::Tags => "tag list page",
+            Listing::Catalog => "catalog page",
+            Listing::Referrers => "referrers page",
+        }
+    }
+}
+
+/// Reads the pages of one listing from one registry, each at most
+/// [`limits::LISTING_PAGE`] bytes and all together at most [`limits::LISTING_TOTAL`].
+pub struct Pages<'a> {
+    registry: &'a str,
+    listing: Listing,
+    read: usize,
+}
+
+impl<'a> Pages<'a> {
+    /// Start reading `listing` from `registry`.
+    pub fn new(registry: &'a str, listing: Listing) -> Pages<'a> {
+        Pages {
+            registry,
+            listing,
+            read: 0,
+        }
+    }
+
+    /// Read the next page's body from `response`, and where the page after it is.
+    pub async fn read(&mut self, response: Response) -> Result<Page, RegistryError> {
+        let next = next(response.headers(), response.url());
+        let url = redact(response.url());
+        let body = limits::read_limited(
+            response,
+            &reqwest::Method::GET,
+            self.registry,
+            self.listing.page_name(),
+            limits::LISTING_PAGE,
+        )
+        .await?;
+        self.read = self.read.saturating_add(body.len());
+        if self.read > limits::LISTING_TOTAL {
+            return Err(RegistryError::TooLarge {
+                registry: self.registry.to_string(),
+                url,
+                what: self.listing.name(),
+                limit: limits::LISTING_TOTAL,
+            });
+        }
+        Ok(Page { body, next, url })
+    }
+}
+
 /// One page of a paginated JSON listing (tags, catalog, referrers).
 pub struct Page {
     /// The body.
@@ -59,22 +134,6 @@ pub struct Page {
 }
 
 impl Page {
-    /// Read the body of `response` and where the next page is.
-    pub async fn read(response: Response) -> Result<Page, RegistryError> {
-        let next = next(response.headers(), response.url());
-        let url = redact(response.url());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::Transport {
-                method: "GET".into(),
-                url: url.clone(),
-                message: lineage_store::one_line(&e),
-                retryable: true,
-            })?;
-        Ok(Page { body, next, url })
-    }
-
     /// The body as JSON of type `T`; `what` names the listing in the error.
     pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, RegistryError> {
         serde_json::from_slice(&self.body).map_err(|e| RegistryError::Protocol {

@@ -2,7 +2,7 @@
 //! authorisation, scheme choice and retries, answered with the status, the headers and the
 //! start of the body, so the caller can judge answers the store API would turn into errors.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 use url::Url;
@@ -10,6 +10,7 @@ use url::Url;
 use crate::auth::Scope;
 use crate::client::{Body, RegistryClient, Request, Target};
 use crate::error::{ErrorInfo, RegistryError, parse_error_body, redact};
+use crate::limits;
 
 /// A request sent as given.
 #[derive(Debug, Clone)]
@@ -32,7 +33,8 @@ pub struct RawRequest {
 }
 
 impl RawRequest {
-    /// A request with no body that authorises on a 401 and keeps 64 KiB of the answer.
+    /// A request with no body that authorises on a 401 and keeps [`limits::RAW_BODY`] bytes
+    /// of the answer.
     pub fn new(method: Method, target: impl Into<String>, scope: Scope) -> RawRequest {
         RawRequest {
             method,
@@ -41,7 +43,7 @@ impl RawRequest {
             body: Bytes::new(),
             scope,
             authorize: true,
-            max_body: 64 * 1024,
+            max_body: limits::RAW_BODY,
         }
     }
 
@@ -151,37 +153,21 @@ impl RegistryClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let base = response.url().clone();
-        let mut body = BytesMut::new();
-        let mut truncated = false;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = request.max_body.saturating_sub(body.len());
-                    if chunk.len() > room {
-                        body.extend_from_slice(&chunk[..room]);
-                        truncated = true;
-                        break;
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(RegistryError::Transport {
-                        method: request.method.to_string(),
-                        url: redact(&base),
-                        message: format!(
-                            "the answer's body could not be read: {}",
-                            lineage_store::one_line(&e)
-                        ),
-                        retryable: true,
-                    });
-                }
-            }
-        }
+        let (body, truncated) = limits::read_prefix(&mut response, request.max_body)
+            .await
+            .map_err(|e| RegistryError::Transport {
+                method: request.method.to_string(),
+                url: redact(&base),
+                message: format!(
+                    "the answer's body could not be read: {}",
+                    lineage_store::one_line(&e)
+                ),
+                retryable: true,
+            })?;
         Ok(RawResponse {
             status,
             headers,
-            body: body.freeze(),
+            body,
             truncated,
             base,
         })

@@ -1,16 +1,19 @@
 //! Registry behaviour no real registry on these machines shows, scripted with wiremock:
 //! referrers API pagination and filtering, `Retry-After`, redirects to another host, a
-//! fallback tag that resolves to the subject, a declined mount, identity tokens, and
-//! `OCI-Chunk-Min-Length`.
+//! fallback tag that resolves to the subject, a declined mount, identity tokens,
+//! `OCI-Chunk-Min-Length`, and answers longer than lineage reads (some from a small chunked
+//! server, for bodies without a `Content-Length`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, media_type};
 use lineage_registry_client::credentials::Credential;
-use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
-use lineage_store::{MountSource, ReadStore, Store, blob};
+use lineage_registry_client::{
+    ClientOptions, RegistryClient, RegistryError, RegistryStore, limits,
+};
+use lineage_store::{ErrorKind, MountSource, ReadStore, Store, blob};
 use serde_json::json;
 use wiremock::matchers::{
     body_string_contains, header, header_exists, method, path, query_param, query_param_is_missing,
@@ -590,4 +593,299 @@ fn a_ca_file_that_is_not_pem_is_refused() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("ca.pem"), "{err}");
+}
+
+/// The registry error under a store error.
+fn registry_error(e: &lineage_store::StoreError) -> &RegistryError {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<RegistryError>())
+        .unwrap_or_else(|| panic!("not a registry error: {e:?}"))
+}
+
+/// Assert `e` refuses an answer over `limit` for `what`, naming the registry and the limit.
+fn assert_too_large(e: &RegistryError, registry: &str, what: &str, limit: usize, shown: &str) {
+    match e {
+        RegistryError::TooLarge {
+            registry: r,
+            what: w,
+            limit: l,
+            ..
+        } => {
+            assert_eq!((r.as_str(), *w, *l), (registry, what, limit));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let message = e.to_string();
+    assert!(message.contains(&format!("from {registry} ")), "{message}");
+    assert!(
+        message.contains(&format!("over the {shown} limit")),
+        "{message}"
+    );
+}
+
+/// A registry stand-in for answers wiremock cannot give: every body is sent chunked, with
+/// no `Content-Length`, generated as it goes, `total` bytes of `x`. It answers one
+/// connection, and its task ends with the number of body bytes it wrote before the client
+/// hung up.
+async fn chunked_registry(
+    status: &str,
+    content_type: &str,
+    total: usize,
+) -> (String, tokio::task::JoinHandle<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    let task = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return 0,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return 0;
+        }
+        let data = vec![b'x'; 64 << 10];
+        let chunk = [format!("{:x}\r\n", data.len()).as_bytes(), &data, b"\r\n"].concat();
+        let mut written = 0;
+        while written < total {
+            if socket.write_all(&chunk).await.is_err() {
+                return written;
+            }
+            written += data.len();
+        }
+        let _ = socket.write_all(b"0\r\n\r\n").await;
+        written
+    });
+    (addr, task)
+}
+
+/// What a [`chunked_registry`] sends when the client does not stop: far more than any limit.
+const ENDLESS: usize = 256 << 20;
+/// What a client that stops at its limit lets a [`chunked_registry`] write: the limit plus
+/// what the sockets' buffers take in (a few MiB on loopback), well short of [`ENDLESS`].
+const STOPPED: usize = 64 << 20;
+
+#[tokio::test]
+async fn an_error_answer_that_does_not_end_is_an_ordinary_not_found() {
+    let (addr, sent) = chunked_registry("404 Not Found", "text/plain", ENDLESS).await;
+    let s = RegistryStore::for_repository(client(ClientOptions::default()), &addr, "app");
+    let e = s.tag_list().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    match registry_error(&e) {
+        RegistryError::Status { status, body, .. } => {
+            assert_eq!(*status, 404);
+            // The first line of what was kept, as for any body that is not an envelope.
+            assert_eq!(body.as_deref().map(str::len), Some(200));
+        }
+        other => panic!("expected a status error, got {other:?}"),
+    }
+    assert!(sent.await.unwrap() < STOPPED);
+}
+
+#[tokio::test]
+async fn an_error_answer_announced_over_the_limit_fails_like_a_short_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/manifests/v1"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_raw(vec![b'x'; limits::LISTING_PAGE + 1], "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/manifests/v2"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"errors": [{
+            "code": "MANIFEST_UNKNOWN",
+            "message": "x".repeat(limits::ERROR_BODY),
+        }]})))
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let tag = |t: &str| TagOrDigest::Tag(t.into());
+    for t in ["v1", "v2"] {
+        let e = s.manifest_fetch(&tag(t)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert_eq!(registry_error(&e).status(), Some(404), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_tag_list_page_over_the_limit_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; limits::LISTING_PAGE + 1], "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    let shown = "4 MiB";
+    assert_too_large(
+        registry_error(&e),
+        &host(&server),
+        "tag list page",
+        limits::LISTING_PAGE,
+        shown,
+    );
+    assert!(e.to_string().contains(shown), "{e}");
+}
+
+#[tokio::test]
+async fn a_tag_list_without_a_length_stops_at_the_limit() {
+    let (addr, sent) = chunked_registry("200 OK", "application/json", ENDLESS).await;
+    let s = RegistryStore::for_repository(client(ClientOptions::default()), &addr, "app");
+    let e = s.tag_list().await.unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &addr,
+        "tag list page",
+        limits::LISTING_PAGE,
+        "4 MiB",
+    );
+    assert!(sent.await.unwrap() < STOPPED);
+}
+
+#[tokio::test]
+async fn a_manifest_without_a_length_stops_at_the_limit() {
+    let (addr, sent) = chunked_registry("200 OK", media_type::OCI_MANIFEST, ENDLESS).await;
+    let s = RegistryStore::for_repository(client(ClientOptions::default()), &addr, "app");
+    let e = s
+        .manifest_fetch(&TagOrDigest::Tag("v1".into()))
+        .await
+        .unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &addr,
+        "manifest",
+        lineage_oci::manifest::MAX_MANIFEST_SIZE,
+        "4 MiB",
+    );
+    assert!(sent.await.unwrap() < STOPPED);
+}
+
+#[tokio::test]
+async fn a_referrers_page_over_the_limit_is_refused() {
+    let server = MockServer::start().await;
+    let subject = Digest::sha256(b"subject");
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/app/referrers/{subject}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; limits::LISTING_PAGE + 1], media_type::OCI_INDEX),
+        )
+        .mount(&server)
+        .await;
+    let e = store(&server, ClientOptions::default())
+        .referrers(&subject, None)
+        .await
+        .unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &host(&server),
+        "referrers page",
+        limits::LISTING_PAGE,
+        "4 MiB",
+    );
+}
+
+#[tokio::test]
+async fn a_catalog_page_over_the_limit_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/_catalog"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; limits::LISTING_PAGE + 1], "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = client(ClientOptions::default())
+        .catalog(&host(&server))
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &e,
+        &host(&server),
+        "catalog page",
+        limits::LISTING_PAGE,
+        "4 MiB",
+    );
+}
+
+#[tokio::test]
+async fn a_token_answer_over_the_limit_is_refused() {
+    let server = MockServer::start().await;
+    let realm = format!("http://{}/token", host(&server));
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"svc\"").as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; limits::TOKEN + 1], "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &host(&server),
+        "token answer",
+        limits::TOKEN,
+        "1 MiB",
+    );
+}
+
+#[tokio::test]
+async fn a_tag_list_whose_pages_never_end_stops_at_the_total_limit() {
+    let server = MockServer::start().await;
+    // A full page, of one long tag, that always links to itself.
+    let filler = "x".repeat(limits::LISTING_PAGE - r#"{"tags":[""]}"#.len());
+    let page = format!(r#"{{"tags":["{filler}"]}}"#);
+    assert_eq!(page.len(), limits::LISTING_PAGE);
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", "</v2/app/tags/list?last=x>; rel=\"next\"")
+                .set_body_raw(page, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert_too_large(
+        registry_error(&e),
+        &host(&server),
+        "tag list",
+        limits::LISTING_TOTAL,
+        "64 MiB",
+    );
+    let pages = server.received_requests().await.unwrap().len();
+    assert_eq!(pages, limits::LISTING_TOTAL / limits::LISTING_PAGE + 1);
 }

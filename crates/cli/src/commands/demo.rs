@@ -167,6 +167,7 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         &open::parse(&old)?,
         None,
         None,
+        discover::DEFAULT_MAX_NODES,
         DiscoverOutput::Tree,
     )
     .await?;

@@ -28,75 +28,114 @@ fn reference_of(r: &StoreRef, digest: &Digest) -> String {
         .to_string()
 }
 
-fn walk<'a>(
+/// The most referrers `discover` collects unless `--max-nodes` says otherwise: far more than
+/// a real image has (a signature, an SBOM and attestations per platform), and few enough that
+/// a registry answering every referrers request with the same long list cannot exhaust memory.
+pub const DEFAULT_MAX_NODES: usize = 10_000;
+
+/// What a walk of the referrer graph is asked for, and the digests it has met.
+struct Walk<'a> {
     store: &'a dyn ReadStore,
     r: &'a StoreRef,
-    subject: &'a Digest,
     artifact_type: Option<&'a str>,
-    depth: Option<usize>,
-    seen: &'a mut HashSet<Digest>,
-) -> BoxFuture<'a, anyhow::Result<Vec<Node>>> {
-    Box::pin(async move {
-        if depth == Some(0) {
-            return Ok(Vec::new());
-        }
-        let found = store
-            .referrers(subject, artifact_type)
-            .await
-            .with_context(|| {
-                format!("cannot list the referrers of {subject} in {}", store.name())
-            })?;
-        let mut out = Vec::new();
-        for desc in found {
-            if !seen.insert(desc.digest.clone()) {
-                continue;
+    max_nodes: usize,
+    /// The subject and every referrer met so far: each is listed once, where it is first met.
+    seen: HashSet<Digest>,
+}
+
+impl Walk<'_> {
+    /// The referrers of `subject`, `depth` levels down. Every new referrer at one level is
+    /// recorded before any is followed, so a digest listed again further down is skipped and
+    /// the walk never goes deeper than the number of distinct referrers.
+    fn below<'w>(
+        &'w mut self,
+        subject: &'w Digest,
+        depth: Option<usize>,
+    ) -> BoxFuture<'w, anyhow::Result<Vec<Node>>> {
+        Box::pin(async move {
+            if depth == Some(0) {
+                return Ok(Vec::new());
             }
-            let below = walk(
-                store,
-                r,
-                &desc.digest,
-                artifact_type,
-                depth.map(|d| d - 1),
-                seen,
-            )
-            .await?;
-            out.push(Node {
-                reference: reference_of(r, &desc.digest),
-                desc,
-                referrers: below,
-            });
-        }
-        Ok(out)
+            let found = self
+                .store
+                .referrers(subject, self.artifact_type)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot list the referrers of {subject} in {}",
+                        self.store.name()
+                    )
+                })?;
+            let mut fresh = Vec::new();
+            for desc in found {
+                if self.seen.contains(&desc.digest) {
+                    continue;
+                }
+                // `seen` holds the subject of the whole walk too.
+                if self.seen.len() > self.max_nodes {
+                    anyhow::bail!(
+                        "`{}` has more than {} referrers (counting referrers of referrers); stopped there. Narrow the walk with `--depth` or `--artifact-type`, or raise `--max-nodes`",
+                        self.r,
+                        self.max_nodes
+                    );
+                }
+                self.seen.insert(desc.digest.clone());
+                fresh.push(desc);
+            }
+            let mut out = Vec::with_capacity(fresh.len());
+            for desc in fresh {
+                let referrers = self.below(&desc.digest, depth.map(|d| d - 1)).await?;
+                out.push(Node {
+                    reference: reference_of(self.r, &desc.digest),
+                    desc,
+                    referrers,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The referrer graph below `root`: at most `depth` levels (all when `None`) and at most
+/// `max_nodes` referrers, each listed once.
+async fn graph(
+    store: &dyn ReadStore,
+    r: &StoreRef,
+    root: Descriptor,
+    artifact_type: Option<&str>,
+    depth: Option<usize>,
+    max_nodes: usize,
+) -> anyhow::Result<Node> {
+    let mut walk = Walk {
+        store,
+        r,
+        artifact_type,
+        max_nodes,
+        seen: HashSet::from([root.digest.clone()]),
+    };
+    let referrers = walk.below(&root.digest, depth).await?;
+    Ok(Node {
+        reference: reference_of(r, &root.digest),
+        desc: root,
+        referrers,
     })
 }
 
-/// Discover and print the referrer graph of `r`.
+/// Discover and print the referrer graph of `r`, at most `depth` levels and `max_nodes`
+/// referrers of it.
 pub async fn run(
     opener: &Opener,
     r: &StoreRef,
     artifact_type: Option<&str>,
     depth: Option<usize>,
+    max_nodes: usize,
     output: DiscoverOutput,
 ) -> anyhow::Result<()> {
     let store = opener.read(r).await?;
     let root = resolve_target(store.as_ref(), r)
         .await
         .with_context(|| format!("cannot discover the referrers of `{r}`"))?;
-    let mut seen = HashSet::from([root.digest.clone()]);
-    let referrers = walk(
-        store.as_ref(),
-        r,
-        &root.digest,
-        artifact_type,
-        depth,
-        &mut seen,
-    )
-    .await?;
-    let node = Node {
-        reference: reference_of(r, &root.digest),
-        desc: root,
-        referrers,
-    };
+    let node = graph(store.as_ref(), r, root, artifact_type, depth, max_nodes).await?;
     let mut out = Vec::new();
     match output {
         DiscoverOutput::Json => {
@@ -201,4 +240,115 @@ fn write_table(out: &mut impl Write, root: &Node) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use lineage_oci::{RawManifest, media_type};
+    use lineage_store::{BlobStream, Result, StoreError};
+
+    use super::*;
+
+    /// A hostile registry: every referrers answer lists the same `width` digests.
+    struct SameReferrers {
+        width: usize,
+        asked: AtomicUsize,
+    }
+
+    impl SameReferrers {
+        fn unsupported<T>(&self, operation: &str) -> Result<T> {
+            Err(StoreError::Unsupported {
+                store: self.name().to_string(),
+                operation: operation.to_string(),
+            })
+        }
+    }
+
+    #[async_trait]
+    impl ReadStore for SameReferrers {
+        fn name(&self) -> &str {
+            "hostile"
+        }
+        async fn resolve(&self, _: &TagOrDigest) -> Result<Descriptor> {
+            self.unsupported("resolve")
+        }
+        async fn manifest_get(&self, _: &Digest) -> Result<RawManifest> {
+            self.unsupported("manifest_get")
+        }
+        async fn manifest_exists(&self, _: &Digest) -> Result<bool> {
+            self.unsupported("manifest_exists")
+        }
+        async fn blob_get(&self, _: &Descriptor) -> Result<BlobStream> {
+            self.unsupported("blob_get")
+        }
+        async fn blob_exists(&self, _: &Digest) -> Result<bool> {
+            self.unsupported("blob_exists")
+        }
+        async fn tag_list(&self) -> Result<Vec<String>> {
+            self.unsupported("tag_list")
+        }
+        async fn referrers(&self, _: &Digest, _: Option<&str>) -> Result<Vec<Descriptor>> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            Ok((0..self.width)
+                .map(|i| {
+                    Descriptor::new(
+                        media_type::OCI_MANIFEST,
+                        Digest::sha256(i.to_string().as_bytes()),
+                        2,
+                    )
+                })
+                .collect())
+        }
+    }
+
+    fn root() -> Descriptor {
+        Descriptor::new(media_type::OCI_MANIFEST, Digest::sha256(b"root"), 2)
+    }
+
+    fn count(nodes: &[Node]) -> usize {
+        nodes.iter().map(|n| 1 + count(&n.referrers)).sum()
+    }
+
+    fn reference() -> StoreRef {
+        crate::open::parse("registry.example/app:1").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_digest_listed_again_is_walked_once() {
+        let store = SameReferrers {
+            width: 300,
+            asked: AtomicUsize::new(0),
+        };
+        let r = reference();
+        let node = graph(&store, &r, root(), None, None, DEFAULT_MAX_NODES)
+            .await
+            .unwrap();
+        // Every digest once, all at the first level, each asked about once.
+        assert_eq!(count(&node.referrers), 300);
+        assert_eq!(node.referrers.len(), 300);
+        assert_eq!(store.asked.load(Ordering::Relaxed), 301);
+    }
+
+    #[tokio::test]
+    async fn the_walk_stops_at_max_nodes_with_a_clear_error() {
+        let store = SameReferrers {
+            width: 300,
+            asked: AtomicUsize::new(0),
+        };
+        let r = reference();
+        let e = graph(&store, &r, root(), None, None, 299)
+            .await
+            .err()
+            .unwrap();
+        let message = e.to_string();
+        assert!(message.contains("more than 299 referrers"), "{message}");
+        assert!(message.contains("--max-nodes"), "{message}");
+        assert!(message.contains("registry.example/app:1"), "{message}");
+        // Exactly the limit is allowed.
+        let node = graph(&store, &r, root(), None, None, 300).await.unwrap();
+        assert_eq!(count(&node.referrers), 300);
+    }
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::credentials::Credential;
 use crate::error::RegistryError;
+use crate::limits;
 
 /// The access a request needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -151,9 +152,7 @@ impl AuthState {
             );
         }
         let all: Vec<String> = all.into_iter().collect();
-        let token = fetch_token(http, realm, service.as_deref(), &all, cred)
-            .await
-            .map_err(fail)?;
+        let token = fetch_token(http, registry, realm, service.as_deref(), &all, cred).await?;
         self.set_method(
             host,
             Method::Bearer {
@@ -197,12 +196,8 @@ impl AuthState {
             if self.header(host, scopes, cred).is_some() {
                 return Ok(());
             }
-            let token = fetch_token(http, &realm, service.as_deref(), scopes, cred)
-                .await
-                .map_err(|message| RegistryError::Auth {
-                    registry: registry.to_string(),
-                    message,
-                })?;
+            let token =
+                fetch_token(http, registry, &realm, service.as_deref(), scopes, cred).await?;
             if let Ok(mut tokens) = self.tokens.lock() {
                 tokens.insert((host.to_string(), scope_key(scopes)), token);
             }
@@ -236,16 +231,23 @@ pub fn basic_header(cred: &Credential) -> Option<String> {
 }
 
 /// Ask the token service for a token: GET with basic credentials (or anonymously), or the
-/// OAuth2 refresh-token POST for an identity token.
+/// OAuth2 refresh-token POST for an identity token, on behalf of `registry`. The answer is
+/// read up to [`limits::TOKEN`] bytes, an error answer up to [`limits::ERROR_BODY`].
 async fn fetch_token(
     http: &reqwest::Client,
+    registry: &str,
     realm: &str,
     service: Option<&str>,
     scopes: &[String],
     cred: Option<&Credential>,
-) -> Result<Token, String> {
+) -> Result<Token, RegistryError> {
+    let fail = |message: String| RegistryError::Auth {
+        registry: registry.to_string(),
+        message,
+    };
     let mut url =
-        url::Url::parse(realm).map_err(|e| format!("invalid token realm `{realm}`: {e}"))?;
+        url::Url::parse(realm).map_err(|e| fail(format!("invalid token realm `{realm}`: {e}")))?;
+    let mut method = reqwest::Method::GET;
     let response = match cred {
         Some(Credential::IdentityToken(refresh)) => {
             let mut form = vec![
@@ -264,6 +266,7 @@ async fn fetch_token(
                 .map(|(k, v)| format!("{k}={}", urlencode(v)))
                 .collect::<Vec<_>>()
                 .join("&");
+            method = reqwest::Method::POST;
             http.post(url.clone())
                 .header(
                     reqwest::header::CONTENT_TYPE,
@@ -291,15 +294,18 @@ async fn fetch_token(
         }
     };
     let shown = crate::error::redact(&url);
-    let response = response.map_err(|e| {
-        format!(
+    let mut response = response.map_err(|e| {
+        fail(format!(
             "token request to {shown} failed: {}",
             lineage_store::one_line(&e)
-        )
+        ))
     })?;
     let status = response.status();
     if !status.is_success() {
-        let body = response.bytes().await.unwrap_or_default();
+        let body = limits::read_prefix(&mut response, limits::ERROR_BODY)
+            .await
+            .map(|(body, _)| body)
+            .unwrap_or_default();
         let (errors, text) = crate::error::parse_error_body(&body);
         let detail = errors
             .first()
@@ -311,21 +317,19 @@ async fn fetch_token(
         } else {
             ""
         };
-        return Err(format!(
+        return Err(fail(format!(
             "token service {shown} answered {status} {detail}{hint}"
-        ));
+        )));
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("cannot read the token from {shown}: {e}"))?;
+    let body =
+        limits::read_limited(response, &method, registry, "token answer", limits::TOKEN).await?;
     let parsed: TokenResponse = serde_json::from_slice(&body)
-        .map_err(|e| format!("token service {shown} sent invalid JSON: {e}"))?;
+        .map_err(|e| fail(format!("token service {shown} sent invalid JSON: {e}")))?;
     let value = parsed
         .token
         .filter(|t| !t.is_empty())
         .or(parsed.access_token)
-        .ok_or_else(|| format!("token service {shown} sent no token"))?;
+        .ok_or_else(|| fail(format!("token service {shown} sent no token")))?;
     // Expire a little early so a token is never sent just as it lapses.
     let lifetime = parsed.expires_in.unwrap_or(60).max(10);
     Ok(Token {

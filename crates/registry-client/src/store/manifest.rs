@@ -1,8 +1,7 @@
 //! Manifests: HEAD to resolve, GET with every manifest type in `Accept` (distribution 2.8
 //! answers 404 to an OCI manifest GET without the OCI types), PUT of exact bytes, DELETE.
 
-use bytes::BytesMut;
-use lineage_oci::manifest::{MAX_MANIFEST_SIZE, strip_parameters};
+use lineage_oci::manifest::strip_parameters;
 use lineage_oci::{Descriptor, Digest, ManifestError, RawManifest, TagOrDigest, media_type};
 use lineage_store::{ErrorKind, PushResult, Result, StoreError};
 use reqwest::{Method, Response, StatusCode};
@@ -10,6 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use super::{RegistryStore, referrers};
 use crate::client::{Body, Request, status_error};
 use crate::error::RegistryError;
+use crate::limits;
 
 /// The `Accept` header for manifest requests.
 pub(crate) fn accept() -> String {
@@ -77,10 +77,10 @@ pub(super) async fn resolve(
     }
 }
 
-/// GET a manifest, at most 4 MiB, verified against the digest it was asked by or the
+/// GET a manifest, at most [`limits::MANIFEST`] bytes, verified against the digest it was asked by or the
 /// `Docker-Content-Digest` the registry sent.
 pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result<RawManifest> {
-    let mut resp = store
+    let resp = store
         .client
         .send(&store.registry, request(store, Method::GET, target))
         .await?;
@@ -96,21 +96,14 @@ pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result
     };
     let hint = header(&resp, "content-type").map(String::from);
     let sent_digest = header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok());
-    let mut body = BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| RegistryError::Transport {
-        method: "GET".into(),
-        url: format!("{}/manifests/{target}", store.name),
-        message: lineage_store::one_line(&e),
-        retryable: true,
-    })? {
-        if body.len() + chunk.len() > MAX_MANIFEST_SIZE {
-            return Err(manifest_error(ManifestError::TooLarge {
-                size: body.len() + chunk.len(),
-            }));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body = limits::read_limited(
+        resp,
+        &Method::GET,
+        &store.registry,
+        "manifest",
+        limits::MANIFEST,
+    )
+    .await?;
     let verify_error = |e| match e {
         ManifestError::Verify(source) => StoreError::Verify {
             store: store.name.clone(),

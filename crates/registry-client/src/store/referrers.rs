@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{RegistryStore, manifest};
 use crate::capability::{ReferrersAnswer, artifact_type_filtered, referrers_answer};
 use crate::client::{ReferrersSupport, Request, status_error};
-use crate::link::Page;
+use crate::link::{self, Pages};
 use crate::referrers_index::{self as index, FallbackError};
 
 /// Rounds of read, write, read back before giving up on a contended referrers tag.
@@ -75,6 +75,7 @@ async fn from_api(
         .header(reqwest::header::ACCEPT, media_type::OCI_INDEX);
     let mut out = Vec::new();
     let mut filtered = true;
+    let mut pages = Pages::new(&store.registry, link::Listing::Referrers);
     for page_no in 0..10_000 {
         let resp = store.client.send(&store.registry, req).await?;
         let status = resp.status();
@@ -112,7 +113,7 @@ async fn from_api(
                 .get("oci-filters-applied")
                 .and_then(|v| v.to_str().ok()),
         );
-        let page = Page::read(resp).await?;
+        let page = pages.read(resp).await?;
         let listing = page.json::<Listing>("referrers page")?;
         out.extend(listing.manifests);
         match page.next {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::RegistryStore;
 use crate::client::Request;
-use crate::link::Page;
+use crate::link::{Listing, Pages};
 
 #[derive(Deserialize)]
 struct TagList {
@@ -23,10 +23,11 @@ pub(super) async fn list(store: &RegistryStore) -> Result<Vec<String>> {
         store.scope(false),
     );
     // A registry that loops its `Link` headers must not keep us here forever.
+    let mut pages = Pages::new(&store.registry, Listing::Tags);
     for _ in 0..10_000 {
         let resp = store.client.send(&store.registry, req).await?;
         let resp = store.client.expect(resp, &Method::GET, &[200]).await?;
-        let page = Page::read(resp).await?;
+        let page = pages.read(resp).await?;
         tags.extend(page.json::<TagList>("tag list")?.tags.unwrap_or_default());
         match page.next {
             Some(u) => req = Request::to_url(Method::GET, u, store.scope(false)),
