@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start go-containerregistry's registry (`crane registry serve`, an independent OCI
-# registry with the referrers API) on a free loopback port, blobs on disk, and print
+# registry; at 0.22.1 it serves no referrers API, so clients use the tag schema) on a free loopback port, blobs on disk, and print
 # REGISTRY_* lines for eval, like scripts/start-registry.sh.
 #
 # Usage: scripts/start-crane-registry.sh CRANE

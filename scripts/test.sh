@@ -21,7 +21,7 @@
 #        LINEAGE_TEST_ZUUL=127.0.0.1:PORT               zuul-registry (PyPI, in a
 #          cached venv), Bearer tokens; LINEAGE_TEST_ZUUL_USER/_PASS
 #        LINEAGE_TEST_CRANE_REGISTRY=127.0.0.1:PORT     go-containerregistry's registry
-#          (`crane registry serve --disk`), with the referrers API
+#          (`crane registry serve --disk`); at 0.22.1 it has no referrers API (the tag schema)
 #      and builds the real peers with go install into a cache (~/.cache/lineage-test/go-bin):
 #        LINEAGE_TEST_ORAS   the ORAS CLI 1.3.6;  LINEAGE_TEST_CRANE  crane 0.22.1
 #        LINEAGE_TEST_OCI_CONFORMANCE  the official OCI conformance suite
@@ -124,7 +124,7 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
 # Real peers built from the Go module proxy, pinned, into a cache reused across runs:
 #   oras         the ORAS CLI (the seed's walkthrough is `oras attach` + `oras discover`)
 #   crane        go-containerregistry's CLI; `crane registry serve` is an independent
-#                OCI 1.1 registry with the referrers API
+#                registry (at 0.22.1 without the referrers API: a second tag-schema peer)
 #   conformance  the official OCI distribution-spec conformance suite
 #   opa          Open Policy Agent, which evaluates the Gatekeeper template's Rego
 # They build in the background while the lint step runs; each is rebuilt only when its

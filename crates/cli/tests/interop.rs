@@ -1,7 +1,7 @@
 //! Interop tests: the `lineage` binary against images written and read by
 //! independent, real tools (skopeo, umoci, buildah), and the seed's walkthrough
-//! with the real ORAS CLI on three registries (`lineage serve`, crane's registry,
-//! distribution 2.8 through the referrers tag schema).
+//! with the real ORAS CLI on three registries (`lineage serve` with the referrers API;
+//! crane's registry and distribution 2.8 through the referrers tag schema).
 //!
 //! A test whose tools are not on `PATH` prints a `SKIPPED` note and passes,
 //! except under CI (`CI` set), where that is a failure. `scripts/test.sh`
