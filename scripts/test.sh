@@ -26,6 +26,7 @@
 #        LINEAGE_TEST_ORAS   the ORAS CLI 1.3.6;  LINEAGE_TEST_CRANE  crane 0.22.1
 #        LINEAGE_TEST_OCI_CONFORMANCE  the official OCI conformance suite
 #        LINEAGE_TEST_OPA    Open Policy Agent 1.22.4
+#        LINEAGE_TEST_TOXIPROXY  toxiproxy-server 2.12.0 (TCP faults)
 #   3. cargo fmt --all -- --check; cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo nextest run --workspace ARGS, then cargo test --workspace --doc
 #      (or cargo test --workspace ARGS without nextest)
@@ -127,6 +128,7 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
 #                registry (at 0.22.1 without the referrers API: a second tag-schema peer)
 #   conformance  the official OCI distribution-spec conformance suite
 #   opa          Open Policy Agent, which evaluates the Gatekeeper template's Rego
+#   toxiproxy-server  Shopify's TCP fault proxy, for the fault-injection tests
 # They build in the background while the lint step runs; each is rebuilt only when its
 # pinned module changes (the module is recorded beside the binary).
 go_bin="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/go-bin"
@@ -135,6 +137,7 @@ go_tools=(
   "crane github.com/google/go-containerregistry/cmd/crane@v0.22.1"
   "conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111"
   "opa github.com/open-policy-agent/opa@v1.22.4"
+  "toxiproxy-server github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0"
 )
 install_go_tools() {
   local entry name module
@@ -146,7 +149,11 @@ install_go_tools() {
       continue
     fi
     echo "go install $module" >&2
-    if ! GOBIN="$go_bin" GOFLAGS=-mod=mod go install "$module" >&2; then
+    # Into a directory of its own, then renamed: go names a binary after its package
+    # (toxiproxy's is `server`).
+    rm -rf "$go_bin/.build"
+    if ! GOBIN="$go_bin/.build" GOFLAGS=-mod=mod go install "$module" >&2 ||
+      ! mv "$go_bin/.build/$(basename "${module%@*}")" "$go_bin/$name"; then
       echo "$module" > "$state/go-failed"
       return 1
     fi
@@ -336,12 +343,13 @@ collect_zuul
 # Waits for the Go tools (started above), exports LINEAGE_TEST_ORAS and
 # LINEAGE_TEST_CRANE, and starts crane's registry (LINEAGE_TEST_CRANE_REGISTRY).
 unset LINEAGE_TEST_ORAS LINEAGE_TEST_CRANE LINEAGE_TEST_CRANE_REGISTRY \
-  LINEAGE_TEST_OCI_CONFORMANCE LINEAGE_TEST_OPA
+  LINEAGE_TEST_OCI_CONFORMANCE LINEAGE_TEST_OPA LINEAGE_TEST_TOXIPROXY
 if [ -n "$go_pid" ]; then
   step "building oras, crane, the OCI conformance suite and opa with go install (cached in $go_bin)"
   if wait "$go_pid"; then
     export LINEAGE_TEST_ORAS="$go_bin/oras" LINEAGE_TEST_CRANE="$go_bin/crane" \
-      LINEAGE_TEST_OCI_CONFORMANCE="$go_bin/conformance" LINEAGE_TEST_OPA="$go_bin/opa"
+      LINEAGE_TEST_OCI_CONFORMANCE="$go_bin/conformance" LINEAGE_TEST_OPA="$go_bin/opa" \
+      LINEAGE_TEST_TOXIPROXY="$go_bin/toxiproxy-server"
     say "using oras $("$LINEAGE_TEST_ORAS" version | sed -n 's/^Version: *//p'), crane $("$LINEAGE_TEST_CRANE" version)"
     start_registry crane "$here/start-crane-registry.sh" "$LINEAGE_TEST_CRANE"
     if collect_registry crane; then

@@ -1240,3 +1240,55 @@ fn the_kyverno_policy_evaluated_with_jmespath() {
     assert_eq!(results[0]["image"], sc.eol.as_str());
     assert_eq!(results[0]["denied"], true, "{results:?}");
 }
+
+/// A registry that accepts connections and then goes silent (toxiproxy's `timeout` toxic
+/// between the webhook and `lineage serve`): admission still answers, within the lookup's
+/// deadline, with the configured decision: allowed with a warning by default, denied with
+/// `--fail-closed`. The Gatekeeper route reports the item's error.
+#[test]
+fn a_silent_registry_gets_the_fail_open_or_closed_answer() {
+    let test = "a_silent_registry_gets_the_fail_open_or_closed_answer";
+    let Some(toxi) = support::toxiproxy::Toxiproxy::start(test) else {
+        return;
+    };
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    scenario(&s, &server.reference("flasksample", ""));
+    let via = toxi.proxy("silent", &server.host);
+    let image = format!("{via}/flasksample:1.0-20230707");
+    let open = webhook(&[]);
+    let closed = webhook(&["--fail-closed"]);
+    let (open, closed) = (Http::new(&open.host), Http::new(&closed.host));
+
+    // Reachable first: the end-of-life image is denied by both.
+    for http in [&open, &closed] {
+        let r = admit(http, with_images(fixture("pod-create"), &image));
+        assert_eq!(r["allowed"], false, "{r}");
+    }
+
+    // Silent: the connection is accepted and nothing comes back.
+    toxi.add("silent", "timeout", "downstream", json!({"timeout": 0}));
+    let silent = format!("{via}/flasksample:1.0-20230710");
+    let r = admit(&open, with_images(fixture("pod-create"), &silent));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(warnings(&r).iter().any(|w| w.contains(&silent)), "{r}");
+    let r = admit(&closed, with_images(fixture("pod-create"), &silent));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&silent)),
+        "{r}"
+    );
+    let answer = open.post_json(
+        "/gatekeeper/v1/lookup",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+            "request": {"keys": [silent]}}),
+    );
+    let item = &answer["response"]["items"][0];
+    let error = item["error"]
+        .as_str()
+        .or_else(|| item["value"]["error"].as_str());
+    assert!(error.is_some_and(|e| !e.is_empty()), "{answer}");
+    toxi.remove("silent", "timeout");
+}

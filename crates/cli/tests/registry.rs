@@ -720,3 +720,167 @@ fn tls_needs_the_ca_or_insecure() {
         context(&r)
     );
 }
+
+mod faults {
+    //! The write commands through toxiproxy between lineage and `lineage serve`: under
+    //! resets and cut connections a command finishes or fails with a clear error, and a
+    //! rerun finishes the job with no lost or duplicated record.
+
+    use serde_json::{Value, json};
+
+    use crate::support::scenario::build_images;
+    use crate::support::serve::Serve;
+    use crate::support::toxiproxy::Toxiproxy;
+    use crate::support::{Scratch, lineage_ok, lineage_run};
+
+    const RECORD_TYPE: &str = "application/vnd.lineage.image.lifecycle.metadata";
+
+    /// The lifecycle records `lineage discover` lists on `image`.
+    fn records(cwd: &std::path::Path, image: &str) -> usize {
+        let tree: Value = serde_json::from_slice(
+            &lineage_ok(cwd, &["discover", "--output", "json", image]).stdout,
+        )
+        .unwrap();
+        tree["referrers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["artifactType"] == RECORD_TYPE)
+            .count()
+    }
+
+    #[test]
+    fn release_through_resets_and_cuts_converges_on_rerun() {
+        let test = "release_through_resets_and_cuts_converges_on_rerun";
+        let Some(toxi) = Toxiproxy::start(test) else {
+            return;
+        };
+        let s = Scratch::new();
+        let server = Serve::start(&s.join("root"), &[]);
+        let via = toxi.proxy("release", &server.host);
+        let builds = s.join("builds");
+        build_images(&builds, &["rev1", "rev2"]);
+        let release = |rev: &str, created: &str| {
+            lineage_run(
+                s.path(),
+                &[
+                    "release",
+                    &format!("oci:{}:{rev}", builds.display()),
+                    &format!("{via}/app"),
+                    "--version",
+                    "1.0",
+                    "--created",
+                    created,
+                ],
+            )
+        };
+        let first = release("rev1", "2024-01-01T00:00:00Z");
+        assert_eq!(first.code, Some(0), "{}", first.stderr);
+
+        // Every connection reset: a clear error naming the registry, no panic.
+        toxi.add("release", "reset_peer", "downstream", json!({"timeout": 0}));
+        let r = release("rev2", "2024-02-01T00:00:00Z");
+        assert_eq!(r.code, Some(1), "{}", r.stderr);
+        assert!(r.stderr.contains(&via), "{}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        toxi.remove("release", "reset_peer");
+
+        // Every connection cut after 2 KiB: finished through retries, or a clean failure.
+        toxi.add(
+            "release",
+            "limit_data",
+            "downstream",
+            json!({"bytes": 2048}),
+        );
+        let r = release("rev2", "2024-02-01T00:00:00Z");
+        assert!(matches!(r.code, Some(0 | 1)), "{:?}: {}", r.code, r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        toxi.remove("release", "limit_data");
+
+        // The rerun finishes the job; the lineage is as one clean release leaves it.
+        let r = release("rev2", "2024-02-01T00:00:00Z");
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let direct = |tag: &str| server.reference("app", &format!(":{tag}"));
+        let st: Value = serde_json::from_slice(
+            &lineage_ok(
+                s.path(),
+                &["status", "--output", "json", &direct("1.0-20240101")],
+            )
+            .stdout,
+        )
+        .unwrap();
+        assert_eq!(st[0]["state"], "end-of-life", "{st}");
+        let current = lineage_ok(s.path(), &["resolve", &direct("1.0")]).stdout_text();
+        let rev2 = lineage_ok(s.path(), &["resolve", &direct("1.0-20240201")]).stdout_text();
+        assert_eq!(current, rev2);
+        assert_eq!(
+            records(s.path(), &direct("1.0-20240101")),
+            1,
+            "no lost or duplicated record"
+        );
+        assert_eq!(records(s.path(), &direct("1.0-20240201")), 0);
+    }
+
+    #[test]
+    fn copy_with_referrers_through_a_sliced_slow_link_is_complete() {
+        let test = "copy_with_referrers_through_a_sliced_slow_link_is_complete";
+        let Some(toxi) = Toxiproxy::start(test) else {
+            return;
+        };
+        let s = Scratch::new();
+        let from = Serve::start(&s.join("from"), &[]);
+        let to = Serve::start(&s.join("to"), &[]);
+        let builds = s.join("builds");
+        build_images(&builds, &["rev1"]);
+        let image = from.reference("app", ":v1");
+        lineage_ok(
+            s.path(),
+            &["copy", &format!("oci:{}:rev1", builds.display()), &image],
+        );
+        for n in 0..3 {
+            lineage_ok(
+                s.path(),
+                &[
+                    "attach",
+                    &image,
+                    "--artifact-type",
+                    "application/x.note",
+                    "--annotation",
+                    &format!("n={n}"),
+                ],
+            );
+        }
+        let via = toxi.proxy("copy", &to.host);
+        // Answers arrive in 64-byte slices 1 ms apart, after 20 ms.
+        toxi.add(
+            "copy",
+            "slicer",
+            "downstream",
+            json!({"average_size": 64, "size_variation": 32, "delay": 1000}),
+        );
+        toxi.add(
+            "copy",
+            "latency",
+            "upstream",
+            json!({"latency": 20, "jitter": 10}),
+        );
+        lineage_ok(
+            s.path(),
+            &["copy", "--referrers", &image, &format!("{via}/app:v1")],
+        );
+        toxi.remove("copy", "slicer");
+        toxi.remove("copy", "latency");
+        let count = |r: &str| -> usize {
+            let tree: Value = serde_json::from_slice(
+                &lineage_ok(s.path(), &["discover", "--output", "json", r]).stdout,
+            )
+            .unwrap();
+            tree["referrers"].as_array().unwrap().len()
+        };
+        assert_eq!(count(&to.reference("app", ":v1")), 3);
+        assert_eq!(
+            lineage_ok(s.path(), &["resolve", &to.reference("app", ":v1")]).stdout_text(),
+            lineage_ok(s.path(), &["resolve", &image]).stdout_text()
+        );
+    }
+}

@@ -657,3 +657,5 @@ pub mod scenario;
 pub mod serve;
 /// Throw-away CA and server certificates (openssl).
 pub mod tls;
+/// Toxiproxy between lineage and a registry, for the fault tests.
+pub mod toxiproxy;
