@@ -52,7 +52,7 @@ pub enum Command {
 
     /// Print the digest of the manifest a reference names.
     #[command(after_help = "Example:\n  lineage resolve oci:build/image:1.0")]
-    Resolve(RefArgs),
+    Resolve(RefOutputArgs),
 
     /// Write a manifest's exact bytes to stdout (or its descriptor).
     #[command(after_help = "Example:\n  lineage manifest registry.example.com/app:1.0 | jq .")]
@@ -60,7 +60,7 @@ pub enum Command {
 
     /// List the tags of a repository, layout or archive, one per line.
     #[command(after_help = "Example:\n  lineage tags registry.example.com/app")]
-    Tags(StoreArgs),
+    Tags(StoreOutputArgs),
 
     /// Attach an artifact (SBOM, signature, report, or annotations only) to an image.
     #[command(
@@ -168,7 +168,7 @@ pub enum Command {
 
     /// The newest supported revision of an image's lineage.
     #[command(after_help = "Example:\n  lineage latest registry.example.com/app:1.0-20230707")]
-    Latest(RefArgs),
+    Latest(RefOutputArgs),
 
     /// Run the lifecycle walkthrough end to end on an embedded registry.
     #[command(after_help = "Example:\n  lineage demo")]
@@ -707,6 +707,26 @@ pub struct DeleteArgs {
 pub struct RefArgs {
     /// The reference.
     pub reference: String,
+}
+
+/// A single reference, and how to print the answer.
+#[derive(Debug, Args)]
+pub struct RefOutputArgs {
+    /// The reference.
+    pub reference: String,
+    /// Output format of the result on stdout.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// A store, and how to print the answer.
+#[derive(Debug, Args)]
+pub struct StoreOutputArgs {
+    /// The repository, layout or archive.
+    pub store: String,
+    /// Output format of the result on stdout.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// A store.

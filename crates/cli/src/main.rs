@@ -121,11 +121,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             commands::copy::run(&opener, request).await
         }
-        Command::Resolve(a) => commands::resolve::run(&opener, &open::parse(&a.reference)?).await,
+        Command::Resolve(a) => {
+            commands::resolve::run(&opener, &open::parse(&a.reference)?, a.output).await
+        }
         Command::Manifest(a) => {
             commands::manifest::run(&opener, &open::parse(&a.reference)?, a.descriptor).await
         }
-        Command::Tags(a) => commands::tags::run(&opener, &open::parse(&a.store)?).await,
+        Command::Tags(a) => commands::tags::run(&opener, &open::parse(&a.store)?, a.output).await,
         Command::Attach(a) => {
             let request = commands::attach::AttachRequest {
                 reference: open::parse(&a.reference)?,
@@ -177,7 +179,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::lifecycle::restore(&opener, &namespace, &a.reference, quiet).await
         }
         Command::History(a) => commands::lifecycle::history(&opener, &namespace, a).await,
-        Command::Latest(a) => commands::lifecycle::latest(&opener, &namespace, &a.reference).await,
+        Command::Latest(a) => {
+            commands::lifecycle::latest(&opener, &namespace, &a.reference, a.output).await
+        }
         Command::Demo(a) => commands::demo::run(&namespace, a).await,
     }
 }

@@ -813,3 +813,41 @@ fn delete_lists_what_would_go_and_asks_for_force() {
     );
     assert_eq!(r.code, Some(2), "{}", r.stderr);
 }
+
+/// `--output json` on every command that prints data (issue 22): resolve, tags and latest
+/// too, with the same vocabulary as status and history.
+#[test]
+fn resolve_tags_and_latest_print_json() {
+    let s = Scratch::new();
+    let repo = format!("oci:{}", s.join("layout").display());
+    let sc = support::scenario::scenario(&s, &repo);
+    let json_of = |args: &[&str]| -> Value {
+        serde_json::from_slice(&lineage_ok(s.path(), args).stdout).unwrap()
+    };
+    let resolved = json_of(&["resolve", "--output", "json", &sc.current]);
+    assert_eq!(
+        resolved["digest"],
+        sc.successor_digest.as_str(),
+        "{resolved}"
+    );
+    assert_eq!(
+        resolved["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert!(
+        resolved["size"].as_u64().is_some_and(|n| n > 0),
+        "{resolved}"
+    );
+    let tags = json_of(&["tags", "-o", "json", &repo]);
+    let mut listed: Vec<&str> = tags["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["1.0", "1.0-20230707", "1.0-20230710"], "{tags}");
+    let latest = json_of(&["latest", "-o", "json", &sc.eol]);
+    assert_eq!(latest["reference"], sc.successor.as_str(), "{latest}");
+    assert_eq!(latest["state"], "supported", "{latest}");
+}

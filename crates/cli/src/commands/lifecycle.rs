@@ -413,7 +413,12 @@ pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow
 }
 
 /// `lineage latest REF`: the newest supported revision of REF's lineage.
-pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow::Result<()> {
+pub async fn latest(
+    opener: &Opener,
+    namespace: &str,
+    reference: &str,
+    output: Output,
+) -> anyhow::Result<()> {
     let engine = engine(namespace, None)?;
     let r = open::parse(reference)?;
     let now = lineage_oci::time::now();
@@ -435,7 +440,10 @@ pub async fn latest(opener: &Opener, namespace: &str, reference: &str) -> anyhow
         .find(|s| s.state == State::Supported)
         .or_else(|| rows.iter().rev().find(|s| s.state == State::Scheduled))
         .with_context(|| format!("no revision of `{version}` in {name} is supported"))?;
-    outln!("{}", best.reference)?;
+    match output {
+        Output::Text => outln!("{}", best.reference)?,
+        Output::Json => outln!("{}", serde_json::to_string_pretty(best)?)?,
+    }
     Ok(())
 }
 

@@ -3,15 +3,27 @@
 use anyhow::Context as _;
 use lineage_oci::StoreRef;
 
+use crate::args::Output;
 use crate::commands::resolve_target;
 use crate::open::Opener;
 
-/// Print the digest `r` names.
-pub async fn run(opener: &Opener, r: &StoreRef) -> anyhow::Result<()> {
+/// Print the digest `r` names; with `--output json`, its descriptor and the reference.
+pub async fn run(opener: &Opener, r: &StoreRef, output: Output) -> anyhow::Result<()> {
     let store = opener.read(r).await?;
     let desc = resolve_target(store.as_ref(), r)
         .await
         .with_context(|| format!("cannot resolve `{r}`"))?;
-    outln!("{}", desc.digest)?;
+    match output {
+        Output::Text => outln!("{}", desc.digest)?,
+        Output::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "reference": r.to_string(),
+                "mediaType": desc.media_type,
+                "digest": desc.digest,
+                "size": desc.size,
+            }))?
+        )?,
+    }
     Ok(())
 }
