@@ -124,7 +124,7 @@ impl Lookup {
             return None;
         }
         let revision = newest.revision?;
-        let pinned = tagged(format!("{version}-{revision}")).to_string();
+        let pinned = tagged(crate::profile::revision_tag(version, &revision)).to_string();
         let check = self.lookup(&pinned, at).await.ok()?;
         (check.digest == newest.digest).then_some(Successor {
             reference: Some(pinned),

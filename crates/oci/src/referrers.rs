@@ -1,7 +1,18 @@
 //! Pure rules of the referrers tag schema, the fallback for registries without the
 //! referrers API.
 
+use crate::descriptor::Descriptor;
 use crate::digest::Digest;
+
+/// Whether the referrer `d` passes the referrers API's `artifactType` filter: every
+/// referrer when `types` is empty, else those whose artifactType is one of them. The one
+/// filter of the registry's listing, the layout store and the tag-schema fallback.
+pub fn passes_filter(d: &Descriptor, types: &[&str]) -> bool {
+    types.is_empty()
+        || d.artifact_type
+            .as_deref()
+            .is_some_and(|t| types.contains(&t))
+}
 
 /// The tag that holds the referrers index of `subject` on a registry without the referrers
 /// API: `<alg>-<encoded>`, the algorithm truncated to 32 and the encoded part to 64
@@ -18,6 +29,25 @@ pub fn fallback_tag(subject: &Digest) -> String {
 mod tests {
     use super::*;
     use crate::digest::Algorithm;
+
+    #[test]
+    fn the_filter_keeps_the_named_types_or_everything() {
+        let mut a = Descriptor::new(
+            "application/vnd.oci.image.manifest.v1+json",
+            Digest::sha256(b"a"),
+            1,
+        );
+        a.artifact_type = Some("application/x.a".into());
+        let none = Descriptor::new(
+            "application/vnd.oci.image.manifest.v1+json",
+            Digest::sha256(b"n"),
+            1,
+        );
+        assert!(passes_filter(&a, &[]) && passes_filter(&none, &[]));
+        assert!(passes_filter(&a, &["application/x.b", "application/x.a"]));
+        assert!(!passes_filter(&a, &["application/x.b"]));
+        assert!(!passes_filter(&none, &["application/x.a"]));
+    }
 
     #[test]
     fn sha256_and_sha512_tags() {

@@ -101,13 +101,11 @@ pub fn remove(
 
 /// Keep the descriptors of `artifact_type`, when one is given.
 pub fn filter(entries: Vec<Descriptor>, artifact_type: Option<&str>) -> Vec<Descriptor> {
-    match artifact_type {
-        None => entries,
-        Some(t) => entries
-            .into_iter()
-            .filter(|d| d.artifact_type.as_deref() == Some(t))
-            .collect(),
-    }
+    let types: Vec<&str> = artifact_type.into_iter().collect();
+    entries
+        .into_iter()
+        .filter(|d| lineage_oci::referrers::passes_filter(d, &types))
+        .collect()
 }
 
 /// Whether `entries` lists `digest`.

@@ -111,13 +111,7 @@ pub async fn referrers(
         .map(|(_, v)| v.as_str())
         .collect();
     let mut all = reg.referrers(name, &digest);
-    if !types.is_empty() {
-        all.retain(|d| {
-            d.artifact_type
-                .as_deref()
-                .is_some_and(|t| types.contains(&t))
-        });
-    }
+    all.retain(|d| lineage_oci::referrers::passes_filter(d, &types));
     let size = reg.policy.referrers_page_size.max(1);
     let page_no: usize = query
         .iter()

@@ -56,12 +56,11 @@ pub(super) async fn list(
     subject: &Digest,
     artifact_type: Option<&str>,
 ) -> Result<Vec<Descriptor>> {
+    let types: Vec<&str> = artifact_type.into_iter().collect();
     Ok(all(store)
         .await?
         .into_iter()
-        .filter(|(s, d)| {
-            s == subject && artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t))
-        })
+        .filter(|(s, d)| s == subject && lineage_oci::referrers::passes_filter(d, &types))
         .map(|(_, d)| d)
         .collect())
 }
