@@ -8,28 +8,39 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "lineage", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     /// Show debug logs on stderr (`-vv` for trace logs). `RUST_LOG` overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Print no progress and no summaries on stderr; errors are still printed.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Talk plain HTTP to registries (loopback registries fall back to it by themselves).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub plain_http: bool,
 
     /// Do not verify registries' TLS certificates.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub insecure: bool,
 
     /// Trust the CA certificates in this PEM file too (repeatable).
-    #[arg(long = "ca-file", value_name = "FILE", global = true)]
+    #[arg(
+        long = "ca-file",
+        value_name = "FILE",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub ca_files: Vec<std::path::PathBuf>,
 
     /// Namespace of the lifecycle annotation keys (`NS.end-of-life`…) lineage writes and reads
     /// [default: the config file's `namespace`, else `vnd.lineage.image`].
-    #[arg(long, global = true, env = "LINEAGE_NAMESPACE", value_name = "NS")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "LINEAGE_NAMESPACE",
+        value_name = "NS"
+    )]
     pub namespace: Option<String>,
 
     /// The command to run.
@@ -64,7 +75,7 @@ pub enum Command {
 
     /// Attach an artifact (SBOM, signature, report, or annotations only) to an image.
     #[command(
-        after_help = "Examples:\n  lineage attach registry.example.com/app:1.0 --artifact-type application/spdx+json sbom.spdx.json:application/spdx+json\n  lineage attach registry.example.com/app:1.0 --artifact-type application/vnd.example.note --annotation reviewed=yes"
+        after_help = "Examples:\n  lineage attach registry.example.com/app:1.0 \\\n      --artifact-type application/spdx+json sbom.spdx.json:application/spdx+json\n  lineage attach registry.example.com/app:1.0 \\\n      --artifact-type application/vnd.example.note --annotation reviewed=yes"
     )]
     Attach(AttachArgs),
 
@@ -100,7 +111,7 @@ pub enum Command {
     /// lifecycle records from any registry, caches them, and answers Kubernetes (an
     /// AdmissionReview webhook), Gatekeeper (external data) and Kyverno (`apiCall`).
     #[command(
-        after_help = "Example:\n  lineage webhook --addr 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key --admission-mode audit"
+        after_help = "Example:\n  lineage webhook --addr 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\\n      --admission-mode audit"
     )]
     Webhook(WebhookArgs),
 
@@ -136,25 +147,25 @@ pub enum Command {
 
     /// Copy an image into a store, adding lifecycle annotations to its top manifest.
     #[command(
-        after_help = "Example:\n  lineage push oci:build/app:latest registry.example.com/app:1.0-20230707 --version 1.0 --revision 20230707 --tag 1.0"
+        after_help = "Example:\n  lineage push oci:build/app:latest registry.example.com/app:1.0-20230707 \\\n      --version 1.0 --revision 20230707 --tag 1.0"
     )]
     Push(PushArgs),
 
     /// Show whether images are end-of-life, since when, and what replaces them.
     #[command(
-        after_help = "Examples:\n  lineage status registry.example.com/app:1.0-20230707\n  lineage status --output json --fail-on end-of-life registry.example.com/app@sha256:…"
+        after_help = "Examples:\n  lineage status registry.example.com/app:1.0-20230707\n  lineage status --output json --fail-on end-of-life \\\n      registry.example.com/app@sha256:…"
     )]
     Status(StatusArgs),
 
     /// Release a new revision: push it annotated, tag V-R, move V, retire the previous revision.
     #[command(
-        after_help = "Example:\n  lineage release oci:build/app:latest registry.example.com/app --version 1.0 --created 2023-07-10T00:00:00-08:00"
+        after_help = "Example:\n  lineage release oci:build/app:latest registry.example.com/app \\\n      --version 1.0 --created 2023-07-10T00:00:00-08:00"
     )]
     Release(ReleaseArgs),
 
     /// Record that an image is (or will be) end-of-life.
     #[command(
-        after_help = "Example:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable --successor registry.example.com/app:1.0-20230710"
+        after_help = "Example:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable \\\n      --successor registry.example.com/app:1.0-20230710"
     )]
     Retire(RetireArgs),
 
@@ -176,7 +187,7 @@ pub enum Command {
 
     /// Run the built-in OCI 1.1 registry (with the referrers API).
     #[command(
-        after_help = "Examples:\n  lineage serve\n  lineage serve --root /srv/registry --addr 0.0.0.0:5000 --htpasswd /etc/lineage/htpasswd --tls-cert tls.crt --tls-key tls.key"
+        after_help = "Examples:\n  lineage serve\n  lineage serve --root /srv/registry --addr 0.0.0.0:5000 \\\n      --htpasswd /etc/lineage/htpasswd --tls-cert tls.crt --tls-key tls.key"
     )]
     Serve(ServeArgs),
 
@@ -287,7 +298,7 @@ pub enum ReportCommand {
     /// The scanner's report is kept as it is; a `lifecycle` section says whether the image is
     /// end-of-life, since when, and what to move to.
     #[command(
-        after_help = "Examples:\n  trivy image -f json -o trivy.json registry.example.com/app:1.0 && lineage report enrich trivy.json\n  grype registry.example.com/app:1.0 -o json | lineage report enrich - --output sarif"
+        after_help = "Examples:\n  trivy image -f json -o trivy.json registry.example.com/app:1.0 && \\\n      lineage report enrich trivy.json\n  grype registry.example.com/app:1.0 -o json | lineage report enrich - \\\n      --output sarif"
     )]
     Enrich(EnrichArgs),
 }

@@ -311,3 +311,84 @@ fn copies_are_readable_as_the_umask_allows() {
     // With the usual umask (022) these are 0644 and 0755.
     assert_modes(&s.join("out"), umask);
 }
+
+mod help {
+    //! The help a new user reads: global options under their own heading, examples that
+    //! paste (no line wrapped mid-command), every command in the README's table. The texts
+    //! are snapshots (`tests/snapshots/`): a change to one is a change to review.
+
+    use std::path::Path;
+
+    use super::lineage_command;
+
+    /// The subcommands `lineage --help` lists.
+    fn commands() -> Vec<String> {
+        let out = lineage_command(Path::new("."))
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            // A command's line; deeper indents continue a wrapped description.
+            .filter(|l| !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|c| *c != "help")
+            .map(String::from)
+            .collect()
+    }
+
+    fn help(args: &[&str]) -> String {
+        let out = lineage_command(Path::new("."))
+            .args(args)
+            .arg("--help")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?} --help failed");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn help_texts() {
+        let commands = commands();
+        assert!(commands.len() >= 20, "{commands:?}");
+        insta::assert_snapshot!("lineage", help(&[]));
+        for command in &commands {
+            let text = help(&[command]);
+            // Global options stand apart from the command's own.
+            let global_flag = text
+                .match_indices("--plain-http")
+                .map(|(i, _)| i)
+                .find(|i| !text[i + "--plain-http".len()..].starts_with('-'));
+            if let Some(at) = global_flag {
+                let global = text.find("Global options:").unwrap_or(usize::MAX);
+                assert!(at > global, "{command}: {text}");
+            }
+            // An example line is a command or its continuation, never cut mid-word.
+            if let Some(examples) = text.split("Example").nth(1) {
+                for line in examples.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+                    assert!(line.len() <= 80, "{command}: example line too long: {line}");
+                }
+            }
+            insta::assert_snapshot!(format!("lineage-{command}"), text);
+        }
+    }
+
+    #[test]
+    fn every_command_is_in_the_readme() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+                .unwrap();
+        let missing: Vec<String> = commands()
+            .into_iter()
+            .filter(|c| !readme.contains(&format!("`lineage {c}")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README's command table lacks {missing:?}"
+        );
+    }
+}
