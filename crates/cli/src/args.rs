@@ -522,8 +522,9 @@ pub struct ServeArgs {
     /// Where repositories are stored, one OCI image layout each.
     #[arg(long, default_value = "./lineage-data", value_name = "DIR")]
     pub root: std::path::PathBuf,
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:5000", value_name = "HOST:PORT")]
+    /// Address to listen on (`IP:PORT`, `localhost:PORT`, `:PORT` for every interface);
+    /// port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:5000", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
     pub addr: std::net::SocketAddr,
     /// Refuse every write.
     #[arg(long)]
@@ -607,8 +608,9 @@ impl Default for PolicyArgs {
 /// Arguments of `lineage webhook`.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8443", value_name = "HOST:PORT")]
+    /// Address to listen on (`IP:PORT`, `localhost:PORT`, `:PORT` for every interface);
+    /// port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
     pub addr: std::net::SocketAddr,
     /// TLS certificate (PEM), reloaded when it changes; needs `--tls-key`. The API server
     /// and Gatekeeper call webhooks over HTTPS only.
@@ -625,6 +627,28 @@ pub struct WebhookArgs {
     /// How the routes decide and cache.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// An address to listen on: `IP:PORT` (`[::1]:PORT` for IPv6), `localhost:PORT` (the IPv4
+/// loopback), or `:PORT` (every IPv4 interface).
+pub fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let explain = || {
+        format!(
+            "`{text}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:5000, \
+             localhost:5000, or :5000 for every interface"
+        )
+    };
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = text.rsplit_once(':').ok_or_else(explain)?;
+    let port: u16 = port.parse().map_err(|_| explain())?;
+    let ip = match host {
+        "" => std::net::Ipv4Addr::UNSPECIFIED,
+        h if h.eq_ignore_ascii_case("localhost") => std::net::Ipv4Addr::LOCALHOST,
+        _ => return Err(explain()),
+    };
+    Ok(std::net::SocketAddr::from((ip, port)))
 }
 
 /// A duration: `0`, or numbers with units `ms`, `s`, `m`, `h`, `d`, e.g. `90s`, `1h30m`.
@@ -760,7 +784,30 @@ pub enum Output {
 mod tests {
     use std::time::Duration;
 
-    use super::parse_duration;
+    use super::{parse_duration, parse_listen_addr};
+
+    #[test]
+    fn listen_addresses() {
+        let ok = |t: &str| parse_listen_addr(t).map(|a| a.to_string());
+        assert_eq!(ok("127.0.0.1:5000"), Ok("127.0.0.1:5000".to_string()));
+        assert_eq!(ok("[::1]:0"), Ok("[::1]:0".to_string()));
+        assert_eq!(ok("localhost:0"), Ok("127.0.0.1:0".to_string()));
+        assert_eq!(ok(":5000"), Ok("0.0.0.0:5000".to_string()));
+        for bad in [
+            "",
+            "5000",
+            "localhost",
+            "example.com:80",
+            "localhost:port",
+            ":99999",
+        ] {
+            let err = parse_listen_addr(bad).unwrap_err();
+            assert!(
+                err.contains("expected IP:PORT such as 127.0.0.1:5000"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn durations() {
