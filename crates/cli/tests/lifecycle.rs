@@ -725,6 +725,15 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
         "nothing was released"
     );
 
+    // A repository without a tag: `latest` was assumed, and the error says so.
+    let untagged = lineage_run(s.path(), &["resolve", &repo]);
+    assert_eq!(untagged.code, Some(1), "{}", untagged.stderr);
+    assert!(
+        untagged.stderr.contains("so `latest` was assumed"),
+        "{}",
+        untagged.stderr
+    );
+
     // `status A B` with B missing: a row for each, B unknown with its error, exit 1.
     let missing = format!("{repo}:no-such-tag");
     let both = lineage_run(s.path(), &["status", "--output", "json", &sc.eol, &missing]);

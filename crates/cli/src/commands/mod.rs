@@ -22,6 +22,21 @@ use lineage_oci::{Descriptor, StoreRef};
 use lineage_store::ReadStore;
 
 /// Resolve what `r` names in `store`: its tag or digest, or the store's single manifest.
+/// When a registry reference without a tag names nothing, the error says that `latest` was
+/// assumed.
 pub async fn resolve_target(store: &dyn ReadStore, r: &StoreRef) -> anyhow::Result<Descriptor> {
-    Ok(store.resolve_target(r.target().as_ref()).await?)
+    match store.resolve_target(r.target().as_ref()).await {
+        Ok(d) => Ok(d),
+        Err(e) if e.is_not_found() && matches!(r, StoreRef::Registry(i) if i.tag_defaulted()) => {
+            Err(anyhow::Error::new(crate::error::Hinted {
+                error: anyhow::Error::new(e),
+                hint: format!(
+                    "`{repo}` names no tag, so `latest` was assumed; name the tag or digest you \
+                     mean (`lineage tags {repo}` lists the tags)",
+                    repo = r.with_target(None)
+                ),
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
