@@ -51,6 +51,8 @@ pub struct ReleaseRequest {
     pub now: DateTime<Utc>,
     /// Allow moving the rolling tag back to an older revision (which is restored first).
     pub rollback: bool,
+    /// How the image is copied (blob concurrency, a progress observer); never its referrers.
+    pub copy: CopyOptions,
 }
 
 /// Where the released image's `created` came from.
@@ -192,15 +194,13 @@ impl Engine {
         };
 
         let overlay = WithManifest::new(src, image.clone());
-        copy_graph(
-            &overlay,
-            dst,
-            &image.descriptor(),
-            Some(&tag),
-            &CopyOptions::default(),
-        )
-        .await
-        .map_err(Box::new)?;
+        let copy = CopyOptions {
+            referrers: false,
+            ..req.copy.clone()
+        };
+        copy_graph(&overlay, dst, &image.descriptor(), Some(&tag), &copy)
+            .await
+            .map_err(Box::new)?;
 
         // Rolling back: the older revision is supported again before anything names it as
         // the successor of a newer one.
@@ -456,6 +456,7 @@ mod tests {
             eol_at: None,
             now: t("2024-03-01T00:00:00Z"),
             rollback,
+            copy: CopyOptions::default(),
         }
     }
 

@@ -7,7 +7,9 @@
 //! exact manifest bytes are pushed as read. Blob transfers are bounded by a semaphore that is
 //! held only while bytes move, never while a node waits for its children, so the pool cannot
 //! deadlock. Referrers are copied in a second, breadth-first phase over every manifest copied,
-//! with a visited set, so a referrer graph of any shape terminates.
+//! with a visited set, so a referrer graph of any shape terminates. With a progress observer,
+//! the image's manifests are read first to tell it the total ([`CopyProgress::planned`]); the
+//! copy then uses those reads, so no manifest is read twice.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -29,6 +31,12 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// Observes a copy as it runs, for progress bars. Every method has a do-nothing default.
 pub trait CopyProgress: Send + Sync {
+    /// Before any blob moves: the blobs of the image's manifests (config and layers of every
+    /// platform), each digest once, with the sum of their sizes. Referrers copied later are
+    /// not in it; their blobs arrive through [`CopyProgress::blob_started`] as unplanned.
+    fn planned(&self, blobs: &[Descriptor], total_bytes: u64) {
+        let _ = (blobs, total_bytes);
+    }
     /// A blob transfer started.
     fn blob_started(&self, desc: &Descriptor) {
         let _ = desc;
@@ -179,8 +187,14 @@ pub async fn copy_graph(
         blobs: Semaphore::new(opts.concurrency.max(1)),
         nodes: StdMutex::new(HashMap::new()),
         manifests_seen: StdMutex::new(Vec::new()),
+        fetched: StdMutex::new(HashMap::new()),
         stats: Stats::default(),
     };
+    if let Some(p) = ctx.progress() {
+        let blobs = plan(&ctx, root).await?;
+        let total = blobs.iter().map(|b| b.size).sum();
+        p.planned(&blobs, total);
+    }
     copy_node(&ctx, root, NodeKind::Manifest).await?;
     if opts.referrers {
         copy_referrers(&ctx).await?;
@@ -223,6 +237,9 @@ struct Ctx<'a> {
     nodes: StdMutex<HashMap<Digest, Arc<OnceCell<()>>>>,
     /// Manifests reached, in order, for the referrers phase.
     manifests_seen: StdMutex<Vec<Digest>>,
+    /// Source manifests read while planning (only with a progress observer), so the copy
+    /// reads each once.
+    fetched: StdMutex<HashMap<Digest, RawManifest>>,
     stats: Stats,
 }
 
@@ -272,6 +289,61 @@ impl Ctx<'_> {
     fn progress(&self) -> Option<&dyn CopyProgress> {
         self.opts.progress.as_deref()
     }
+
+    /// The source manifest `digest`: the one read while planning, else read now.
+    async fn source_manifest(&self, digest: &Digest) -> Result<RawManifest, CopyError> {
+        let planned = self
+            .fetched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(digest);
+        match planned {
+            Some(raw) => Ok(raw),
+            None => self
+                .src
+                .manifest_get(digest)
+                .await
+                .map_err(self.src_err("read manifest", digest)),
+        }
+    }
+}
+
+/// The blobs of the manifest graph under `root` in the source (each digest once), reading
+/// its manifests into `ctx.fetched` for the copy that follows: what a progress bar needs to
+/// know its total before the first byte moves.
+async fn plan(ctx: &Ctx<'_>, root: &Descriptor) -> Result<Vec<Descriptor>, CopyError> {
+    let mut blobs = Vec::new();
+    let mut seen: HashSet<Digest> = HashSet::new();
+    let mut queue = VecDeque::from([root.digest.clone()]);
+    while let Some(digest) = queue.pop_front() {
+        if !seen.insert(digest.clone()) {
+            continue;
+        }
+        let raw = ctx
+            .src
+            .manifest_get(&digest)
+            .await
+            .map_err(ctx.src_err("read manifest", &digest))?;
+        if let Ok(view) = raw.view() {
+            match view.kind {
+                ManifestKind::Index => {
+                    queue.extend(view.manifests.iter().map(|m| m.digest.clone()))
+                }
+                ManifestKind::Image => {
+                    for b in view.children() {
+                        if seen.insert(b.digest.clone()) {
+                            blobs.push(b.clone());
+                        }
+                    }
+                }
+            }
+        }
+        ctx.fetched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest, raw);
+    }
+    Ok(blobs)
 }
 
 fn copy_node<'c>(
@@ -315,11 +387,7 @@ async fn copy_manifest(ctx: &Ctx<'_>, desc: &Descriptor) -> Result<(), CopyError
         }
         return Ok(());
     }
-    let raw = ctx
-        .src
-        .manifest_get(digest)
-        .await
-        .map_err(ctx.src_err("read manifest", digest))?;
+    let raw = ctx.source_manifest(digest).await?;
     if !exists {
         let view = raw.view().map_err(|source| {
             ctx.src_err("read manifest", digest)(StoreError::Manifest {

@@ -234,6 +234,7 @@ pub async fn release(
         eol_at: time("--eol-at", a.eol_at.as_deref())?,
         now: lineage_oci::time::now(),
         rollback: a.rollback,
+        copy: lineage_store::copy::CopyOptions::default(),
     };
     if !lineage_oci::reference::is_valid_tag(&req.version) {
         return Err(usage(anyhow::anyhow!(
@@ -241,12 +242,20 @@ pub async fn release(
             req.version
         )));
     }
+    let bar = crate::progress::Bar::new("releasing", quiet);
+    let mut req = req;
+    req.copy.progress = bar
+        .clone()
+        .map(|b| b as std::sync::Arc<dyn lineage_store::copy::CopyProgress>);
     let src = opener.read(&source).await?;
     let dst = opener.write(&repository).await?;
     let done = engine
         .release(src.as_ref(), source.target().as_ref(), dst.as_ref(), &req)
-        .await
-        .with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
+        .await;
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    let done = done.with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
     outln!("{}", done.image.digest)?;
     if !quiet {
         eprintln!(
@@ -491,15 +500,25 @@ pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> any
         .collect();
     tags.extend(a.tags.iter().cloned());
     let overlay = WithManifest::new(src.as_ref(), image.clone());
-    copy_graph(
+    let bar = crate::progress::Bar::new("pushing", quiet);
+    let opts = CopyOptions {
+        progress: bar
+            .clone()
+            .map(|b| b as std::sync::Arc<dyn lineage_store::copy::CopyProgress>),
+        ..CopyOptions::default()
+    };
+    let copied = copy_graph(
         &overlay,
         dst.as_ref(),
         &image.descriptor(),
         tags.first().map(String::as_str),
-        &CopyOptions::default(),
+        &opts,
     )
-    .await
-    .with_context(|| format!("cannot push `{source}` to `{destination}`"))?;
+    .await;
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    copied.with_context(|| format!("cannot push `{source}` to `{destination}`"))?;
     for t in tags.iter().skip(1) {
         dst.manifest_put(&image, Some(t))
             .await

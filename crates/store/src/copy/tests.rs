@@ -373,3 +373,114 @@ async fn an_embedded_empty_config_is_used_when_the_source_lacks_the_blob() {
             .unwrap()
     );
 }
+
+/// What a progress observer was told, in order.
+#[derive(Default)]
+struct Told {
+    events: StdMutex<Vec<String>>,
+}
+
+impl CopyProgress for Told {
+    fn planned(&self, blobs: &[Descriptor], total: u64) {
+        let mut e = self.events.lock().unwrap();
+        e.push(format!("planned {} {total}", blobs.len()));
+    }
+    fn blob_started(&self, d: &Descriptor) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("started {}", d.digest));
+    }
+}
+
+/// Counts the manifest reads of a store.
+struct CountingReads<'a> {
+    inner: &'a LayoutStore,
+    reads: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl ReadStore for CountingReads<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn resolve(&self, t: &TagOrDigest) -> crate::error::Result<Descriptor> {
+        self.inner.resolve(t).await
+    }
+    async fn manifest_get(&self, d: &Digest) -> crate::error::Result<RawManifest> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.manifest_get(d).await
+    }
+    async fn manifest_exists(&self, d: &Digest) -> crate::error::Result<bool> {
+        self.inner.manifest_exists(d).await
+    }
+    async fn blob_get(&self, d: &Descriptor) -> crate::error::Result<crate::blob::BlobStream> {
+        self.inner.blob_get(d).await
+    }
+    async fn blob_exists(&self, d: &Digest) -> crate::error::Result<bool> {
+        self.inner.blob_exists(d).await
+    }
+    async fn tag_list(&self) -> crate::error::Result<Vec<String>> {
+        self.inner.tag_list().await
+    }
+    async fn referrers(
+        &self,
+        s: &Digest,
+        t: Option<&str>,
+    ) -> crate::error::Result<Vec<Descriptor>> {
+        self.inner.referrers(s, t).await
+    }
+}
+
+/// With a progress observer the total is known before the first blob moves (every blob of
+/// every platform, each once), and planning reads no manifest twice.
+#[tokio::test]
+async fn progress_knows_the_total_before_any_blob_moves() {
+    let p = pair();
+    let index = push_index(&p.src, "multi", Some("v1")).await;
+    let mut platforms = Vec::new();
+    for m in &index.view().unwrap().manifests {
+        platforms.push(p.src.manifest_get(&m.digest).await.unwrap());
+    }
+    let (a, b) = (&platforms[0], &platforms[1]);
+    let told = Arc::new(Told::default());
+    let opts = CopyOptions {
+        progress: Some(told.clone()),
+        ..CopyOptions::default()
+    };
+    let src = CountingReads {
+        inner: &p.src,
+        reads: AtomicU64::new(0),
+    };
+    let root = p.src.resolve(&tag("v1")).await.unwrap();
+    copy_graph(&src, &p.dst, &root, Some("v1"), &opts)
+        .await
+        .unwrap();
+    let events = told.events.lock().unwrap().clone();
+    let unique: HashSet<Digest> = [a, b]
+        .iter()
+        .flat_map(|m| m.view().unwrap().children().cloned().collect::<Vec<_>>())
+        .map(|d| d.digest)
+        .collect();
+    let total: u64 = [a, b]
+        .iter()
+        .flat_map(|m| m.view().unwrap().children().cloned().collect::<Vec<_>>())
+        .filter({
+            let mut seen = HashSet::new();
+            move |d| seen.insert(d.digest.clone())
+        })
+        .map(|d| d.size)
+        .sum();
+    assert_eq!(
+        events[0],
+        format!("planned {} {total}", unique.len()),
+        "{events:?}"
+    );
+    assert!(
+        events[1..].iter().all(|e| e.starts_with("started")),
+        "{events:?}"
+    );
+    // The index and its two manifests, each read once.
+    assert_eq!(src.reads.load(Ordering::SeqCst), 3);
+    assert!(p.dst.manifest_exists(index.digest()).await.unwrap());
+}
