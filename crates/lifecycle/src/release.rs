@@ -154,20 +154,20 @@ impl Engine {
         let mut image = annotate(&source, &add)?;
 
         // The revision tag is immutable: released before, it must name this image.
-        if let Some(released) = fetch_tag(dst, &tag).await? {
-            if released.digest() != image.digest() {
-                if !same_content(&released, &image) {
-                    return Err(EngineError::RevisionTaken {
-                        reference: format!("{}:{tag}", dst.name()),
-                        existing: released.digest().clone(),
-                    });
-                }
-                // The same image, annotated with another `created` by an earlier run.
-                if let Some(t) = created_of(&annotations(&released)) {
-                    (created, created_from) = (t, CreatedFrom::Released);
-                }
-                image = released;
+        if let Some(released) = fetch_tag(dst, &tag).await?
+            && released.digest() != image.digest()
+        {
+            if !same_content(&released, &image) {
+                return Err(EngineError::RevisionTaken {
+                    reference: format!("{}:{tag}", dst.name()),
+                    existing: released.digest().clone(),
+                });
             }
+            // The same image, annotated with another `created` by an earlier run.
+            if let Some(t) = created_of(&annotations(&released)) {
+                (created, created_from) = (t, CreatedFrom::Released);
+            }
+            image = released;
         }
 
         let rolling = match fetch_tag(dst, version).await? {

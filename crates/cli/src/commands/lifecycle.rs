@@ -67,7 +67,11 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn print_table(rows: &[Status]) {
-    let rows: Vec<Looked> = rows.iter().cloned().map(Looked::Found).collect();
+    let rows: Vec<Looked> = rows
+        .iter()
+        .cloned()
+        .map(|s| Looked::Found(Box::new(s)))
+        .collect();
     print_rows(&rows);
 }
 
@@ -121,8 +125,8 @@ fn print_rows(rows: &[Looked]) {
 
 /// One reference's answer to `lineage status`: its status, or why it has none.
 enum Looked {
-    /// The status.
-    Found(Status),
+    /// The status (boxed: it is far larger than the failure).
+    Found(Box<Status>),
     /// The lookup failed; shown as state `unknown` with the error, as `lineage audit` does.
     Failed {
         /// The reference as given.
@@ -161,7 +165,7 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
     let mut rows = Vec::new();
     for r in &refs {
         rows.push(match one_status(opener, &engine, r, at).await {
-            Ok(s) => Looked::Found(s),
+            Ok(s) => Looked::Found(Box::new(s)),
             Err(e) => Looked::Failed {
                 reference: r.to_string(),
                 error: format!("{e:#}"),
