@@ -550,9 +550,29 @@ pub struct ServeArgs {
     /// Upload sessions open at once; one more answers 429 TOOMANYREQUESTS.
     #[arg(long, default_value_t = lineage_server::Policy::DEFAULT_MAX_UPLOADS, value_name = "N")]
     pub max_uploads: usize,
+    /// Client connection limits.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// The policy routes served next to the registry.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// How long client connections may take and how many may be open (docs/security.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionArgs {
+    /// Close a connection whose request line and headers do not arrive within this time
+    /// (on a kept-alive connection, counted from the previous response).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// Close a connection on which no byte moves either way for this long (a stalled
+    /// request body, a client that stops reading).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Connections open at once; more wait in the listen backlog until one closes.
+    #[arg(long, default_value_t = lineage_server::ConnectionLimits::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
 }
 
 /// How the policy routes (lookup, admission webhook, Gatekeeper provider) decide and cache.
@@ -624,6 +644,9 @@ pub struct WebhookArgs {
     /// config.json).
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<std::path::PathBuf>,
+    /// Client connection limits.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// How the routes decide and cache.
     #[command(flatten)]
     pub policy: PolicyArgs,

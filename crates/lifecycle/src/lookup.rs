@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use lineage_oci::{Digest, ImageRef, ReferenceError, TagOrDigest};
-use lineage_store::{ReadStore, StoreError};
+use lineage_store::{Memo, ReadStore, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::engine::{
@@ -207,7 +207,9 @@ struct Inner {
     tags: Cache<Arc<Head>>,
     facts: Cache<Arc<ImageFacts>>,
     rolling: Cache<Option<Arc<RollingTagInfo>>>,
-    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Registry → its concurrency limit; bounded, as lookups may name any registry. A
+    /// registry forgotten while busy gets a fresh limit, so its bound can briefly double.
+    limits: Mutex<Memo<String, Arc<Semaphore>>>,
     counters: Counters,
 }
 
@@ -243,7 +245,7 @@ impl Lookup {
                 tags: Cache::new(Kind::Tag, options.tag_ttl, n),
                 facts: Cache::new(Kind::Digest, options.digest_ttl, n),
                 rolling: Cache::new(Kind::Tag, options.tag_ttl, n),
-                limits: Mutex::new(HashMap::new()),
+                limits: Mutex::new(Memo::default()),
                 counters: Counters::default(),
                 options,
             }),
@@ -888,6 +890,25 @@ pub(crate) mod tests {
 
     fn lookup(f: &Fixture, options: LookupOptions) -> Lookup {
         Lookup::new(Engine::default(), f.opener.clone(), options)
+    }
+
+    // Issue 14 item 7: lookups naming ever more registries do not grow the server for good.
+    #[tokio::test]
+    async fn per_registry_limits_stay_at_their_cap() {
+        let f = fixture().await;
+        let l = lookup(&f, LookupOptions::default());
+        let cap = Memo::<String, ()>::DEFAULT_CAPACITY;
+        for i in 0..cap + 500 {
+            l.inner.limit(&format!("registry-{i}.example"));
+        }
+        let limits = l.inner.limits.lock().unwrap();
+        assert_eq!(limits.len(), cap);
+        assert!(limits.get("registry-0.example").is_none());
+        assert!(
+            limits
+                .get(&format!("registry-{}.example", cap + 499))
+                .is_some()
+        );
     }
 
     #[tokio::test]

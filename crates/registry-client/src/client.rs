@@ -3,7 +3,6 @@
 //! repository supports. [`RegistryClient::send`] is the only place requests leave from: it
 //! authorises, retries and falls back to plain HTTP on loopback.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +17,7 @@ use crate::credentials::Credential;
 use crate::error::{RegistryError, parse_error_body, redact};
 use crate::limits;
 use crate::options::ClientOptions;
+use lineage_store::Memo;
 
 /// A request body.
 pub(crate) enum Body {
@@ -95,10 +95,11 @@ struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
     auth: AuthState,
-    /// Registry host → `https` or `http`, once decided.
-    schemes: Mutex<HashMap<String, &'static str>>,
-    credentials: tokio::sync::Mutex<HashMap<String, Option<Credential>>>,
-    referrers: Mutex<HashMap<(String, String), ReferrersSupport>>,
+    /// Registry host → `https` or `http`, once decided. This and the two memos below are
+    /// bounded ([`Memo`]): a long-running server may be asked about any number of registries.
+    schemes: Mutex<Memo<String, &'static str>>,
+    credentials: tokio::sync::Mutex<Memo<String, Option<Credential>>>,
+    referrers: Mutex<Memo<(String, String), ReferrersSupport>>,
 }
 
 /// The shared registry client; cheap to clone.
@@ -190,9 +191,9 @@ impl RegistryClient {
                 http,
                 options,
                 auth: AuthState::default(),
-                schemes: Mutex::new(HashMap::new()),
-                credentials: tokio::sync::Mutex::new(HashMap::new()),
-                referrers: Mutex::new(HashMap::new()),
+                schemes: Mutex::new(Memo::default()),
+                credentials: tokio::sync::Mutex::new(Memo::default()),
+                referrers: Mutex::new(Memo::default()),
             }),
         })
     }
@@ -502,6 +503,26 @@ pub(crate) async fn status_error(mut response: Response, method: &Method) -> Reg
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Issue 14 item 7: what the client learns per registry stays at its cap.
+    #[test]
+    fn per_registry_memos_stay_at_their_cap() {
+        let client = RegistryClient::new(ClientOptions::default()).unwrap();
+        let cap = Memo::<String, ()>::DEFAULT_CAPACITY;
+        for i in 0..cap + 500 {
+            let host = format!("registry-{i}.example");
+            client.set_scheme(&host, "http");
+            client.set_referrers_support(&host, "app", ReferrersSupport::Api);
+        }
+        assert_eq!(client.inner.schemes.lock().unwrap().len(), cap);
+        assert_eq!(client.inner.referrers.lock().unwrap().len(), cap);
+        assert_eq!(
+            client.scheme("registry-0.example", "registry-0.example"),
+            "https"
+        );
+        let last = format!("registry-{}.example", cap + 499);
+        assert_eq!(client.scheme(&last, &last), "http");
+    }
 
     #[test]
     fn loopback_hosts() {

@@ -2,10 +2,12 @@
 //! server that lineage's later services (lookup API, admission webhook) join.
 //!
 //! [`app`] builds the axum router from shared state, so tests drive it without a socket;
-//! [`serve`] binds, prints where it listens, and runs until SIGTERM or Ctrl-C.
+//! [`serve`] binds, prints where it listens, and runs until SIGTERM or Ctrl-C, under the
+//! [`ConnectionLimits`] of [`connection`].
 
 pub mod access;
 pub mod auth;
+pub mod connection;
 pub mod policy;
 pub mod registry;
 
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 
+pub use connection::ConnectionLimits;
 pub use registry::{Policy, Registry};
 
 /// How to run the server.
@@ -35,6 +38,8 @@ pub struct ServeConfig {
     /// next to the registry, outside its basic auth (the API server and Gatekeeper call
     /// them without registry credentials).
     pub policy_routes: Option<Arc<policy::routes::PolicyState>>,
+    /// Header and idle timeouts, and the connection cap.
+    pub limits: ConnectionLimits,
 }
 
 /// Why the server could not run.
@@ -100,10 +105,11 @@ pub async fn serve_policy(
     state: Arc<policy::routes::PolicyState>,
     addr: SocketAddr,
     tls: Option<(PathBuf, PathBuf)>,
+    limits: ConnectionLimits,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
     let app = policy::routes::router(state).layer(axum::middleware::from_fn(access::log));
-    run(app, addr, tls, on_listen).await
+    run(app, addr, tls, limits, on_listen).await
 }
 
 /// Run the server until SIGTERM or Ctrl-C. `on_listen` is told the bound address (useful
@@ -125,7 +131,14 @@ pub async fn serve(
     let registry = Arc::new(registry);
     tokio::spawn(expire_uploads(Arc::downgrade(&registry)));
     let app = app(registry, auth, config.policy_routes.clone());
-    run(app, config.addr, config.tls.clone(), on_listen).await
+    run(
+        app,
+        config.addr,
+        config.tls.clone(),
+        config.limits,
+        on_listen,
+    )
+    .await
 }
 
 /// Remove idle upload sessions and their files every so often, so they go even when no
@@ -145,56 +158,62 @@ async fn expire_uploads(registry: std::sync::Weak<Registry>) {
     }
 }
 
-/// Serve `app` on `addr` (TLS with certificate reload when given) until SIGTERM or Ctrl-C.
+/// Serve `app` on `addr` (TLS with certificate reload when given) under `limits` until
+/// SIGTERM or Ctrl-C.
 async fn run(
     app: Router,
     addr: SocketAddr,
     tls: Option<(PathBuf, PathBuf)>,
+    limits: ConnectionLimits,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    let handle = axum_server::Handle::new();
+    let bind_error = |source| ServeError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let listener = connection::LimitedListener::new(listener, &limits).map_err(bind_error)?;
+    let handle = axum_server::Handle::<connection::PeerAddr>::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
+    let mut server = axum_server::Server::from_listener(listener)
+        .handle(handle)
+        // Covers the wait for the first request's head including the protocol detection,
+        // which hyper's `header_read_timeout` below does not.
+        .first_request_timeout(limits.header_timeout);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_timeout);
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     match &tls {
         Some((cert, key)) => {
-            let tls_error = |source| ServeError::Tls {
-                cert: cert.clone(),
-                key: key.clone(),
-                source,
-            };
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .map_err(tls_error)?;
+                .map_err(|source| ServeError::Tls {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    source,
+                })?;
             tokio::spawn(reload_certificates(
                 rustls.clone(),
                 cert.clone(),
                 key.clone(),
             ));
-            let server = axum_server::from_tcp_rustls(listener, rustls)
-                .map_err(tls_error)?
-                .handle(handle);
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+                .handshake_timeout(limits.header_timeout);
             on_listen(local, true);
-            server.serve(service).await.map_err(ServeError::Run)
+            server
+                .acceptor(acceptor)
+                .serve(service)
+                .await
+                .map_err(ServeError::Run)
         }
         None => {
-            let server = axum_server::from_tcp(listener)
-                .map_err(|source| ServeError::Bind { addr, source })?
-                .handle(handle);
             on_listen(local, false);
             server.serve(service).await.map_err(ServeError::Run)
         }
     }
 }
 
-async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+async fn shutdown_on_signal<A: axum_server::Address>(handle: axum_server::Handle<A>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -351,3 +351,112 @@ async fn an_oversize_manifest_is_refused_before_its_body() {
     let answer = read_head(&mut put).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
+
+/// Push an image (config `{}` and one layer `layer`) to `repo:tag`; its manifest bytes.
+async fn push_image(server: &Server, repo: &str, tag: &str) -> String {
+    let config = server.push_blob(repo, b"{}").await;
+    let layer = server.push_blob(repo, b"layer").await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.as_str(), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.as_str(), "size": 5}],
+    })
+    .to_string();
+    let r = server
+        .client
+        .put(server.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{repo}: {:?}", r.text().await);
+    manifest
+}
+
+async fn assert_manifest(server: &Server, repo: &str, tag: &str, manifest: &str) {
+    let r = server
+        .client
+        .get(server.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{repo}:{tag}");
+    assert_eq!(
+        r.bytes().await.unwrap(),
+        manifest.as_bytes(),
+        "{repo}:{tag}"
+    );
+}
+
+// Issue 14 item 6: a repository nested in another's name is stored beside its layout, in
+// either order of creation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_repository_names_are_both_stored_in_either_order() {
+    let server = Server::start(Policy::default()).await;
+    for (first, second) in [("org/team", "org"), ("solo", "solo/sub")] {
+        let a = push_image(&server, first, "v1").await;
+        let b = push_image(&server, second, "v2").await;
+        assert_manifest(&server, first, "v1", &a).await;
+        assert_manifest(&server, second, "v2", &b).await;
+        let r = server
+            .client
+            .get(server.url(&format!("/v2/{second}/manifests/v1")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(r).await.1, "MANIFEST_UNKNOWN", "{second}");
+    }
+    let r = server
+        .client
+        .get(server.url("/v2/_catalog"))
+        .send()
+        .await
+        .unwrap();
+    let catalog: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        catalog["repositories"],
+        serde_json::json!(["org", "org/team", "solo", "solo/sub"])
+    );
+}
+
+// Issue 14 item 6: `app/blobs/sha256/<hex>` used to squat the path of `app`'s blob `<hex>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_inside_another_repositorys_layout_is_name_invalid() {
+    let server = Server::start(Policy::default()).await;
+    let data = b"the blob of app";
+    let digest = server.push_blob("app", data).await;
+    let hex = digest.encoded();
+    for name in [
+        format!("app/blobs/sha256/{hex}"),
+        "app/blobs".to_string(),
+        "app/index.json".to_string(),
+        "app/oci-layout".to_string(),
+    ] {
+        let r = server
+            .client
+            .post(server.url(&format!("/v2/{name}/blobs/uploads/")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(r).await, (400, "NAME_INVALID".into()), "{name}");
+        let r = server
+            .client
+            .head(server.url(&format!("/v2/{name}/manifests/latest")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{name}");
+    }
+    // `app`'s blob is untouched and served whole.
+    assert!(server.blob_file("app", &digest).is_file());
+    let r = server
+        .client
+        .get(server.url(&format!("/v2/app/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap(), &data[..]);
+}

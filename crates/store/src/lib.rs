@@ -22,6 +22,7 @@ pub mod copy;
 mod error;
 pub mod fs;
 pub mod layout;
+pub mod memo;
 pub mod overlay;
 mod store;
 #[cfg(test)]
@@ -31,4 +32,5 @@ pub use archive::ArchiveStore;
 pub use blob::BlobStream;
 pub use error::{ErrorKind, Result, StoreError, one_line};
 pub use layout::LayoutStore;
+pub use memo::Memo;
 pub use store::{MountSource, PushResult, ReadStore, Store};

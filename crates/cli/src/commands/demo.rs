@@ -85,6 +85,7 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
                 htpasswd: None,
                 tls: None,
                 policy_routes: None,
+                limits: lineage_server::ConnectionLimits::default(),
             };
             let task = tokio::spawn(lineage_server::serve(config, move |addr, _| {
                 let _ = tx.send(addr);

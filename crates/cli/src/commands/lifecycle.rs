@@ -128,7 +128,7 @@ fn print_rows(rows: &[Looked]) -> std::io::Result<()> {
 
 /// One reference's answer to `lineage status`: its status, or why it has none.
 enum Looked {
-    /// The status.
+    /// The status (boxed: it is far larger than the failure).
     Found(Box<Status>),
     /// The lookup failed; shown as state `unknown` with the error, as `lineage audit` does.
     Failed {

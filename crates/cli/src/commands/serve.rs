@@ -13,6 +13,7 @@ pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyh
             "`--upload-idle-timeout` and `--max-uploads` must be above zero, or no upload could finish"
         );
     }
+    let limits = super::webhook::connection_limits(&a.connections)?;
     let policy_routes = super::webhook::policy_state(connection, namespace, &a.policy, None)?;
     let config = ServeConfig {
         root: a.root.clone(),
@@ -27,6 +28,7 @@ pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyh
         htpasswd: a.htpasswd,
         tls: a.tls_cert.zip(a.tls_key),
         policy_routes: Some(policy_routes),
+        limits,
     };
     let root = a.root.display().to_string();
     lineage_server::serve(config, |addr, tls| {

@@ -11,7 +11,7 @@ use lineage_registry_client::RegistryClient;
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::{AdmissionSettings, Mode};
 
-use crate::args::{PolicyArgs, WebhookArgs};
+use crate::args::{ConnectionArgs, PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
 use crate::open::{Connection, registry_lookup};
 
@@ -59,11 +59,31 @@ pub fn policy_state(
     Ok(PolicyState::new(lookup, admission))
 }
 
+/// The connection limits of `serve` and `webhook`; zero is refused, as it would serve
+/// nothing.
+pub fn connection_limits(
+    args: &ConnectionArgs,
+) -> anyhow::Result<lineage_server::ConnectionLimits> {
+    if args.header_timeout.is_zero() || args.idle_timeout.is_zero() || args.max_connections == 0 {
+        return Err(UsageError(anyhow::anyhow!(
+            "`--header-timeout`, `--idle-timeout` and `--max-connections` must be above zero, or no request could be served"
+        ))
+        .into());
+    }
+    Ok(lineage_server::ConnectionLimits {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections,
+    })
+}
+
 /// Serve the policy routes until SIGTERM or Ctrl-C.
 pub async fn run(connection: &Connection, namespace: &str, a: WebhookArgs) -> anyhow::Result<()> {
     let state = policy_state(connection, namespace, &a.policy, a.docker_config.as_deref())?;
+    let limits = connection_limits(&a.connections)?;
     let mode = state.admission.mode;
-    lineage_server::serve_policy(state, a.addr, a.tls_cert.zip(a.tls_key), |addr, tls| {
+    let tls = a.tls_cert.zip(a.tls_key);
+    lineage_server::serve_policy(state, a.addr, tls, limits, |addr, tls| {
         // The one line scripts and tests wait for (port 0 picks the port).
         eprintln!(
             "lineage webhook: listening on {}://{addr} (admission mode {mode})",

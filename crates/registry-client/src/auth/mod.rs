@@ -7,7 +7,7 @@
 
 pub mod challenge;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::credentials::Credential;
 use crate::error::RegistryError;
 use crate::limits;
+use lineage_store::Memo;
 
 /// The access a request needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,8 +77,9 @@ struct Token {
 /// Authentication state shared by every request of a client.
 #[derive(Debug, Default)]
 pub struct AuthState {
-    methods: Mutex<HashMap<String, Method>>,
-    tokens: Mutex<HashMap<(String, String), Token>>,
+    /// Host → how it authenticates; bounded, as are the tokens.
+    methods: Mutex<Memo<String, Method>>,
+    tokens: Mutex<Memo<(String, String), Token>>,
 }
 
 /// What the token endpoint answers.

@@ -98,9 +98,18 @@ fn checked(name: &str) -> Result<String, PathError> {
     }
 }
 
-/// The spec's `<name>` grammar, at most 255 characters (one rule, in `lineage-oci`).
+/// A name this registry can store: the spec's `<name>` grammar, at most 255 characters
+/// (one rule, in `lineage-oci`), and no component after the first named as a layout's own
+/// entry (`blobs`, `index.json`, `oci-layout`). Each repository is a layout directory
+/// `ROOT/<name>`, so `app/blobs/sha256/<hex>` would sit on blob `<hex>` of `app`; with that
+/// rule no repository's directory falls inside another's layout files (see
+/// [`super::state`]).
 pub fn is_valid_name(name: &str) -> bool {
     lineage_oci::reference::is_valid_repository(name)
+        && !name
+            .split('/')
+            .skip(1)
+            .any(lineage_store::layout::is_layout_entry)
 }
 
 /// A digest in a path or query; `DIGEST_INVALID` when it is malformed or of an algorithm not
@@ -155,13 +164,18 @@ mod tests {
                 digest: "sha256:1".into()
             })
         );
-        // A repository may itself be called `manifests` or `blobs`.
+        // A repository may itself be called `blobs` or `manifests` (but `blobs` only as
+        // the first component: see `is_valid_name`).
         assert_eq!(
-            parse("/v2/manifests/blobs/manifests/latest"),
+            parse("/v2/blobs/manifests/manifests/latest"),
             Ok(Route::Manifest {
-                name: "manifests/blobs".into(),
+                name: "blobs/manifests".into(),
                 reference: "latest".into()
             })
+        );
+        assert_eq!(
+            parse("/v2/manifests/blobs/manifests/latest"),
+            Err(PathError::InvalidName("manifests/blobs".into()))
         );
     }
 
@@ -182,11 +196,24 @@ mod tests {
         assert_eq!(parse("/v3/x/tags/list"), Err(PathError::NotFound));
         assert_eq!(parse("/v2/x/whatever"), Err(PathError::NotFound));
         assert_eq!(parse("/v2/x/manifests/"), Err(PathError::NotFound));
-        for ok in ["a", "a.b", "a_b", "a__b", "a---b", "a/b-c/d.e_f"] {
+        for ok in [
+            "a",
+            "a.b",
+            "a_b",
+            "a__b",
+            "a---b",
+            "a/b-c/d.e_f",
+            "blobs",
+            "a/blobsx",
+        ] {
             assert!(is_valid_name(ok), "{ok}");
         }
         for bad in [
             "",
+            "a/blobs",
+            "a/blobs/sha256/abc",
+            "a/b/index.json",
+            "a/oci-layout/b",
             "-a",
             "a-",
             "a___b",

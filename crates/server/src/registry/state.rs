@@ -5,6 +5,16 @@
 //! [`LayoutStore`], so every repository is also readable as `oci:ROOT/<name>` by skopeo and
 //! umoci. Upload sessions live in `ROOT/.lineage-uploads` (never a valid repository name),
 //! which is emptied at start-up; [`Sessions`] owns them.
+//!
+//! Names nest: `org/team` lives in `ROOT/org/team`, inside the directory of `org`'s layout
+//! when `org` exists too, in either order of creation. They cannot collide: a name whose
+//! component after the first is a layout entry (`blobs`, `index.json`, `oci-layout`) is
+//! `NAME_INVALID` ([`super::path::is_valid_name`]), so the only foreign entries in a layout
+//! directory are other repositories' directories, and a layout is created in a directory
+//! holding nothing else. The mapping is the one earlier versions wrote, so existing roots
+//! are read as they are; a repository an earlier version stored under a name now invalid
+//! (one inside another's `blobs/`) is no longer served, and its directory is left for the
+//! operator to remove.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -152,7 +162,8 @@ impl Registry {
             return Ok(s.clone());
         }
         let store = Arc::new(
-            LayoutStore::open_or_create(self.root.join(name))?.with_name(name.to_string()),
+            LayoutStore::open_or_create_among(self.root.join(name), is_nested_repository)?
+                .with_name(name.to_string()),
         );
         repos.insert(name.to_string(), store.clone());
         Ok(store)
@@ -233,7 +244,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         // Layout internals and our own directories are not repositories.
-        if name.starts_with('.') || (dir != root && name == "blobs") {
+        if name.starts_with('.') || (dir != root && lineage_store::layout::is_layout_entry(&name)) {
             continue;
         }
         if entry.file_type()?.is_dir() {
@@ -241,6 +252,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `entry`, found in a repository's directory before its layout is created, can be
+/// the directory of a repository nested in it (`org/team` in `org`).
+fn is_nested_repository(entry: &str) -> bool {
+    super::path::is_valid_name(entry)
 }
 
 /// Remove temporary files an interrupted write left in a repository.

@@ -28,6 +28,15 @@ use crate::store::{PushResult, ReadStore, Store};
 /// The content of the `oci-layout` file lineage writes.
 pub const LAYOUT_HEADER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
+/// The entries the image-layout spec defines at a layout's top level.
+pub const LAYOUT_ENTRIES: [&str; 3] = ["oci-layout", "index.json", "blobs"];
+
+/// Whether `name` is one of a layout's own top-level entries ([`LAYOUT_ENTRIES`]), which
+/// nothing else may use inside a layout directory.
+pub fn is_layout_entry(name: &str) -> bool {
+    LAYOUT_ENTRIES.contains(&name)
+}
+
 /// An OCI image layout directory.
 #[derive(Debug)]
 pub struct LayoutStore {
@@ -64,6 +73,16 @@ impl LayoutStore {
     /// temporary files of earlier writes that were killed are removed
     /// ([`fs::sweep_stale`]).
     pub fn open_or_create(path: impl AsRef<Path>) -> Result<LayoutStore> {
+        LayoutStore::open_or_create_among(path, |_| false)
+    }
+
+    /// [`open_or_create`](Self::open_or_create), where the directory may already hold
+    /// entries that `foreign` accepts (e.g. other layouts nested in it): they do not make it
+    /// "not empty". Entries named as the layout's own ([`is_layout_entry`]) always do.
+    pub fn open_or_create_among(
+        path: impl AsRef<Path>,
+        foreign: impl Fn(&str) -> bool,
+    ) -> Result<LayoutStore> {
         let path = path.as_ref();
         if path.join("oci-layout").exists() {
             fs::sweep_stale(path, std::time::SystemTime::now());
@@ -74,8 +93,15 @@ impl LayoutStore {
             return LayoutStore::open(path);
         }
         match std::fs::read_dir(path) {
-            Ok(mut entries) => {
-                if entries.next().is_some() {
+            Ok(entries) => {
+                let unknown = |e: &std::io::Result<std::fs::DirEntry>| match e {
+                    Ok(e) => e
+                        .file_name()
+                        .to_str()
+                        .is_none_or(|n| is_layout_entry(n) || !foreign(n)),
+                    Err(_) => true,
+                };
+                if entries.into_iter().any(|e| unknown(&e)) {
                     return Err(StoreError::InvalidLayout {
                         path: path.to_path_buf(),
                         message: "the directory is not empty and has no `oci-layout` file; refusing to write into it"

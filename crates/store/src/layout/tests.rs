@@ -347,3 +347,21 @@ async fn opening_for_writing_removes_stale_temporaries_only() {
     push_image(&store, "a", 1, Some("v1")).await;
     assert_eq!(store.tag_list().await.unwrap(), vec!["v1"]);
 }
+
+#[test]
+fn a_layout_is_created_among_foreign_entries_but_never_over_its_own_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("org");
+    std::fs::create_dir_all(path.join("team")).unwrap();
+    // Plain `open_or_create` keeps refusing any non-empty directory.
+    assert!(LayoutStore::open_or_create(&path).is_err());
+    let store = LayoutStore::open_or_create_among(&path, |n| n == "team").unwrap();
+    assert!(store.root().join("oci-layout").is_file());
+    assert!(store.root().join("team").is_dir());
+
+    // A stray layout entry is never foreign, whatever the caller accepts.
+    let stray = dir.path().join("stray");
+    std::fs::create_dir_all(stray.join("blobs")).unwrap();
+    assert!(LayoutStore::open_or_create_among(&stray, |_| true).is_err());
+    assert!(!stray.join("oci-layout").exists());
+}
