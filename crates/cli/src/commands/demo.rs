@@ -85,6 +85,7 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
                 htpasswd: None,
                 tls: None,
                 policy_routes: None,
+                admission_without_auth: false,
             };
             let task = tokio::spawn(lineage_server::serve(config, move |addr, _| {
                 let _ = tx.send(addr);
@@ -178,6 +179,8 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         namespace,
         &PolicyArgs::default(),
         None,
+        // In process, reachable by nobody else: any registry.
+        lineage_server::policy::scope::Scope::webhook(&[])?,
     )?;
     let review = AdmissionReview::parse(&serde_json::to_vec(&deployment_review(&old))?)
         .context("the demo's AdmissionReview")?;
