@@ -34,6 +34,8 @@ pub fn policy_state(
     options
         .plain_http_hosts
         .extend(args.plain_http_hosts.iter().cloned());
+    // Callers of the policy routes must not read what other hosts answer.
+    options.quote_error_bodies = false;
     options.retries = 1;
     options.backoff = Duration::from_millis(100);
     options.connect_timeout = Duration::from_secs(2);
