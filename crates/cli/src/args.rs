@@ -553,6 +553,17 @@ pub struct ServeArgs {
     /// Client connection limits.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    /// Another name clients call this registry by (`HOST[:PORT]`, repeatable), e.g. its DNS
+    /// name behind a proxy: the policy routes read images under it from this registry's own
+    /// store. The listening address, and `localhost:PORT` when listening on loopback or on
+    /// every address, are always its names.
+    #[arg(long = "registry-name", value_name = "HOST[:PORT]")]
+    pub registry_names: Vec<String>,
+    /// With `--htpasswd`, leave the admission route (`/admission/v1/validate`) open: the
+    /// Kubernetes API server calls admission webhooks without Basic credentials. The lookup
+    /// and Gatekeeper routes keep asking for them.
+    #[arg(long, requires = "htpasswd")]
+    pub admission_without_auth: bool,
     /// The policy routes served next to the registry.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -611,6 +622,12 @@ pub struct PolicyArgs {
     /// registry without TLS.
     #[arg(long = "plain-http-host", value_name = "HOST")]
     pub plain_http_hosts: Vec<String>,
+    /// Answer for images of this registry too (`HOST[:PORT]` exactly as images name it,
+    /// repeatable). `lineage serve` answers for its own repositories and these; `lineage
+    /// webhook` for these, or for any registry when none is given (then anyone who can reach
+    /// it can make it fetch from any host: see docs/security.md).
+    #[arg(long = "lookup-registry", value_name = "HOST[:PORT]")]
+    pub lookup_registries: Vec<String>,
 }
 
 impl Default for PolicyArgs {

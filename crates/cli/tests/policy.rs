@@ -1292,3 +1292,212 @@ fn a_silent_registry_gets_the_fail_open_or_closed_answer() {
     assert!(error.is_some_and(|e| !e.is_empty()), "{answer}");
     toxi.remove("silent", "timeout");
 }
+
+// --- Trust and exposure (DESIGN §8.6) ---------------------------------------------------
+
+/// A TCP listener the test owns: a lookup pointed at it must never connect.
+struct Trap {
+    listener: TcpListener,
+    host: String,
+}
+
+impl Trap {
+    fn new() -> Trap {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        Trap { listener, host }
+    }
+
+    /// Nobody connected so far. Called after the server answered: a connection it made for
+    /// that answer completed its handshake before the answer, so it would be waiting here.
+    #[track_caller]
+    fn assert_untouched(&self, what: &str) {
+        match self.listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok((_, peer)) => panic!("{what}: the server connected to {} from {peer}", self.host),
+            Err(e) => panic!("{what}: accept failed: {e}"),
+        }
+    }
+}
+
+fn serve_refusal(registry: &str) -> String {
+    format!(
+        "registry {registry} is not allowed; lineage serve answers for its own repositories (--lookup-registry adds others)"
+    )
+}
+
+/// `lineage serve` answers for its own repositories only: under its address and under
+/// `localhost:PORT`, read from its store without a request to itself; an image of any other
+/// registry gets a per-item refusal on every route (a warning at admission, failing open),
+/// and the server never connects to it.
+#[test]
+fn lineage_serve_answers_only_for_its_own_repositories() {
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let sc = scenario(&s, &server.reference("flasksample", ""));
+    let http = Http::new(&server.host);
+    let trap = Trap::new();
+    let foreign = format!("{}/flasksample:1.0", trap.host);
+    let port = server.host.rsplit(':').next().unwrap();
+    let by_localhost = sc.eol.replace(&server.host, &format!("localhost:{port}"));
+
+    let before = server.mark("before-lookups");
+    let answer = http.post_json(
+        "/lifecycle/v1/lookup",
+        &json!({"images": [sc.eol, foreign, by_localhost]}),
+    );
+    let after = server.mark("after-lookups");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["state"], "end-of-life", "{answer}");
+    assert_eq!(
+        results[1],
+        json!({"reference": foreign, "error": serve_refusal(&trap.host), "state": "unknown"}),
+        "{answer}"
+    );
+    assert_eq!(results[2]["state"], "end-of-life", "{answer}");
+    assert_eq!(results[2]["digest"], results[0]["digest"], "{answer}");
+    let requests = server.requests();
+    let own: Vec<&String> = requests[before + 1..after]
+        .iter()
+        .filter(|l| l.contains("/v2/flasksample"))
+        .collect();
+    assert!(own.is_empty(), "lookups went over HTTP to itself: {own:#?}");
+
+    let answer = http.post_json(
+        "/gatekeeper/v1/lookup",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+            "request": {"keys": [foreign, sc.current]}}),
+    );
+    let items = answer["response"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["error"], serve_refusal(&trap.host), "{answer}");
+    assert!(items[0]["value"].is_null(), "{answer}");
+    assert_eq!(items[1]["value"]["state"], "supported", "{answer}");
+
+    let r = admit(&http, with_images(fixture("pod-create"), &foreign));
+    assert_allowed_warning(
+        &r,
+        &[&serve_refusal(&trap.host)],
+        "a foreign image at admission",
+    );
+
+    trap.assert_untouched("lineage serve");
+}
+
+/// `lineage serve --lookup-registry` reads the registries it names over the network, and
+/// still refuses the others; `lineage webhook --lookup-registry` likewise.
+#[test]
+fn lookup_registry_names_the_registries_read_over_the_network() {
+    let s = Scratch::new();
+    let origin = Serve::start(&s.join("origin"), &[]);
+    let sc = scenario(&s, &origin.reference("flasksample", ""));
+    let trap = Trap::new();
+    let foreign = format!("{}/flasksample:1.0", trap.host);
+
+    let front = Serve::start(&s.join("front"), &["--lookup-registry", &origin.host]);
+    let hook = webhook(&["--lookup-registry", &origin.host]);
+    for (server, refusal) in [
+        (&front, serve_refusal(&trap.host)),
+        (
+            &hook,
+            format!(
+                "registry {} is not allowed; lineage webhook answers for the registries named with --lookup-registry",
+                trap.host
+            ),
+        ),
+    ] {
+        let answer = Http::new(&server.host).post_json(
+            "/lifecycle/v1/lookup",
+            &json!({"images": [sc.eol, foreign]}),
+        );
+        assert_eq!(answer["results"][0]["state"], "end-of-life", "{answer}");
+        assert_eq!(answer["results"][1]["error"], refusal.as_str(), "{answer}");
+    }
+    trap.assert_untouched("--lookup-registry");
+
+    let r = support::lineage(s.path())
+        .args(["webhook", "--lookup-registry", "https://registry.example"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2), "{r:?}");
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("HOST[:PORT]"),
+        "{r:?}"
+    );
+}
+
+/// With `--htpasswd`, the lookup, Gatekeeper, metrics and admission routes of `lineage serve`
+/// want the registry's credentials, the health routes do not, and `--admission-without-auth`
+/// opens the admission route alone.
+#[test]
+fn lineage_serve_policy_routes_want_its_credentials() {
+    if !support::require_tools(
+        "lineage_serve_policy_routes_want_its_credentials",
+        &["htpasswd"],
+    ) {
+        return;
+    }
+    let s = Scratch::new();
+    let htpasswd = s.join("htpasswd");
+    support::tool(
+        "htpasswd",
+        ["-Bbc", htpasswd.to_str().unwrap(), "alice", "s3cret"],
+    );
+    let htpasswd = htpasswd.to_str().unwrap();
+    let closed = Serve::start(&s.join("closed"), &["--htpasswd", htpasswd]);
+    let open_admission = Serve::start(
+        &s.join("open"),
+        &["--htpasswd", htpasswd, "--admission-without-auth"],
+    );
+    let lookup = |server: &Serve, user: Option<(&str, &str)>| {
+        let http = Http::new(&server.host);
+        let url = format!("{}/lifecycle/v1/lookup", http.base);
+        let body = json!({"images": [server.reference("app", ":missing")]});
+        let mut request = http
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap());
+        if let Some((u, p)) = user {
+            request = request.basic_auth(u, Some(p));
+        }
+        http.send(request, "POST /lifecycle/v1/lookup")
+    };
+    for server in [&closed, &open_admission] {
+        let (code, text) = lookup(server, None);
+        assert_eq!(code, 401, "{text}");
+        let (code, text) = lookup(server, Some(("alice", "nope")));
+        assert_eq!(code, 401, "{text}");
+        let (code, text) = lookup(server, Some(("alice", "s3cret")));
+        assert_eq!(code, 200, "{text}");
+        let answer = parse(&text, "lookup with credentials");
+        assert_eq!(answer["results"][0]["state"], "unknown", "{answer}");
+        let http = Http::new(&server.host);
+        let (code, text) = http.post(
+            "/gatekeeper/v1/lookup",
+            serde_json::to_vec(&json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1",
+                "kind": "ProviderRequest", "request": {"keys": ["a"]}}))
+            .unwrap(),
+        );
+        assert_eq!(code, 401, "{text}");
+        assert_eq!(http.get("/metrics").0, 401);
+        for path in ["/healthz", "/readyz"] {
+            assert_eq!(http.get(path).0, 200, "{path}");
+        }
+    }
+    let review = serde_json::to_vec(&with_images(
+        fixture("pod-create"),
+        &closed.reference("app", ":1"),
+    ))
+    .unwrap();
+    let (code, text) = Http::new(&closed.host).post("/admission/v1/validate", review);
+    assert_eq!(code, 401, "{text}");
+    // Answered (200, the uid echoed) without credentials.
+    admit(
+        &Http::new(&open_admission.host),
+        with_images(
+            fixture("pod-create"),
+            &open_admission.reference("app", ":1"),
+        ),
+    );
+}

@@ -186,11 +186,12 @@ impl RegistryClient {
                 lineage_store::one_line(&e)
             ),
         })?;
+        let auth = AuthState::new(options.quote_error_bodies);
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 http,
                 options,
-                auth: AuthState::default(),
+                auth,
                 schemes: Mutex::new(Memo::default()),
                 credentials: tokio::sync::Mutex::new(Memo::default()),
                 referrers: Mutex::new(Memo::default()),
@@ -396,6 +397,7 @@ impl RegistryClient {
                     .auth
                     .authorize(
                         &self.inner.http,
+                        &url,
                         &host,
                         registry,
                         challenge.as_deref(),
@@ -468,7 +470,7 @@ impl RegistryClient {
         if expected.contains(&response.status().as_u16()) {
             return Ok(response);
         }
-        Err(status_error(response, method).await)
+        Err(self.status_error(response, method).await)
     }
 
     /// `GET /v2/` with the client's credentials: whether the registry answers and accepts
@@ -480,17 +482,37 @@ impl RegistryClient {
     }
 }
 
+impl RegistryClient {
+    /// Turn an unexpected response into a [`RegistryError::Status`], quoting what the
+    /// registry said only with [`ClientOptions::quote_error_bodies`].
+    pub(crate) async fn status_error(&self, response: Response, method: &Method) -> RegistryError {
+        status_error(response, method, self.inner.options.quote_error_bodies).await
+    }
+}
+
 /// Turn an unexpected response into a [`RegistryError::Status`]. Only the first
 /// [`limits::ERROR_BODY`] bytes of the body are read: a longer body gives the same error
 /// with the start of its message, and a body that cannot be read gives it without one.
-pub(crate) async fn status_error(mut response: Response, method: &Method) -> RegistryError {
+/// Without `quote`, only the status and the error codes; the rest is logged.
+pub(crate) async fn status_error(
+    mut response: Response,
+    method: &Method,
+    quote: bool,
+) -> RegistryError {
     let status = response.status().as_u16();
     let url = redact(response.url());
     let body = limits::read_prefix(&mut response, limits::ERROR_BODY)
         .await
         .map(|(body, _)| body)
         .unwrap_or_default();
-    let (errors, body) = parse_error_body(&body);
+    let (mut errors, mut body) = parse_error_body(&body);
+    if !quote {
+        tracing::debug!(%method, %url, status, ?errors, ?body, "a registry's error answer, not quoted to callers");
+        body = None;
+        for e in &mut errors {
+            e.message.clear();
+        }
+    }
     RegistryError::Status {
         method: method.to_string(),
         url,

@@ -34,6 +34,12 @@ pub struct ClientOptions {
     pub chunk_size: Option<u64>,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Quote what a registry or token service says in its error answers (the messages of
+    /// its error envelope, or the first line of another body) in error texts. Off, an error
+    /// carries the status and the spec's error codes only, and the answer goes to the log
+    /// (`tracing`, debug level): for a server whose errors reach callers who must not read
+    /// other hosts' answers (the policy routes).
+    pub quote_error_bodies: bool,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +57,7 @@ impl Default for ClientOptions {
             read_timeout: Duration::from_secs(300),
             chunk_size: None,
             user_agent: format!("lineage/{}", env!("CARGO_PKG_VERSION")),
+            quote_error_bodies: true,
         }
     }
 }

@@ -889,3 +889,94 @@ async fn a_tag_list_whose_pages_never_end_stops_at_the_total_limit() {
     let pages = server.received_requests().await.unwrap().len();
     assert_eq!(pages, limits::LISTING_TOTAL / limits::LISTING_PAGE + 1);
 }
+
+#[tokio::test]
+async fn a_token_realm_on_another_host_over_http_gets_no_credentials() {
+    let registry = MockServer::start().await;
+    let tokens = MockServer::start().await;
+    // The registry is contacted as 127.0.0.1; `localhost` is another host name.
+    let realm = format!("http://localhost:{}/token", tokens.address().port());
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .and(header("authorization", "Bearer anonymous-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": ["v1"]})),
+        )
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"svc\"").as_str(),
+        ))
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": "anonymous-1", "expires_in": 300})),
+        )
+        .mount(&tokens)
+        .await;
+    let mut options = ClientOptions::default();
+    options.credentials.insert(
+        host(&registry),
+        Credential::Basic {
+            username: "user".into(),
+            password: "secret".into(),
+        },
+    );
+    let s = store(&registry, options);
+    assert_eq!(s.tag_list().await.unwrap(), vec!["v1"]);
+    let asked = tokens.received_requests().await.unwrap();
+    assert_eq!(asked.len(), 1);
+    assert!(
+        asked
+            .iter()
+            .all(|r: &Request| !r.headers.contains_key("authorization")),
+        "the registry's credentials went to a foreign realm over HTTP"
+    );
+}
+
+#[tokio::test]
+async fn error_answers_are_quoted_only_when_asked() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/app/tags/list"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"errors": [
+            {"code": "DENIED", "message": "internal note: db at 10.0.0.3"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/other/tags/list"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("private page: staff only\n"))
+        .mount(&server)
+        .await;
+    let other = |options| RegistryStore::for_repository(client(options), &host(&server), "other");
+
+    let quoted = store(&server, ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert!(quoted.to_string().contains("10.0.0.3"), "{quoted}");
+    let quoted = other(ClientOptions::default())
+        .tag_list()
+        .await
+        .unwrap_err();
+    assert!(quoted.to_string().contains("staff only"), "{quoted}");
+
+    let quiet = || ClientOptions {
+        quote_error_bodies: false,
+        ..ClientOptions::default()
+    };
+    let e = store(&server, quiet()).tag_list().await.unwrap_err();
+    let text = lineage_store::one_line(&e);
+    assert!(text.contains("403") && text.contains("DENIED"), "{text}");
+    assert!(!text.contains("10.0.0.3"), "{text}");
+    let e = other(quiet()).tag_list().await.unwrap_err();
+    let text = lineage_store::one_line(&e);
+    assert!(text.contains("404"), "{text}");
+    assert!(!text.contains("staff only"), "{text}");
+}

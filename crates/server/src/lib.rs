@@ -35,11 +35,15 @@ pub struct ServeConfig {
     /// TLS certificate and key (PEM); reloaded when the files change.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Serve the policy routes (lookup, admission webhook, Gatekeeper provider, metrics)
-    /// next to the registry, outside its basic auth (the API server and Gatekeeper call
-    /// them without registry credentials).
+    /// next to the registry, behind the same basic auth when [`ServeConfig::htpasswd`] is
+    /// set (the health routes excepted). Their scope learns the registry's own names once it
+    /// listens ([`policy::scope::Scope::attach`]).
     pub policy_routes: Option<Arc<policy::routes::PolicyState>>,
     /// Header and idle timeouts, and the connection cap.
     pub limits: ConnectionLimits,
+    /// Leave the admission route outside the basic auth (the API server calls admission
+    /// webhooks without Basic credentials).
+    pub admission_without_auth: bool,
 }
 
 /// Why the server could not run.
@@ -83,18 +87,26 @@ pub enum ServeError {
 }
 
 /// The whole application: registry routes, optional basic auth, the policy routes when
-/// given, the access log.
+/// given (behind the same auth, as `admission_without_auth` allows), the access log.
 pub fn app(
     registry: Arc<Registry>,
     auth: Option<Arc<auth::Htpasswd>>,
     policy_routes: Option<Arc<policy::routes::PolicyState>>,
+    admission_without_auth: bool,
 ) -> Router {
     let mut router = registry::router().with_state(registry);
-    if let Some(a) = auth {
-        router = router.layer(axum::middleware::from_fn_with_state(a, auth::require));
+    if let Some(a) = &auth {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            a.clone(),
+            auth::require,
+        ));
     }
     if let Some(p) = policy_routes {
-        router = router.merge(policy::routes::router(p));
+        let access = policy::routes::Access {
+            htpasswd: auth,
+            admission_without_auth,
+        };
+        router = router.merge(policy::routes::router(p, access));
     }
     router.layer(axum::middleware::from_fn(access::log))
 }
@@ -108,8 +120,10 @@ pub async fn serve_policy(
     limits: ConnectionLimits,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    let app = policy::routes::router(state).layer(axum::middleware::from_fn(access::log));
-    run(app, addr, tls, limits, on_listen).await
+    let app = policy::routes::router(state, policy::routes::Access::default())
+        .layer(axum::middleware::from_fn(access::log));
+    let (listener, local) = bind(addr)?;
+    run(app, listener, local, tls, limits, on_listen).await
 }
 
 /// Run the server until SIGTERM or Ctrl-C. `on_listen` is told the bound address (useful
@@ -129,11 +143,21 @@ pub async fn serve(
         None => None,
     };
     let registry = Arc::new(registry);
+    let (listener, local) = bind(config.addr)?;
+    if let Some(p) = &config.policy_routes {
+        p.scope.attach(registry.clone(), local);
+    }
     tokio::spawn(expire_uploads(Arc::downgrade(&registry)));
-    let app = app(registry, auth, config.policy_routes.clone());
+    let app = app(
+        registry,
+        auth,
+        config.policy_routes.clone(),
+        config.admission_without_auth,
+    );
     run(
         app,
-        config.addr,
+        listener,
+        local,
         config.tls.clone(),
         config.limits,
         on_listen,
@@ -158,18 +182,28 @@ async fn expire_uploads(registry: std::sync::Weak<Registry>) {
     }
 }
 
-/// Serve `app` on `addr` (TLS with certificate reload when given) under `limits` until
-/// SIGTERM or Ctrl-C.
+/// Listen on `addr`; the listener and the address it got (port 0 picks one).
+fn bind(addr: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), ServeError> {
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    Ok((listener, local))
+}
+
+/// Serve `app` on `listener`, bound to `local` (TLS with certificate reload when given),
+/// under `limits` until SIGTERM or Ctrl-C.
 async fn run(
     app: Router,
-    addr: SocketAddr,
+    listener: std::net::TcpListener,
+    local: SocketAddr,
     tls: Option<(PathBuf, PathBuf)>,
     limits: ConnectionLimits,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
+    let addr = local;
     let bind_error = |source| ServeError::Bind { addr, source };
-    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
-    let local = listener.local_addr().map_err(bind_error)?;
     let listener = connection::LimitedListener::new(listener, &limits).map_err(bind_error)?;
     let handle = axum_server::Handle::<connection::PeerAddr>::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));

@@ -27,6 +27,7 @@ async fn start(limits: ConnectionLimits) -> (SocketAddr, tempfile::TempDir) {
         tls: None,
         policy_routes: None,
         limits,
+        admission_without_auth: false,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::spawn(lineage_server::serve(config, move |addr, _| {

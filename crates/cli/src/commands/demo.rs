@@ -86,6 +86,7 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
                 tls: None,
                 policy_routes: None,
                 limits: lineage_server::ConnectionLimits::default(),
+                admission_without_auth: false,
             };
             let task = tokio::spawn(lineage_server::serve(config, move |addr, _| {
                 let _ = tx.send(addr);
@@ -180,6 +181,8 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         namespace,
         &PolicyArgs::default(),
         None,
+        // In process, reachable by nobody else: any registry.
+        lineage_server::policy::scope::Scope::webhook(&[])?,
     )?;
     let review = AdmissionReview::parse(&serde_json::to_vec(&deployment_review(&old))?)
         .context("the demo's AdmissionReview")?;

@@ -1,9 +1,11 @@
 //! `lineage serve`: the built-in registry.
 
 use anyhow::Context as _;
+use lineage_server::policy::scope::Scope;
 use lineage_server::{Policy, ServeConfig};
 
 use crate::args::ServeArgs;
+use crate::error::UsageError;
 use crate::open::Connection;
 
 /// Run the registry and the policy routes until SIGTERM or Ctrl-C.
@@ -14,7 +16,10 @@ pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyh
         );
     }
     let limits = super::webhook::connection_limits(&a.connections)?;
-    let policy_routes = super::webhook::policy_state(connection, namespace, &a.policy, None)?;
+    let scope = Scope::serve(&a.policy.lookup_registries, &a.registry_names)
+        .map_err(|e| UsageError(anyhow::Error::new(e)))?;
+    let policy_routes =
+        super::webhook::policy_state(connection, namespace, &a.policy, None, scope)?;
     let config = ServeConfig {
         root: a.root.clone(),
         addr: a.addr,
@@ -29,6 +34,7 @@ pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyh
         tls: a.tls_cert.zip(a.tls_key),
         policy_routes: Some(policy_routes),
         limits,
+        admission_without_auth: a.admission_without_auth,
     };
     let root = a.root.display().to_string();
     lineage_server::serve(config, |addr, tls| {

@@ -6,22 +6,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lineage_lifecycle::LookupOptions;
+use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
 use lineage_registry_client::RegistryClient;
 use lineage_server::policy::routes::PolicyState;
+use lineage_server::policy::scope::{Scope, ScopedOpener};
 use lineage_server::policy::{AdmissionSettings, Mode};
 
 use crate::args::{ConnectionArgs, PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
-use crate::open::{Connection, registry_lookup};
+use crate::open::{Connection, RegistryOpener};
 
 /// The routes' shared state for `args`: a registry client that gives up early enough for
-/// the API server's 5 s webhook timeout, the engine for `namespace`, the caches.
+/// the API server's 5 s webhook timeout, the engine for `namespace`, the caches, and
+/// `scope` over every store the lookup opens.
 pub fn policy_state(
     connection: &Connection,
     namespace: &str,
     args: &PolicyArgs,
     docker_config: Option<&Path>,
+    scope: Scope,
 ) -> anyhow::Result<Arc<PolicyState>> {
     let mode: Mode = args
         .admission_mode
@@ -31,14 +34,18 @@ pub fn policy_state(
     options
         .plain_http_hosts
         .extend(args.plain_http_hosts.iter().cloned());
+    // Callers of the policy routes must not read what other hosts answer.
+    options.quote_error_bodies = false;
     options.retries = 1;
     options.backoff = Duration::from_millis(100);
     options.connect_timeout = Duration::from_secs(2);
     options.read_timeout = Duration::from_secs(3);
     let client = RegistryClient::new(options).context("cannot set up the registry client")?;
-    let lookup = registry_lookup(
-        client,
-        namespace,
+    let scope = Arc::new(scope);
+    let network: Arc<dyn StoreOpener> = Arc::new(RegistryOpener::new(client));
+    let lookup = Lookup::new(
+        crate::commands::lifecycle::engine(namespace, None)?,
+        Arc::new(ScopedOpener::new(scope.clone(), network)),
         LookupOptions {
             digest_ttl: args.digest_ttl,
             tag_ttl: args.tag_ttl,
@@ -48,7 +55,7 @@ pub fn policy_state(
             deadline: Some(Duration::from_secs(4)),
             ..LookupOptions::default()
         },
-    )?;
+    );
     let admission = AdmissionSettings {
         mode,
         grace_period: args.grace_period,
@@ -56,7 +63,7 @@ pub fn policy_state(
         exempt_images: args.exempt_images.clone(),
         fail_open: !args.fail_closed,
     };
-    Ok(PolicyState::new(lookup, admission))
+    Ok(PolicyState::new(lookup, admission, scope))
 }
 
 /// The connection limits of `serve` and `webhook`; zero is refused, as it would serve
@@ -79,7 +86,20 @@ pub fn connection_limits(
 
 /// Serve the policy routes until SIGTERM or Ctrl-C.
 pub async fn run(connection: &Connection, namespace: &str, a: WebhookArgs) -> anyhow::Result<()> {
-    let state = policy_state(connection, namespace, &a.policy, a.docker_config.as_deref())?;
+    let scope = Scope::webhook(&a.policy.lookup_registries)
+        .map_err(|e| UsageError(anyhow::Error::new(e)))?;
+    if a.policy.lookup_registries.is_empty() {
+        tracing::warn!(
+            "no --lookup-registry: the policy routes look up images of any registry, for anyone who can reach them"
+        );
+    }
+    let state = policy_state(
+        connection,
+        namespace,
+        &a.policy,
+        a.docker_config.as_deref(),
+        scope,
+    )?;
     let limits = connection_limits(&a.connections)?;
     let mode = state.admission.mode;
     let tls = a.tls_cert.zip(a.tls_key);

@@ -4,6 +4,15 @@
 //! Tokens are cached per registry host and scope set until they expire. A request that is
 //! refused with a valid token (`insufficient_scope`) is authorised again, once, with the
 //! scopes the new challenge names added.
+//!
+//! A bearer challenge names the token realm, and whoever controls the registry's answers
+//! chooses it, so the registry's credentials do not follow it everywhere
+//! ([`realm_credentials`]): a plain-HTTP realm behind an HTTPS registry is refused (a
+//! downgrade: the token, and the credentials, would cross the network in clear), and a realm
+//! on another host gets the credentials only over HTTPS (as containerd decides; docker's and
+//! oras-go's clients send them to any realm). A realm on the registry's own host gets them
+//! over the registry's own scheme. A realm that gets no credentials is asked for an
+//! anonymous token.
 
 pub mod challenge;
 
@@ -65,7 +74,67 @@ enum Method {
     Bearer {
         realm: String,
         service: Option<String>,
+        /// A URL of the registry as contacted: its scheme and host decide what the realm
+        /// gets ([`realm_credentials`]).
+        registry: url::Url,
     },
+}
+
+/// Whether a token realm gets the registry's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealmCredentials {
+    /// Send them (Basic, or the identity token).
+    Send,
+    /// Ask for an anonymous token.
+    Withhold,
+}
+
+/// Why a token realm is not used at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RealmError {
+    /// The realm is not an `http` or `https` URL.
+    #[error("the token realm `{realm}` is not an http(s) URL")]
+    Invalid {
+        /// The realm as the challenge names it.
+        realm: String,
+    },
+    /// A plain-HTTP realm behind an HTTPS registry.
+    #[error(
+        "the registry {registry} is HTTPS but its token realm `{realm}` is plain HTTP; refusing the downgrade"
+    )]
+    Downgrade {
+        /// The registry host.
+        registry: String,
+        /// The realm.
+        realm: String,
+    },
+}
+
+/// What the token realm `realm` may get when `registry` (a URL of the registry as contacted)
+/// challenges: see the module documentation.
+pub fn realm_credentials(
+    registry: &url::Url,
+    realm: &url::Url,
+) -> Result<RealmCredentials, RealmError> {
+    let shown = || crate::error::redact(realm);
+    if !matches!(realm.scheme(), "http" | "https") || realm.host_str().is_none() {
+        return Err(RealmError::Invalid { realm: shown() });
+    }
+    if registry.scheme() == "https" && realm.scheme() != "https" {
+        return Err(RealmError::Downgrade {
+            registry: registry.host_str().unwrap_or_default().to_string(),
+            realm: shown(),
+        });
+    }
+    let same_host = match (registry.host_str(), realm.host_str()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    if same_host || realm.scheme() == "https" {
+        Ok(RealmCredentials::Send)
+    } else {
+        Ok(RealmCredentials::Withhold)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +149,8 @@ pub struct AuthState {
     /// Host → how it authenticates; bounded, as are the tokens.
     methods: Mutex<Memo<String, Method>>,
     tokens: Mutex<Memo<(String, String), Token>>,
+    /// Leave what a token service says out of error texts (`!ClientOptions::quote_error_bodies`).
+    hide_error_bodies: bool,
 }
 
 /// What the token endpoint answers.
@@ -91,6 +162,15 @@ struct TokenResponse {
 }
 
 impl AuthState {
+    /// Empty state; error texts quote what a token service says only with
+    /// `quote_error_bodies`.
+    pub fn new(quote_error_bodies: bool) -> AuthState {
+        AuthState {
+            hide_error_bodies: !quote_error_bodies,
+            ..AuthState::default()
+        }
+    }
+
     /// The `Authorization` header value to send to `host` for `scopes`, if one is known.
     pub fn header(
         &self,
@@ -109,11 +189,14 @@ impl AuthState {
         }
     }
 
-    /// React to a 401 from `host`: learn the method and fetch a token. Returns the scopes to
-    /// use from now on (the request's plus any a bearer challenge added).
+    /// React to a 401 from `host` to a request for `url`: learn the method and fetch a
+    /// token. Returns the scopes to use from now on (the request's plus any a bearer
+    /// challenge added).
+    #[allow(clippy::too_many_arguments)]
     pub async fn authorize(
         &self,
         http: &reqwest::Client,
+        url: &url::Url,
         host: &str,
         registry: &str,
         www_authenticate: Option<&str>,
@@ -154,14 +237,15 @@ impl AuthState {
             );
         }
         let all: Vec<String> = all.into_iter().collect();
-        let token = fetch_token(http, registry, realm, service.as_deref(), &all, cred).await?;
-        self.set_method(
-            host,
-            Method::Bearer {
-                realm: realm.to_string(),
-                service,
-            },
-        );
+        let method = Method::Bearer {
+            realm: realm.to_string(),
+            service,
+            registry: url.clone(),
+        };
+        let token = self
+            .fetch_token(http, registry, &method, &all, cred)
+            .await?;
+        self.set_method(host, method);
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.insert((host.to_string(), scope_key(&all)), token.clone());
             tokens.insert((host.to_string(), scope_key(scopes)), token);
@@ -194,12 +278,13 @@ impl AuthState {
         cred: Option<&Credential>,
     ) -> Result<(), RegistryError> {
         let method = self.methods.lock().ok().and_then(|m| m.get(host).cloned());
-        if let Some(Method::Bearer { realm, service }) = method {
+        if let Some(method @ Method::Bearer { .. }) = method {
             if self.header(host, scopes, cred).is_some() {
                 return Ok(());
             }
-            let token =
-                fetch_token(http, registry, &realm, service.as_deref(), scopes, cred).await?;
+            let token = self
+                .fetch_token(http, registry, &method, scopes, cred)
+                .await?;
             if let Ok(mut tokens) = self.tokens.lock() {
                 tokens.insert((host.to_string(), scope_key(scopes)), token);
             }
@@ -232,23 +317,70 @@ pub fn basic_header(cred: &Credential) -> Option<String> {
     }
 }
 
-/// Ask the token service for a token: GET with basic credentials (or anonymously), or the
-/// OAuth2 refresh-token POST for an identity token, on behalf of `registry`. The answer is
-/// read up to [`limits::TOKEN`] bytes, an error answer up to [`limits::ERROR_BODY`].
+impl AuthState {
+    /// Ask the token service of `method` (a bearer method) for a token on behalf of
+    /// `registry`: GET with basic credentials (or anonymously), or the OAuth2 refresh-token
+    /// POST for an identity token. The credentials go only where [`realm_credentials`]
+    /// allows.
+    async fn fetch_token(
+        &self,
+        http: &reqwest::Client,
+        registry: &str,
+        method: &Method,
+        scopes: &[String],
+        cred: Option<&Credential>,
+    ) -> Result<Token, RegistryError> {
+        let fail = |message: String| RegistryError::Auth {
+            registry: registry.to_string(),
+            message,
+        };
+        let Method::Bearer {
+            realm,
+            service,
+            registry: registry_url,
+        } = method
+        else {
+            return Err(fail("no token service is known for this registry".into()));
+        };
+        let url = url::Url::parse(realm)
+            .map_err(|e| fail(format!("invalid token realm `{realm}`: {e}")))?;
+        let cred = match realm_credentials(registry_url, &url).map_err(|e| fail(e.to_string()))? {
+            RealmCredentials::Send => cred,
+            RealmCredentials::Withhold => {
+                if cred.is_some() {
+                    tracing::warn!(realm = %crate::error::redact(&url), "the token realm is on another host over plain HTTP; asking it for an anonymous token, without the registry's credentials");
+                }
+                None
+            }
+        };
+        fetch_token(
+            http,
+            registry,
+            url,
+            service.as_deref(),
+            scopes,
+            cred,
+            self.hide_error_bodies,
+        )
+        .await
+    }
+}
+
+/// [`AuthState::fetch_token`] at `url`, with `cred` if any. The answer is read up to
+/// [`limits::TOKEN`] bytes, an error answer up to [`limits::ERROR_BODY`].
 async fn fetch_token(
     http: &reqwest::Client,
     registry: &str,
-    realm: &str,
+    mut url: url::Url,
     service: Option<&str>,
     scopes: &[String],
     cred: Option<&Credential>,
+    hide_error_bodies: bool,
 ) -> Result<Token, RegistryError> {
     let fail = |message: String| RegistryError::Auth {
         registry: registry.to_string(),
         message,
     };
-    let mut url =
-        url::Url::parse(realm).map_err(|e| fail(format!("invalid token realm `{realm}`: {e}")))?;
     let mut method = reqwest::Method::GET;
     let response = match cred {
         Some(Credential::IdentityToken(refresh)) => {
@@ -309,11 +441,16 @@ async fn fetch_token(
             .map(|(body, _)| body)
             .unwrap_or_default();
         let (errors, text) = crate::error::parse_error_body(&body);
-        let detail = errors
-            .first()
-            .map(|e| format!("{}: {}", e.code, e.message))
-            .or(text)
-            .unwrap_or_default();
+        let detail = if hide_error_bodies {
+            tracing::debug!(url = %shown, %status, ?errors, ?text, "a token service's error answer, not quoted to callers");
+            errors.first().map(|e| e.code.clone()).unwrap_or_default()
+        } else {
+            errors
+                .first()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .or(text)
+                .unwrap_or_default()
+        };
         let hint = if status.as_u16() == 401 {
             " (check the stored credentials; `lineage login`)"
         } else {
@@ -342,4 +479,71 @@ async fn fetch_token(
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_http_realm_behind_an_https_registry_is_refused() {
+        let e = realm_credentials(
+            &url("https://registry.example/v2/"),
+            &url("http://registry.example/token"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the registry registry.example is HTTPS but its token realm `http://registry.example/token` is plain HTTP; refusing the downgrade"
+        );
+        assert!(matches!(
+            realm_credentials(
+                &url("https://registry.example/v2/"),
+                &url("http://auth.example/token")
+            ),
+            Err(RealmError::Downgrade { .. })
+        ));
+    }
+
+    #[test]
+    fn credentials_go_to_another_host_only_over_https() {
+        let send = |registry: &str, realm: &str| realm_credentials(&url(registry), &url(realm));
+        assert_eq!(
+            send("https://registry.example/v2/", "https://auth.example/token"),
+            Ok(RealmCredentials::Send)
+        );
+        assert_eq!(
+            send(
+                "https://registry.example/v2/",
+                "https://REGISTRY.example:8443/token"
+            ),
+            Ok(RealmCredentials::Send)
+        );
+        assert_eq!(
+            send("http://127.0.0.1:5000/v2/", "http://127.0.0.1:5001/token"),
+            Ok(RealmCredentials::Send),
+            "the registry's own host, over its own scheme"
+        );
+        assert_eq!(
+            send("http://127.0.0.1:5000/v2/", "http://auth.example/token"),
+            Ok(RealmCredentials::Withhold)
+        );
+        assert_eq!(
+            send("http://127.0.0.1:5000/v2/", "https://auth.example/token"),
+            Ok(RealmCredentials::Send)
+        );
+        assert_eq!(
+            send(
+                "https://registry.example/v2/",
+                "ftp://registry.example/token"
+            ),
+            Err(RealmError::Invalid {
+                realm: "ftp://registry.example/token".into()
+            })
+        );
+    }
 }

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::RegistryStore;
 use crate::auth::Scope;
-use crate::client::{Body, Request, status_error};
+use crate::client::{Body, Request};
 use crate::error::RegistryError;
 use crate::link;
 
@@ -40,9 +40,11 @@ async fn open(store: &RegistryStore, desc: &Descriptor, offset: u64) -> Result<R
         StatusCode::NOT_FOUND => Err(StoreError::Backend {
             kind: lineage_store::ErrorKind::NotFound,
             message: format!("blob {} not found in {}", desc.digest, store.name),
-            source: Some(Box::new(status_error(resp, &Method::GET).await)),
+            source: Some(Box::new(
+                store.client.status_error(resp, &Method::GET).await,
+            )),
         }),
-        _ => Err(status_error(resp, &Method::GET).await.into()),
+        _ => Err(store.client.status_error(resp, &Method::GET).await.into()),
     }
 }
 
@@ -137,7 +139,7 @@ pub(super) async fn exists(store: &RegistryStore, digest: &Digest) -> Result<boo
     match resp.status() {
         StatusCode::OK => Ok(true),
         StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(status_error(resp, &Method::HEAD).await.into()),
+        _ => Err(store.client.status_error(resp, &Method::HEAD).await.into()),
     }
 }
 
@@ -200,7 +202,7 @@ async fn put_small(store: &RegistryStore, desc: &Descriptor, bytes: Bytes) -> Re
         202 => link::location(&resp)?,
         // Some registries refuse a body on POST; start over without one.
         400 | 404 | 405 | 411 | 415 => start(store, None).await?.0,
-        _ => return Err(status_error(resp, &Method::POST).await.into()),
+        _ => return Err(store.client.status_error(resp, &Method::POST).await.into()),
     };
     let req = Request::to_url(
         Method::PUT,

@@ -7,7 +7,7 @@ use lineage_store::{ErrorKind, PushResult, Result, StoreError};
 use reqwest::{Method, Response, StatusCode};
 
 use super::{RegistryStore, referrers};
-use crate::client::{Body, Request, status_error};
+use crate::client::{Body, Request};
 use crate::error::RegistryError;
 use crate::limits;
 
@@ -26,7 +26,7 @@ async fn not_found(
     StoreError::Backend {
         kind: ErrorKind::NotFound,
         message: format!("manifest `{reference}` not found in {}", store.name),
-        source: Some(Box::new(status_error(response, method).await)),
+        source: Some(Box::new(store.client.status_error(response, method).await)),
     }
 }
 
@@ -55,7 +55,7 @@ pub(super) async fn resolve(
     match resp.status() {
         StatusCode::NOT_FOUND => return Err(not_found(store, target, resp, &Method::HEAD).await),
         StatusCode::OK => {}
-        _ => return Err(status_error(resp, &Method::HEAD).await.into()),
+        _ => return Err(store.client.status_error(resp, &Method::HEAD).await.into()),
     }
     let digest = header(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok());
     let mt = header(&resp, "content-type").map(|t| strip_parameters(t).to_string());
@@ -87,7 +87,7 @@ pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result
     match resp.status() {
         StatusCode::NOT_FOUND => return Err(not_found(store, target, resp, &Method::GET).await),
         StatusCode::OK => {}
-        _ => return Err(status_error(resp, &Method::GET).await.into()),
+        _ => return Err(store.client.status_error(resp, &Method::GET).await.into()),
     }
     let manifest_error = |source| StoreError::Manifest {
         store: store.name.clone(),
@@ -132,7 +132,7 @@ pub(super) async fn exists(store: &RegistryStore, digest: &Digest) -> Result<boo
     match resp.status() {
         StatusCode::OK => Ok(true),
         StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(status_error(resp, &Method::HEAD).await.into()),
+        _ => Err(store.client.status_error(resp, &Method::HEAD).await.into()),
     }
 }
 
@@ -291,6 +291,10 @@ pub(super) async fn delete_reference(store: &RegistryStore, target: &TagOrDigest
     match resp.status() {
         StatusCode::NOT_FOUND => Err(not_found(store, target, resp, &Method::DELETE).await),
         s if matches!(s.as_u16(), 200 | 202 | 204) => Ok(()),
-        _ => Err(status_error(resp, &Method::DELETE).await.into()),
+        _ => Err(store
+            .client
+            .status_error(resp, &Method::DELETE)
+            .await
+            .into()),
     }
 }

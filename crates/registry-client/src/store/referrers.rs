@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{RegistryStore, manifest};
 use crate::capability::{ReferrersAnswer, artifact_type_filtered, referrers_answer};
-use crate::client::{ReferrersSupport, Request, status_error};
+use crate::client::{ReferrersSupport, Request};
 use crate::link::{self, Pages};
 use crate::referrers_index::{self as index, FallbackError};
 
@@ -102,11 +102,11 @@ async fn from_api(
                     return Ok(None);
                 }
                 ReferrersAnswer::Failed => {
-                    return Err(status_error(resp, &Method::GET).await.into());
+                    return Err(store.client.status_error(resp, &Method::GET).await.into());
                 }
             }
         } else if status != StatusCode::OK {
-            return Err(status_error(resp, &Method::GET).await.into());
+            return Err(store.client.status_error(resp, &Method::GET).await.into());
         }
         filtered &= artifact_type_filtered(
             resp.headers()

@@ -1389,6 +1389,7 @@ mod tests {
             "registry.example/models:2024" => Some(Err(LookupFailure {
                 message: "timeout".into(),
                 not_found: false,
+                refused: false,
             })),
             _ => flask_eol(key),
         });
@@ -1560,6 +1561,7 @@ mod tests {
             Err(LookupFailure {
                 message: "registry.example did not answer in 2s".into(),
                 not_found: false,
+                refused: false,
             }),
         );
         // "registry.example/other:1" has no result at all.

@@ -8,7 +8,8 @@
 //! `responses` otherwise, and caches both per key (3 minutes by default). So:
 //!
 //! - an image that does not exist gets `error` (a definite answer, and the pod could not
-//!   start anyway);
+//!   start anyway), and so does an image of a registry the server does not answer for
+//!   ([`scope`](super::scope): as definite, until the server's flags change);
 //! - an image that could not be checked (registry unreachable, timeout) gets a *value*
 //!   `{"reference", "error", "state": "unknown"}` instead, as the lookup API answers: templates
 //!   commonly reject any `errors` entry, and a cached error would keep rejecting the image
@@ -140,7 +141,7 @@ pub struct ProviderItem {
     /// The status JSON, or the unknown entry of an image that could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<LookupItem>,
-    /// Set only for an image that does not exist.
+    /// Set only for an image that does not exist or that the server does not answer for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -150,7 +151,7 @@ impl ProviderItem {
     /// failures become `error`).
     pub fn new(key: String, result: LookupResult) -> ProviderItem {
         match result {
-            Err(failure) if failure.not_found => ProviderItem {
+            Err(failure) if failure.not_found || failure.refused => ProviderItem {
                 key,
                 value: None,
                 error: Some(failure.message),
@@ -237,10 +238,12 @@ mod tests {
                 "nginx:1.25" => Err(LookupFailure {
                     message: "registry docker.io did not answer in 2s".into(),
                     not_found: false,
+                    refused: false,
                 }),
                 "registry.example/gone:1" => Err(LookupFailure {
                     message: "manifest unknown".into(),
                     not_found: true,
+                    refused: false,
                 }),
                 _ => Ok(status(&key, State::EndOfLife, Some("2023-07-10T08:00:00Z"))),
             };

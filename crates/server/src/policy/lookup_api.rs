@@ -226,6 +226,7 @@ pub(crate) mod tests {
                 Err(LookupFailure {
                     message: "manifest unknown".into(),
                     not_found: true,
+                    refused: false,
                 }),
             ),
             (

@@ -7,11 +7,12 @@
 //!   images a Pod or workload runs ([`admission::images`]), and whether to admit it
 //!   ([`admission::decide`]) in enforce, warn or audit mode;
 //! - [`gatekeeper`]: the Gatekeeper external data provider (`ProviderRequest` in,
-//!   `ProviderResponse` out).
+//!   `ProviderResponse` out);
+//! - [`scope`]: which registries the routes answer for, and where each image is read from.
 //!
 //! The handlers own the I/O: they parse the body with these functions, look each image up
 //! with the lifecycle engine, turn each engine error into a [`LookupFailure`], and send what
-//! these functions build. Everything here is pure and decided from its arguments (the current
+//! these functions build. Everything else here is pure and decided from its arguments (the current
 //! time included), so it is tested without a registry.
 
 pub mod admission;
@@ -19,6 +20,7 @@ pub mod gatekeeper;
 mod glob;
 pub mod lookup_api;
 pub mod routes;
+pub mod scope;
 
 use lineage_lifecycle::Status;
 
@@ -40,6 +42,9 @@ pub struct LookupFailure {
     /// The image (its tag or digest) does not exist: a definite answer, unlike a registry
     /// that could not be reached.
     pub not_found: bool,
+    /// The server does not answer for the image's registry ([`scope`]): as definite as
+    /// [`LookupFailure::not_found`], and no request was made.
+    pub refused: bool,
 }
 
 /// The result of looking up one image.

@@ -28,7 +28,9 @@ use lineage_lifecycle::Lookup;
 use super::admission::{self, AdmissionReview, AdmissionSettings, ReviewResponse, Verdict};
 use super::gatekeeper::{ProviderRequest, ProviderResponse};
 use super::lookup_api::{LookupQuery, LookupResponse};
+use super::scope::Scope;
 use super::{LookupFailure, LookupResult};
+use crate::auth::Htpasswd;
 
 /// The largest request body: an AdmissionReview carries the object and the old object, each
 /// up to etcd's 1.5 MiB.
@@ -45,6 +47,8 @@ pub struct PolicyState {
     pub lookup: Lookup,
     /// How admission requests are decided.
     pub admission: AdmissionSettings,
+    /// The registries the routes answer for.
+    pub scope: Arc<Scope>,
     counters: Counters,
 }
 
@@ -72,17 +76,24 @@ fn verdict_index(v: Verdict) -> usize {
 }
 
 impl PolicyState {
-    /// Shared state for the routes.
-    pub fn new(lookup: Lookup, admission: AdmissionSettings) -> Arc<PolicyState> {
+    /// Shared state for the routes. `lookup` should open stores through a
+    /// [`ScopedOpener`](super::scope::ScopedOpener) over the same `scope`, so that a successor
+    /// outside it is not fetched either.
+    pub fn new(
+        lookup: Lookup,
+        admission: AdmissionSettings,
+        scope: Arc<Scope>,
+    ) -> Arc<PolicyState> {
         Arc::new(PolicyState {
             lookup,
             admission,
+            scope,
             counters: Counters::default(),
         })
     }
 
     /// Look `images` up now (or at `at`), as the routes report results (in order; an
-    /// image given twice is looked up once). With `follow`, each successor is followed to the
+    /// image given twice is looked up once; one outside the scope is refused unasked). With `follow`, each successor is followed to the
     /// image to move to ([`Lookup::follow_successors`]) within [`FOLLOW_BUDGET`]; the lookup
     /// and Gatekeeper routes answer the recorded successor (DESIGN §4).
     async fn look_up(
@@ -92,34 +103,85 @@ impl PolicyState {
         follow: bool,
     ) -> Vec<(String, LookupResult)> {
         let at = at.unwrap_or_else(Utc::now);
-        let mut results = self.lookup.lookup_many(&images, at).await;
+        let refusals: Vec<_> = images.iter().map(|i| self.scope.refusal(i)).collect();
+        let asked: Vec<String> = images
+            .iter()
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(image, _)| image.clone())
+            .collect();
+        let mut results = self.lookup.lookup_many(&asked, at).await;
         if follow {
             results = self
                 .lookup
                 .follow_many(results, at, Some(FOLLOW_BUDGET))
                 .await;
         }
+        let mut answered = results.into_iter().map(|r| {
+            r.map_err(|e| LookupFailure {
+                message: e.message(),
+                not_found: e.is_not_found(),
+                refused: false,
+            })
+        });
         images
             .into_iter()
-            .zip(results.into_iter().map(|r| {
-                r.map_err(|e| LookupFailure {
-                    message: e.message(),
-                    not_found: e.is_not_found(),
-                })
-            }))
+            .zip(refusals)
+            .map(|(image, refused)| {
+                let result = match refused {
+                    Some(refused) => Err(LookupFailure {
+                        message: refused.to_string(),
+                        not_found: false,
+                        refused: true,
+                    }),
+                    // One result per image asked, in order.
+                    None => answered.next().unwrap_or_else(|| {
+                        Err(LookupFailure {
+                            message: "no lookup result".into(),
+                            not_found: false,
+                            refused: false,
+                        })
+                    }),
+                };
+                (image, result)
+            })
             .collect()
     }
 }
 
-/// The policy routes over `state`.
-pub fn router(state: Arc<PolicyState>) -> Router {
-    Router::new()
-        .route("/lifecycle/v1/lookup", post(lookup))
-        .route("/admission/v1/validate", post(validate))
-        .route("/gatekeeper/v1/lookup", post(gatekeeper))
+/// Who may call the policy routes.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The Basic credentials the lookup, Gatekeeper, metrics (and admission) routes want:
+    /// `lineage serve --htpasswd`'s. `None`: anyone may call them.
+    pub htpasswd: Option<Arc<Htpasswd>>,
+    /// Leave the admission route open even with [`Access::htpasswd`] (`lineage serve
+    /// --admission-without-auth`): the API server calls admission webhooks without Basic
+    /// credentials.
+    pub admission_without_auth: bool,
+}
+
+/// The policy routes over `state`, callable as `access` says.
+pub fn router(state: Arc<PolicyState>, access: Access) -> Router {
+    let mut open = Router::new()
         .route("/healthz", get(ok))
-        .route("/readyz", get(ok))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(ok));
+    let mut guarded = Router::new()
+        .route("/lifecycle/v1/lookup", post(lookup))
+        .route("/gatekeeper/v1/lookup", post(gatekeeper))
+        .route("/metrics", get(metrics));
+    if access.admission_without_auth {
+        open = open.route("/admission/v1/validate", post(validate));
+    } else {
+        guarded = guarded.route("/admission/v1/validate", post(validate));
+    }
+    if let Some(htpasswd) = access.htpasswd {
+        guarded = guarded.route_layer(axum::middleware::from_fn_with_state(
+            htpasswd,
+            crate::auth::require,
+        ));
+    }
+    open.merge(guarded)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

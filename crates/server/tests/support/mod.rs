@@ -60,7 +60,7 @@ impl Server {
             .unwrap()
             .with_clock(clock.clone());
         let root = registry.root().to_path_buf();
-        let app = lineage_server::app(Arc::new(registry), None, None);
+        let app = lineage_server::app(Arc::new(registry), None, None, false);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
