@@ -394,8 +394,8 @@ if ! cargo nextest --version > /dev/null 2>&1; then
 fi
 
 if cargo nextest --version > /dev/null 2>&1; then
-  step "$(show cargo nextest run "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}")"
-  cargo nextest run "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}"
+  step "$(show cargo nextest run --no-fail-fast "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}")"
+  cargo nextest run --no-fail-fast "${scope[@]+"${scope[@]}"}" "${args[@]+"${args[@]}"}"
   # nextest does not run doctests. A run narrowed with -p to binary-only
   # packages has no doctests; cargo reports that as an error, which is ignored.
   step "$(show cargo test "${scope[@]+"${scope[@]}"}" "${pkg_args[@]+"${pkg_args[@]}"}" --doc)"

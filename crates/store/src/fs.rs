@@ -26,12 +26,25 @@ pub const STALE_AFTER: Duration = Duration::from_secs(60 * 60);
 /// own default, `0600`, would hide layouts and archives from other users and tools).
 const FILE_MODE: u32 = 0o666;
 
+/// The mode of files only their owner may read: credentials.
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
 /// A new temporary file in `dir`, removed on drop unless persisted. Its mode is
 /// [`FILE_MODE`] less the umask, which it keeps once persisted.
 pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    temp_file_with_mode(dir, FILE_MODE)
+}
+
+/// [`temp_file_in`] for a file only its owner may read or write (`0600`, whatever the
+/// umask): docker's `config.json` with its credentials.
+pub fn private_temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    temp_file_with_mode(dir, PRIVATE_FILE_MODE)
+}
+
+fn temp_file_with_mode(dir: &Path, mode: u32) -> Result<tempfile::NamedTempFile> {
     tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(FILE_MODE))
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| StoreError::io("create a temporary file in", dir, e))
 }

@@ -414,7 +414,7 @@ fn write_atomic(path: &Path, value: &Value) -> Result<(), CredentialError> {
     // The project's one durable write (temporary file, fsync, rename, fsync of the
     // directory), with the old file's permissions carried over in between.
     let store_error = |e: lineage_store::StoreError| write_error(std::io::Error::other(e));
-    let mut temp = lineage_store::fs::temp_file_in(&dir).map_err(store_error)?;
+    let mut temp = lineage_store::fs::private_temp_file_in(&dir).map_err(store_error)?;
     temp.write_all(&json).map_err(write_error)?;
     if let Some(permissions) = existing {
         temp.as_file()
