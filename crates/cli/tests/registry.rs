@@ -883,4 +883,197 @@ mod faults {
             lineage_ok(s.path(), &["resolve", &image]).stdout_text()
         );
     }
+
+    use crate::support::faults::{Fault, FaultProxy, Rule};
+
+    fn rule(needle: &str, every: usize, limit: usize, fault: Fault) -> Rule {
+        Rule {
+            needle: needle.to_string(),
+            every,
+            limit,
+            fault,
+        }
+    }
+
+    /// Run `args` until it succeeds, at most three times (a clean failure is allowed, a
+    /// panic never); the runs' exit codes.
+    fn until_done(cwd: &std::path::Path, args: &[&str]) -> Vec<Option<i32>> {
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            let r = lineage_run(cwd, args);
+            assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+            assert!(matches!(r.code, Some(0 | 1)), "{:?}: {}", r.code, r.stderr);
+            codes.push(r.code);
+            if r.code == Some(0) {
+                return codes;
+            }
+        }
+        panic!("lineage {args:?} did not finish in three runs: {codes:?}");
+    }
+
+    /// 429 with `Retry-After`, 503 and answers cut short on the way to `lineage serve`:
+    /// release, retire, restore and attach finish (through retries, or on a rerun), and the
+    /// lineage holds exactly the records one clean run of each leaves.
+    #[test]
+    fn write_commands_through_http_faults_converge() {
+        let s = Scratch::new();
+        let server = Serve::start(&s.join("root"), &[]);
+        let proxy = FaultProxy::start(
+            &server.host,
+            vec![
+                rule("PUT /v2/", 2, 4, Fault::Unavailable),
+                rule("POST /v2/", 3, 3, Fault::TooManyRequests),
+                rule("GET /v2/app/referrers/", 3, 3, Fault::CutAfter(10)),
+                rule("GET /v2/", 4, 4, Fault::TooManyRequests),
+                rule("HEAD /v2/", 5, 4, Fault::Unavailable),
+            ],
+        );
+        let builds = s.join("builds");
+        build_images(&builds, &["rev1", "rev2"]);
+        let via = |tag: &str| format!("{}/app{tag}", proxy.host);
+        for (rev, created) in [
+            ("rev1", "2024-01-01T00:00:00Z"),
+            ("rev2", "2024-02-01T00:00:00Z"),
+        ] {
+            let src = format!("oci:{}:{rev}", builds.display());
+            let repo = via("");
+            until_done(
+                s.path(),
+                &[
+                    "release",
+                    &src,
+                    &repo,
+                    "--version",
+                    "1.0",
+                    "--created",
+                    created,
+                ],
+            );
+        }
+        until_done(
+            s.path(),
+            &[
+                "attach",
+                &via(":1.0"),
+                "--artifact-type",
+                "application/x.note",
+                "--annotation",
+                "n=1",
+            ],
+        );
+        until_done(
+            s.path(),
+            &[
+                "retire",
+                &via(":1.0-20240201"),
+                "--at",
+                "2030-01-01T00:00:00Z",
+                "--reason",
+                "unsupported",
+            ],
+        );
+        until_done(s.path(), &["restore", &via(":1.0-20240201")]);
+        assert!(
+            proxy.injected.load(std::sync::atomic::Ordering::SeqCst) > 0,
+            "no fault was injected"
+        );
+
+        let direct = |tag: &str| server.reference("app", &format!(":{tag}"));
+        assert_eq!(
+            records(s.path(), &direct("1.0-20240101")),
+            1,
+            "one retirement record"
+        );
+        // The retirement of rev2, then its restore: two records, the restore in effect.
+        assert_eq!(records(s.path(), &direct("1.0-20240201")), 2);
+        let st: Value = serde_json::from_slice(
+            &lineage_ok(s.path(), &["status", "--output", "json", &direct("1.0")]).stdout,
+        )
+        .unwrap();
+        assert_eq!(st[0]["state"], "supported", "{st}");
+        let tree: Value = serde_json::from_slice(
+            &lineage_ok(s.path(), &["discover", "--output", "json", &direct("1.0")]).stdout,
+        )
+        .unwrap();
+        let notes = tree["referrers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["artifactType"] == "application/x.note")
+            .count();
+        assert_eq!(notes, 1, "one attached note: {tree}");
+    }
+
+    /// A blob whose answer is cut short is fetched again, and the copy is whole.
+    #[test]
+    fn a_blob_cut_short_is_fetched_again() {
+        let s = Scratch::new();
+        let server = Serve::start(&s.join("root"), &[]);
+        let builds = s.join("builds");
+        build_images(&builds, &["rev1"]);
+        lineage_ok(
+            s.path(),
+            &[
+                "copy",
+                &format!("oci:{}:rev1", builds.display()),
+                &server.reference("app", ":v1"),
+            ],
+        );
+        let proxy = FaultProxy::start(
+            &server.host,
+            vec![rule("GET /v2/app/blobs/", 1, 1, Fault::CutAfter(10))],
+        );
+        let out = s.join("out");
+        lineage_ok(
+            s.path(),
+            &[
+                "copy",
+                &format!("{}/app:v1", proxy.host),
+                &format!("oci:{}:v1", out.display()),
+            ],
+        );
+        assert_eq!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            lineage_ok(s.path(), &["resolve", &format!("oci:{}:v1", out.display())]).stdout_text(),
+            lineage_ok(s.path(), &["resolve", &server.reference("app", ":v1")]).stdout_text()
+        );
+        crate::support::assert_layout_integrity(&out);
+    }
+
+    /// A copy that fails at its last step (every manifest PUT refused) leaves its blobs in
+    /// the destination; the rerun sends none of them again.
+    #[test]
+    fn an_interrupted_copy_resumes_without_sending_blobs_again() {
+        let s = Scratch::new();
+        let server = Serve::start(&s.join("root"), &[]);
+        let builds = s.join("builds");
+        build_images(&builds, &["rev1"]);
+        let src = format!("oci:{}:rev1", builds.display());
+        let proxy = FaultProxy::start(
+            &server.host,
+            vec![rule(
+                "PUT /v2/app/manifests/",
+                1,
+                usize::MAX,
+                Fault::Unavailable,
+            )],
+        );
+        let r = lineage_run(s.path(), &["copy", &src, &format!("{}/app:v1", proxy.host)]);
+        assert_eq!(r.code, Some(1), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("503") || r.stderr.contains("UNAVAILABLE"),
+            "{}",
+            r.stderr
+        );
+        let before = server.mark("resume-before");
+        lineage_ok(s.path(), &["copy", &src, &server.reference("app", ":v1")]);
+        let after = server.mark("resume-after");
+        let uploads: Vec<String> = server.requests()[before + 1..after]
+            .iter()
+            .filter(|l| l.contains("method=POST") || l.contains("method=PATCH"))
+            .cloned()
+            .collect();
+        assert!(uploads.is_empty(), "blobs sent again: {uploads:?}");
+        lineage_ok(s.path(), &["resolve", &server.reference("app", ":v1")]);
+    }
 }

@@ -652,6 +652,8 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
         String::from_utf8_lossy(want),
     );
 }
+/// An HTTP fault proxy: injected 429s, 5xxs and answers cut short.
+pub mod faults;
 /// The lifecycle scenario in a registry (`tests/policy.rs` and the integrations' tests).
 pub mod scenario;
 pub mod serve;
