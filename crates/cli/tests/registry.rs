@@ -441,8 +441,10 @@ fn delete_unsupported_fails_cleanly() {
     let ctx = Ctx::new();
     let repo = unique_repo("nodelete");
     let image = push_image(&ctx, &reg, &repo, "v1");
+    // The manifest is tagged v1, which would go with it: --force.
     let r = ctx.run(&[
         "delete",
+        "--force",
         &reg.reference(&repo, &format!("@{}", image.digest)),
     ]);
     let stderr = fails_with(&r, 1);
