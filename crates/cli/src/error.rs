@@ -96,14 +96,28 @@ impl std::error::Error for UsageError {
     }
 }
 
-/// Render `err` for stderr: `error: headline`, `  caused by: …` lines, `hint: …`.
+/// Render `err` for stderr: `error: headline`, `  caused by: …` lines, `hint: …`, and for a
+/// bad argument clap's own footer, so every usage error reads alike. `error:` is red and
+/// bold, as clap draws it, on a terminal without `NO_COLOR`.
 pub fn render(err: &anyhow::Error) -> String {
-    let mut out = format!("error: {err}\n");
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    render_with(err, colour)
+}
+
+fn render_with(err: &anyhow::Error, colour: bool) -> String {
+    let label = if colour {
+        "\x1b[1m\x1b[31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    let mut out = format!("{label} {err}\n");
     let mut hint = None;
     let mut last = err.to_string();
     for cause in err.chain().skip(1) {
-        if let Some(h) = cause.downcast_ref::<Hinted>() {
-            hint.get_or_insert_with(|| h.hint.clone());
+        if let Some(h) = hint_of(cause) {
+            hint.get_or_insert_with(|| h.to_string());
         }
         let text = cause.to_string();
         // Wrappers repeat their inner message; show each message once.
@@ -112,13 +126,26 @@ pub fn render(err: &anyhow::Error) -> String {
         }
         last = text;
     }
-    if let Some(h) = err.downcast_ref::<Hinted>() {
-        hint = Some(h.hint.clone());
+    if let Some(h) = hint_of(err.as_ref()) {
+        hint = Some(h.to_string());
     }
     if let Some(h) = hint {
         out.push_str(&format!("hint: {h}\n"));
     }
+    if exit_code_for(err) == exit_code::USAGE {
+        out.push_str("\nFor more information, try '--help'.\n");
+    }
     out
+}
+
+/// The hint `e` carries: its own, or that of the error a [`UsageError`] wraps.
+fn hint_of<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e str> {
+    if let Some(h) = e.downcast_ref::<Hinted>() {
+        return Some(&h.hint);
+    }
+    e.downcast_ref::<UsageError>()
+        .and_then(|u| u.0.downcast_ref::<Hinted>())
+        .map(|h| h.hint.as_str())
 }
 
 /// The exit code for `err`.
@@ -134,6 +161,18 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
 mod tests {
     use super::*;
     use anyhow::Context as _;
+
+    #[test]
+    fn usage_errors_end_as_clap_ends_them_and_colour_only_when_asked() {
+        let err = anyhow::Error::new(UsageError(anyhow::anyhow!("`x` is not a tag")));
+        assert_eq!(
+            render_with(&err, false),
+            "error: `x` is not a tag\n\nFor more information, try '--help'.\n"
+        );
+        assert!(render_with(&err, true).starts_with("\x1b[1m\x1b[31merror:\x1b[0m `x`"));
+        let failure = anyhow::anyhow!("registry down");
+        assert_eq!(render_with(&failure, false), "error: registry down\n");
+    }
 
     #[test]
     fn renders_headline_causes_and_hint() {

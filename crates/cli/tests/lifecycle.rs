@@ -725,6 +725,22 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
         "nothing was released"
     );
 
+    // The arguments the other way round: the hint says which comes first.
+    let swapped = lineage_run(s.path(), &["release", &repo, &src, "--version", "2.0"]);
+    assert_eq!(swapped.code, Some(2), "{}", swapped.stderr);
+    assert!(
+        swapped.stderr.contains("hint: the source comes first"),
+        "{}",
+        swapped.stderr
+    );
+    assert!(
+        swapped
+            .stderr
+            .contains("For more information, try '--help'."),
+        "{}",
+        swapped.stderr
+    );
+
     // A repository without a tag: `latest` was assumed, and the error says so.
     let untagged = lineage_run(s.path(), &["resolve", &repo]);
     assert_eq!(untagged.code, Some(1), "{}", untagged.stderr);

@@ -226,7 +226,20 @@ pub async fn release(
 ) -> anyhow::Result<()> {
     let engine = engine(namespace, a.dialect)?;
     let source = open::parse(&a.source)?;
-    let repository = repository_arg("REPOSITORY", &a.repository)?;
+    let repository = repository_arg("REPOSITORY", &a.repository).map_err(|e| {
+        // `release REPO SRC:TAG`: the arguments the other way round.
+        if source.written_target().is_none() {
+            usage(crate::error::Hinted {
+                error: e,
+                hint: format!(
+                    "the source comes first: `lineage release {} {}`",
+                    a.repository, a.source
+                ),
+            })
+        } else {
+            e
+        }
+    })?;
     let req = ReleaseRequest {
         version: a.version.clone(),
         revision: a.revision.clone(),
