@@ -509,7 +509,7 @@ async fn transfer_blob(ctx: &Ctx<'_>, desc: &Descriptor) -> Result<(), CopyError
     let source_failed = Arc::new(AtomicBool::new(false));
     let stream = observe(stream, desc, ctx, source_failed.clone());
     ctx.dst
-        .blob_put(desc, stream)
+        .blob_put_verified(desc, stream)
         .map_err(|e| {
             if source_failed.load(Ordering::Relaxed) {
                 ctx.src_err("read blob", digest)(e)

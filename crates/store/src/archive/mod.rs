@@ -171,6 +171,11 @@ impl Store for ArchiveStore {
     async fn blob_put(&self, desc: &Descriptor, data: BlobStream) -> Result<()> {
         self.writable("writing blobs")?.blob_put(desc, data).await
     }
+    async fn blob_put_verified(&self, desc: &Descriptor, data: BlobStream) -> Result<()> {
+        self.writable("writing blobs")?
+            .blob_put_verified(desc, data)
+            .await
+    }
     async fn manifest_delete(&self, digest: &Digest) -> Result<()> {
         self.writable("deleting manifests")?
             .manifest_delete(digest)

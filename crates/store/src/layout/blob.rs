@@ -14,6 +14,20 @@ use crate::store::ReadStore;
 
 const CHUNK: usize = 256 * 1024;
 
+/// Bytes gathered before a write reaches the file: network chunks are small (16 KiB), and
+/// every write of a tokio file is a trip to the blocking pool.
+const WRITE_BUFFER: usize = 1024 * 1024;
+
+/// Whether [`put`] hashes what it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Hash the stream and refuse it unless it matches the descriptor.
+    Verify,
+    /// The stream fails by itself unless it matches ([`crate::blob::verified`]); count its
+    /// bytes only.
+    AlreadyVerified,
+}
+
 pub(super) async fn get(store: &LayoutStore, desc: &Descriptor) -> Result<BlobStream> {
     let path = store.blob_path(&desc.digest);
     let file = tokio::fs::File::open(&path)
@@ -35,6 +49,7 @@ pub(super) async fn put(
     store: &LayoutStore,
     desc: &Descriptor,
     mut data: BlobStream,
+    check: Check,
 ) -> Result<()> {
     let target = store.blob_path(&desc.digest);
     if tokio::fs::metadata(&target)
@@ -52,24 +67,41 @@ pub(super) async fn put(
     let std_file = tmp
         .reopen()
         .map_err(|e| StoreError::io("open", tmp.path(), e))?;
-    let mut file = tokio::fs::File::from_std(std_file);
+    let mut file =
+        tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(std_file));
     let mut verifier = Verifier::new(desc.digest.clone(), Some(desc.size));
+    let mut written = 0u64;
     while let Some(chunk) = data.next().await {
         let chunk = chunk?;
-        verifier
-            .update(&chunk)
-            .map_err(|source| StoreError::Verify {
-                store: store.name().to_string(),
-                source,
-            })?;
+        written += chunk.len() as u64;
+        if check == Check::Verify {
+            verifier
+                .update(&chunk)
+                .map_err(|source| StoreError::Verify {
+                    store: store.name().to_string(),
+                    source,
+                })?;
+        }
         file.write_all(&chunk)
             .await
             .map_err(|e| StoreError::io("write", tmp.path(), e))?;
     }
-    verifier.finish().map_err(|source| StoreError::Verify {
-        store: store.name().to_string(),
-        source,
-    })?;
+    if check == Check::Verify {
+        verifier.finish().map_err(|source| StoreError::Verify {
+            store: store.name().to_string(),
+            source,
+        })?;
+    } else if written != desc.size {
+        // The stream's own check failed to run: never trust a short or long blob.
+        return Err(StoreError::Verify {
+            store: store.name().to_string(),
+            source: lineage_oci::VerifyError::Size {
+                digest: desc.digest.clone(),
+                expected: desc.size,
+                actual: written,
+            },
+        });
+    }
     file.flush()
         .await
         .map_err(|e| StoreError::io("write", tmp.path(), e))?;

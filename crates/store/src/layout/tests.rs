@@ -365,3 +365,38 @@ fn a_layout_is_created_among_foreign_entries_but_never_over_its_own_names() {
     assert!(LayoutStore::open_or_create_among(&stray, |_| true).is_err());
     assert!(!stray.join("oci-layout").exists());
 }
+
+/// A verified stream is written without hashing it again, but its own check still decides:
+/// wrong content fails at the stream's end, a wrong length at the store's count, and
+/// nothing becomes visible either way.
+#[tokio::test]
+async fn blob_put_verified_trusts_the_stream_s_check_and_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path().join("l")).unwrap();
+    let data = bytes::Bytes::from_static(b"layer bytes");
+    let desc = Descriptor::new(
+        media_type::OCI_LAYER_TAR,
+        Digest::sha256(&data),
+        data.len() as u64,
+    );
+
+    let wrong = crate::blob::verified(
+        crate::blob::from_bytes(bytes::Bytes::from_static(b"LAYER BYTES")),
+        &desc,
+        "test",
+    );
+    assert!(store.blob_put_verified(&desc, wrong).await.is_err());
+    assert!(!store.blob_exists(&desc.digest).await.unwrap());
+
+    // A stream that did not check itself and is short: the count refuses it.
+    let short = crate::blob::from_bytes(bytes::Bytes::from_static(b"layer"));
+    assert!(store.blob_put_verified(&desc, short).await.is_err());
+    assert!(!store.blob_exists(&desc.digest).await.unwrap());
+
+    let right = crate::blob::verified(crate::blob::from_bytes(data.clone()), &desc, "test");
+    store.blob_put_verified(&desc, right).await.unwrap();
+    let back = read_all(store.blob_get(&desc).await.unwrap(), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(back, data);
+}
