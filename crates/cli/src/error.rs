@@ -138,6 +138,40 @@ fn render_with(err: &anyhow::Error, colour: bool) -> String {
     out
 }
 
+/// clap's "unrecognized subcommand" with its suggestions best first (clap lists the closest
+/// last: `stauts` gave `'audit', 'tags', 'status'`); `None` for every other parse error.
+pub fn unknown_subcommand(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let given = match e.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => return None,
+    };
+    let mut suggested = match e.get(ContextKind::SuggestedSubcommand) {
+        Some(ContextValue::Strings(v)) => v.clone(),
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    suggested.reverse();
+    let tip = match suggested.split_first() {
+        None => String::new(),
+        Some((best, [])) => format!("\n  tip: did you mean '{best}'?\n"),
+        Some((best, others)) => format!(
+            "\n  tip: did you mean '{best}'? (or {})\n",
+            others
+                .iter()
+                .map(|o| format!("'{o}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(format!(
+        "error: unrecognized subcommand '{given}'\n{tip}\nUsage: lineage [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n"
+    ))
+}
+
 /// The hint `e` carries: its own, or that of the error a [`UsageError`] wraps.
 fn hint_of<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e str> {
     if let Some(h) = e.downcast_ref::<Hinted>() {
@@ -161,6 +195,16 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
 mod tests {
     use super::*;
     use anyhow::Context as _;
+
+    #[test]
+    fn an_unknown_subcommand_suggests_the_closest_first() {
+        use clap::Parser as _;
+        let e = crate::args::Cli::try_parse_from(["lineage", "stauts"]).unwrap_err();
+        let text = unknown_subcommand(&e).unwrap();
+        assert!(text.contains("tip: did you mean 'status'?"), "{text}");
+        let e = crate::args::Cli::try_parse_from(["lineage", "status", "--nope"]).unwrap_err();
+        assert!(unknown_subcommand(&e).is_none());
+    }
 
     #[test]
     fn usage_errors_end_as_clap_ends_them_and_colour_only_when_asked() {

@@ -19,14 +19,22 @@ mod progress;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use lineage_store::copy::CopyOptions;
 
 use crate::args::{Cli, Command, ReportCommand};
 use crate::error::{exit_code, render};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if let Some(text) = error::unknown_subcommand(&e) {
+                eprint!("{text}");
+                return ExitCode::from(exit_code::USAGE as u8);
+            }
+            e.exit()
+        }
+    };
     init_logging(
         cli.verbose,
         matches!(cli.command, Command::Serve(_) | Command::Webhook(_)),
