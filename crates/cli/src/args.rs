@@ -248,7 +248,8 @@ pub struct DiscoverArgs {
 /// Formats of `lineage discover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiscoverOutput {
-    /// A tree starting at the subject.
+    /// A tree starting at the subject (also `text`).
+    #[value(alias = "text")]
     Tree,
     /// JSON in the shape of `oras discover --format json`.
     Json,
@@ -282,7 +283,8 @@ pub struct ProbeArgs {
 /// Formats of `lineage probe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProbeOutput {
-    /// A table: a row per check, a column per registry.
+    /// A table: a row per check, a column per registry (also `text`).
+    #[value(alias = "text")]
     Table,
     /// `[{"registry", "checks": [{"id", "result", "detail"}]}]`.
     Json,
@@ -378,7 +380,8 @@ pub struct AuditArgs {
 /// Formats of `lineage audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuditOutput {
-    /// A table for people.
+    /// A table for people (also `text`).
+    #[value(alias = "text")]
     Table,
     /// JSON: one object per distinct image.
     Json,
@@ -814,7 +817,8 @@ pub struct StoreArgs {
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
-    /// Human-readable text.
+    /// Human-readable text (also `table`: every command takes `text` and `json`).
+    #[value(alias = "table")]
     Text,
     /// JSON.
     Json,
@@ -825,6 +829,40 @@ mod tests {
     use std::time::Duration;
 
     use super::{parse_duration, parse_listen_addr};
+
+    /// One vocabulary: every command that prints data takes `text` for people and `json`.
+    #[test]
+    fn every_output_takes_text_and_json() {
+        use clap::ValueEnum as _;
+        for (name, text, json) in [
+            (
+                "output",
+                super::Output::from_str("text", false).is_ok(),
+                super::Output::from_str("json", false).is_ok(),
+            ),
+            (
+                "discover",
+                super::DiscoverOutput::from_str("text", false).is_ok(),
+                super::DiscoverOutput::from_str("json", false).is_ok(),
+            ),
+            (
+                "probe",
+                super::ProbeOutput::from_str("text", false).is_ok(),
+                super::ProbeOutput::from_str("json", false).is_ok(),
+            ),
+            (
+                "audit",
+                super::AuditOutput::from_str("text", false).is_ok(),
+                super::AuditOutput::from_str("json", false).is_ok(),
+            ),
+        ] {
+            assert!(text && json, "{name}");
+        }
+        assert_eq!(
+            super::Output::from_str("table", false),
+            Ok(super::Output::Text)
+        );
+    }
 
     #[test]
     fn listen_addresses() {

@@ -377,6 +377,39 @@ mod help {
         }
     }
 
+    /// Every long option of every command is documented: in the README's command table, or
+    /// for the policy routes' settings in docs/policy.md or docs/security.md.
+    #[test]
+    fn every_option_is_documented() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let docs: String = ["README.md", "docs/policy.md", "docs/security.md"]
+            .iter()
+            .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+            .collect();
+        let mut missing = Vec::new();
+        for command in commands() {
+            let text = help(&[&command]);
+            let own = text.split("Global options:").next().unwrap_or_default();
+            for line in own.lines() {
+                let Some(flag) = line
+                    .split_whitespace()
+                    .find(|w| w.starts_with("--"))
+                    .map(|w| w.trim_end_matches(',').to_string())
+                else {
+                    continue;
+                };
+                // Options are listed at the start of a line; descriptions mention others.
+                if !line.trim_start().starts_with('-') || flag == "--help" {
+                    continue;
+                }
+                if !docs.contains(&flag) {
+                    missing.push(format!("{command} {flag}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "undocumented options: {missing:?}");
+    }
+
     #[test]
     fn every_command_is_in_the_readme() {
         let readme =
