@@ -76,7 +76,7 @@ impl fmt::Display for CreatedFrom {
             CreatedFrom::Annotation => "the image's org.opencontainers.image.created",
             CreatedFrom::Config => "the image config's created",
             CreatedFrom::Request => "--created",
-            CreatedFrom::Now => "the current time (the image has no created time)",
+            CreatedFrom::Now => "the current time: the image has no created time",
             CreatedFrom::Released => "the revision already released",
         })
     }

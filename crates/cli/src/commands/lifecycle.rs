@@ -283,7 +283,7 @@ pub async fn release(
             }
         );
         eprintln!(
-            "  created {} (from {})",
+            "  created {}, from {}",
             lineage_oci::time::format_rfc3339(&done.created),
             done.created_from
         );
