@@ -1,30 +1,13 @@
 //! A thin HTTP layer: one request, one fully read [`Resp`], with Basic or
 //! Bearer authentication done on a `401` challenge.
 
+use lineage_oci::errcode::ErrorCode;
 use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use tokio::sync::Mutex;
 use url::Url;
-
-/// The error codes the spec defines for error bodies.
-pub const SPEC_ERROR_CODES: &[&str] = &[
-    "BLOB_UNKNOWN",
-    "BLOB_UPLOAD_INVALID",
-    "BLOB_UPLOAD_UNKNOWN",
-    "DIGEST_INVALID",
-    "MANIFEST_BLOB_UNKNOWN",
-    "MANIFEST_INVALID",
-    "MANIFEST_UNKNOWN",
-    "NAME_INVALID",
-    "NAME_UNKNOWN",
-    "SIZE_INVALID",
-    "UNAUTHORIZED",
-    "DENIED",
-    "UNSUPPORTED",
-    "TOOMANYREQUESTS",
-];
 
 /// A response with its body read.
 #[derive(Debug, Clone)]
@@ -82,9 +65,9 @@ impl Resp {
     }
 
     /// Whether the body is a spec error body carrying `code`.
-    pub fn has_code(&self, code: &str) -> bool {
+    pub fn has_code(&self, code: ErrorCode) -> bool {
         self.error_codes()
-            .is_some_and(|codes| codes.iter().any(|c| c == code))
+            .is_some_and(|codes| codes.iter().any(|c| c == code.as_str()))
     }
 
     /// Checks that a body that is JSON has the spec's error shape:

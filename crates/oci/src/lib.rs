@@ -18,6 +18,7 @@
 pub mod artifact;
 pub mod descriptor;
 pub mod digest;
+pub mod errcode;
 pub mod json;
 pub mod manifest;
 pub mod media_type;

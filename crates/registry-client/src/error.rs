@@ -2,6 +2,7 @@
 //! credentials), status, and the registry's own error codes and messages, or the limit an
 //! answer went over.
 
+use lineage_oci::errcode::ErrorCode;
 use lineage_store::{ErrorKind, StoreError};
 use serde::Deserialize;
 
@@ -110,14 +111,14 @@ impl RegistryError {
     }
 
     /// Whether the registry sent this error code.
-    pub fn has_code(&self, code: &str) -> bool {
-        matches!(self, RegistryError::Status { errors, .. } if errors.iter().any(|e| e.code == code))
+    pub fn has_code(&self, code: ErrorCode) -> bool {
+        matches!(self, RegistryError::Status { errors, .. } if errors.iter().any(|e| e.code == code.as_str()))
     }
 
     /// The broad class of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            RegistryError::Status { status, .. } if self.has_code("UNSUPPORTED") => {
+            RegistryError::Status { status, .. } if self.has_code(ErrorCode::Unsupported) => {
                 let _ = status;
                 ErrorKind::Unsupported
             }

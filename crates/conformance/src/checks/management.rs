@@ -1,6 +1,7 @@
 //! Content management: deleting tags, manifests (and with them their tags)
 //! and blobs.
 
+use lineage_oci::errcode::ErrorCode;
 use std::collections::BTreeSet;
 
 use reqwest::Method;
@@ -50,7 +51,7 @@ async fn setup(cx: &Ctx) -> Result<Data, String> {
 fn refused(r: &Resp, what: &str) -> Result<bool, Bad> {
     match r.status {
         405 => Ok(true),
-        400 if r.has_code("UNSUPPORTED") => Ok(true),
+        400 if r.has_code(ErrorCode::Unsupported) => Ok(true),
         400 => fail!("{what}: 400 without UNSUPPORTED: {}", r.describe()),
         _ => Ok(false),
     }

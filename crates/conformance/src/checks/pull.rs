@@ -7,7 +7,8 @@ use serde_json::json;
 use super::{Bad, Check, Ctx, Recorder, ensure, fail, needs, want};
 use crate::Group;
 use crate::content::{self, Blob, Manifest};
-use crate::http::{Resp, SPEC_ERROR_CODES};
+use crate::http::Resp;
+use lineage_oci::errcode::ErrorCode;
 
 /// The content the pull checks read.
 struct Data {
@@ -309,7 +310,9 @@ async fn bad_digest_error(cx: &Ctx, s: &Result<Data, String>) -> Check {
             fail!("{what}: 400 without a spec error body ({})", r.describe());
         };
         ensure!(
-            codes.iter().any(|c| SPEC_ERROR_CODES.contains(&c.as_str())),
+            codes
+                .iter()
+                .any(|c| ErrorCode::parse(c).is_some_and(ErrorCode::is_spec)),
             "{what}: 400 with codes {codes:?}, none of them a spec error code"
         );
     }

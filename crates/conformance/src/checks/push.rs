@@ -3,6 +3,7 @@
 //! empty and zero-byte blobs, and manifest PUTs (digest and location
 //! headers, no layers, missing blobs, wrong digests, size limit, `?tag=`).
 
+use lineage_oci::errcode::ErrorCode;
 use std::collections::BTreeSet;
 
 use reqwest::Method;
@@ -524,7 +525,7 @@ enum How {
 fn digest_invalid(r: &Resp, what: &str) -> Result<(), Bad> {
     want(r, &[400], what)?;
     ensure!(
-        r.has_code("DIGEST_INVALID"),
+        r.has_code(ErrorCode::DigestInvalid),
         "{what}: 400 without DIGEST_INVALID ({})",
         r.describe()
     );
@@ -907,7 +908,7 @@ async fn missing_blob(cx: &Ctx, s: &Result<Data, String>) -> Check {
     }
     want(&r, &[400], "PUT of a manifest whose layer is missing")?;
     ensure!(
-        r.has_code("MANIFEST_BLOB_UNKNOWN"),
+        r.has_code(ErrorCode::ManifestBlobUnknown),
         "PUT of a manifest whose layer is missing: 400 without MANIFEST_BLOB_UNKNOWN ({})",
         r.describe()
     );

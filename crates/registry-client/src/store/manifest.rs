@@ -212,7 +212,7 @@ pub(super) async fn put_bytes(
         {
             Ok(resp) => break resp,
             Err(e)
-                if e.has_code("MANIFEST_BLOB_UNKNOWN")
+                if e.has_code(lineage_oci::errcode::ErrorCode::ManifestBlobUnknown)
                     && attempt < store.client.retries().min(BLOB_UNKNOWN_RETRIES) =>
             {
                 tokio::time::sleep(store.client.backoff(attempt, None)).await;

@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lineage_oci::errcode::ErrorCode;
 use serde_json::json;
 
 /// An OCI error response.
@@ -10,13 +11,13 @@ pub struct OciError {
     /// HTTP status.
     pub status: StatusCode,
     /// Spec error code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human message.
     pub message: String,
 }
 
 impl OciError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> OciError {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> OciError {
         OciError {
             status,
             code,
@@ -27,7 +28,7 @@ impl OciError {
     pub fn blob_unknown(digest: &str) -> OciError {
         OciError::new(
             StatusCode::NOT_FOUND,
-            "BLOB_UNKNOWN",
+            ErrorCode::BlobUnknown,
             format!("blob {digest} is unknown to the registry"),
         )
     }
@@ -35,31 +36,39 @@ impl OciError {
     pub fn upload_unknown() -> OciError {
         OciError::new(
             StatusCode::NOT_FOUND,
-            "BLOB_UPLOAD_UNKNOWN",
+            ErrorCode::BlobUploadUnknown,
             "blob upload unknown to registry",
         )
     }
     /// 400 `BLOB_UPLOAD_INVALID`.
     pub fn upload_invalid(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", message)
+        OciError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BlobUploadInvalid,
+            message,
+        )
     }
     /// 400 `DIGEST_INVALID`.
     pub fn digest_invalid(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::BAD_REQUEST, "DIGEST_INVALID", message)
+        OciError::new(StatusCode::BAD_REQUEST, ErrorCode::DigestInvalid, message)
     }
     /// 400 `MANIFEST_INVALID`.
     pub fn manifest_invalid(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", message)
+        OciError::new(StatusCode::BAD_REQUEST, ErrorCode::ManifestInvalid, message)
     }
     /// 400 `MANIFEST_BLOB_UNKNOWN`.
     pub fn manifest_blob_unknown(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN", message)
+        OciError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ManifestBlobUnknown,
+            message,
+        )
     }
     /// 404 `MANIFEST_UNKNOWN`.
     pub fn manifest_unknown(reference: &str) -> OciError {
         OciError::new(
             StatusCode::NOT_FOUND,
-            "MANIFEST_UNKNOWN",
+            ErrorCode::ManifestUnknown,
             format!("manifest {reference} is unknown to the registry"),
         )
     }
@@ -67,7 +76,7 @@ impl OciError {
     pub fn name_invalid(name: &str) -> OciError {
         OciError::new(
             StatusCode::BAD_REQUEST,
-            "NAME_INVALID",
+            ErrorCode::NameInvalid,
             format!("invalid repository name `{name}`"),
         )
     }
@@ -75,7 +84,7 @@ impl OciError {
     pub fn name_unknown(name: &str) -> OciError {
         OciError::new(
             StatusCode::NOT_FOUND,
-            "NAME_UNKNOWN",
+            ErrorCode::NameUnknown,
             format!("repository {name} is not known to the registry"),
         )
     }
@@ -86,7 +95,7 @@ impl OciError {
     pub fn tag_invalid(tag: &str) -> OciError {
         OciError::new(
             StatusCode::BAD_REQUEST,
-            "TAG_INVALID",
+            ErrorCode::TagInvalid,
             format!("invalid tag `{tag}`: must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}"),
         )
     }
@@ -95,47 +104,63 @@ impl OciError {
     pub fn pagination_number_invalid(n: &str) -> OciError {
         OciError::new(
             StatusCode::BAD_REQUEST,
-            "PAGINATION_NUMBER_INVALID",
+            ErrorCode::PaginationNumberInvalid,
             format!("`n` must be a non-negative number, not `{n}`"),
         )
     }
     /// 429 `TOOMANYREQUESTS`: a limit of the registry is reached.
     pub fn too_many_requests(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", message)
+        OciError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            message,
+        )
     }
     /// 401 `UNAUTHORIZED`.
     pub fn unauthorized() -> OciError {
         OciError::new(
             StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
+            ErrorCode::Unauthorized,
             "authentication required",
         )
     }
     /// 405 `UNSUPPORTED`.
     pub fn unsupported(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", message)
+        OciError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Unsupported,
+            message,
+        )
     }
     /// 413 `SIZE_INVALID` for a manifest over the size limit.
     pub fn too_large(message: impl Into<String>) -> OciError {
-        OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
+        OciError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::SizeInvalid,
+            message,
+        )
     }
     /// 416 for an upload chunk out of order or an unsatisfiable range.
     pub fn range_invalid(message: impl Into<String>) -> OciError {
         OciError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
-            "BLOB_UPLOAD_INVALID",
+            ErrorCode::BlobUploadInvalid,
             message,
         )
     }
     /// 404 for paths outside the API.
     pub fn not_found() -> OciError {
-        OciError::new(StatusCode::NOT_FOUND, "NAME_UNKNOWN", "no such route")
+        OciError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NameUnknown,
+            "no such route",
+        )
     }
     /// 500; the cause is logged where it happened, never sent.
     pub fn internal() -> OciError {
         OciError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN",
+            ErrorCode::Unknown,
             "internal error; see the server log",
         )
     }
@@ -143,7 +168,8 @@ impl OciError {
 
 impl IntoResponse for OciError {
     fn into_response(self) -> Response {
-        let body = json!({"errors": [{"code": self.code, "message": self.message}]}).to_string();
+        let body =
+            json!({"errors": [{"code": self.code.as_str(), "message": self.message}]}).to_string();
         let mut resp = (self.status, body).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,

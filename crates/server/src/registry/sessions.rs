@@ -366,7 +366,10 @@ mod tests {
         table.open("r").await.unwrap();
         table.open("r").await.unwrap();
         let err = table.open("r").await.err().unwrap();
-        assert_eq!((err.status.as_u16(), err.code), (429, "TOOMANYREQUESTS"));
+        assert_eq!(
+            (err.status.as_u16(), err.code.as_str()),
+            (429, "TOOMANYREQUESTS")
+        );
         clock.secs.store(60, Ordering::SeqCst);
         assert!(table.open("r").await.is_ok());
         assert_eq!(table.len(), 1);
