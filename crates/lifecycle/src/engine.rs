@@ -469,7 +469,7 @@ async fn rolling(
         Err(e) if matches!(e.kind(), lineage_store::ErrorKind::InvalidInput) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let ann = m.view().map(|v| v.annotations.clone()).unwrap_or_default();
+    let ann = manifest_annotations(&m);
     Ok(Some(rolling_info(store.name(), version, m.digest(), &ann)))
 }
 

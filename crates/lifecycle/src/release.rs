@@ -26,15 +26,16 @@ use lineage_store::copy::{CopyOptions, copy_graph};
 use lineage_store::overlay::WithManifest;
 use lineage_store::{ReadStore, Store, StoreError, blob};
 
-use crate::engine::{Engine, EngineError, Written, annotate};
+use crate::engine::{Engine, EngineError, Written, annotate, manifest_annotations};
 use crate::profile::{
     ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Reason, revision_of, revision_tag,
 };
 use crate::write::RecordSpec;
 
-/// Image times before this are placeholders, not build times: reproducible builders write
-/// the Unix epoch (or year 1) as `created`, and no container image predates 1980.
-const EARLIEST_REAL_CREATED: &str = "1980-01-01T00:00:00Z";
+/// Image times before this (1980-01-01T00:00:00Z, in Unix seconds) are placeholders, not
+/// build times: reproducible builders write the Unix epoch (or year 1) as `created`, and no
+/// container image predates 1980.
+const EARLIEST_REAL_CREATED: i64 = 315_532_800;
 
 /// What `release` needs beyond the stores.
 #[derive(Debug, Clone)]
@@ -125,7 +126,7 @@ impl Engine {
         req: &ReleaseRequest,
     ) -> Result<Release, EngineError> {
         let source = src.manifest_fetch_target(src_target).await?;
-        let own = annotations(&source);
+        let own = manifest_annotations(&source);
         let (mut created, mut created_from) = match image_created(src, &source).await? {
             Some(found) => found,
             None => match req.created {
@@ -166,7 +167,7 @@ impl Engine {
                 });
             }
             // The same image, annotated with another `created` by an earlier run.
-            if let Some(t) = created_of(&annotations(&released)) {
+            if let Some(t) = created_of(&manifest_annotations(&released)) {
                 (created, created_from) = (t, CreatedFrom::Released);
             }
             image = released;
@@ -223,7 +224,7 @@ impl Engine {
 
         let mut records = Vec::new();
         if let Some(prev) = &previous {
-            let prev_ann = annotations(prev);
+            let prev_ann = manifest_annotations(prev);
             let spec = RecordSpec {
                 created: req.now,
                 end_of_life: Some(req.eol_at.unwrap_or(created)),
@@ -249,13 +250,6 @@ impl Engine {
     }
 }
 
-fn annotations(manifest: &RawManifest) -> BTreeMap<String, String> {
-    manifest
-        .view()
-        .map(|v| v.annotations.clone())
-        .unwrap_or_default()
-}
-
 /// A real build time in `annotations`' `org.opencontainers.image.created`.
 fn created_of(annotations: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
     annotations
@@ -265,7 +259,7 @@ fn created_of(annotations: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
 }
 
 fn is_real_time(t: &DateTime<Utc>) -> bool {
-    time::parse_lenient(EARLIEST_REAL_CREATED).is_ok_and(|earliest| *t >= earliest)
+    t.timestamp() >= EARLIEST_REAL_CREATED
 }
 
 /// The image's own time: its manifest's `created` annotation, else its config's `created`
@@ -275,7 +269,7 @@ async fn image_created(
     store: &dyn ReadStore,
     manifest: &RawManifest,
 ) -> Result<Option<(DateTime<Utc>, CreatedFrom)>, EngineError> {
-    if let Some(t) = created_of(&annotations(manifest)) {
+    if let Some(t) = created_of(&manifest_annotations(manifest)) {
         return Ok(Some((t, CreatedFrom::Annotation)));
     }
     let Ok(view) = manifest.view() else {
@@ -343,7 +337,7 @@ fn same_content(a: &RawManifest, b: &RawManifest) -> bool {
 /// Whether `current` (what the rolling tag names) is a newer revision than `image`: its
 /// `created` is later, or, with equal or missing times, its revision sorts after.
 fn is_newer(current: &RawManifest, image: &RawManifest) -> bool {
-    let (c, i) = (annotations(current), annotations(image));
+    let (c, i) = (manifest_annotations(current), manifest_annotations(image));
     match (created_of(&c), created_of(&i)) {
         (Some(a), Some(b)) if a != b => a > b,
         _ => match (c.get(ANNOTATION_REVISION), i.get(ANNOTATION_REVISION)) {
@@ -356,7 +350,7 @@ fn is_newer(current: &RawManifest, image: &RawManifest) -> bool {
 /// How a user names the revision `manifest` of lineage `version` in repository `name`: its
 /// revision tag when it carries a revision, else its digest.
 fn reference_of(name: &str, version: &str, manifest: &RawManifest) -> String {
-    match annotations(manifest).get(ANNOTATION_REVISION) {
+    match manifest_annotations(manifest).get(ANNOTATION_REVISION) {
         Some(r) => format!("{name}:{}", revision_tag(version, r)),
         None => format!("{name}@{}", manifest.digest()),
     }

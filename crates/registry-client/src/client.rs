@@ -494,11 +494,7 @@ impl RegistryClient {
 /// [`limits::ERROR_BODY`] bytes of the body are read: a longer body gives the same error
 /// with the start of its message, and a body that cannot be read gives it without one.
 /// Without `quote`, only the status and the error codes; the rest is logged.
-pub(crate) async fn status_error(
-    mut response: Response,
-    method: &Method,
-    quote: bool,
-) -> RegistryError {
+async fn status_error(mut response: Response, method: &Method, quote: bool) -> RegistryError {
     let status = response.status().as_u16();
     let url = redact(response.url());
     let body = limits::read_prefix(&mut response, limits::ERROR_BODY)

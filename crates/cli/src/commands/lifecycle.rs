@@ -67,22 +67,20 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn print_table(rows: &[Status]) -> std::io::Result<()> {
-    let rows: Vec<Looked> = rows
-        .iter()
-        .cloned()
-        .map(|s| Looked::Found(Box::new(s)))
-        .collect();
-    print_rows(&rows)
+    print_rows(rows.iter().map(Ok))
 }
 
-fn print_rows(rows: &[Looked]) -> std::io::Result<()> {
-    let reference = |r: &Looked| match r {
-        Looked::Found(s) => s.reference.clone(),
-        Looked::Failed { reference, .. } => reference.clone(),
-    };
+/// The status table: a row per status, a row in state `unknown` per failed reference (its
+/// error on stderr). Rows are borrowed, `Err((reference, error))` for a failure.
+fn print_rows<'a>(
+    rows: impl Iterator<Item = Result<&'a Status, (&'a str, &'a str)>> + Clone,
+) -> std::io::Result<()> {
     let width = rows
-        .iter()
-        .map(|r| reference(r).len())
+        .clone()
+        .map(|r| match r {
+            Ok(s) => s.reference.len(),
+            Err((reference, _)) => reference.len(),
+        })
         .max()
         .unwrap_or(9)
         .max(9);
@@ -94,8 +92,8 @@ fn print_rows(rows: &[Looked]) -> std::io::Result<()> {
     )?;
     for row in rows {
         let s = match row {
-            Looked::Found(s) => s,
-            Looked::Failed { reference, error } => {
+            Ok(s) => s,
+            Err((reference, error)) => {
                 outln!(
                     "{reference:<width$}  {:<12}  {:<22}  -",
                     State::Unknown.to_string(),
@@ -140,6 +138,14 @@ enum Looked {
 }
 
 impl Looked {
+    /// The row [`print_rows`] prints.
+    fn row(&self) -> Result<&Status, (&str, &str)> {
+        match self {
+            Looked::Found(s) => Ok(s),
+            Looked::Failed { reference, error } => Err((reference, error)),
+        }
+    }
+
     fn json(&self) -> serde_json::Result<serde_json::Value> {
         match self {
             Looked::Found(s) => serde_json::to_value(s),
@@ -183,7 +189,7 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
                 .collect::<serde_json::Result<Vec<_>>>()?;
             outln!("{}", serde_json::to_string_pretty(&values)?)?;
         }
-        Output::Text => print_rows(&rows)?,
+        Output::Text => print_rows(rows.iter().map(Looked::row))?,
     }
     let failed = rows
         .iter()
