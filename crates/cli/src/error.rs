@@ -202,6 +202,7 @@ mod tests {
         let e = crate::args::Cli::try_parse_from(["lineage", "stauts"]).unwrap_err();
         let text = unknown_subcommand(&e).unwrap();
         assert!(text.contains("tip: did you mean 'status'?"), "{text}");
+        insta::assert_snapshot!("unknown-subcommand", text);
         let e = crate::args::Cli::try_parse_from(["lineage", "status", "--nope"]).unwrap_err();
         assert!(unknown_subcommand(&e).is_none());
     }
@@ -214,6 +215,11 @@ mod tests {
             "error: `x` is not a tag\n\nFor more information, try '--help'.\n"
         );
         assert!(render_with(&err, true).starts_with("\x1b[1m\x1b[31merror:\x1b[0m `x`"));
+        let hinted = anyhow::Error::new(UsageError(anyhow::Error::new(Hinted {
+            error: anyhow::anyhow!("REPOSITORY `a:1` names the tag `1`"),
+            hint: "the source comes first".into(),
+        })));
+        insta::assert_snapshot!("usage-error-with-hint", render_with(&hinted, false));
         let failure = anyhow::anyhow!("registry down");
         assert_eq!(render_with(&failure, false), "error: registry down\n");
     }

@@ -656,6 +656,15 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
         again.stderr
     );
     assert!(again.stderr.contains("--rollback"), "{}", again.stderr);
+    insta::assert_snapshot!(
+        "release-backwards",
+        support::redacted(
+            &again
+                .stderr
+                .replace(&s.path().display().to_string(), "SCRATCH"),
+            &server.host
+        )
+    );
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
         sc.successor_digest
@@ -683,6 +692,10 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     );
     assert_eq!(back.code, Some(0), "{}", back.stderr);
     assert!(back.stderr.contains("rolled back"), "{}", back.stderr);
+    insta::assert_snapshot!(
+        "release-rollback",
+        support::redacted(&back.stderr, &server.host)
+    );
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
         sc.eol_digest
@@ -740,6 +753,15 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
         "{}",
         swapped.stderr
     );
+    insta::assert_snapshot!(
+        "release-swapped",
+        support::redacted(
+            &swapped
+                .stderr
+                .replace(&s.path().display().to_string(), "SCRATCH"),
+            &server.host
+        )
+    );
 
     // A repository without a tag: `latest` was assumed, and the error says so.
     let untagged = lineage_run(s.path(), &["resolve", &repo]);
@@ -770,6 +792,17 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     );
     let table = lineage_run(s.path(), &["status", &sc.eol, &missing]);
     assert_eq!(table.code, Some(1));
+    insta::assert_snapshot!(
+        "status-with-a-failure",
+        support::redacted(
+            &format!(
+                "{}--- stderr\n{}",
+                String::from_utf8_lossy(&table.stdout),
+                table.stderr
+            ),
+            &server.host
+        )
+    );
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains(&sc.eol) && text.contains(&missing), "{text}");
     assert!(
@@ -794,6 +827,7 @@ fn delete_lists_what_would_go_and_asks_for_force() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("1 other tag (1.0)"), "{}", r.stderr);
     assert!(r.stderr.contains("--untag"), "{}", r.stderr);
+    insta::assert_snapshot!("delete-refused", support::redacted(&r.stderr, &server.host));
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
         sc.successor_digest
@@ -825,6 +859,10 @@ fn delete_lists_what_would_go_and_asks_for_force() {
 
     let gone = lineage_ok(s.path(), &["delete", "--force", &sc.eol]);
     assert!(gone.stderr.contains("also gone"), "{}", gone.stderr);
+    insta::assert_snapshot!(
+        "delete-forced",
+        support::redacted(&gone.stderr, &server.host)
+    );
     assert_eq!(lineage_run(s.path(), &["resolve", &sc.eol]).code, Some(1));
 
     // --untag needs a tag.

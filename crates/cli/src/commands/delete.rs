@@ -49,7 +49,7 @@ impl Collateral {
                 })
                 .collect();
             parts.push(format!(
-                "{} that would lose their subject ({})",
+                "{} left without its subject ({})",
                 plural(self.referrers.len() as u64, "referrer"),
                 list.join(", ")
             ));

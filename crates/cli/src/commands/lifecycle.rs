@@ -295,7 +295,7 @@ pub async fn release(
         );
         if !done.restored.is_empty() {
             eprintln!(
-                "  rolled back: {}:{}-{} restored ({})",
+                "  rolled back: `{}:{}-{}` restored ({})",
                 dst.name(),
                 done.version,
                 done.revision,
@@ -311,7 +311,7 @@ pub async fn release(
 fn repository_arg(name: &str, value: &str) -> anyhow::Result<StoreRef> {
     let r = open::parse(value)?;
     match r.written_target() {
-        None => Ok(r),
+        None => Ok(r.with_target(None)),
         Some(t) => Err(usage(anyhow::anyhow!(
             "{name} `{value}` names {} `{t}`, but a repository is expected here: write `{}`",
             if t.tag().is_some() {
