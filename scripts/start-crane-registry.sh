@@ -61,17 +61,7 @@ start_on() {
 }
 
 pid=""
-for _ in 1 2 3 4 5; do
-  p=$(pick_port) || { rm -rf "$dir"; die "found no free port in 20000-29999"; }
-  rc=0
-  start_on "$p" || rc=$?
-  case "$rc" in
-    0) port=$p; break ;;
-    3) say "port $p was taken while starting; retrying"; pid="" ;;
-    *) rm -rf "$dir"; exit 1 ;;
-  esac
-done
-[ -n "$pid" ] || { rm -rf "$dir"; die "could not bind a port for crane registry"; }
+start_on_port start_on || { rm -rf "$dir"; die "could not start crane's registry on a free port"; }
 
 say "crane registry pid $pid serving http://127.0.0.1:$port in $dir"
 printf 'REGISTRY_PID=%q\n' "$pid"

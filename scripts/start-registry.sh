@@ -187,26 +187,9 @@ start_on() {
 }
 
 pid=""
-attempts=1
-[ -n "$port" ] || attempts=5
-for _ in $(seq 1 "$attempts"); do
-  if [ -n "$port" ] && [ "$attempts" -eq 1 ]; then
-    p=$port
-    ! port_busy "$p" || { rm -rf "$dir"; die "port $p on 127.0.0.1 is already in use"; }
-  else
-    p=$(pick_port) || { rm -rf "$dir"; die "found no free port in 20000-29999"; }
-  fi
-  rc=0
-  start_on "$p" || rc=$?
-  case "$rc" in
-    0) port=$p; break ;;
-    3) say "port $p was taken while starting; retrying"; pid="" ;;
-    *) rm -rf "$dir"; exit 1 ;;
-  esac
-done
-if [ -z "$pid" ]; then
+if ! start_on_port start_on "$port"; then
   rm -rf "$dir"
-  die "could not bind a port for docker-registry after $attempts attempt(s)"
+  die "could not start docker-registry on a free port"
 fi
 
 say "docker-registry pid $pid serving $scheme://127.0.0.1:$port (delete=$delete read-only=$read_only auth=$([ -n "$userpass" ] && echo basic || echo none)) in $dir"
