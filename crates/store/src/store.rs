@@ -92,6 +92,30 @@ pub trait ReadStore: Send + Sync {
     /// All tags, sorted.
     async fn tag_list(&self) -> Result<Vec<String>>;
 
+    /// The tags that name `digest`, sorted. The default resolves every tag, a few at a
+    /// time (a request each on a registry); a store that knows what its tags name answers
+    /// from that.
+    async fn tags_naming(&self, digest: &Digest) -> Result<Vec<String>> {
+        use futures_util::{StreamExt as _, stream};
+        let lookups = self.tag_list().await?.into_iter().map(|t| async move {
+            let found = self.resolve(&TagOrDigest::Tag(t.clone())).await;
+            (t, found)
+        });
+        let mut answers = stream::iter(lookups).buffer_unordered(8);
+        let mut tags = Vec::new();
+        while let Some((tag, found)) = answers.next().await {
+            match found {
+                Ok(d) if &d.digest == digest => tags.push(tag),
+                Ok(_) => {}
+                // A tag deleted meanwhile names nothing.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tags.sort();
+        Ok(tags)
+    }
+
     /// Descriptors of the manifests whose `subject` is `subject`, each with its
     /// `artifactType` and annotations; only those of `artifact_type` when given.
     async fn referrers(

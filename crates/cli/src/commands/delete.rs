@@ -3,7 +3,6 @@
 //! listed first, and deleting it needs `--force`; `--untag` removes only the named tag.
 
 use anyhow::Context as _;
-use futures_util::{StreamExt as _, stream};
 use lineage_oci::quantity::plural;
 use lineage_oci::{Digest, TagOrDigest};
 use lineage_store::Store;
@@ -13,9 +12,6 @@ use crate::commands::lifecycle::usage;
 use crate::commands::resolve_target;
 use crate::error::Hinted;
 use crate::open::{self, Opener};
-
-/// Tag lookups in flight at once while finding the tags that name a manifest.
-const TAG_LOOKUPS: usize = 8;
 
 /// What deleting a manifest takes with it besides the tag named.
 struct Collateral {
@@ -64,26 +60,12 @@ async fn collateral(
     digest: &Digest,
     named: Option<&str>,
 ) -> anyhow::Result<Collateral> {
-    let all = store.tag_list().await?;
-    let lookups = all
+    let tags = store
+        .tags_naming(digest)
+        .await?
         .into_iter()
         .filter(|t| Some(t.as_str()) != named)
-        .map(|t| async move {
-            let found = store.resolve(&TagOrDigest::Tag(t.clone())).await;
-            (t, found)
-        });
-    let mut tags = Vec::new();
-    let mut answers = stream::iter(lookups).buffer_unordered(TAG_LOOKUPS);
-    while let Some((tag, found)) = answers.next().await {
-        match found {
-            Ok(d) if &d.digest == digest => tags.push(tag),
-            Ok(_) => {}
-            // A tag deleted meanwhile names nothing.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    tags.sort();
+        .collect();
     let referrers = store
         .referrers(digest, None)
         .await?

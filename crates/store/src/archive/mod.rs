@@ -152,6 +152,9 @@ impl ReadStore for ArchiveStore {
     async fn tag_list(&self) -> Result<Vec<String>> {
         self.layout.tag_list().await
     }
+    async fn tags_naming(&self, digest: &Digest) -> Result<Vec<String>> {
+        self.layout.tags_naming(digest).await
+    }
     async fn referrers(
         &self,
         subject: &Digest,

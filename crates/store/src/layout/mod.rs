@@ -282,6 +282,19 @@ impl ReadStore for LayoutStore {
         Ok(self.index()?.tags())
     }
 
+    async fn tags_naming(&self, digest: &Digest) -> Result<Vec<String>> {
+        let mut tags: Vec<String> = self
+            .index()?
+            .entries
+            .iter()
+            .filter(|e| &e.desc.digest == digest)
+            .filter_map(|e| e.desc.ref_name().map(String::from))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
     async fn referrers(
         &self,
         subject: &Digest,

@@ -400,3 +400,23 @@ async fn blob_put_verified_trusts_the_stream_s_check_and_still_counts() {
         .unwrap();
     assert_eq!(back, data);
 }
+
+#[tokio::test]
+async fn tags_naming_a_manifest_come_from_one_read_of_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LayoutStore::open_or_create(dir.path().join("l")).unwrap();
+    let m = push_image(&store, "a", 1, Some("v1")).await;
+    store.manifest_put(&m, Some("latest")).await.unwrap();
+    push_image(&store, "b", 1, Some("other")).await;
+    assert_eq!(
+        store.tags_naming(m.digest()).await.unwrap(),
+        ["latest", "v1"]
+    );
+    assert!(
+        store
+            .tags_naming(&Digest::sha256(b"nothing"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
