@@ -313,35 +313,33 @@ impl Ctx<'_> {
 /// know its total before the first byte moves.
 async fn plan(ctx: &Ctx<'_>, root: &Descriptor) -> Result<Vec<Descriptor>, CopyError> {
     let mut blobs = Vec::new();
-    let mut seen: HashSet<Digest> = HashSet::new();
-    let mut queue = VecDeque::from([root.digest.clone()]);
-    while let Some(digest) = queue.pop_front() {
-        if !seen.insert(digest.clone()) {
-            continue;
-        }
-        let raw = ctx
-            .src
-            .manifest_get(&digest)
-            .await
-            .map_err(ctx.src_err("read manifest", &digest))?;
-        if let Ok(view) = raw.view() {
-            match view.kind {
-                ManifestKind::Index => {
-                    queue.extend(view.manifests.iter().map(|m| m.digest.clone()))
-                }
-                ManifestKind::Image => {
-                    for b in view.children() {
-                        if seen.insert(b.digest.clone()) {
-                            blobs.push(b.clone());
-                        }
-                    }
+    let mut seen: HashSet<Digest> = HashSet::from([root.digest.clone()]);
+    let mut level = vec![root.digest.clone()];
+    // One level of the graph at a time, its manifests read at once (as the copy reads them).
+    while !level.is_empty() {
+        let read = try_join_all(level.iter().map(|d| async move {
+            ctx.src
+                .manifest_get(d)
+                .await
+                .map(|raw| (d.clone(), raw))
+                .map_err(ctx.src_err("read manifest", d))
+        }))
+        .await?;
+        let mut next = Vec::new();
+        for (digest, raw) in read {
+            if let Ok(view) = raw.view() {
+                let children = view.children().filter(|c| seen.insert(c.digest.clone()));
+                match view.kind {
+                    ManifestKind::Index => next.extend(children.map(|m| m.digest.clone())),
+                    ManifestKind::Image => blobs.extend(children.cloned()),
                 }
             }
+            ctx.fetched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(digest, raw);
         }
-        ctx.fetched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(digest, raw);
+        level = next;
     }
     Ok(blobs)
 }
