@@ -4,6 +4,7 @@
 //! cannot exhaust them. A test binary of its own because it counts the whole process's
 //! descriptors, which other tests running beside it would change.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use lineage_server::Policy;

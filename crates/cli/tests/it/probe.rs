@@ -7,14 +7,11 @@
 //! access log), an unreachable registry gives error rows and exit 1, and a
 //! write probe leaves no tag behind where deletes work.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use serde_json::Value;
-use support::registry::{Ctx, TestRegistry, registry_from_env, unique_repo};
-use support::serve::Serve;
-use support::{Scratch, handmade_layout, oci};
+use crate::support::registry::{Ctx, TestRegistry, registry_from_env, unique_repo};
+use crate::support::serve::Serve;
+use crate::support::{Scratch, handmade_layout, oci};
 
 /// Expected results per registry kind, in the columns
 /// distribution-on, distribution-off, distribution-auth, zuul, serve.
@@ -70,12 +67,12 @@ const DETAILS: &[(&str, usize, &str)] = &[
 ];
 
 /// Run `lineage probe ARGS -o json` and parse its report.
-fn probe_json(ctx: &Ctx, args: &[&str]) -> (Value, support::Run) {
+fn probe_json(ctx: &Ctx, args: &[&str]) -> (Value, crate::support::Run) {
     let mut all = vec!["probe", "--output", "json"];
     all.extend_from_slice(args);
     let r = ctx.run(&all);
     let v: Value = serde_json::from_slice(&r.stdout)
-        .unwrap_or_else(|e| panic!("probe JSON: {e}\n{}", support::registry::context(&r)));
+        .unwrap_or_else(|e| panic!("probe JSON: {e}\n{}", crate::support::registry::context(&r)));
     (v, r)
 }
 
@@ -122,7 +119,7 @@ fn write_probe(reg: &TestRegistry, col: usize, what: &str) -> (Value, String) {
     }
     let repo = unique_repo("probe");
     let (v, r) = probe_json(&ctx, &[&reg.host, "--write", "--repo", &repo]);
-    assert_eq!(r.code, Some(0), "{}", support::registry::context(&r));
+    assert_eq!(r.code, Some(0), "{}", crate::support::registry::context(&r));
     assert_eq!(v.as_array().map(Vec::len), Some(1));
     assert_eq!(v[0]["registry"], reg.host.as_str());
     assert_expected(&v[0], col, what);
@@ -192,7 +189,7 @@ fn distribution_with_basic_auth() {
     // points at `lineage login`.
     let ctx = Ctx::new();
     let (v, r) = probe_json(&ctx, &[&reg.host]);
-    assert_eq!(r.code, Some(0), "{}", support::registry::context(&r));
+    assert_eq!(r.code, Some(0), "{}", crate::support::registry::context(&r));
     let auth = &v[0]["checks"][1];
     assert_eq!(auth["id"], "auth");
     assert_eq!(auth["result"], "error", "{auth}");
@@ -246,7 +243,7 @@ fn lineage_serve_and_read_only_probes_send_only_reads() {
     }
     let before = serve.requests().len();
     let (v, r) = probe_json(&ctx, &[&serve.host, "--repo", "app"]);
-    assert_eq!(r.code, Some(0), "{}", support::registry::context(&r));
+    assert_eq!(r.code, Some(0), "{}", crate::support::registry::context(&r));
     let requests = serve.requests();
     let probe_requests = &requests[before..];
     assert!(
@@ -321,7 +318,7 @@ fn several_registries_one_table_and_an_unreachable_one() {
         r.code,
         Some(1),
         "an unreachable registry makes the exit 1: {}",
-        support::registry::context(&r)
+        crate::support::registry::context(&r)
     );
     let text = r.stdout_text();
     let lines: Vec<&str> = text.lines().collect();
@@ -352,7 +349,7 @@ fn bad_arguments_are_usage_errors() {
         vec!["probe", "localhost:5000", "--timeout", "0"],
     ] {
         let r = ctx.run(&args);
-        assert_eq!(r.code, Some(2), "{}", support::registry::context(&r));
+        assert_eq!(r.code, Some(2), "{}", crate::support::registry::context(&r));
         assert!(r.stdout.is_empty());
     }
 }

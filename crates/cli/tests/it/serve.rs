@@ -4,19 +4,16 @@
 //! SIGKILL during concurrent pushes, and referrers copied between distribution 2.8 (tag
 //! schema) and `lineage serve` (API) both ways.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::registry::{make_image, referrers, registry_from_env};
-use support::serve::Serve;
-use support::tls::make_certs;
-use support::{
+use crate::support::registry::{make_image, referrers, registry_from_env};
+use crate::support::serve::Serve;
+use crate::support::tls::make_certs;
+use crate::support::{
     Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, skopeo_raw, tool,
 };
 
@@ -33,7 +30,7 @@ fn digests(tree: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn stdout(r: &support::Run) -> String {
+fn stdout(r: &crate::support::Run) -> String {
     String::from_utf8_lossy(&r.stdout).trim().to_string()
 }
 
@@ -180,7 +177,7 @@ fn policies_refuse_what_they_should() {
     let auth = Serve::start(&s.join("auth"), &["--htpasswd", htpasswd.to_str().unwrap()]);
     let docker_config = s.join("docker");
     let run = |args: &[&str], stdin: Option<&str>| {
-        let mut c = support::lineage(s.path());
+        let mut c = crate::support::lineage(s.path());
         c.env("DOCKER_CONFIG", &docker_config).args(args);
         if let Some(i) = stdin {
             c.write_stdin(i.to_string());
@@ -386,7 +383,7 @@ fn referrers_cross_between_tag_schema_and_api_registries() {
     let server = Serve::start(&s.join("root"), &[]);
     let layout = s.join("src");
     make_image(&layout, "v1", "cross", "amd64");
-    let repo = support::registry::unique_repo("cross");
+    let repo = crate::support::registry::unique_repo("cross");
     let on_dist = dist.reference(&repo, ":v1");
     lineage_ok(s.path(), &["copy", &oci(&layout, "v1"), &on_dist]);
     let mut want = BTreeSet::new();
@@ -416,7 +413,7 @@ fn an_oras_py_push_with_a_subject_is_listed() {
         Ok(p) if !p.is_empty() => p,
         _ => {
             assert!(
-                !support::in_ci(),
+                !crate::support::in_ci(),
                 "LINEAGE_TEST_ORAS_PYTHON is not set (scripts/test.sh installs oras-py)"
             );
             eprintln!(

@@ -1,16 +1,13 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `lineage serve`'s registry over HTTP on loopback: upload sessions that cannot change a
 //! stored blob (issue 14 item 1), that expire and are capped (item 5), and the answers of
 //! item 9 (416 without appending, no blob DELETE of a manifest, distribution's codes for bad
 //! `n` and tags, 413 before an oversize body is read).
 
-mod support;
-
 use std::time::Duration;
 
 use lineage_oci::Digest;
 use lineage_server::Policy;
-use support::{Server, error_code, read_head};
+use crate::support::{Server, error_code, read_head};
 use tokio::io::AsyncWriteExt;
 
 /// How long a request may take before the test calls it stuck. Only a guard against a

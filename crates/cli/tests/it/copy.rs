@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `lineage copy`, `resolve`, `manifest` and `tags` end to end on layouts and archives,
 //! with fixtures written through the store library and checked from the outside.
 

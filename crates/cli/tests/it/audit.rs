@@ -12,16 +12,13 @@
 //! The static inputs (a plain list, YAML manifests, bad files) are in
 //! `tests/fixtures/audit/`, with `{{HOST}}` for the test registry.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::serve::Serve;
-use support::{Run, Scratch, lineage, lineage_ok, lineage_run};
+use crate::support::serve::Serve;
+use crate::support::{Run, Scratch, lineage, lineage_ok, lineage_run};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -73,13 +70,13 @@ impl Fleet {
         let builds = s.join("builds");
         let tags: Vec<String> = (0..17).map(|i| format!("img{i:02}")).collect();
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-        support::scenario::build_images(&builds, &tag_refs);
+        crate::support::scenario::build_images(&builds, &tag_refs);
         let src = |t: &str| format!("oci:{}:{t}", builds.display());
         let h = server.host.clone();
         let run = |args: &[&str]| {
             lineage_ok(s.path(), args);
         };
-        let flask = support::scenario::scenario(&s, &format!("{h}/flasksample"));
+        let flask = crate::support::scenario::scenario(&s, &format!("{h}/flasksample"));
         let billing = format!("{h}/billing");
         run(&[
             "release",

@@ -1,9 +1,6 @@
 //! Issue 22: how `lineage` behaves at the edges of a run — a reader that goes away
 //! (`| head`), Ctrl-C in the middle of a copy, and the modes of the files it leaves.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::fs;
 use std::io::Write as _;
@@ -12,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Scratch, digest_of, handmade_layout, lineage_ok};
+use crate::support::{Scratch, digest_of, handmade_layout, lineage_ok};
 
 const TEMP_PREFIX: &str = ".lineage-tmp-";
 

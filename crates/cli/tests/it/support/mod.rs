@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// The ORAS CLI and crane's registry, built by `scripts/test.sh`.
 pub mod peers;
-/// Helpers for the tests against real registries (`tests/registry.rs`).
+/// Helpers for the tests against real registries (`tests/it/registry.rs`).
 pub mod registry;
 
 /// Media types the layout walker follows into.
@@ -654,7 +654,7 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
 }
 /// An HTTP fault proxy: injected 429s, 5xxs and answers cut short.
 pub mod faults;
-/// The lifecycle scenario in a registry (`tests/policy.rs` and the integrations' tests).
+/// The lifecycle scenario in a registry (`tests/it/policy.rs` and the integrations' tests).
 pub mod scenario;
 pub mod serve;
 /// Throw-away CA and server certificates (openssl).

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The Kubernetes, Gatekeeper and Kyverno files under `deploy/` (docs/policy.md): every YAML
 //! document parses and names itself, the install has every object it needs, and the routes,
 //! JSON field names and starting settings those files use are the ones lineage serves.

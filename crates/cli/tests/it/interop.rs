@@ -7,13 +7,10 @@
 //! except under CI (`CI` set), where that is a failure. `scripts/test.sh`
 //! installs the tools. The bad-input tests need no external tool.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::fs;
 
-use support::{
+use crate::support::{
     HELLO, Scratch, assert_has_blobs, assert_layout_integrity, assert_same_bytes, buildah,
     buildah_image, digest_of, handmade_layout, is_root, json, lineage_ok, lineage_run, oci,
     oci_archive, reachable, read_blob, require_tools, run, skopeo_raw, tagged_digest, tool,
@@ -343,7 +340,7 @@ fn error_corrupted_blob() {
     assert_eq!(tagged_digest(&copied, "v1"), image.manifest_digest);
 
     // Flip one byte in the middle of the copied layer.
-    let layer_path = support::blob_path(&copied, &image.layer_digest);
+    let layer_path = crate::support::blob_path(&copied, &image.layer_digest);
     let mut layer = fs::read(&layer_path).expect("reading the copied layer");
     let mid = layer.len() / 2;
     layer[mid] ^= 0xff;

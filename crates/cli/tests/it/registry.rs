@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `lineage` binary against real registries: CNCF distribution 2.8
 //! (Debian's `docker-registry`; no referrers API, so the `sha256-<hex>` tag
 //! fallback) with deletes on, with deletes off and with htpasswd basic auth,
@@ -14,8 +13,6 @@
 //! the tests run in parallel against one registry. What lineage wrote is
 //! checked with skopeo, an independent client, where it can be.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -23,12 +20,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::registry::{
+use crate::support::registry::{
     Ctx, TestRegistry, assert_digest, context, discover, fails_with, fallback_tag, index_digests,
     make_image, pipe_through, referrer_types, referrers, registry_from_env, skopeo_pull,
     skopeo_registry_exists, skopeo_registry_raw, unique_repo,
 };
-use support::{
+use crate::support::{
     assert_has_blobs, assert_layout_integrity, assert_same_bytes, blob_path, digest_of,
     handmade_layout, oci, reachable, read_blob, require_tools, tagged_digest,
 };
@@ -211,7 +208,7 @@ fn sbom_referrers_attach_discover_copy() {
             digest,
             "attach printed another digest"
         );
-        let m = support::json(&manifest, &digest);
+        let m = crate::support::json(&manifest, &digest);
         assert_eq!(m["artifactType"], media_type, "artifactType: {m}");
         assert_eq!(
             m["subject"]["digest"],
@@ -322,7 +319,7 @@ fn concurrent_attaches_lose_no_referrer() {
     assert_eq!(digests.len(), N, "every attach makes its own artifact");
 
     let tag = fallback_tag(&image.digest);
-    let index = support::json(
+    let index = crate::support::json(
         &skopeo_registry_raw(&reg, &format!("{repo}:{tag}")),
         "the referrers index",
     );
@@ -372,7 +369,7 @@ fn delete_referrer_then_subject() {
     );
     let tag = fallback_tag(&image.digest);
     let fallback = || {
-        index_digests(&support::json(
+        index_digests(&crate::support::json(
             &skopeo_registry_raw(&reg, &format!("{repo}:{tag}")),
             "the referrers index",
         ))
@@ -462,7 +459,7 @@ fn delete_unsupported_fails_cleanly() {
 
 /// The docker config at `path`, parsed.
 fn read_config(path: &Path) -> Value {
-    support::json(
+    crate::support::json(
         &fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())),
         &path.display().to_string(),
     )
@@ -532,7 +529,7 @@ fn basic_auth_login_copy_logout() {
     let r = ctx.ok(&["copy", &oci(&src, "v1"), &remote]);
     assert_eq!(r.stdout_text(), image.manifest_digest, "{}", context(&r));
     // skopeo, given lineage's config file and no other credentials, reads it.
-    let with_authfile = support::run(
+    let with_authfile = crate::support::run(
         Command::new("skopeo")
             .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
             .arg(&config)
@@ -683,7 +680,7 @@ fn tls_needs_the_ca_or_insecure() {
     };
     let Ok(ca) = std::env::var("LINEAGE_TEST_REGISTRY_TLS_CA") else {
         assert!(
-            !support::in_ci(),
+            !crate::support::in_ci(),
             "{test}: LINEAGE_TEST_REGISTRY_TLS_CA is not set"
         );
         return;

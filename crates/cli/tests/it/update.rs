@@ -8,22 +8,19 @@
 //! digests of `1.0-20230707` (end-of-life since 2023-07-10T08:00:00Z) and `1.0-20230710` (its
 //! successor); the test substitutes them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::serve::Serve;
-use support::{Scratch, assert_same_bytes, lineage_ok, lineage_run};
+use crate::support::serve::Serve;
+use crate::support::{Scratch, assert_same_bytes, lineage_ok, lineage_run};
 
 /// The scenario in `repo`: the digests of `1.0-20230707` (end-of-life) and of its successor
 /// `1.0-20230710`.
 fn scenario(s: &Scratch, repo: &str) -> (String, String) {
-    let sc = support::scenario::scenario(s, repo);
+    let sc = crate::support::scenario::scenario(s, repo);
     (sc.eol_digest, sc.successor_digest)
 }
 
@@ -229,7 +226,7 @@ fn a_file_two_revisions_behind_moves_to_the_newest() {
     let s = Scratch::new();
     let server = Serve::start(&s.join("root"), &[]);
     let repo = format!("{}/chain", server.host);
-    let digests = support::scenario::release_chain(&s, &repo);
+    let digests = crate::support::scenario::release_chain(&s, &repo);
     let dockerfile = format!(
         "FROM {repo}:1.0-20230701 AS build\nFROM {repo}@{}\nFROM {repo}:1.0-20230710\n",
         digests[0]

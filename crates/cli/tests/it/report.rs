@@ -5,16 +5,13 @@
 //! report is kept byte for byte, SARIF passes the 2.1.0 schema's structural rules, and a
 //! report of an unknown image passes through with `state: unknown`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::serve::Serve;
-use support::{Scratch, lineage_ok, lineage_run};
+use crate::support::serve::Serve;
+use crate::support::{Scratch, lineage_ok, lineage_run};
 
 const EOL_SINCE: &str = "2023-07-10T08:00:00Z";
 const AT: &str = "2024-01-01T00:00:00Z";
@@ -46,7 +43,7 @@ impl Scenario {
         let s = Scratch::new();
         let server = Serve::start(&s.join("root"), &[]);
         let repo = server.reference("flasksample", "");
-        let released = support::scenario::scenario(&s, &repo);
+        let released = crate::support::scenario::scenario(&s, &repo);
         let plain_ref = server.reference("plain", ":v1");
         let rev1 = format!("oci:{}:rev1", s.join("builds").display());
         lineage_ok(s.path(), &["copy", &rev1, &plain_ref]);
@@ -86,7 +83,7 @@ impl Scenario {
         self.report(fixture_name, &image, &self.repo, &self.old)
     }
 
-    fn enrich(&self, args: &[&str]) -> support::Run {
+    fn enrich(&self, args: &[&str]) -> crate::support::Run {
         let mut all = vec!["report", "enrich"];
         all.extend_from_slice(args);
         lineage_ok(self.s.path(), &all)
@@ -485,7 +482,7 @@ fn sarif_is_valid_and_lineage_run_names_the_successor() {
 fn markdown_says_current_to_recommended_and_why_from_stdin() {
     let sc = Scenario::new();
     let (_, input) = sc.old_report("grype.json");
-    let out = support::lineage(sc.s.path())
+    let out = crate::support::lineage(sc.s.path())
         .args(["report", "enrich", "-", "--at", AT, "--output", "markdown"])
         .write_stdin(input)
         .output()

@@ -1,31 +1,28 @@
 //! The original write-up's scenario, one command per step, on three stores: an OCI layout,
 //! distribution 2.8 (referrers tag schema) and `lineage serve` (referrers API).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::registry::registry_from_env;
-use support::scenario::build_revisions;
-use support::serve::Serve;
-use support::{Scratch, lineage_ok, lineage_run};
+use crate::support::registry::registry_from_env;
+use crate::support::scenario::build_revisions;
+use crate::support::serve::Serve;
+use crate::support::{Scratch, lineage_ok, lineage_run};
 
 fn status(cwd: &Path, reference: &str) -> Value {
     let out = lineage_ok(cwd, &["status", "--output", "json", reference]);
     serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
 }
 
-fn out(r: &support::Run) -> String {
+fn out(r: &crate::support::Run) -> String {
     String::from_utf8_lossy(&r.stdout).trim().to_string()
 }
 
 /// `repo` is `oci:DIR` or `host/repo`; `tag_ref` appends a tag to it.
 fn scenario(s: &Scratch, repo: &str) {
     let tag_ref = |t: &str| format!("{repo}:{t}");
-    let sc = support::scenario::scenario(s, repo);
+    let sc = crate::support::scenario::scenario(s, repo);
     let new = sc.released.clone();
     let src = |t: &str| format!("oci:{}:{t}", s.join("builds").display());
     // The revision defaults to the UTC date of `created`.
@@ -163,7 +160,7 @@ fn scenario_on_distribution_28() {
     let s = Scratch::new();
     scenario(
         &s,
-        &reg.reference(&support::registry::unique_repo("flasksample"), ""),
+        &reg.reference(&crate::support::registry::unique_repo("flasksample"), ""),
     );
 }
 
@@ -206,7 +203,7 @@ fn the_demo_runs_end_to_end() {
 /// Push one image to `server` as `app:v1` and return its reference.
 fn one_image(s: &Scratch, server: &Serve) -> String {
     let layout = s.join("one");
-    support::registry::make_image(&layout, "v1", "one", "amd64");
+    crate::support::registry::make_image(&layout, "v1", "one", "amd64");
     let r = server.reference("app", ":v1");
     lineage_ok(
         s.path(),
@@ -466,7 +463,7 @@ fn push_annotates_and_the_config_file_sets_the_namespace() {
     let config = s.join("config.json");
     std::fs::write(&config, r#"{"namespace": "vnd.myorganization.image"}"#).unwrap();
     let with_config = |args: &[&str]| {
-        support::lineage(s.path())
+        crate::support::lineage(s.path())
             .env("LINEAGE_CONFIG", &config)
             .args(args)
             .output()
@@ -506,7 +503,7 @@ fn index_releases_microsoft_dialect_and_scheduled() {
         let layout = s.join(&format!("idx-{rev}"));
         let mut entries = Vec::new();
         for arch in ["amd64", "arm64"] {
-            let d = support::registry::make_image(
+            let d = crate::support::registry::make_image(
                 &layout,
                 &format!("{rev}-{arch}"),
                 &format!("{rev}{arch}"),
@@ -523,7 +520,7 @@ fn index_releases_microsoft_dialect_and_scheduled() {
                 "platform": {"architecture": arch, "os": "linux"}}));
         }
         let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})).unwrap();
-        let digest = format!("sha256:{}", support::sha256_hex(&index));
+        let digest = format!("sha256:{}", crate::support::sha256_hex(&index));
         std::fs::write(
             layout
                 .join("blobs/sha256")
@@ -631,7 +628,7 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     let s = Scratch::new();
     let server = Serve::start(&s.join("root"), &[]);
     let repo = format!("{}/flasksample", server.host);
-    let sc = support::scenario::scenario(&s, &repo);
+    let sc = crate::support::scenario::scenario(&s, &repo);
     let src = format!("oci:{}:rev1", s.join("builds").display());
 
     // The first release again: 1.0 names the newer revision, so nothing moves.
@@ -658,7 +655,7 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     assert!(again.stderr.contains("--rollback"), "{}", again.stderr);
     insta::assert_snapshot!(
         "release-backwards",
-        support::redacted(
+        crate::support::redacted(
             &again
                 .stderr
                 .replace(&s.path().display().to_string(), "SCRATCH"),
@@ -694,7 +691,7 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     assert!(back.stderr.contains("rolled back"), "{}", back.stderr);
     insta::assert_snapshot!(
         "release-rollback",
-        support::redacted(&back.stderr, &server.host)
+        crate::support::redacted(&back.stderr, &server.host)
     );
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
@@ -755,7 +752,7 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     );
     insta::assert_snapshot!(
         "release-swapped",
-        support::redacted(
+        crate::support::redacted(
             &swapped
                 .stderr
                 .replace(&s.path().display().to_string(), "SCRATCH"),
@@ -794,7 +791,7 @@ fn release_mistakes_are_refused_and_status_reports_every_reference() {
     assert_eq!(table.code, Some(1));
     insta::assert_snapshot!(
         "status-with-a-failure",
-        support::redacted(
+        crate::support::redacted(
             &format!(
                 "{}--- stderr\n{}",
                 String::from_utf8_lossy(&table.stdout),
@@ -820,14 +817,14 @@ fn delete_lists_what_would_go_and_asks_for_force() {
     let s = Scratch::new();
     let server = Serve::start(&s.join("root"), &[]);
     let repo = format!("{}/flasksample", server.host);
-    let sc = support::scenario::scenario(&s, &repo);
+    let sc = crate::support::scenario::scenario(&s, &repo);
 
     // 1.0-20230710 and 1.0 name one manifest.
     let r = lineage_run(s.path(), &["delete", &sc.successor]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("1 other tag (1.0)"), "{}", r.stderr);
     assert!(r.stderr.contains("--untag"), "{}", r.stderr);
-    insta::assert_snapshot!("delete-refused", support::redacted(&r.stderr, &server.host));
+    insta::assert_snapshot!("delete-refused", crate::support::redacted(&r.stderr, &server.host));
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
         sc.successor_digest
@@ -861,7 +858,7 @@ fn delete_lists_what_would_go_and_asks_for_force() {
     assert!(gone.stderr.contains("also gone"), "{}", gone.stderr);
     insta::assert_snapshot!(
         "delete-forced",
-        support::redacted(&gone.stderr, &server.host)
+        crate::support::redacted(&gone.stderr, &server.host)
     );
     assert_eq!(lineage_run(s.path(), &["resolve", &sc.eol]).code, Some(1));
 
@@ -883,7 +880,7 @@ fn delete_lists_what_would_go_and_asks_for_force() {
 fn resolve_tags_and_latest_print_json() {
     let s = Scratch::new();
     let repo = format!("oci:{}", s.join("layout").display());
-    let sc = support::scenario::scenario(&s, &repo);
+    let sc = crate::support::scenario::scenario(&s, &repo);
     let json_of = |args: &[&str]| -> Value {
         serde_json::from_slice(&lineage_ok(s.path(), args).stdout).unwrap()
     };

@@ -1,15 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Issue 14 item 4: silent, half-sent and stalled connections are closed, and connections
 //! beyond the cap wait until one closes. The server runs through `lineage_server::serve`, as
 //! `lineage serve` runs it, with tiny limits where a limit has to run out.
-
-mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use lineage_server::{ConnectionLimits, Policy, ServeConfig};
-use support::read_head;
+use crate::support::read_head;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -5,9 +5,6 @@
 //! the lifecycle tests: `1.0-20230707` is end-of-life since 2023-07-10T08:00:00Z, replaced by
 //! `1.0-20230710`, which `1.0` points to.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -15,11 +12,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::Scratch;
-use support::registry::{registry_from_env, unique_repo};
-use support::scenario::scenario;
-use support::serve::Serve;
-use support::tls::make_certs;
+use crate::support::Scratch;
+use crate::support::registry::{registry_from_env, unique_repo};
+use crate::support::scenario::scenario;
+use crate::support::serve::Serve;
+use crate::support::tls::make_certs;
 
 /// The fixtures of every workload kind the webhook checks.
 const WORKLOADS: [&str; 9] = [
@@ -457,7 +454,7 @@ fn a_denial_names_the_newest_revision_not_a_retired_successor() {
     let s = Scratch::new();
     let server = Serve::start(&s.join("root"), &[]);
     let repo = server.reference("chain", "");
-    let digests = support::scenario::release_chain(&s, &repo);
+    let digests = crate::support::scenario::release_chain(&s, &repo);
     let http = Http::new(&server.host);
     let first = format!("{repo}:1.0-20230701");
     let r = admit(&http, with_images(fixture("pod-create"), &first));
@@ -912,7 +909,7 @@ fn a_cold_lookup_costs_at_most_three_registry_requests_and_a_warm_one_none() {
 /// certificate (cert-manager rewrites the files in place) is served without a restart.
 #[test]
 fn webhook_serves_tls_and_reloads_a_renewed_certificate() {
-    if !support::require_tools(
+    if !crate::support::require_tools(
         "webhook_serves_tls_and_reloads_a_renewed_certificate",
         &["openssl"],
     ) {
@@ -976,7 +973,7 @@ fn webhook_reads_credentials_from_a_dockerconfigjson_secret() {
     };
     let s = Scratch::new();
     let secret = s.join(".dockerconfigjson");
-    let token = support::registry::pipe_through(
+    let token = crate::support::registry::pipe_through(
         "base64",
         &["-w0"],
         format!("{}:{}", reg.user(), reg.pass()).as_bytes(),
@@ -1024,7 +1021,7 @@ fn the_gatekeeper_template_evaluated_by_opa() {
         let note = "the_gatekeeper_template_evaluated_by_opa: LINEAGE_TEST_OPA is not set \
                     (scripts/test.sh builds opa)";
         assert!(
-            !support::in_ci(),
+            !crate::support::in_ci(),
             "{note}; CI is set, so this is a failure rather than a skip"
         );
         eprintln!("SKIPPED {note}");
@@ -1047,7 +1044,7 @@ fn the_gatekeeper_template_evaluated_by_opa() {
     .unwrap();
     let rego = template["spec"]["targets"][0]["rego"].as_str().unwrap();
     std::fs::write(s.join("template.rego"), rego).unwrap();
-    let mut caps: Value = serde_json::from_slice(&support::run(
+    let mut caps: Value = serde_json::from_slice(&crate::support::run(
         std::process::Command::new(&opa).args(["capabilities", "--current"]),
     ))
     .unwrap();
@@ -1090,7 +1087,7 @@ fn the_gatekeeper_template_evaluated_by_opa() {
             "spec": {"template": {"spec": {"containers": containers}}}}},
             "parameters": parameters});
         std::fs::write(s.join("input.json"), input.to_string()).unwrap();
-        let out: Value = serde_json::from_slice(&support::run(
+        let out: Value = serde_json::from_slice(&crate::support::run(
             std::process::Command::new(&opa).current_dir(s.path()).args([
                 "eval",
                 "--v0-compatible",
@@ -1156,7 +1153,7 @@ fn the_kyverno_policy_evaluated_with_jmespath() {
         let note = "the_kyverno_policy_evaluated_with_jmespath: LINEAGE_TEST_JMESPATH_PYTHON \
                     is not set (scripts/test.sh installs jmespath)";
         assert!(
-            !support::in_ci(),
+            !crate::support::in_ci(),
             "{note}; CI is set, so this is a failure rather than a skip"
         );
         eprintln!("SKIPPED {note}");
@@ -1248,7 +1245,7 @@ fn the_kyverno_policy_evaluated_with_jmespath() {
 #[test]
 fn a_silent_registry_gets_the_fail_open_or_closed_answer() {
     let test = "a_silent_registry_gets_the_fail_open_or_closed_answer";
-    let Some(toxi) = support::toxiproxy::Toxiproxy::start(test) else {
+    let Some(toxi) = crate::support::toxiproxy::Toxiproxy::start(test) else {
         return;
     };
     let s = Scratch::new();
@@ -1415,7 +1412,7 @@ fn lookup_registry_names_the_registries_read_over_the_network() {
     }
     trap.assert_untouched("--lookup-registry");
 
-    let r = support::lineage(s.path())
+    let r = crate::support::lineage(s.path())
         .args(["webhook", "--lookup-registry", "https://registry.example"])
         .output()
         .unwrap();
@@ -1431,7 +1428,7 @@ fn lookup_registry_names_the_registries_read_over_the_network() {
 /// opens the admission route alone.
 #[test]
 fn lineage_serve_policy_routes_want_its_credentials() {
-    if !support::require_tools(
+    if !crate::support::require_tools(
         "lineage_serve_policy_routes_want_its_credentials",
         &["htpasswd"],
     ) {
@@ -1439,7 +1436,7 @@ fn lineage_serve_policy_routes_want_its_credentials() {
     }
     let s = Scratch::new();
     let htpasswd = s.join("htpasswd");
-    support::tool(
+    crate::support::tool(
         "htpasswd",
         ["-Bbc", htpasswd.to_str().unwrap(), "alice", "s3cret"],
     );

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The OCI distribution-spec conformance suite (`lineage-conformance`)
 //! against the real CNCF distribution 2.8 registry that `scripts/test.sh`
 //! starts (`LINEAGE_TEST_REGISTRY=host:port`, deletes on), judged with the
@@ -10,9 +9,7 @@
 
 use lineage_conformance::{Config, Outcome, Profile, run};
 
-#[path = "support/serve.rs"]
-#[allow(dead_code)]
-mod serve;
+use crate::support::serve;
 
 fn in_ci() -> bool {
     match std::env::var("CI") {

@@ -1,0 +1,18 @@
+//! The integration tests of this crate, one binary: each module is one area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod audit;
+mod conformance;
+mod copy;
+mod interop;
+mod lifecycle;
+mod policy;
+mod probe;
+mod registry;
+mod report;
+mod robustness;
+mod serve;
+mod update;
