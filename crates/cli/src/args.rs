@@ -1,6 +1,27 @@
 //! The command line as clap types: close to the flags, no I/O, no logic.
+//!
+//! Every value is parsed here, by clap, into the type the command uses (a
+//! [`StoreRef`], a time, a [`State`], an admission mode…; [`value`] holds the parsers that
+//! are not a library type's `FromStr`), so a bad value is a usage error naming the flag and
+//! the value before any command runs. The global flags, which combine with the config file,
+//! are resolved into [`crate::settings::Settings`]. This file holds the commands and the
+//! flags of the store commands; the lifecycle commands' flags are in [`lifecycle`], the
+//! policy routes' (`webhook`, and `serve`'s policy flags) in [`policy`].
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lineage_lifecycle::State;
+use lineage_oci::StoreRef;
+
+mod lifecycle;
+mod policy;
+pub mod value;
+
+pub use lifecycle::{
+    DemoArgs, DialectArg, HistoryArgs, PushArgs, ReleaseArgs, RetireArgs, StatusArgs,
+};
+pub use policy::{ConnectionArgs, PolicyArgs, WebhookArgs};
+use value::{parse_duration, parse_listen_addr};
 
 /// lineage records the lifecycle of container images in the registry itself and answers:
 /// is this image end-of-life, since when, and what replaces it?
@@ -200,7 +221,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// The manifest's reference.
-    pub reference: String,
+    pub reference: StoreRef,
     /// Print the manifest's descriptor (JSON) instead of its bytes.
     #[arg(long)]
     pub descriptor: bool,
@@ -210,7 +231,7 @@ pub struct ManifestArgs {
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// The image to attach to.
-    pub reference: String,
+    pub reference: StoreRef,
     /// The artifact's type, e.g. `application/spdx+json`.
     #[arg(long, value_name = "TYPE")]
     pub artifact_type: String,
@@ -230,7 +251,7 @@ pub struct AttachArgs {
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
     /// The image whose referrers to show.
-    pub reference: String,
+    pub reference: StoreRef,
     /// Only referrers of this artifact type.
     #[arg(long, value_name = "TYPE")]
     pub artifact_type: Option<String>,
@@ -264,7 +285,7 @@ pub struct ProbeArgs {
     #[arg(required = true, value_name = "REGISTRY")]
     pub registries: Vec<String>,
     /// The repository to read from and, with `--write`, push to.
-    #[arg(long, value_name = "R", default_value = "lineage-probe")]
+    #[arg(long, value_name = "R", default_value = "lineage-probe", value_parser = value::repository)]
     pub repo: String,
     /// Also run the checks that push and delete (in the scratch repository).
     #[arg(long)]
@@ -276,8 +297,8 @@ pub struct ProbeArgs {
     #[arg(long = "label", value_name = "LABEL")]
     pub labels: Vec<String>,
     /// The longest wait for any one request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = value::seconds)]
+    pub timeout: std::time::Duration,
 }
 
 /// Formats of `lineage probe`.
@@ -317,8 +338,8 @@ pub struct EnrichArgs {
     #[arg(long, short, value_enum, default_value_t = EnrichOutput::Json)]
     pub output: EnrichOutput,
     /// Evaluate at this time instead of now (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = value::time)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// Scanners whose reports `lineage report enrich` reads.
@@ -355,8 +376,8 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub renovate: bool,
     /// Evaluate at this time instead of now (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = value::time)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// Arguments of `lineage audit`.
@@ -371,10 +392,10 @@ pub struct AuditArgs {
     /// Exit with status 3 when any image is in this state or past it
     /// (supported < superseded < scheduled < end-of-life).
     #[arg(long, value_name = "STATE")]
-    pub fail_on: Option<String>,
+    pub fail_on: Option<State>,
     /// Evaluate at this time instead of now (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = value::time)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// Formats of `lineage audit`.
@@ -403,120 +424,6 @@ pub struct LoginArgs {
     /// The password (visible to other users of this machine; prefer `--password-stdin`).
     #[arg(short, long)]
     pub password: Option<String>,
-}
-
-/// Arguments of `lineage push`.
-#[derive(Debug, Args)]
-pub struct PushArgs {
-    /// The image.
-    pub source: String,
-    /// Where to push it (its tag, if any, is applied).
-    pub destination: String,
-    /// `org.opencontainers.image.version`.
-    #[arg(long)]
-    pub version: Option<String>,
-    /// `org.opencontainers.image.revision`.
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// `org.opencontainers.image.created`, when the image has none.
-    #[arg(long, value_name = "TIME")]
-    pub created: Option<String>,
-    /// More tags for the pushed image (repeatable).
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
-}
-
-/// Arguments of `lineage status`.
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// The images.
-    #[arg(required = true)]
-    pub references: Vec<String>,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Evaluate at this time instead of now (RFC 3339, or a date).
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
-    /// Exit with status 3 when any image is in this state or past it
-    /// (supported < superseded < scheduled < end-of-life).
-    #[arg(long, value_name = "STATE")]
-    pub fail_on: Option<String>,
-}
-
-/// Arguments of `lineage release`.
-#[derive(Debug, Args)]
-pub struct ReleaseArgs {
-    /// The new image.
-    pub source: String,
-    /// The repository to release into (no tag).
-    pub repository: String,
-    /// The version; its tag rolls to the newest revision.
-    #[arg(long)]
-    pub version: String,
-    /// The revision (default: the UTC date YYYYMMDD of the image's created time).
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// The image's created time, when it does not carry one.
-    #[arg(long, value_name = "TIME")]
-    pub created: Option<String>,
-    /// End-of-life of the previous revision (default: the new image's created time).
-    #[arg(long, value_name = "TIME")]
-    pub eol_at: Option<String>,
-    /// Also write Microsoft's lifecycle record.
-    #[arg(long, value_enum)]
-    pub dialect: Option<DialectArg>,
-    /// Move the version tag back to this older revision: it is restored, and the newer
-    /// revision the tag names is retired in its favour.
-    #[arg(long)]
-    pub rollback: bool,
-}
-
-/// Arguments of `lineage retire`.
-#[derive(Debug, Args)]
-pub struct RetireArgs {
-    /// The image.
-    pub reference: String,
-    /// From when it is end-of-life (default: now); a future time schedules it.
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
-    /// Why: superseded, unsupported, vulnerable, withdrawn, internal, or free text.
-    #[arg(long)]
-    pub reason: Option<String>,
-    /// What to use instead.
-    #[arg(long, value_name = "REF")]
-    pub successor: Option<String>,
-    /// Also write Microsoft's lifecycle record.
-    #[arg(long, value_enum)]
-    pub dialect: Option<DialectArg>,
-}
-
-/// Extra dialects to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DialectArg {
-    /// `application/vnd.microsoft.artifact.lifecycle`.
-    Microsoft,
-}
-
-/// Arguments of `lineage history`.
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// The repository.
-    pub repository: String,
-    /// Only this version's lineage.
-    #[arg(long)]
-    pub version: Option<String>,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-}
-
-/// Arguments of `lineage demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Use this registry instead of an embedded `lineage serve`.
-    #[arg(long, value_name = "HOST")]
-    pub registry: Option<String>,
 }
 
 /// Arguments of `lineage serve`.
@@ -572,168 +479,6 @@ pub struct ServeArgs {
     pub policy: PolicyArgs,
 }
 
-/// How long client connections may take and how many may be open (docs/security.md).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Connections")]
-pub struct ConnectionArgs {
-    /// Close a connection whose request line and headers do not arrive within this time
-    /// (on a kept-alive connection, counted from the previous response).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub header_timeout: std::time::Duration,
-    /// Close a connection on which no byte moves either way for this long (a stalled
-    /// request body, a client that stops reading).
-    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
-    pub idle_timeout: std::time::Duration,
-    /// Connections open at once; more wait in the listen backlog until one closes.
-    #[arg(long, default_value_t = lineage_server::ConnectionLimits::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
-    pub max_connections: usize,
-}
-
-/// How the policy routes (lookup, admission webhook, Gatekeeper provider) decide and cache.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Policy routes")]
-pub struct PolicyArgs {
-    /// What the admission webhook does with end-of-life images: deny them (`enforce`), admit
-    /// them with a warning (`warn`), or only log (`audit`).
-    #[arg(long, value_name = "MODE", default_value = "enforce")]
-    pub admission_mode: String,
-    /// Admit everything in this namespace without lookup (repeatable; `*` globs). Giving any
-    /// replaces the default.
-    #[arg(long = "exempt-namespace", value_name = "NS", default_values_t = [String::from("kube-system")])]
-    pub exempt_namespaces: Vec<String>,
-    /// Admit images matching this pattern without lookup (repeatable; `*` matches anything,
-    /// `/` included), e.g. `registry.k8s.io/*`.
-    #[arg(long = "exempt-image", value_name = "PATTERN")]
-    pub exempt_images: Vec<String>,
-    /// In enforce mode, only warn about an image whose end-of-life passed less than this long
-    /// ago (`30m`, `12h`, `7d`).
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
-    pub grace_period: std::time::Duration,
-    /// Deny an image that cannot be looked up (default: admit it with a warning).
-    #[arg(long)]
-    pub fail_closed: bool,
-    /// How long what an image's digest says (its records) is cached.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub digest_ttl: std::time::Duration,
-    /// How long a tag's resolution is cached.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub tag_ttl: std::time::Duration,
-    /// Requests in flight to one registry at most.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub registry_concurrency: usize,
-    /// Talk plain HTTP to this registry (`host[:port]`, repeatable), e.g. an in-cluster
-    /// registry without TLS.
-    #[arg(long = "plain-http-host", value_name = "HOST")]
-    pub plain_http_hosts: Vec<String>,
-    /// Answer for images of this registry too (`HOST[:PORT]` exactly as images name it,
-    /// repeatable). `lineage serve` answers for its own repositories and these; `lineage
-    /// webhook` for these, or for any registry when none is given (then anyone who can reach
-    /// it can make it fetch from any host: see docs/security.md).
-    #[arg(long = "lookup-registry", value_name = "HOST[:PORT]")]
-    pub lookup_registries: Vec<String>,
-}
-
-impl Default for PolicyArgs {
-    /// The flags' defaults, as `lineage webhook` with none given.
-    fn default() -> Self {
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            policy: PolicyArgs,
-        }
-        Defaults::parse_from(["lineage"]).policy
-    }
-}
-
-/// Arguments of `lineage webhook`.
-#[derive(Debug, Args)]
-pub struct WebhookArgs {
-    /// Address to listen on (`IP:PORT`, `localhost:PORT`, `:PORT` for every interface);
-    /// port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8443", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
-    pub addr: std::net::SocketAddr,
-    /// TLS certificate (PEM), reloaded when it changes; needs `--tls-key`. The API server
-    /// and Gatekeeper call webhooks over HTTPS only.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<std::path::PathBuf>,
-    /// TLS private key (PEM); needs `--tls-cert`.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<std::path::PathBuf>,
-    /// Registry credentials from this docker config file, e.g. a mounted
-    /// `kubernetes.io/dockerconfigjson` secret's `.dockerconfigjson` (default: docker's
-    /// config.json).
-    #[arg(long, value_name = "FILE")]
-    pub docker_config: Option<std::path::PathBuf>,
-    /// Client connection limits.
-    #[command(flatten)]
-    pub connections: ConnectionArgs,
-    /// How the routes decide and cache.
-    #[command(flatten)]
-    pub policy: PolicyArgs,
-}
-
-/// An address to listen on: `IP:PORT` (`[::1]:PORT` for IPv6), `localhost:PORT` (the IPv4
-/// loopback), or `:PORT` (every IPv4 interface).
-pub fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
-    let explain = || {
-        format!(
-            "`{text}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:5000, \
-             localhost:5000, or :5000 for every interface"
-        )
-    };
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    let (host, port) = text.rsplit_once(':').ok_or_else(explain)?;
-    let port: u16 = port.parse().map_err(|_| explain())?;
-    let ip = match host {
-        "" => std::net::Ipv4Addr::UNSPECIFIED,
-        h if h.eq_ignore_ascii_case("localhost") => std::net::Ipv4Addr::LOCALHOST,
-        _ => return Err(explain()),
-    };
-    Ok(std::net::SocketAddr::from((ip, port)))
-}
-
-/// A duration: `0`, or numbers with units `ms`, `s`, `m`, `h`, `d`, e.g. `90s`, `1h30m`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("a duration is needed (e.g. `30s`, `5m`, `12h`, `7d`)".into());
-    }
-    if text == "0" {
-        return Ok(std::time::Duration::ZERO);
-    }
-    let mut total = std::time::Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let unit_len = rest[digits..]
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len() - digits);
-        let (number, unit) = (&rest[..digits], &rest[digits..digits + unit_len]);
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration (e.g. `30s`, `5m`, `12h`, `7d`)"))?;
-        let part = match unit {
-            "ms" => std::time::Duration::from_millis(n),
-            "s" => std::time::Duration::from_secs(n),
-            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
-            "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
-            "d" => std::time::Duration::from_secs(n.saturating_mul(86_400)),
-            _ => {
-                return Err(format!(
-                    "`{text}`: unknown unit `{unit}` (use ms, s, m, h or d)"
-                ));
-            }
-        };
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("`{text}` is too long a duration"))?;
-        rest = &rest[digits + unit_len..];
-    }
-    Ok(total)
-}
-
 /// Arguments of `lineage logout`.
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
@@ -745,9 +490,9 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct CopyArgs {
     /// What to copy.
-    pub source: String,
+    pub source: StoreRef,
     /// Where to copy it. Without a tag, the source's tag is used.
-    pub destination: String,
+    pub destination: StoreRef,
     /// Also copy the referrers (signatures, SBOMs, lifecycle records) of every manifest
     /// copied, recursively.
     #[arg(short, long)]
@@ -770,7 +515,7 @@ pub struct CopyArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// The manifest, by tag or digest.
-    pub reference: String,
+    pub reference: StoreRef,
     /// Delete even when other tags name the manifest or it has referrers (they go with it
     /// or lose their subject).
     #[arg(long, conflicts_with = "untag")]
@@ -784,14 +529,14 @@ pub struct DeleteArgs {
 #[derive(Debug, Args)]
 pub struct RefArgs {
     /// The reference.
-    pub reference: String,
+    pub reference: StoreRef,
 }
 
 /// A single reference, and how to print the answer.
 #[derive(Debug, Args)]
 pub struct RefOutputArgs {
     /// The reference.
-    pub reference: String,
+    pub reference: StoreRef,
     /// Output format of the result on stdout.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -801,7 +546,7 @@ pub struct RefOutputArgs {
 #[derive(Debug, Args)]
 pub struct StoreOutputArgs {
     /// The repository, layout or archive.
-    pub store: String,
+    pub store: StoreRef,
     /// Output format of the result on stdout.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -811,7 +556,7 @@ pub struct StoreOutputArgs {
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The repository, layout or archive.
-    pub store: String,
+    pub store: StoreRef,
 }
 
 /// How a command prints its result.
@@ -826,10 +571,6 @@ pub enum Output {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use super::{parse_duration, parse_listen_addr};
-
     /// One vocabulary: every command that prints data takes `text` for people and `json`.
     #[test]
     fn every_output_takes_text_and_json() {
@@ -862,41 +603,5 @@ mod tests {
             super::Output::from_str("table", false),
             Ok(super::Output::Text)
         );
-    }
-
-    #[test]
-    fn listen_addresses() {
-        let ok = |t: &str| parse_listen_addr(t).map(|a| a.to_string());
-        assert_eq!(ok("127.0.0.1:5000"), Ok("127.0.0.1:5000".to_string()));
-        assert_eq!(ok("[::1]:0"), Ok("[::1]:0".to_string()));
-        assert_eq!(ok("localhost:0"), Ok("127.0.0.1:0".to_string()));
-        assert_eq!(ok(":5000"), Ok("0.0.0.0:5000".to_string()));
-        for bad in [
-            "",
-            "5000",
-            "localhost",
-            "example.com:80",
-            "localhost:port",
-            ":99999",
-        ] {
-            let err = parse_listen_addr(bad).unwrap_err();
-            assert!(
-                err.contains("expected IP:PORT such as 127.0.0.1:5000"),
-                "{bad}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        for bad in ["", "5", "s", "5x", "-5s", "1.5h", "99999999999999999999d"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 }

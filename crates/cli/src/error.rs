@@ -96,17 +96,11 @@ impl std::error::Error for UsageError {
     }
 }
 
-/// Render `err` for stderr: `error: headline`, `  caused by: …` lines, `hint: …`, and for a
-/// bad argument clap's own footer, so every usage error reads alike. `error:` is red and
-/// bold, as clap draws it, on a terminal without `NO_COLOR`.
-pub fn render(err: &anyhow::Error) -> String {
-    use std::io::IsTerminal as _;
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    render_with(err, colour)
-}
-
-fn render_with(err: &anyhow::Error, colour: bool) -> String {
+/// Render `err` for stderr, the one style every error is shown in: `error: headline`,
+/// `  caused by: …` lines, `hint: …`, and for a bad argument clap's own footer, so every
+/// usage error reads alike. `error:` is red and bold, as clap draws it, when `colour` (see
+/// [`crate::output::Printer`], which decides it).
+pub fn render(err: &anyhow::Error, colour: bool) -> String {
     let label = if colour {
         "\x1b[1m\x1b[31merror:\x1b[0m"
     } else {
@@ -211,17 +205,17 @@ mod tests {
     fn usage_errors_end_as_clap_ends_them_and_colour_only_when_asked() {
         let err = anyhow::Error::new(UsageError(anyhow::anyhow!("`x` is not a tag")));
         assert_eq!(
-            render_with(&err, false),
+            render(&err, false),
             "error: `x` is not a tag\n\nFor more information, try '--help'.\n"
         );
-        assert!(render_with(&err, true).starts_with("\x1b[1m\x1b[31merror:\x1b[0m `x`"));
+        assert!(render(&err, true).starts_with("\x1b[1m\x1b[31merror:\x1b[0m `x`"));
         let hinted = anyhow::Error::new(UsageError(anyhow::Error::new(Hinted {
             error: anyhow::anyhow!("REPOSITORY `a:1` names the tag `1`"),
             hint: "the source comes first".into(),
         })));
-        insta::assert_snapshot!("usage-error-with-hint", render_with(&hinted, false));
+        insta::assert_snapshot!("usage-error-with-hint", render(&hinted, false));
         let failure = anyhow::anyhow!("registry down");
-        assert_eq!(render_with(&failure, false), "error: registry down\n");
+        assert_eq!(render(&failure, false), "error: registry down\n");
     }
 
     #[test]
@@ -237,7 +231,7 @@ mod tests {
             })
             .context("cannot copy oci:x:v1")
             .unwrap_err();
-        let text = render(&err);
+        let text = render(&err, false);
         assert_eq!(
             text,
             "error: cannot copy oci:x:v1\n  caused by: cannot read `x/index.json`\n  caused by: no such file\nhint: create it first\n"

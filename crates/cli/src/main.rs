@@ -1,8 +1,11 @@
 //! `lineage`: the command line of lineage.
 //!
-//! Arguments are parsed into clap types ([`args`]), turned into plain values, and handed to
-//! one function per command ([`commands`]). Failures are rendered once, here, with the exit
-//! codes documented in [`error::exit_code`]. Everything printed goes through [`output`], and
+//! Parse, then resolve settings, then act: clap parses the arguments into typed values
+//! ([`args`]: references, times, states, modes are parsed there, so a bad one names its flag),
+//! the global flags and the config file are resolved into [`settings::Settings`], and one
+//! function per command acts ([`commands`]). Failures are rendered once, here, by the
+//! [`output::Printer`] in the one style of [`error::render`], with the exit codes documented
+//! in [`error::exit_code`]. Everything printed goes through [`output`], and
 //! a command interrupted by `SIGINT` or `SIGTERM` is dropped, which removes its temporary
 //! files, before `lineage` exits with `interrupted`.
 
@@ -15,14 +18,16 @@ mod config;
 mod error;
 mod open;
 mod progress;
+mod settings;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use lineage_store::copy::CopyOptions;
 
 use crate::args::{Cli, Command, ReportCommand};
-use crate::error::{exit_code, render};
+use crate::error::{exit_code, exit_code_for};
+use crate::output::Printer;
+use crate::settings::Settings;
 
 fn main() -> ExitCode {
     let cli = match <Cli as clap::Parser>::try_parse() {
@@ -35,9 +40,11 @@ fn main() -> ExitCode {
             e.exit()
         }
     };
+    let printer = Printer::new(cli.quiet);
     init_logging(
         cli.verbose,
         matches!(cli.command, Command::Serve(_) | Command::Webhook(_)),
+        printer,
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -45,17 +52,18 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit_code::FAILURE as u8);
+            let err = anyhow::Error::new(e).context("cannot start the async runtime");
+            printer.error(&err);
+            return ExitCode::from(exit_code_for(&err) as u8);
         }
     };
     // `serve` and `webhook` shut down gracefully on these signals themselves.
     let interruptible = !matches!(cli.command, Command::Serve(_) | Command::Webhook(_));
     let result = runtime.block_on(async {
         if interruptible {
-            until_interrupted(run(cli)).await
+            until_interrupted(run(cli, printer)).await
         } else {
-            run(cli).await
+            run(cli, printer).await
         }
     });
     // Dropping the runtime drops the tasks of an interrupted command and waits for its
@@ -74,7 +82,7 @@ fn main() -> ExitCode {
                 eprintln!("interrupted");
                 return ExitCode::from(interrupted.exit_code() as u8);
             }
-            eprint!("{}", render(&err));
+            printer.error(&err);
             ExitCode::from(error::exit_code_for(&err) as u8)
         }
     }
@@ -97,26 +105,18 @@ async fn until_interrupted(
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Resolve the settings, then run the command, whose arguments clap has already typed.
+async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let config = config::load()?;
-    let namespace = cli
-        .namespace
-        .clone()
-        .or(config.namespace.clone())
-        .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string());
-    let connection = open::Connection {
-        plain_http: cli.plain_http,
-        plain_http_hosts: config.plain_http.clone(),
-        insecure: cli.insecure,
-        ca_files: cli.ca_files,
-    };
+    let settings = Settings::resolve(&cli, &config, printer);
+    let connection = &settings.connection;
     let opener = open::Opener::new(connection.clone());
-    let quiet = cli.quiet;
+    let p = settings.printer;
     match cli.command {
         Command::Copy(a) => {
             let request = commands::copy::CopyRequest {
-                source: open::parse(&a.source)?,
-                destination: open::parse(&a.destination)?,
+                source: a.source,
+                destination: a.destination,
                 options: CopyOptions {
                     concurrency: a.concurrency,
                     referrers: a.referrers,
@@ -125,20 +125,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     progress: None,
                 },
                 output: a.output,
-                quiet,
             };
-            commands::copy::run(&opener, request).await
+            commands::copy::run(&opener, p, request).await
         }
-        Command::Resolve(a) => {
-            commands::resolve::run(&opener, &open::parse(&a.reference)?, a.output).await
-        }
-        Command::Manifest(a) => {
-            commands::manifest::run(&opener, &open::parse(&a.reference)?, a.descriptor).await
-        }
-        Command::Tags(a) => commands::tags::run(&opener, &open::parse(&a.store)?, a.output).await,
+        Command::Resolve(a) => commands::resolve::run(&opener, &a.reference, a.output).await,
+        Command::Manifest(a) => commands::manifest::run(&opener, &a.reference, a.descriptor).await,
+        Command::Tags(a) => commands::tags::run(&opener, &a.store, a.output).await,
         Command::Attach(a) => {
             let request = commands::attach::AttachRequest {
-                reference: open::parse(&a.reference)?,
+                reference: a.reference,
                 artifact_type: a.artifact_type,
                 annotations: a.annotations,
                 files: a.files,
@@ -147,10 +142,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::attach::run(&opener, request).await
         }
         Command::Discover(a) => {
-            let r = open::parse(&a.reference)?;
             commands::discover::run(
                 &opener,
-                &r,
+                &a.reference,
                 a.artifact_type.as_deref(),
                 a.depth,
                 a.max_nodes,
@@ -158,45 +152,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Delete(a) => commands::delete::run(&opener, &a, quiet).await,
-        Command::Login(a) => {
-            commands::login::login(
-                &connection,
-                &a.registry,
-                &a.username,
-                a.password,
-                a.password_stdin,
-                quiet,
-            )
-            .await
-        }
+        Command::Delete(a) => commands::delete::run(&opener, p, &a).await,
+        Command::Login(a) => commands::login::login(connection, p, a).await,
+        Command::Logout(a) => commands::login::logout(p, &a.registry).await,
         Command::Report(ReportCommand::Enrich(a)) => {
-            commands::report::enrich(&opener, &namespace, a).await
+            commands::report::enrich(&opener, &settings.namespace()?, p, a).await
         }
-        Command::Update(a) => commands::update::run(&opener, &namespace, a, quiet).await,
-        Command::Audit(a) => commands::audit::run(&opener, &namespace, a).await,
-        Command::Probe(a) => commands::probe::run(&opener, a, quiet).await,
-        Command::Logout(a) => commands::login::logout(&a.registry, quiet).await,
-        Command::Serve(a) => commands::serve::run(&connection, &namespace, a).await,
-        Command::Webhook(a) => commands::webhook::run(&connection, &namespace, a).await,
-        Command::Push(a) => commands::lifecycle::push(&opener, a, quiet).await,
-        Command::Status(a) => commands::lifecycle::status(&opener, &namespace, a).await,
-        Command::Release(a) => commands::lifecycle::release(&opener, &namespace, a, quiet).await,
-        Command::Retire(a) => commands::lifecycle::retire(&opener, &namespace, a, quiet).await,
+        Command::Update(a) => commands::update::run(&opener, &settings.namespace()?, p, a).await,
+        Command::Audit(a) => commands::audit::run(&opener, &settings.namespace()?, p, a).await,
+        Command::Probe(a) => commands::probe::run(&opener, p, a).await,
+        Command::Serve(a) => commands::serve::run(connection, &settings.namespace()?, a).await,
+        Command::Webhook(a) => commands::webhook::run(connection, &settings.namespace()?, a).await,
+        Command::Push(a) => commands::push::push(&opener, p, a).await,
+        Command::Release(a) => commands::push::release(&opener, &settings.namespace()?, p, a).await,
+        Command::Status(a) => {
+            commands::lifecycle::status(&opener, &settings.namespace()?, p, a).await
+        }
+        Command::Retire(a) => {
+            commands::lifecycle::retire(&opener, &settings.namespace()?, p, a).await
+        }
         Command::Restore(a) => {
-            commands::lifecycle::restore(&opener, &namespace, &a.reference, quiet).await
+            commands::lifecycle::restore(&opener, &settings.namespace()?, p, &a.reference).await
         }
-        Command::History(a) => commands::lifecycle::history(&opener, &namespace, a).await,
+        Command::History(a) => {
+            commands::lifecycle::history(&opener, &settings.namespace()?, a).await
+        }
         Command::Latest(a) => {
-            commands::lifecycle::latest(&opener, &namespace, &a.reference, a.output).await
+            commands::lifecycle::latest(&opener, &settings.namespace()?, &a.reference, a.output)
+                .await
         }
-        Command::Demo(a) => commands::demo::run(&namespace, a).await,
+        Command::Demo(a) => commands::demo::run(&settings.namespace()?, p, a).await,
     }
 }
 
 /// Logs go to stderr: warnings by default, debug with `-v`, trace with `-vv`; `RUST_LOG`
 /// overrides. Colour only on a terminal and never with `NO_COLOR`.
-fn init_logging(verbose: u8, serving: bool) {
+fn init_logging(verbose: u8, serving: bool, printer: Printer) {
     let default = match verbose {
         // Only lineage's own warnings: dependencies' logs (a TLS verifier's, say) would
         // repeat what the error already says.
@@ -216,12 +207,10 @@ fn init_logging(verbose: u8, serving: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(printer.colour())
         .with_target(verbose > 1)
         // Its report of a failed write goes to stderr with std's `eprintln!`, which panics
         // when stderr is the closed pipe that failed.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
+use lineage_lifecycle::{Lookup, LookupOptions, Namespace, StoreOpener};
 use lineage_oci::{ImageRef, StoreRef};
 use lineage_registry_client::credentials::DockerConfig;
 use lineage_registry_client::{ClientOptions, RegistryClient, RegistryStore};
@@ -77,15 +77,11 @@ impl StoreOpener for RegistryOpener {
 /// `client`.
 pub fn registry_lookup(
     client: RegistryClient,
-    namespace: &str,
+    namespace: &Namespace,
     options: LookupOptions,
-) -> anyhow::Result<Lookup> {
-    let engine = crate::commands::lifecycle::engine(namespace, None)?;
-    Ok(Lookup::new(
-        engine,
-        Arc::new(RegistryOpener::new(client)),
-        options,
-    ))
+) -> Lookup {
+    let engine = crate::commands::lifecycle::engine(namespace, None);
+    Lookup::new(engine, Arc::new(RegistryOpener::new(client)), options)
 }
 
 /// Opens stores, sharing one registry client and one lifecycle lookup.
@@ -127,11 +123,15 @@ impl Opener {
     /// every later call, so a command that looks up several times (a report's candidates,
     /// then the successor) reads each image once. `namespace` is the process's global
     /// `--namespace`, the same for every call.
-    pub async fn lookup(&self, namespace: &str) -> anyhow::Result<Lookup> {
+    pub async fn lookup(&self, namespace: &Namespace) -> anyhow::Result<Lookup> {
         let lookup = self
             .lookup
             .get_or_try_init(|| async {
-                registry_lookup(self.client().await?, namespace, LookupOptions::default())
+                anyhow::Ok(registry_lookup(
+                    self.client().await?,
+                    namespace,
+                    LookupOptions::default(),
+                ))
             })
             .await?;
         Ok(lookup.clone())
@@ -143,7 +143,7 @@ impl Opener {
     /// lookup maps to its message (the whole chain of causes).
     pub async fn statuses(
         &self,
-        namespace: &str,
+        namespace: &Namespace,
         references: &[String],
         at: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<std::collections::HashMap<String, lineage_integrations::Looked>> {

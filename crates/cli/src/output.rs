@@ -1,5 +1,13 @@
-//! Everything `lineage` prints goes through here, so that a closed pipe is handled in one
-//! place.
+//! Everything `lineage` prints goes through here: the one place that knows where data and
+//! messages go, whether the user asked for quiet, whether stderr gets colour, and how a
+//! closed pipe ends a command.
+//!
+//! [`Printer`] is the choice made once, from `--quiet`, stderr being a terminal and
+//! `NO_COLOR`, and handed to the commands (it is `Copy`): [`Printer::note`] writes the
+//! summaries and progress lines that `--quiet` silences, [`Printer::warning`] and
+//! [`Printer::error`] what it does not, [`Printer::bar`] a progress bar where one can be
+//! drawn. Errors are rendered by [`crate::error::render`] in one style, with the printer's
+//! colour choice.
 //!
 //! Rust ignores `SIGPIPE`, so writing to a pipe whose reader has gone (`lineage demo | head
 //! -3`) fails with [`io::ErrorKind::BrokenPipe`], and std's `println!` turns that failure
@@ -15,7 +23,66 @@
 //! ones call [`stderr`].
 
 use std::fmt;
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::Arc;
+
+/// How `lineage` prints to stderr for this run: quiet or not, colour or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    quiet: bool,
+    colour: bool,
+    terminal: bool,
+}
+
+impl Printer {
+    /// The printer for `--quiet`: colour when stderr is a terminal and `NO_COLOR` is unset or
+    /// empty (<https://no-color.org>).
+    pub fn new(quiet: bool) -> Printer {
+        let terminal = io::stderr().is_terminal();
+        Printer {
+            quiet,
+            colour: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            terminal,
+        }
+    }
+
+    /// Whether stderr gets colour.
+    pub fn colour(self) -> bool {
+        self.colour
+    }
+
+    /// A summary or progress line on stderr, unless `--quiet`.
+    pub fn note(self, args: fmt::Arguments<'_>) {
+        if !self.quiet {
+            stderr(format_args!("{args}\n"));
+        }
+    }
+
+    /// `warning: …` on stderr, even with `--quiet`.
+    pub fn warning(self, args: fmt::Arguments<'_>) {
+        stderr(format_args!("warning: {args}\n"));
+    }
+
+    /// `err` on stderr in the one error style ([`crate::error::render`]): for the error that
+    /// ends the command, and for a failure a command reports and goes on from (a reference
+    /// `lineage status` could not look up).
+    pub fn error(self, err: &anyhow::Error) {
+        stderr(format_args!("{}", crate::error::render(err, self.colour)));
+    }
+
+    /// A transfer progress bar for `label`, or `None` with `--quiet` or when stderr is not a
+    /// terminal.
+    pub fn bar(self, label: &str) -> Option<Arc<crate::progress::Bar>> {
+        (!self.quiet && self.terminal).then(|| crate::progress::Bar::new(label))
+    }
+}
+
+/// `value` as pretty JSON on stdout, the one way commands print JSON.
+pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    stdout(format_args!("{text}\n"))?;
+    Ok(())
+}
 
 /// Write `args` to stdout and flush, so a closed pipe is reported by this call.
 pub fn stdout(args: fmt::Arguments<'_>) -> io::Result<()> {
@@ -50,6 +117,13 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::output::stdout(format_args!($($arg)*))
+    };
+}
+
+/// A note on stderr through a [`Printer`], silenced by `--quiet`: `note!(printer, "…", …)`.
+macro_rules! note {
+    ($printer:expr, $($arg:tt)*) => {
+        $crate::output::Printer::note($printer, format_args!($($arg)*))
     };
 }
 

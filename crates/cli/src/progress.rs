@@ -4,14 +4,13 @@
 //! extend the total as they start.
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lineage_oci::{Descriptor, Digest};
 use lineage_store::copy::CopyProgress;
 
-/// A byte progress bar, drawn only when stderr is a terminal.
+/// A byte progress bar on stderr.
 pub struct Bar {
     bar: ProgressBar,
     /// Blobs counted in the total: the plan's, then each unplanned one that started.
@@ -21,15 +20,13 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A bar for `label`, or `None` when stderr is not a terminal or output is quiet.
-    pub fn new(label: &str, quiet: bool) -> Option<Arc<Bar>> {
-        if quiet || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        Some(Arc::new(Bar::with(
+    /// A bar for `label` on stderr; [`crate::output::Printer::bar`] decides whether one is
+    /// drawn at all.
+    pub fn new(label: &str) -> Arc<Bar> {
+        Arc::new(Bar::with(
             label,
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr()),
-        )))
+        ))
     }
 
     fn with(label: &str, bar: ProgressBar) -> Bar {

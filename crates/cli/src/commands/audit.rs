@@ -12,13 +12,13 @@ use std::io::{IsTerminal as _, Read as _};
 
 use anyhow::Context as _;
 use lineage_integrations::audit;
-use lineage_lifecycle::State;
+use lineage_lifecycle::{Namespace, State};
 use lineage_oci::quantity::plural;
 
 use crate::args::{AuditArgs, AuditOutput};
-use crate::commands::lifecycle::{fail_on, time};
 use crate::error::{Exit, exit_code};
 use crate::open::Opener;
+use crate::output::Printer;
 
 /// The input's text and the name to show for it.
 fn input(path: &str) -> anyhow::Result<(String, String)> {
@@ -39,9 +39,13 @@ fn input(path: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// A fleet view of the images in use.
-pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Result<()> {
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
-    let fail_on = fail_on(a.fail_on.as_deref())?;
+pub async fn run(
+    opener: &Opener,
+    namespace: &Namespace,
+    printer: Printer,
+    a: AuditArgs,
+) -> anyhow::Result<()> {
+    let at = a.at.unwrap_or_else(lineage_oci::time::now);
     let (text, name) = input(&a.input)?;
     let images = audit::images(&text)
         .map_err(anyhow::Error::new)
@@ -63,14 +67,14 @@ pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Resu
     for row in &rows {
         // The lookup's message names the reference already.
         if let Some(e) = &row.error {
-            eprintln!("warning: {e}");
+            printer.warning(format_args!("{e}"));
         }
         for w in &row.warnings {
-            eprintln!(
-                "warning: {}: {}",
+            printer.warning(format_args!(
+                "{}: {}",
                 row.image,
                 serde_json::to_string(w).unwrap_or_default()
-            );
+            ));
         }
     }
     let uses: usize = rows.iter().map(|r| r.uses.len()).sum();
@@ -89,7 +93,7 @@ pub async fn run(opener: &Opener, namespace: &str, a: AuditArgs) -> anyhow::Resu
         counts.join(", ")
     );
 
-    if let Some(limit) = fail_on
+    if let Some(limit) = a.fail_on
         && audit::fails(&rows, limit)
     {
         return Err(Exit(exit_code::POLICY).into());

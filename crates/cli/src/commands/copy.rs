@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::args::Output;
 use crate::error::UsageError;
 use crate::open::Opener;
-use crate::progress::Bar;
+use crate::output::Printer;
 
 /// What `lineage copy` was asked to do.
 pub struct CopyRequest {
@@ -23,12 +23,10 @@ pub struct CopyRequest {
     pub options: CopyOptions,
     /// Result format.
     pub output: Output,
-    /// No progress or summary on stderr.
-    pub quiet: bool,
 }
 
 /// Run the copy.
-pub async fn run(opener: &Opener, mut req: CopyRequest) -> anyhow::Result<()> {
+pub async fn run(opener: &Opener, printer: Printer, mut req: CopyRequest) -> anyhow::Result<()> {
     let dst_tag = destination_tag(&req.source, &req.destination)?;
     // Failures below name the store, digest and operation themselves, so each is its own
     // headline. A destination this command creates is removed again if the copy fails, so
@@ -41,7 +39,7 @@ pub async fn run(opener: &Opener, mut req: CopyRequest) -> anyhow::Result<()> {
         .map(|p| p.to_path_buf());
     let dst = opener.write(&req.destination).await?;
 
-    let bar = Bar::new("copying", req.quiet);
+    let bar = printer.bar("copying");
     if let Some(b) = &bar {
         req.options.progress = Some(b.clone() as Arc<dyn CopyProgress>);
     }
@@ -78,7 +76,7 @@ pub async fn run(opener: &Opener, mut req: CopyRequest) -> anyhow::Result<()> {
     dst.flush()
         .await
         .with_context(|| format!("cannot write `{}`", req.destination))?;
-    print(&req, dst_tag.as_deref(), &report)
+    print(&req, printer, dst_tag.as_deref(), &report)
 }
 
 /// Remove a layout directory or archive file this command created.
@@ -106,7 +104,12 @@ fn destination_tag(source: &StoreRef, destination: &StoreRef) -> anyhow::Result<
     })
 }
 
-fn print(req: &CopyRequest, tag: Option<&str>, report: &CopyReport) -> anyhow::Result<()> {
+fn print(
+    req: &CopyRequest,
+    printer: Printer,
+    tag: Option<&str>,
+    report: &CopyReport,
+) -> anyhow::Result<()> {
     match req.output {
         Output::Json => {
             let value = json!({
@@ -123,26 +126,25 @@ fn print(req: &CopyRequest, tag: Option<&str>, report: &CopyReport) -> anyhow::R
                 "bytesCopied": report.bytes_copied,
                 "referrers": report.referrers,
             });
-            outln!("{}", serde_json::to_string_pretty(&value)?)?;
+            crate::output::json(&value)?;
         }
         Output::Text => outln!("{}", report.root.digest)?,
     }
-    if !req.quiet {
-        eprintln!(
-            "Copied `{}` to `{}` ({}, {}, {}; {} already present{})",
-            req.source,
-            req.destination,
-            plural(report.manifests_copied, "manifest"),
-            plural(report.blobs_copied, "blob"),
-            human_bytes(report.bytes_copied),
-            report.manifests_skipped + report.blobs_skipped,
-            if req.options.referrers {
-                format!(", {}", plural(report.referrers, "referrer"))
-            } else {
-                String::new()
-            }
-        );
-    }
+    note!(
+        printer,
+        "Copied `{}` to `{}` ({}, {}, {}; {} already present{})",
+        req.source,
+        req.destination,
+        plural(report.manifests_copied, "manifest"),
+        plural(report.blobs_copied, "blob"),
+        human_bytes(report.bytes_copied),
+        report.manifests_skipped + report.blobs_skipped,
+        if req.options.referrers {
+            format!(", {}", plural(report.referrers, "referrer"))
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
 

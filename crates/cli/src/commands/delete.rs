@@ -11,7 +11,8 @@ use crate::args::DeleteArgs;
 use crate::commands::lifecycle::usage;
 use crate::commands::resolve_target;
 use crate::error::Hinted;
-use crate::open::{self, Opener};
+use crate::open::Opener;
+use crate::output::Printer;
 
 /// What deleting a manifest takes with it besides the tag named.
 struct Collateral {
@@ -76,13 +77,13 @@ async fn collateral(
 }
 
 /// `lineage delete REF [--force | --untag]`.
-pub async fn run(opener: &Opener, a: &DeleteArgs, quiet: bool) -> anyhow::Result<()> {
-    let r = open::parse(&a.reference)?;
+pub async fn run(opener: &Opener, printer: Printer, a: &DeleteArgs) -> anyhow::Result<()> {
+    let r = &a.reference;
     let named = match r.written_target() {
         Some(TagOrDigest::Tag(t)) => Some(t),
         _ => None,
     };
-    let store = opener.write(&r).await?;
+    let store = opener.write(r).await?;
     if a.untag {
         let Some(tag) = named else {
             return Err(usage(anyhow::anyhow!(
@@ -94,12 +95,10 @@ pub async fn run(opener: &Opener, a: &DeleteArgs, quiet: bool) -> anyhow::Result
             .await
             .with_context(|| format!("cannot remove the tag `{tag}` from {}", store.name()))?;
         store.flush().await?;
-        if !quiet {
-            eprintln!("Removed the tag `{r}`; the manifest stays");
-        }
+        note!(printer, "Removed the tag `{r}`; the manifest stays");
         return Ok(());
     }
-    let desc = resolve_target(store.as_ref(), &r)
+    let desc = resolve_target(store.as_ref(), r)
         .await
         .with_context(|| format!("cannot delete `{r}`"))?;
     let goes = collateral(store.as_ref(), &desc.digest, named.as_deref())
@@ -126,11 +125,9 @@ pub async fn run(opener: &Opener, a: &DeleteArgs, quiet: bool) -> anyhow::Result
         .await
         .with_context(|| format!("cannot delete {} from {}", desc.digest, store.name()))?;
     store.flush().await?;
-    if !quiet {
-        eprintln!("Deleted `{r}` ({})", desc.digest);
-        if !goes.is_empty() {
-            eprintln!("  also gone: {}", goes.describe());
-        }
+    note!(printer, "Deleted `{r}` ({})", desc.digest);
+    if !goes.is_empty() {
+        note!(printer, "  also gone: {}", goes.describe());
     }
     outln!("{}", desc.digest)?;
     Ok(())

@@ -1,5 +1,7 @@
 //! `lineage demo`: the original lifecycle walkthrough, one command per step, on an embedded
-//! `lineage serve` in a temporary directory (or on `--registry HOST`).
+//! `lineage serve` in a temporary directory (or on `--registry HOST`). Each step calls the
+//! engine and the libraries itself and prints with the same functions as the command it
+//! shows.
 //!
 //! Revision 1 of `flasksample` (created 2023-07-07T00:00:00-08:00) is released as `1.0` and
 //! `1.0-20230707`; revision 2 (created 2023-07-10T00:00:00-08:00) as `1.0-20230710`, moving
@@ -16,11 +18,19 @@ use serde_json::json;
 
 use lineage_server::policy::AdmissionReview;
 
-use crate::args::{
-    DemoArgs, DiscoverOutput, HistoryArgs, Output, PolicyArgs, ReleaseArgs, StatusArgs, UpdateArgs,
-};
-use crate::commands::{discover, lifecycle, update, webhook};
+use std::sync::Arc;
+
+use lineage_integrations::update::FileKind;
+use lineage_lifecycle::{Namespace, ReleaseRequest};
+use lineage_server::policy::AdmissionSettings;
+use lineage_server::policy::routes::PolicyState;
+use lineage_server::policy::scope::Scope;
+use lineage_store::copy::CopyOptions;
+
+use crate::args::{DemoArgs, DiscoverOutput, Output};
+use crate::commands::{discover, lifecycle, push, update};
 use crate::open::{self, Connection, Opener};
+use crate::output::Printer;
 
 fn step(text: &str) {
     eprintln!("\n==> {text}");
@@ -69,7 +79,7 @@ async fn build(
 }
 
 /// Run the walkthrough.
-pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
+pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow::Result<()> {
     let work = tempfile::Builder::new()
         .prefix("lineage-demo-")
         .tempdir()
@@ -100,73 +110,70 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
         }
     };
     let opener = Opener::new(Connection::default());
+    let engine = lifecycle::engine(namespace, None);
+    // The demo's release steps always say what they did, `--quiet` or not.
+    let loud = Printer::new(false);
     let builds = LayoutStore::open_or_create(work.path().join("builds"))?;
     let layout = |tag: &str| format!("oci:{}:{tag}", work.path().join("builds").display());
     let repo = format!("{host}/flasksample");
+    let repository = open::parse(&repo)?;
 
-    step("build revision 1 of flasksample (created 2023-07-07T00:00:00-08:00)");
-    build(&builds, "20230707", "2023-07-07T00:00:00-08:00", "rev1").await?;
-    step(&format!(
-        "lineage release {} {repo} --version 1.0 --revision 20230707",
-        layout("rev1")
-    ));
-    lifecycle::release(
-        &opener,
-        namespace,
-        release_args(&layout("rev1"), &repo, "20230707"),
-        false,
-    )
-    .await?;
-
-    step("vulnerabilities are found; build revision 2 (created 2023-07-10T00:00:00-08:00)");
-    build(&builds, "20230710", "2023-07-10T00:00:00-08:00", "rev2").await?;
-    step(&format!(
-        "lineage release {} {repo} --version 1.0 --revision 20230710",
-        layout("rev2")
-    ));
-    lifecycle::release(
-        &opener,
-        namespace,
-        release_args(&layout("rev2"), &repo, "20230710"),
-        false,
-    )
-    .await?;
+    for (revision, created, tag, before) in [
+        (
+            "20230707",
+            "2023-07-07T00:00:00-08:00",
+            "rev1",
+            "build revision 1 of flasksample (created 2023-07-07T00:00:00-08:00)",
+        ),
+        (
+            "20230710",
+            "2023-07-10T00:00:00-08:00",
+            "rev2",
+            "vulnerabilities are found; build revision 2 (created 2023-07-10T00:00:00-08:00)",
+        ),
+    ] {
+        step(before);
+        build(&builds, revision, created, tag).await?;
+        step(&format!(
+            "lineage release {} {repo} --version 1.0 --revision {revision}",
+            layout(tag)
+        ));
+        let request = ReleaseRequest {
+            version: "1.0".into(),
+            revision: Some(revision.into()),
+            created: None,
+            eol_at: None,
+            now: lineage_oci::time::now(),
+            rollback: false,
+            copy: CopyOptions::default(),
+        };
+        let source = open::parse(&layout(tag))?;
+        let (done, name) =
+            push::release_into(&opener, &engine, loud, &source, &repository, request).await?;
+        outln!("{}", done.image.digest)?;
+        push::report_release(loud, &name, &done);
+    }
 
     let old = format!("{repo}:1.0-20230707");
     let new = format!("{repo}:1.0-20230710");
+    let now = lineage_oci::time::now();
     step(&format!("lineage status {old} {new} {repo}:1.0"));
-    let status = |references: Vec<String>, output| StatusArgs {
-        references,
-        output,
-        at: None,
-        fail_on: None,
-    };
-    lifecycle::status(
-        &opener,
-        namespace,
-        status(
-            vec![old.clone(), new.clone(), format!("{repo}:1.0")],
-            Output::Text,
-        ),
-    )
-    .await?;
+    let refs = [old.as_str(), new.as_str(), &format!("{repo}:1.0")]
+        .into_iter()
+        .map(open::parse)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows = lifecycle::statuses(&opener, &engine, &refs, now).await;
+    lifecycle::print_statuses(&rows, Output::Text, printer)?;
     step(&format!("lineage status --output json {old}"));
-    lifecycle::status(&opener, namespace, status(vec![old.clone()], Output::Json)).await?;
+    let rows = lifecycle::statuses(&opener, &engine, &refs[..1], now).await;
+    lifecycle::print_statuses(&rows, Output::Json, printer)?;
     step(&format!("lineage history {repo} --version 1.0"));
-    lifecycle::history(
-        &opener,
-        namespace,
-        HistoryArgs {
-            repository: repo.clone(),
-            version: Some("1.0".into()),
-            output: Output::Text,
-        },
-    )
-    .await?;
+    let history = lifecycle::history_of(&opener, &engine, &repository, Some("1.0"), now).await?;
+    out!("{}", lifecycle::table(history.iter().map(Ok)))?;
     step(&format!("lineage discover {old}"));
     discover::run(
         &opener,
-        &open::parse(&old)?,
+        &refs[0],
         None,
         None,
         discover::DEFAULT_MAX_NODES,
@@ -176,14 +183,12 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
     step(&format!(
         "a cluster admits a Deployment pinned to {old}: the admission webhook (POST /admission/v1/validate, enforce mode) answers"
     ));
-    let policy = webhook::policy_state(
-        &Connection::default(),
-        namespace,
-        &PolicyArgs::default(),
-        None,
-        // In process, reachable by nobody else: any registry.
-        lineage_server::policy::scope::Scope::webhook(&[])?,
-    )?;
+    // In process, reachable by nobody else: any registry.
+    let policy = PolicyState::new(
+        opener.lookup(namespace).await?,
+        AdmissionSettings::default(),
+        Arc::new(Scope::webhook(&[])?),
+    );
     let review = AdmissionReview::parse(&serde_json::to_vec(&deployment_review(&old))?)
         .context("the demo's AdmissionReview")?;
     let answer = policy.admit(&review).await;
@@ -194,25 +199,22 @@ pub async fn run(namespace: &str, a: DemoArgs) -> anyhow::Result<()> {
 
     let dockerfile_dir = work.path().join("app");
     std::fs::create_dir_all(&dockerfile_dir)?;
-    std::fs::write(
-        dockerfile_dir.join("Dockerfile"),
-        format!("FROM {old}\nCOPY . /app\nCMD [\"flask\", \"run\"]\n"),
-    )?;
+    let dockerfile = dockerfile_dir.join("Dockerfile");
+    let text = format!("FROM {old}\nCOPY . /app\nCMD [\"flask\", \"run\"]\n");
+    std::fs::write(&dockerfile, &text)?;
     step(&format!(
         "a Dockerfile still says FROM {old}; lineage update proposes the successor (--write would apply it)"
     ));
-    update::run(
-        &opener,
-        namespace,
-        UpdateArgs {
-            paths: vec![dockerfile_dir],
-            write: false,
-            renovate: false,
-            at: None,
-        },
-        true,
-    )
-    .await?;
+    let scan = lineage_integrations::update::scan(FileKind::Dockerfile, &text);
+    let keys: Vec<String> = scan.occurrences.iter().map(|o| o.key()).collect();
+    let statuses = opener.statuses(namespace, &keys, now).await?;
+    let plan = lineage_integrations::update::plan(&text, &scan, &statuses);
+    if let Some(updated) = &plan.updated {
+        out!(
+            "{}",
+            lineage_integrations::update::unified_diff(&update::shown(&dockerfile), &text, updated)
+        )?;
+    }
     step(
         "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it",
     );
@@ -243,17 +245,4 @@ fn deployment_review(image: &str) -> serde_json::Value {
             "dryRun": false
         }
     })
-}
-
-fn release_args(source: &str, repo: &str, revision: &str) -> ReleaseArgs {
-    ReleaseArgs {
-        source: source.to_string(),
-        repository: repo.to_string(),
-        version: "1.0".into(),
-        revision: Some(revision.into()),
-        created: None,
-        eol_at: None,
-        dialect: None,
-        rollback: false,
-    }
 }

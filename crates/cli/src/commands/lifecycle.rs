@@ -1,18 +1,19 @@
-//! The lifecycle commands: `status`, `release`, `retire`, `restore`, `history`, `latest`,
-//! each a thin layer over the engine in `lineage-lifecycle`.
+//! The lifecycle commands that read and record: `status`, `history`, `latest`, `retire` and
+//! `restore`, each a thin layer over the engine in `lineage-lifecycle`, and the status table
+//! `status` and `history` print. (`push` and `release`, which copy images, are in
+//! [`super::push`].)
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::status::State;
-use lineage_lifecycle::{
-    Engine, Namespace, Reason, RecordSpec, ReleaseRequest, Status, WriteOptions, Written,
-};
+use lineage_lifecycle::{Engine, Namespace, RecordSpec, Status, WriteOptions, Written};
 use lineage_oci::StoreRef;
 
-use crate::args::{DialectArg, HistoryArgs, Output, ReleaseArgs, RetireArgs, StatusArgs};
+use crate::args::{DialectArg, HistoryArgs, Output, RetireArgs, StatusArgs};
 use crate::commands::resolve_target;
 use crate::error::{Exit, UsageError, exit_code};
 use crate::open::{self, Opener};
+use crate::output::{self, Printer};
 
 /// `e` as a usage error (exit 2).
 pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
@@ -20,33 +21,18 @@ pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
 }
 
 /// The engine for `--namespace` (and `--dialect`).
-pub fn engine(namespace: &str, dialect: Option<DialectArg>) -> anyhow::Result<Engine> {
-    let ns = Namespace::new(namespace).map_err(usage)?;
-    Ok(Engine {
-        namespaces: vec![ns.clone()],
+pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
+    Engine {
+        namespaces: vec![namespace.clone()],
         write: WriteOptions {
-            namespace: ns,
+            namespace: namespace.clone(),
             microsoft: dialect == Some(DialectArg::Microsoft),
         },
-    })
+    }
 }
 
-/// The state `--fail-on` names, as a usage error when it names none.
-pub fn fail_on(value: Option<&str>) -> anyhow::Result<Option<State>> {
-    value.map(|s| s.parse::<State>().map_err(usage)).transpose()
-}
-
-/// The time `value` of `flag` (RFC 3339, ISO 8601 basic, or a date), as a usage error when invalid.
-pub fn time(flag: &str, value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
-    value
-        .map(|v| {
-            lineage_oci::time::parse_lenient(v)
-                .map_err(|e| usage(anyhow::Error::new(e).context(format!("invalid `{flag}`"))))
-        })
-        .transpose()
-}
-
-async fn one_status(
+/// The status of `r` at `at`.
+pub async fn one_status(
     opener: &Opener,
     engine: &Engine,
     r: &StoreRef,
@@ -66,83 +52,80 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
-fn print_table(rows: &[Status]) -> std::io::Result<()> {
-    print_rows(rows.iter().map(Ok))
-}
-
-/// The status table: a row per status, a row in state `unknown` per failed reference (its
-/// error on stderr). Rows are borrowed, `Err((reference, error))` for a failure.
-fn print_rows<'a>(
-    rows: impl Iterator<Item = Result<&'a Status, (&'a str, &'a str)>> + Clone,
-) -> std::io::Result<()> {
+/// The status table of `status` and `history`: a row per status, a row in state `unknown`
+/// per reference that could not be looked up (`Err(reference)`).
+pub fn table<'a>(rows: impl Iterator<Item = Result<&'a Status, &'a str>> + Clone) -> String {
+    use std::fmt::Write as _;
     let width = rows
         .clone()
         .map(|r| match r {
             Ok(s) => s.reference.len(),
-            Err((reference, _)) => reference.len(),
+            Err(reference) => reference.len(),
         })
         .max()
         .unwrap_or(9)
         .max(9);
-    outln!(
-        "{:<width$}  {:<12}  {:<22}  SUCCESSOR",
-        "REFERENCE",
-        "STATE",
-        "END-OF-LIFE"
-    )?;
+    let mut out = format!(
+        "{:<width$}  {:<12}  {:<22}  SUCCESSOR\n",
+        "REFERENCE", "STATE", "END-OF-LIFE"
+    );
     for row in rows {
-        let s = match row {
-            Ok(s) => s,
-            Err((reference, error)) => {
-                outln!(
-                    "{reference:<width$}  {:<12}  {:<22}  -",
-                    State::Unknown.to_string(),
-                    "-"
-                )?;
-                eprintln!("error: {reference}: {error}");
-                continue;
+        // Writing to a String cannot fail.
+        let _ = match row {
+            Ok(s) => {
+                let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
+                    x.reference.clone().unwrap_or_else(|| "-".into())
+                });
+                writeln!(
+                    out,
+                    "{:<width$}  {:<12}  {:<22}  {}",
+                    s.reference,
+                    s.state.to_string(),
+                    when(s.end_of_life),
+                    successor
+                )
             }
+            Err(reference) => writeln!(
+                out,
+                "{reference:<width$}  {:<12}  {:<22}  -",
+                State::Unknown.to_string(),
+                "-"
+            ),
         };
-        let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
-            x.reference.clone().unwrap_or_else(|| "-".into())
-        });
-        outln!(
-            "{:<width$}  {:<12}  {:<22}  {}",
-            s.reference,
-            s.state.to_string(),
-            when(s.end_of_life),
-            successor
-        )?;
-        for w in &s.warnings {
-            eprintln!(
-                "warning: {}: {}",
-                s.reference,
-                serde_json::to_string(w).unwrap_or_default()
-            );
-        }
     }
-    Ok(())
+    out
+}
+
+/// `warning: REF: {…}` on stderr for each warning of `s` (a record that could not be read…).
+fn warn_about(printer: Printer, s: &Status) {
+    for w in &s.warnings {
+        printer.warning(format_args!(
+            "{}: {}",
+            s.reference,
+            serde_json::to_string(w).unwrap_or_default()
+        ));
+    }
 }
 
 /// One reference's answer to `lineage status`: its status, or why it has none.
-enum Looked {
+pub enum Looked {
     /// The status (boxed: it is far larger than the failure).
     Found(Box<Status>),
     /// The lookup failed; shown as state `unknown` with the error, as `lineage audit` does.
     Failed {
         /// The reference as given.
         reference: String,
-        /// The error chain on one line.
-        error: String,
+        /// Why.
+        error: anyhow::Error,
     },
 }
 
 impl Looked {
-    /// The row [`print_rows`] prints.
-    fn row(&self) -> Result<&Status, (&str, &str)> {
+    /// The row [`table`] prints.
+    fn row(&self) -> Result<&Status, &str> {
         match self {
             Looked::Found(s) => Ok(s),
-            Looked::Failed { reference, error } => Err((reference, error)),
+            Looked::Failed { reference, .. } => Err(reference),
         }
     }
 
@@ -153,44 +136,70 @@ impl Looked {
                 "reference": reference,
                 "digest": null,
                 "state": State::Unknown,
-                "error": error,
+                // The JSON keeps the whole chain on one line.
+                "error": format!("{error:#}"),
             })),
         }
     }
 }
 
-/// `lineage status REF…`: a row for every reference, those that failed as `unknown` with
-/// their error; exit 1 when any failed (after printing), else 3 when any is in or past
-/// `--fail-on`.
-pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::Result<()> {
-    let engine = engine(namespace, None)?;
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
-    let fail_on = fail_on(a.fail_on.as_deref())?;
-    let refs = a
-        .references
-        .iter()
-        .map(|r| open::parse(r))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut rows = Vec::new();
-    for r in &refs {
-        rows.push(match one_status(opener, &engine, r, at).await {
+/// The status of each of `refs` at `at`, in order; a failure is a [`Looked::Failed`].
+pub async fn statuses(
+    opener: &Opener,
+    engine: &Engine,
+    refs: &[StoreRef],
+    at: DateTime<Utc>,
+) -> Vec<Looked> {
+    let mut rows = Vec::with_capacity(refs.len());
+    for r in refs {
+        rows.push(match one_status(opener, engine, r, at).await {
             Ok(s) => Looked::Found(Box::new(s)),
-            Err(e) => Looked::Failed {
+            Err(error) => Looked::Failed {
                 reference: r.to_string(),
-                error: format!("{e:#}"),
+                error,
             },
         });
     }
-    match a.output {
+    rows
+}
+
+/// Print `rows` as `lineage status` does: JSON, or the table with each failure's error and
+/// each warning on stderr.
+pub fn print_statuses(rows: &[Looked], output: Output, printer: Printer) -> anyhow::Result<()> {
+    match output {
         Output::Json => {
             let values = rows
                 .iter()
                 .map(Looked::json)
                 .collect::<serde_json::Result<Vec<_>>>()?;
-            outln!("{}", serde_json::to_string_pretty(&values)?)?;
+            output::json(&values)?;
         }
-        Output::Text => print_rows(rows.iter().map(Looked::row))?,
+        Output::Text => {
+            out!("{}", table(rows.iter().map(Looked::row)))?;
+            for row in rows {
+                match row {
+                    Looked::Found(s) => warn_about(printer, s),
+                    Looked::Failed { error, .. } => printer.error(error),
+                }
+            }
+        }
     }
+    Ok(())
+}
+
+/// `lineage status REF…`: a row for every reference, those that failed as `unknown` with
+/// their error; exit 1 when any failed (after printing), else 3 when any is in or past
+/// `--fail-on`.
+pub async fn status(
+    opener: &Opener,
+    namespace: &Namespace,
+    printer: Printer,
+    a: StatusArgs,
+) -> anyhow::Result<()> {
+    let engine = engine(namespace, None);
+    let at = a.at.unwrap_or_else(lineage_oci::time::now);
+    let rows = statuses(opener, &engine, &a.references, at).await;
+    print_statuses(&rows, a.output, printer)?;
     let failed = rows
         .iter()
         .filter(|r| matches!(r, Looked::Failed { .. }))
@@ -201,7 +210,7 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
             rows.len()
         );
     }
-    if let Some(limit) = fail_on
+    if let Some(limit) = a.fail_on
         && rows
             .iter()
             .any(|r| matches!(r, Looked::Found(s) if s.state.is_at_least(limit)))
@@ -211,7 +220,8 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
     Ok(())
 }
 
-fn describe(written: &[Written]) -> String {
+/// `N records written, M already current`.
+pub fn describe(written: &[Written]) -> String {
     let pushed = written
         .iter()
         .filter(|w| matches!(w, Written::Pushed(_)))
@@ -223,114 +233,13 @@ fn describe(written: &[Written]) -> String {
     )
 }
 
-/// `lineage release SRC REPO --version V …`
-pub async fn release(
-    opener: &Opener,
-    namespace: &str,
-    a: ReleaseArgs,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let engine = engine(namespace, a.dialect)?;
-    let source = open::parse(&a.source)?;
-    let repository = repository_arg("REPOSITORY", &a.repository).map_err(|e| {
-        // `release REPO SRC:TAG`: the arguments the other way round.
-        if source.written_target().is_none() {
-            usage(crate::error::Hinted {
-                error: e,
-                hint: format!(
-                    "the source comes first: `lineage release {} {}`",
-                    a.repository, a.source
-                ),
-            })
-        } else {
-            e
-        }
-    })?;
-    let req = ReleaseRequest {
-        version: a.version.clone(),
-        revision: a.revision.clone(),
-        created: time("--created", a.created.as_deref())?,
-        eol_at: time("--eol-at", a.eol_at.as_deref())?,
-        now: lineage_oci::time::now(),
-        rollback: a.rollback,
-        copy: lineage_store::copy::CopyOptions::default(),
-    };
-    if !lineage_oci::reference::is_valid_tag(&req.version) {
-        return Err(usage(anyhow::anyhow!(
-            "`--version {}` is not a valid tag",
-            req.version
-        )));
-    }
-    let bar = crate::progress::Bar::new("releasing", quiet);
-    let mut req = req;
-    req.copy.progress = bar
-        .clone()
-        .map(|b| b as std::sync::Arc<dyn lineage_store::copy::CopyProgress>);
-    let src = opener.read(&source).await?;
-    let dst = opener.write(&repository).await?;
-    let done = engine
-        .release(src.as_ref(), source.target().as_ref(), dst.as_ref(), &req)
-        .await;
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    let done = done.with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
-    outln!("{}", done.image.digest)?;
-    if !quiet {
-        eprintln!(
-            "Released `{}:{}-{}` (moved `{}`) {}",
-            dst.name(),
-            done.version,
-            done.revision,
-            done.version,
-            match &done.previous {
-                Some(p) => format!("retiring {p} ({})", describe(&done.records)),
-                None => "(first revision)".to_string(),
-            }
-        );
-        eprintln!(
-            "  created {}, from {}",
-            lineage_oci::time::format_rfc3339(&done.created),
-            done.created_from
-        );
-        if !done.restored.is_empty() {
-            eprintln!(
-                "  rolled back: `{}:{}-{}` restored ({})",
-                dst.name(),
-                done.version,
-                done.revision,
-                describe(&done.restored)
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The repository argument `name` of a command that names a repository, not an image:
-/// a tag or digest written into it is refused (it would be silently dropped).
-fn repository_arg(name: &str, value: &str) -> anyhow::Result<StoreRef> {
-    let r = open::parse(value)?;
-    match r.written_target() {
-        None => Ok(r.with_target(None)),
-        Some(t) => Err(usage(anyhow::anyhow!(
-            "{name} `{value}` names {} `{t}`, but a repository is expected here: write `{}`",
-            if t.tag().is_some() {
-                "the tag"
-            } else {
-                "the digest"
-            },
-            r.with_target(None)
-        ))),
-    }
-}
-
 async fn record(
     opener: &Opener,
     engine: &Engine,
     r: &StoreRef,
     spec: RecordSpec,
     verb: &str,
-    quiet: bool,
+    printer: Printer,
 ) -> anyhow::Result<()> {
     let store = opener.write(r).await?;
     let desc = resolve_target(store.as_ref(), r)
@@ -344,34 +253,27 @@ async fn record(
     if let Some(Written::Pushed(d) | Written::Unchanged(d)) = written.first() {
         outln!("{d}")?;
     }
-    if !quiet {
-        eprintln!(
-            "{} `{r}`: {}",
-            if verb == "retire" {
-                "Retired"
-            } else {
-                "Restored"
-            },
-            describe(&written)
-        );
-    }
+    note!(
+        printer,
+        "{} `{r}`: {}",
+        if verb == "retire" {
+            "Retired"
+        } else {
+            "Restored"
+        },
+        describe(&written)
+    );
     Ok(())
 }
 
 /// `lineage retire REF …`
 pub async fn retire(
     opener: &Opener,
-    namespace: &str,
+    namespace: &Namespace,
+    printer: Printer,
     a: RetireArgs,
-    quiet: bool,
 ) -> anyhow::Result<()> {
-    let engine = engine(namespace, a.dialect)?;
-    let r = open::parse(&a.reference)?;
-    let reason = a
-        .reason
-        .as_deref()
-        .map(|s| s.parse::<Reason>().map_err(usage))
-        .transpose()?;
+    let engine = engine(namespace, a.dialect);
     let superseded_by = match &a.successor {
         Some(s) => {
             let sr = open::parse(s)?;
@@ -387,25 +289,24 @@ pub async fn retire(
     };
     let spec = RecordSpec {
         created: lineage_oci::time::now(),
-        end_of_life: Some(time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now)),
-        reason,
+        end_of_life: Some(a.at.unwrap_or_else(lineage_oci::time::now)),
+        reason: a.reason,
         successor: a.successor.clone(),
         superseded_by,
         version: None,
         revision: None,
     };
-    record(opener, &engine, &r, spec, "retire", quiet).await
+    record(opener, &engine, &a.reference, spec, "retire", printer).await
 }
 
 /// `lineage restore REF`
 pub async fn restore(
     opener: &Opener,
-    namespace: &str,
-    reference: &str,
-    quiet: bool,
+    namespace: &Namespace,
+    printer: Printer,
+    r: &StoreRef,
 ) -> anyhow::Result<()> {
-    let engine = engine(namespace, None)?;
-    let r = open::parse(reference)?;
+    let engine = engine(namespace, None);
     let spec = RecordSpec {
         created: lineage_oci::time::now(),
         end_of_life: None,
@@ -415,27 +316,40 @@ pub async fn restore(
         version: None,
         revision: None,
     };
-    record(opener, &engine, &r, spec, "restore", quiet).await
+    record(opener, &engine, r, spec, "restore", printer).await
+}
+
+/// Every revision of `r`'s repository (of `version` only, when given), oldest first.
+pub async fn history_of(
+    opener: &Opener,
+    engine: &Engine,
+    r: &StoreRef,
+    version: Option<&str>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Vec<Status>> {
+    let r = r.with_target(None);
+    let store = opener.read(&r).await?;
+    let name = store.name().to_string();
+    engine
+        .history(store.as_ref(), &name, version, at)
+        .await
+        .with_context(|| format!("cannot read the history of `{r}`"))
 }
 
 /// `lineage history REPO [--version V]`
-pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow::Result<()> {
-    let engine = engine(namespace, None)?;
-    let r = open::parse(&a.repository)?.with_target(None);
-    let store = opener.read(&r).await?;
-    let name = store.name().to_string();
-    let rows = engine
-        .history(
-            store.as_ref(),
-            &name,
-            a.version.as_deref(),
-            lineage_oci::time::now(),
-        )
-        .await
-        .with_context(|| format!("cannot read the history of `{r}`"))?;
+pub async fn history(opener: &Opener, namespace: &Namespace, a: HistoryArgs) -> anyhow::Result<()> {
+    let engine = engine(namespace, None);
+    let rows = history_of(
+        opener,
+        &engine,
+        &a.repository,
+        a.version.as_deref(),
+        lineage_oci::time::now(),
+    )
+    .await?;
     match a.output {
-        Output::Json => outln!("{}", serde_json::to_string_pretty(&rows)?)?,
-        Output::Text => print_table(&rows)?,
+        Output::Json => output::json(&rows)?,
+        Output::Text => out!("{}", table(rows.iter().map(Ok)))?,
     }
     Ok(())
 }
@@ -443,14 +357,13 @@ pub async fn history(opener: &Opener, namespace: &str, a: HistoryArgs) -> anyhow
 /// `lineage latest REF`: the newest supported revision of REF's lineage.
 pub async fn latest(
     opener: &Opener,
-    namespace: &str,
-    reference: &str,
+    namespace: &Namespace,
+    r: &StoreRef,
     output: Output,
 ) -> anyhow::Result<()> {
-    let engine = engine(namespace, None)?;
-    let r = open::parse(reference)?;
+    let engine = engine(namespace, None);
     let now = lineage_oci::time::now();
-    let current = one_status(opener, &engine, &r, now).await?;
+    let current = one_status(opener, &engine, r, now).await?;
     let Some(version) = current.version.clone() else {
         anyhow::bail!(
             "`{r}` has no `org.opencontainers.image.version`, so it belongs to no lineage"
@@ -470,92 +383,65 @@ pub async fn latest(
         .with_context(|| format!("no revision of `{version}` in {name} is supported"))?;
     match output {
         Output::Text => outln!("{}", best.reference)?,
-        Output::Json => outln!("{}", serde_json::to_string_pretty(best)?)?,
+        Output::Json => output::json(best)?,
     }
     Ok(())
 }
 
-/// `lineage push SRC DST [--version V] [--revision R] [--created T] [--tag T]…`: copy with
-/// the lifecycle annotations added to the top manifest (a new digest, unless it already has
-/// them).
-pub async fn push(opener: &Opener, a: crate::args::PushArgs, quiet: bool) -> anyhow::Result<()> {
-    use lineage_lifecycle::engine::annotate;
-    use lineage_lifecycle::profile::{ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION};
-    use lineage_store::copy::{CopyOptions, copy_graph};
-    use lineage_store::overlay::WithManifest;
+#[cfg(test)]
+mod tests {
+    use lineage_lifecycle::status::{Source, Successor};
+    use lineage_oci::Digest;
 
-    let source = open::parse(&a.source)?;
-    let destination = open::parse(&a.destination)?;
-    let created = time("--created", a.created.as_deref())?;
-    let src = opener.read(&source).await?;
-    let dst = opener.write(&destination).await?;
-    let manifest = src
-        .manifest_fetch_target(source.target().as_ref())
-        .await
-        .with_context(|| format!("cannot push `{source}`"))?;
-    let own = manifest
-        .view()
-        .map(|v| v.annotations.clone())
-        .unwrap_or_default();
-    let mut add = std::collections::BTreeMap::new();
-    if let Some(v) = &a.version {
-        add.insert(ANNOTATION_VERSION.to_string(), v.clone());
+    use super::*;
+
+    fn status(reference: &str, state: State, eol: Option<&str>, successor: Option<&str>) -> Status {
+        Status {
+            reference: reference.to_string(),
+            digest: Digest::sha256(reference.as_bytes()),
+            state,
+            end_of_life: eol.map(|t| lineage_oci::time::parse_lenient(t).unwrap()),
+            reason: None,
+            version: Some("1.0".into()),
+            revision: None,
+            successor: successor.map(|s| Successor {
+                reference: Some(s.to_string()),
+                digest: None,
+                revision: None,
+            }),
+            source: Source::Referrer,
+            record: None,
+            dialect: None,
+            warnings: Vec::new(),
+        }
     }
-    if let Some(r) = &a.revision {
-        add.insert(ANNOTATION_REVISION.to_string(), r.clone());
+
+    /// The columns line up under the longest reference; a reference that could not be looked
+    /// up is a row in state `unknown`; a short one still gets the header's width.
+    #[test]
+    fn the_status_table() {
+        let rows = [
+            status(
+                "registry.example/app:1.0-20230707",
+                State::EndOfLife,
+                Some("2023-07-10T08:00:00Z"),
+                Some("registry.example/app:1.0-20230710"),
+            ),
+            status("registry.example/app:1.0", State::Supported, None, None),
+            status(
+                "registry.example/app:0.9",
+                State::Scheduled,
+                Some("2031-01-01"),
+                None,
+            ),
+        ];
+        let looked: Vec<Result<&Status, &str>> = rows
+            .iter()
+            .map(Ok)
+            .chain([Err("registry.example/app:nope")])
+            .collect();
+        insta::assert_snapshot!("status-table", table(looked.iter().copied()));
+        let short = [status("a:1", State::Supported, None, None)];
+        insta::assert_snapshot!("status-table-short", table(short.iter().map(Ok)));
     }
-    if !own.contains_key(ANNOTATION_CREATED) {
-        let c = created.unwrap_or_else(lineage_oci::time::now);
-        add.insert(
-            ANNOTATION_CREATED.to_string(),
-            lineage_oci::time::format_rfc3339(&c),
-        );
-    }
-    let image = annotate(&manifest, &add)?;
-    let mut tags: Vec<String> = destination
-        .target()
-        .and_then(|t| t.tag().map(String::from))
-        .into_iter()
-        .collect();
-    tags.extend(a.tags.iter().cloned());
-    let overlay = WithManifest::new(src.as_ref(), image.clone());
-    let bar = crate::progress::Bar::new("pushing", quiet);
-    let opts = CopyOptions {
-        progress: bar
-            .clone()
-            .map(|b| b as std::sync::Arc<dyn lineage_store::copy::CopyProgress>),
-        ..CopyOptions::default()
-    };
-    let copied = copy_graph(
-        &overlay,
-        dst.as_ref(),
-        &image.descriptor(),
-        tags.first().map(String::as_str),
-        &opts,
-    )
-    .await;
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    copied.with_context(|| format!("cannot push `{source}` to `{destination}`"))?;
-    for t in tags.iter().skip(1) {
-        dst.manifest_put(&image, Some(t))
-            .await
-            .with_context(|| format!("cannot tag `{t}`"))?;
-    }
-    dst.flush().await?;
-    outln!("{}", image.digest())?;
-    if !quiet {
-        eprintln!(
-            "Pushed `{}` as {} (tags: {})",
-            source,
-            image.digest(),
-            if tags.is_empty() {
-                "none".into()
-            } else {
-                tags.join(", ")
-            }
-        );
-    }
-    Ok(())
 }

@@ -7,8 +7,10 @@ use anyhow::Context as _;
 use lineage_registry_client::credentials::{Credential, DockerConfig};
 use lineage_registry_client::{ClientOptions, RegistryClient};
 
+use crate::args::LoginArgs;
 use crate::error::{Hinted, UsageError};
 use crate::open::Connection;
+use crate::output::Printer;
 
 /// Docker Hub's aliases all mean `docker.io`.
 fn normalise(registry: &str) -> String {
@@ -23,16 +25,9 @@ fn normalise(registry: &str) -> String {
 }
 
 /// Check the credentials with a request to the registry, then store them.
-pub async fn login(
-    connection: &Connection,
-    registry: &str,
-    username: &str,
-    password: Option<String>,
-    password_stdin: bool,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let registry = normalise(registry);
-    let password = match (password, password_stdin) {
+pub async fn login(connection: &Connection, printer: Printer, a: LoginArgs) -> anyhow::Result<()> {
+    let registry = normalise(&a.registry);
+    let password = match (a.password, a.password_stdin) {
         (Some(p), _) => p,
         (None, true) => {
             let mut s = String::new();
@@ -52,7 +47,7 @@ pub async fn login(
         anyhow::bail!(UsageError(anyhow::anyhow!("the password is empty")));
     }
     let credential = Credential::Basic {
-        username: username.to_string(),
+        username: a.username,
         password,
     };
     let mut options = ClientOptions {
@@ -74,35 +69,34 @@ pub async fn login(
         .store(&registry, &credential)
         .await
         .with_context(|| format!("cannot store the credentials for {registry}"))?;
-    if !quiet {
-        eprintln!(
-            "Login succeeded; credentials for `{registry}` are in `{}`",
-            config.path().display()
-        );
-    }
+    note!(
+        printer,
+        "Login succeeded; credentials for `{registry}` are in `{}`",
+        config.path().display()
+    );
     Ok(())
 }
 
 /// Forget the credentials of `registry`.
-pub async fn logout(registry: &str, quiet: bool) -> anyhow::Result<()> {
+pub async fn logout(printer: Printer, registry: &str) -> anyhow::Result<()> {
     let registry = normalise(registry);
     let mut config = DockerConfig::load_default().context("cannot read docker's config.json")?;
     let removed = config
         .erase(&registry)
         .await
         .with_context(|| format!("cannot remove the credentials for {registry}"))?;
-    if !quiet {
-        if removed {
-            eprintln!(
-                "Removed the credentials for `{registry}` from `{}`",
-                config.path().display()
-            );
-        } else {
-            eprintln!(
-                "No credentials for `{registry}` in `{}`",
-                config.path().display()
-            );
-        }
+    if removed {
+        note!(
+            printer,
+            "Removed the credentials for `{registry}` from `{}`",
+            config.path().display()
+        );
+    } else {
+        note!(
+            printer,
+            "No credentials for `{registry}` in `{}`",
+            config.path().display()
+        );
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! One module per command. Each takes plain values (parsed references, options) and writes
-//! data to stdout, messages to stderr.
+//! One module per command. Each takes the typed values clap parsed ([`crate::args`]), the
+//! resolved settings it needs (the lifecycle [`lineage_lifecycle::Namespace`], the
+//! [`crate::output::Printer`]), and writes data to stdout, messages to stderr through the
+//! printer.
 
 pub mod attach;
 pub mod audit;
@@ -11,6 +13,7 @@ pub mod lifecycle;
 pub mod login;
 pub mod manifest;
 pub mod probe;
+pub mod push;
 pub mod report;
 pub mod resolve;
 pub mod serve;

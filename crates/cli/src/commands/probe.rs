@@ -1,8 +1,6 @@
 //! `lineage probe REGISTRY…`: what each registry supports, as a table, markdown or JSON.
 //! Registries are probed at once; each check's result is shown on stderr as it comes.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use lineage_probe::{CheckResult, Outcome, ProbeOptions, probe, render};
 use lineage_registry_client::RegistryClient;
@@ -10,6 +8,7 @@ use lineage_registry_client::RegistryClient;
 use crate::args::{ProbeArgs, ProbeOutput};
 use crate::error::{Exit, UsageError};
 use crate::open::Opener;
+use crate::output::Printer;
 
 /// The registry host of an argument: `host[:port]`, a scheme prefix allowed (and, for
 /// `http://`, plain HTTP used).
@@ -36,21 +35,7 @@ fn registry_of(arg: &str) -> anyhow::Result<(String, bool)> {
 }
 
 /// Probe every registry and print the report.
-pub async fn run(opener: &Opener, a: ProbeArgs, quiet: bool) -> anyhow::Result<()> {
-    if !lineage_oci::reference::is_valid_repository(&a.repo) {
-        return Err(UsageError(anyhow::anyhow!(
-            "`--repo {}` is not a valid repository name",
-            a.repo
-        ))
-        .into());
-    }
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(UsageError(anyhow::anyhow!(
-            "`--timeout {}` must be a positive number of seconds",
-            a.timeout
-        ))
-        .into());
-    }
+pub async fn run(opener: &Opener, printer: Printer, a: ProbeArgs) -> anyhow::Result<()> {
     let mut registries = Vec::new();
     let mut options = opener.client_options()?;
     for arg in &a.registries {
@@ -62,7 +47,7 @@ pub async fn run(opener: &Opener, a: ProbeArgs, quiet: bool) -> anyhow::Result<(
     }
     // The probe reports what the registry answers, so it does not retry, and it bounds
     // every request.
-    let timeout = Duration::from_secs_f64(a.timeout);
+    let timeout = a.timeout;
     options.retries = 0;
     options.connect_timeout = timeout;
     options.read_timeout = timeout;
@@ -74,9 +59,7 @@ pub async fn run(opener: &Opener, a: ProbeArgs, quiet: bool) -> anyhow::Result<(
         run_id: lineage_probe::unique_run_id(),
     };
     let progress = move |registry: &str, r: &CheckResult| {
-        if !quiet {
-            eprintln!("{registry}: {} {}", r.id, r.result.as_str());
-        }
+        note!(printer, "{registry}: {} {}", r.id, r.result.as_str());
     };
     let reports = futures_util::future::join_all(
         registries

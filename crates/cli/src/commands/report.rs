@@ -7,11 +7,11 @@ use std::io::Read as _;
 use anyhow::Context as _;
 use chrono::Utc;
 use lineage_integrations::report::{Lifecycle, Report, Scanner, markdown, sarif};
-use lineage_lifecycle::State;
+use lineage_lifecycle::{Namespace, State};
 
 use crate::args::{EnrichArgs, EnrichOutput, ReportFormat};
-use crate::commands::lifecycle;
 use crate::open::Opener;
+use crate::output::Printer;
 
 /// Enrich a scanner's report with the scanned image's lifecycle.
 ///
@@ -20,10 +20,13 @@ use crate::open::Opener;
 /// successor's digest when only its reference is recorded. An image lineage cannot find is
 /// no error: the report is written with `lifecycle.state` `unknown` and the reason in
 /// `lifecycle.error`.
-pub async fn enrich(opener: &Opener, namespace: &str, a: EnrichArgs) -> anyhow::Result<()> {
-    let at = lifecycle::time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
-    // A bad `--namespace` is a usage error even when there is nothing to look up.
-    lifecycle::engine(namespace, None)?;
+pub async fn enrich(
+    opener: &Opener,
+    namespace: &Namespace,
+    printer: Printer,
+    a: EnrichArgs,
+) -> anyhow::Result<()> {
+    let at = a.at.unwrap_or_else(lineage_oci::time::now);
     let name = if a.report == "-" {
         "standard input".to_string()
     } else {
@@ -56,7 +59,9 @@ pub async fn enrich(opener: &Opener, namespace: &str, a: EnrichArgs) -> anyhow::
         section.resolve_successor(&result);
     }
     if let Some(e) = &section.error {
-        eprintln!("warning: the lifecycle of the scanned image is unknown: {e}");
+        printer.warning(format_args!(
+            "the lifecycle of the scanned image is unknown: {e}"
+        ));
     }
 
     let out = match a.output {
@@ -91,7 +96,7 @@ async fn read(path: &str) -> anyhow::Result<Vec<u8>> {
 /// an error of the command.
 async fn lookup(
     opener: &Opener,
-    namespace: &str,
+    namespace: &Namespace,
     reference: &str,
     at: chrono::DateTime<Utc>,
 ) -> anyhow::Result<lineage_integrations::Looked> {

@@ -1,6 +1,7 @@
 //! `lineage serve`: the built-in registry.
 
 use anyhow::Context as _;
+use lineage_lifecycle::Namespace;
 use lineage_server::policy::scope::Scope;
 use lineage_server::{Policy, ServeConfig};
 
@@ -9,7 +10,11 @@ use crate::error::UsageError;
 use crate::open::Connection;
 
 /// Run the registry and the policy routes until SIGTERM or Ctrl-C.
-pub async fn run(connection: &Connection, namespace: &str, a: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(
+    connection: &Connection,
+    namespace: &Namespace,
+    a: ServeArgs,
+) -> anyhow::Result<()> {
     if a.upload_idle_timeout.is_zero() || a.max_uploads == 0 {
         anyhow::bail!(
             "`--upload-idle-timeout` and `--max-uploads` must be above zero, or no upload could finish"

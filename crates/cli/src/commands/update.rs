@@ -17,11 +17,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use lineage_integrations::update::{self, FileKind, FilePlan, FileScan, Move};
+use lineage_lifecycle::Namespace;
 use lineage_oci::quantity::plural;
 
 use crate::args::UpdateArgs;
-use crate::commands::lifecycle::{time, usage};
+use crate::commands::lifecycle::usage;
 use crate::open::Opener;
+use crate::output::Printer;
 
 /// Directories never walked into.
 const SKIPPED_DIRS: [&str; 3] = [".git", "target", "node_modules"];
@@ -42,21 +44,18 @@ struct File {
 /// Find image references and move end-of-life ones to their successors.
 pub async fn run(
     opener: &Opener,
-    namespace: &str,
+    namespace: &Namespace,
+    printer: Printer,
     a: UpdateArgs,
-    quiet: bool,
 ) -> anyhow::Result<()> {
-    let at = time("--at", a.at.as_deref())?.unwrap_or_else(lineage_oci::time::now);
+    let at = a.at.unwrap_or_else(lineage_oci::time::now);
     let roots = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         a.paths.clone()
     };
-    let warn = |message: String| {
-        if !quiet {
-            eprintln!("warning: {message}");
-        }
-    };
+    // The updater's warnings are notes: `--quiet` silences them.
+    let warn = |message: String| note!(printer, "warning: {message}");
 
     let mut files = Vec::new();
     for (path, kind) in collect(&roots)? {
@@ -125,11 +124,9 @@ pub async fn run(
         return Ok(());
     }
 
-    if !quiet {
-        for (f, p, _) in &changed {
-            for m in &p.moves {
-                eprintln!("{}:{}: {}", f.shown, m.line, describe(m));
-            }
+    for (f, p, _) in &changed {
+        for m in &p.moves {
+            note!(printer, "{}:{}: {}", f.shown, m.line, describe(m));
         }
     }
 
@@ -138,13 +135,12 @@ pub async fn run(
             write(&f.path, updated.as_bytes())
                 .with_context(|| format!("cannot write `{}`", f.shown))?;
         }
-        if !quiet {
-            eprintln!(
-                "updated {} in {}",
-                plural(moves as u64, "reference"),
-                plural(changed.len() as u64, "file")
-            );
-        }
+        note!(
+            printer,
+            "updated {} in {}",
+            plural(moves as u64, "reference"),
+            plural(changed.len() as u64, "file")
+        );
         return Ok(());
     }
 
@@ -153,21 +149,21 @@ pub async fn run(
         diff.push_str(&update::unified_diff(&f.shown, &f.text, updated));
     }
     out!("{diff}")?;
-    if !quiet {
-        let found: usize = files.iter().map(|f| f.scan.occurrences.len()).sum();
-        if changed.is_empty() {
-            eprintln!(
-                "nothing to update: {} in {} checked",
-                plural(found as u64, "image reference"),
-                plural(files.len() as u64, "file")
-            );
-        } else {
-            eprintln!(
-                "{} to update in {}; run with `--write` to apply",
-                plural(moves as u64, "reference"),
-                plural(changed.len() as u64, "file")
-            );
-        }
+    let found: usize = files.iter().map(|f| f.scan.occurrences.len()).sum();
+    if changed.is_empty() {
+        note!(
+            printer,
+            "nothing to update: {} in {} checked",
+            plural(found as u64, "image reference"),
+            plural(files.len() as u64, "file")
+        );
+    } else {
+        note!(
+            printer,
+            "{} to update in {}; run with `--write` to apply",
+            plural(moves as u64, "reference"),
+            plural(changed.len() as u64, "file")
+        );
     }
     Ok(())
 }
@@ -227,7 +223,7 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>) -> anyhow::Result<()> {
 }
 
 /// `path` relative to the current directory when it is under it, without a leading `./`.
-fn shown(path: &Path) -> String {
+pub fn shown(path: &Path) -> String {
     let relative = if path.is_absolute() {
         std::env::current_dir()
             .ok()

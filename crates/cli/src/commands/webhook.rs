@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lineage_lifecycle::{Lookup, LookupOptions, StoreOpener};
+use lineage_lifecycle::{Lookup, LookupOptions, Namespace, StoreOpener};
 use lineage_registry_client::RegistryClient;
+use lineage_server::policy::AdmissionSettings;
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::scope::{Scope, ScopedOpener};
-use lineage_server::policy::{AdmissionSettings, Mode};
 
 use crate::args::{ConnectionArgs, PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
@@ -21,15 +21,11 @@ use crate::open::{Connection, RegistryOpener};
 /// `scope` over every store the lookup opens.
 pub fn policy_state(
     connection: &Connection,
-    namespace: &str,
+    namespace: &Namespace,
     args: &PolicyArgs,
     docker_config: Option<&Path>,
     scope: Scope,
 ) -> anyhow::Result<Arc<PolicyState>> {
-    let mode: Mode = args
-        .admission_mode
-        .parse()
-        .map_err(|e| UsageError(anyhow::Error::new(e)))?;
     let mut options = connection.client_options(docker_config)?;
     options
         .plain_http_hosts
@@ -44,7 +40,7 @@ pub fn policy_state(
     let scope = Arc::new(scope);
     let network: Arc<dyn StoreOpener> = Arc::new(RegistryOpener::new(client));
     let lookup = Lookup::new(
-        crate::commands::lifecycle::engine(namespace, None)?,
+        crate::commands::lifecycle::engine(namespace, None),
         Arc::new(ScopedOpener::new(scope.clone(), network)),
         LookupOptions {
             digest_ttl: args.digest_ttl,
@@ -57,7 +53,7 @@ pub fn policy_state(
         },
     );
     let admission = AdmissionSettings {
-        mode,
+        mode: args.admission_mode,
         grace_period: args.grace_period,
         exempt_namespaces: args.exempt_namespaces.clone(),
         exempt_images: args.exempt_images.clone(),
@@ -85,7 +81,11 @@ pub fn connection_limits(
 }
 
 /// Serve the policy routes until SIGTERM or Ctrl-C.
-pub async fn run(connection: &Connection, namespace: &str, a: WebhookArgs) -> anyhow::Result<()> {
+pub async fn run(
+    connection: &Connection,
+    namespace: &Namespace,
+    a: WebhookArgs,
+) -> anyhow::Result<()> {
     let scope = Scope::webhook(&a.policy.lookup_registries)
         .map_err(|e| UsageError(anyhow::Error::new(e)))?;
     if a.policy.lookup_registries.is_empty() {

@@ -9,6 +9,7 @@ mod conformance;
 mod copy;
 mod interop;
 mod lifecycle;
+mod output;
 mod policy;
 mod probe;
 mod registry;

@@ -1,0 +1,50 @@
+//! The settings step between parsing and acting: the global flags combined with the config
+//! file (`--namespace`, else the file's `namespace`, else the default; `--plain-http` and the
+//! file's `plainHttp` hosts; the TLS flags) and the printer `--quiet` asks for, resolved once
+//! before any command runs. Per-command values were typed by clap already ([`crate::args`]).
+
+use lineage_lifecycle::Namespace;
+
+use crate::args::Cli;
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::open::Connection;
+use crate::output::Printer;
+
+/// What every command may need besides its own arguments.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How to print.
+    pub printer: Printer,
+    /// How to reach registries.
+    pub connection: Connection,
+    /// The namespace as given; checked by [`Settings::namespace`] for the commands that use
+    /// it, so that a bad one does not stop a command that reads no lifecycle record.
+    namespace: String,
+}
+
+impl Settings {
+    /// The settings for the global flags of `cli` and the config file's `config`; `printer`
+    /// is the one `main` made from `--quiet` before anything could fail.
+    pub fn resolve(cli: &Cli, config: &Config, printer: Printer) -> Settings {
+        Settings {
+            printer,
+            connection: Connection {
+                plain_http: cli.plain_http,
+                plain_http_hosts: config.plain_http.clone(),
+                insecure: cli.insecure,
+                ca_files: cli.ca_files.clone(),
+            },
+            namespace: cli
+                .namespace
+                .clone()
+                .or(config.namespace.clone())
+                .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string()),
+        }
+    }
+
+    /// The lifecycle namespace, as a usage error when it is not a valid one.
+    pub fn namespace(&self) -> anyhow::Result<Namespace> {
+        Namespace::new(&self.namespace).map_err(|e| anyhow::Error::new(UsageError(e.into())))
+    }
+}
