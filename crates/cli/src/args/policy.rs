@@ -1,7 +1,7 @@
 //! The flags of the policy routes (lookup API, admission webhook, Gatekeeper provider),
 //! shared by `lineage webhook` and `lineage serve`, and `lineage webhook`'s own.
 
-use clap::{Args, Parser};
+use clap::Args;
 use lineage_server::policy::Mode;
 
 use super::value::{parse_duration, parse_listen_addr};
@@ -65,18 +65,6 @@ pub struct PolicyArgs {
     /// it can make it fetch from any host: see docs/security.md).
     #[arg(long = "lookup-registry", value_name = "HOST[:PORT]")]
     pub lookup_registries: Vec<String>,
-}
-
-impl Default for PolicyArgs {
-    /// The flags' defaults, as `lineage webhook` with none given.
-    fn default() -> Self {
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            policy: PolicyArgs,
-        }
-        Defaults::parse_from(["lineage"]).policy
-    }
 }
 
 /// Arguments of `lineage webhook`.
