@@ -79,7 +79,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(*code as u8);
             }
             if let Some(interrupted) = err.downcast_ref::<error::Interrupted>() {
-                eprintln!("interrupted");
+                printer.message(format_args!("interrupted"));
                 return ExitCode::from(interrupted.exit_code() as u8);
             }
             printer.error(&err);
@@ -161,8 +161,10 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::Update(a) => commands::update::run(&opener, &settings.namespace()?, p, a).await,
         Command::Audit(a) => commands::audit::run(&opener, &settings.namespace()?, p, a).await,
         Command::Probe(a) => commands::probe::run(&opener, p, a).await,
-        Command::Serve(a) => commands::serve::run(connection, &settings.namespace()?, a).await,
-        Command::Webhook(a) => commands::webhook::run(connection, &settings.namespace()?, a).await,
+        Command::Serve(a) => commands::serve::run(connection, &settings.namespace()?, p, a).await,
+        Command::Webhook(a) => {
+            commands::webhook::run(connection, &settings.namespace()?, p, a).await
+        }
         Command::Push(a) => commands::push::push(&opener, p, a).await,
         Command::Release(a) => commands::push::release(&opener, &settings.namespace()?, p, a).await,
         Command::Status(a) => {

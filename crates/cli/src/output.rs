@@ -58,6 +58,12 @@ impl Printer {
         }
     }
 
+    /// A line on stderr that `--quiet` does not silence: what a command is for (where a
+    /// server listens, the demo's steps) or what it waits for (input from a terminal).
+    pub fn message(self, args: fmt::Arguments<'_>) {
+        stderr(format_args!("{args}\n"));
+    }
+
     /// `warning: …` on stderr, even with `--quiet`.
     pub fn warning(self, args: fmt::Arguments<'_>) {
         stderr(format_args!("warning: {args}\n"));
@@ -167,7 +173,9 @@ macro_rules! eprint {
     };
 }
 
-/// std's `eprintln!`, dropping a failure (see [`stderr`]).
+/// std's `eprintln!`, dropping a failure (see [`stderr`]). Commands write stderr through
+/// their [`Printer`]; this exists so that no module can use std's, which panics.
+#[allow(unused_macros)]
 macro_rules! eprintln {
     () => {
         $crate::output::stderr(format_args!("\n"))

@@ -21,10 +21,12 @@ use crate::open::Opener;
 use crate::output::Printer;
 
 /// The input's text and the name to show for it.
-fn input(path: &str) -> anyhow::Result<(String, String)> {
+fn input(printer: Printer, path: &str) -> anyhow::Result<(String, String)> {
     if path == "-" {
         if std::io::stdin().is_terminal() {
-            eprintln!("Reading images from standard input (end with Ctrl-D)…");
+            printer.message(format_args!(
+                "Reading images from standard input (end with Ctrl-D)…"
+            ));
         }
         let mut text = String::new();
         std::io::stdin()
@@ -46,7 +48,7 @@ pub async fn run(
     a: AuditArgs,
 ) -> anyhow::Result<()> {
     let at = a.at.unwrap_or_else(lineage_oci::time::now);
-    let (text, name) = input(&a.input)?;
+    let (text, name) = input(printer, &a.input)?;
     let images = audit::images(&text)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("cannot read the images from {name}"))?;
@@ -85,7 +87,8 @@ pub async fn run(
             counts.push(format!("{n} {state}"));
         }
     }
-    eprintln!(
+    note!(
+        printer,
         "{} in {}{}{}",
         plural(rows.len() as u64, "distinct image"),
         plural(uses as u64, "use"),

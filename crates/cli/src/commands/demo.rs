@@ -32,8 +32,8 @@ use crate::commands::{discover, lifecycle, push, update};
 use crate::open::{self, Connection, Opener};
 use crate::output::Printer;
 
-fn step(text: &str) {
-    eprintln!("\n==> {text}");
+fn step(printer: Printer, text: &str) {
+    printer.message(format_args!("\n==> {text}"));
 }
 
 async fn put(store: &LayoutStore, mt: &str, data: Vec<u8>) -> anyhow::Result<Descriptor> {
@@ -102,10 +102,13 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
                 let _ = tx.send(addr);
             }));
             let addr = rx.await.context("the embedded registry did not start")?;
-            step(&format!(
-                "an embedded `lineage serve` listens on {addr} (root {})",
-                work.path().join("registry").display()
-            ));
+            step(
+                printer,
+                &format!(
+                    "an embedded `lineage serve` listens on {addr} (root {})",
+                    work.path().join("registry").display()
+                ),
+            );
             (addr.to_string(), Some(task))
         }
     };
@@ -132,12 +135,15 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
             "vulnerabilities are found; build revision 2 (created 2023-07-10T00:00:00-08:00)",
         ),
     ] {
-        step(before);
+        step(printer, before);
         build(&builds, revision, created, tag).await?;
-        step(&format!(
-            "lineage release {} {repo} --version 1.0 --revision {revision}",
-            layout(tag)
-        ));
+        step(
+            printer,
+            &format!(
+                "lineage release {} {repo} --version 1.0 --revision {revision}",
+                layout(tag)
+            ),
+        );
         let request = ReleaseRequest {
             version: "1.0".into(),
             revision: Some(revision.into()),
@@ -157,20 +163,20 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
     let old = format!("{repo}:1.0-20230707");
     let new = format!("{repo}:1.0-20230710");
     let now = lineage_oci::time::now();
-    step(&format!("lineage status {old} {new} {repo}:1.0"));
+    step(printer, &format!("lineage status {old} {new} {repo}:1.0"));
     let refs = [old.as_str(), new.as_str(), &format!("{repo}:1.0")]
         .into_iter()
         .map(open::parse)
         .collect::<anyhow::Result<Vec<_>>>()?;
     let rows = lifecycle::statuses(&opener, &engine, &refs, now).await;
     lifecycle::print_statuses(&rows, Output::Text, printer)?;
-    step(&format!("lineage status --output json {old}"));
+    step(printer, &format!("lineage status --output json {old}"));
     let rows = lifecycle::statuses(&opener, &engine, &refs[..1], now).await;
     lifecycle::print_statuses(&rows, Output::Json, printer)?;
-    step(&format!("lineage history {repo} --version 1.0"));
+    step(printer, &format!("lineage history {repo} --version 1.0"));
     let history = lifecycle::history_of(&opener, &engine, &repository, Some("1.0"), now).await?;
     out!("{}", lifecycle::table(history.iter().map(Ok)))?;
-    step(&format!("lineage discover {old}"));
+    step(printer, &format!("lineage discover {old}"));
     discover::run(
         &opener,
         &refs[0],
@@ -180,9 +186,12 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
         DiscoverOutput::Tree,
     )
     .await?;
-    step(&format!(
-        "a cluster admits a Deployment pinned to {old}: the admission webhook (POST /admission/v1/validate, enforce mode) answers"
-    ));
+    step(
+        printer,
+        &format!(
+            "a cluster admits a Deployment pinned to {old}: the admission webhook (POST /admission/v1/validate, enforce mode) answers"
+        ),
+    );
     // In process, reachable by nobody else: any registry.
     let policy = PolicyState::new(
         opener.lookup(namespace).await?,
@@ -202,9 +211,12 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
     let dockerfile = dockerfile_dir.join("Dockerfile");
     let text = format!("FROM {old}\nCOPY . /app\nCMD [\"flask\", \"run\"]\n");
     std::fs::write(&dockerfile, &text)?;
-    step(&format!(
-        "a Dockerfile still says FROM {old}; lineage update proposes the successor (--write would apply it)"
-    ));
+    step(
+        printer,
+        &format!(
+            "a Dockerfile still says FROM {old}; lineage update proposes the successor (--write would apply it)"
+        ),
+    );
     let scan = lineage_integrations::update::scan(FileKind::Dockerfile, &text);
     let keys: Vec<String> = scan.occurrences.iter().map(|o| o.key()).collect();
     let statuses = opener.statuses(namespace, &keys, now).await?;
@@ -216,6 +228,7 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
         )?;
     }
     step(
+        printer,
         "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it",
     );
     if let Some(task) = server {

@@ -8,11 +8,13 @@ use lineage_server::{Policy, ServeConfig};
 use crate::args::ServeArgs;
 use crate::error::UsageError;
 use crate::open::Connection;
+use crate::output::Printer;
 
 /// Run the registry and the policy routes until SIGTERM or Ctrl-C.
 pub async fn run(
     connection: &Connection,
     namespace: &Namespace,
+    printer: Printer,
     a: ServeArgs,
 ) -> anyhow::Result<()> {
     if a.upload_idle_timeout.is_zero() || a.max_uploads == 0 {
@@ -44,10 +46,10 @@ pub async fn run(
     let root = a.root.display().to_string();
     lineage_server::serve(config, |addr, tls| {
         // The one line scripts and tests wait for (port 0 picks the port).
-        eprintln!(
+        printer.message(format_args!(
             "lineage serve: listening on {}://{addr} (root {root})",
             if tls { "https" } else { "http" }
-        );
+        ));
     })
     .await
     .context("lineage serve failed")

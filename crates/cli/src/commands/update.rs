@@ -8,8 +8,8 @@
 //! splices. By default the change is printed as a unified diff (nothing is written); `--write`
 //! replaces each changed file atomically (temporary file in the same directory, fsync, rename,
 //! the file's permissions kept); `--renovate` prints Renovate `packageRules` for the same
-//! moves. What could not be read or moved is a `warning:` naming the file and line; none of
-//! it fails the command.
+//! moves. What could not be read or moved is a `warning:` naming the file and line (shown
+//! even with `--quiet`, as every warning is); none of it fails the command.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
@@ -54,8 +54,7 @@ pub async fn run(
     } else {
         a.paths.clone()
     };
-    // The updater's warnings are notes: `--quiet` silences them.
-    let warn = |message: String| note!(printer, "warning: {message}");
+    let warn = |message: String| printer.warning(format_args!("{message}"));
 
     let mut files = Vec::new();
     for (path, kind) in collect(&roots)? {

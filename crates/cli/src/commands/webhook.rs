@@ -15,6 +15,7 @@ use lineage_server::policy::scope::{Scope, ScopedOpener};
 use crate::args::{ConnectionArgs, PolicyArgs, WebhookArgs};
 use crate::error::UsageError;
 use crate::open::{Connection, RegistryOpener};
+use crate::output::Printer;
 
 /// The routes' shared state for `args`: a registry client that gives up early enough for
 /// the API server's 5 s webhook timeout, the engine for `namespace`, the caches, and
@@ -84,6 +85,7 @@ pub fn connection_limits(
 pub async fn run(
     connection: &Connection,
     namespace: &Namespace,
+    printer: Printer,
     a: WebhookArgs,
 ) -> anyhow::Result<()> {
     let scope = Scope::webhook(&a.policy.lookup_registries)
@@ -105,10 +107,10 @@ pub async fn run(
     let tls = a.tls_cert.zip(a.tls_key);
     lineage_server::serve_policy(state, a.addr, tls, limits, |addr, tls| {
         // The one line scripts and tests wait for (port 0 picks the port).
-        eprintln!(
+        printer.message(format_args!(
             "lineage webhook: listening on {}://{addr} (admission mode {mode})",
             if tls { "https" } else { "http" }
-        );
+        ));
     })
     .await
     .context("lineage webhook failed")

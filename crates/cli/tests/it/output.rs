@@ -145,3 +145,37 @@ fn errors_render_in_one_style() {
         clean(&s, refused.stderr.as_bytes(), NO_HOST)
     );
 }
+
+/// `--quiet` silences notes (summaries, progress) and nothing else: warnings and errors stay.
+#[test]
+fn quiet_silences_notes_not_warnings() {
+    let s = Scratch::new();
+    let layout = s.join("layout");
+    handmade_layout(&layout, "v1");
+    let loud = lineage_ok(
+        s.path(),
+        &["copy", &oci(&layout, "v1"), &oci(&s.join("a"), "v1")],
+    );
+    assert!(loud.stderr.starts_with("Copied "), "{}", loud.stderr);
+    let quiet = lineage_ok(
+        s.path(),
+        &[
+            "--quiet",
+            "copy",
+            &oci(&layout, "v1"),
+            &oci(&s.join("b"), "v1"),
+        ],
+    );
+    assert_eq!(quiet.stderr, "");
+
+    let server = Serve::start(&s.join("root"), &[]);
+    let list = s.join("images.txt");
+    std::fs::write(&list, server.reference("app", ":missing") + "\n").unwrap();
+    let list = list.display().to_string();
+    let loud = lineage_ok(s.path(), &["audit", &list]);
+    assert!(loud.stderr.contains("warning: "), "{}", loud.stderr);
+    assert!(loud.stderr.contains("1 distinct image"), "{}", loud.stderr);
+    let quiet = lineage_ok(s.path(), &["-q", "audit", &list]);
+    assert!(quiet.stderr.contains("warning: "), "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("distinct image"), "{}", quiet.stderr);
+}
