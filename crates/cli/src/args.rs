@@ -285,8 +285,8 @@ pub enum DiscoverOutput {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// The registries, as `host[:port]`.
-    #[arg(required = true, value_name = "REGISTRY")]
-    pub registries: Vec<String>,
+    #[arg(required = true, value_name = "REGISTRY", value_parser = value::registry)]
+    pub registries: Vec<value::Registry>,
     /// The repository to read from and, with `--write`, push to.
     #[arg(long, value_name = "R", default_value = "lineage-probe", value_parser = value::repository)]
     pub repo: String,

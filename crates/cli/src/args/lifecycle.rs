@@ -89,7 +89,7 @@ pub struct RetireArgs {
     pub reason: Option<Reason>,
     /// What to use instead.
     #[arg(long, value_name = "REF")]
-    pub successor: Option<String>,
+    pub successor: Option<super::value::AsWritten>,
     /// Also write Microsoft's lifecycle record.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,

@@ -45,6 +45,59 @@ pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(n).map_err(|e| format!("`{text}`: {e}"))
 }
 
+/// A registry to probe: `host[:port]`, a scheme prefix allowed (and, for `http://`, plain
+/// HTTP used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// `host[:port]`.
+    pub host: String,
+    /// Given as `http://…`.
+    pub plain_http: bool,
+}
+
+/// A registry argument of `lineage probe` ([`Registry`]).
+pub fn registry(arg: &str) -> Result<Registry, String> {
+    let (rest, plain_http) = match arg.split_once("://") {
+        Some(("http", rest)) => (rest, true),
+        Some(("https", rest)) => (rest, false),
+        Some((scheme, _)) => {
+            return Err(format!("unknown scheme `{scheme}` (give `host[:port]`)"));
+        }
+        None => (arg, false),
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+        return Err(
+            "not a registry: give `host[:port]`, e.g. `localhost:5000` or `ghcr.io`".into(),
+        );
+    }
+    Ok(Registry {
+        host: host.to_string(),
+        plain_http,
+    })
+}
+
+/// A reference kept as written as well as parsed: `retire --successor` records the text the
+/// user gave, and resolves the reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsWritten {
+    /// The argument as given.
+    pub text: String,
+    /// The reference it names.
+    pub reference: lineage_oci::StoreRef,
+}
+
+impl std::str::FromStr for AsWritten {
+    type Err = lineage_oci::ReferenceError;
+
+    fn from_str(text: &str) -> Result<AsWritten, Self::Err> {
+        Ok(AsWritten {
+            text: text.to_string(),
+            reference: text.parse()?,
+        })
+    }
+}
+
 /// An address to listen on: `IP:PORT` (`[::1]:PORT` for IPv6), `localhost:PORT` (the IPv4
 /// loopback), or `:PORT` (every IPv4 interface).
 pub fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -112,6 +165,20 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn registry_arguments() {
+        let ok = |arg: &str| registry(arg).ok().map(|r| (r.host, r.plain_http));
+        assert_eq!(ok("localhost:5000"), Some(("localhost:5000".into(), false)));
+        assert_eq!(
+            ok("http://127.0.0.1:5000/"),
+            Some(("127.0.0.1:5000".into(), true))
+        );
+        assert_eq!(ok("https://ghcr.io"), Some(("ghcr.io".into(), false)));
+        assert!(registry("ghcr.io/me/app").is_err());
+        assert!(registry("ftp://x").is_err());
+        assert!(registry("").is_err());
+    }
 
     #[test]
     fn listen_addresses() {

@@ -12,7 +12,7 @@ use lineage_oci::StoreRef;
 use crate::args::{DialectArg, HistoryArgs, Output, RetireArgs, StatusArgs};
 use crate::commands::resolve_target;
 use crate::error::{Exit, UsageError, exit_code};
-use crate::open::{self, Opener};
+use crate::open::Opener;
 use crate::output::{self, Printer};
 
 /// `e` as a usage error (exit 2).
@@ -276,12 +276,11 @@ pub async fn retire(
     let engine = engine(namespace, a.dialect);
     let superseded_by = match &a.successor {
         Some(s) => {
-            let sr = open::parse(s)?;
-            let store = opener.read(&sr).await?;
+            let store = opener.read(&s.reference).await?;
             Some(
-                resolve_target(store.as_ref(), &sr)
+                resolve_target(store.as_ref(), &s.reference)
                     .await
-                    .with_context(|| format!("cannot resolve the successor `{s}`"))?
+                    .with_context(|| format!("cannot resolve the successor `{}`", s.text))?
                     .digest,
             )
         }
@@ -291,7 +290,7 @@ pub async fn retire(
         created: lineage_oci::time::now(),
         end_of_life: Some(a.at.unwrap_or_else(lineage_oci::time::now)),
         reason: a.reason,
-        successor: a.successor.clone(),
+        successor: a.successor.map(|s| s.text),
         superseded_by,
         version: None,
         revision: None,

@@ -6,44 +6,19 @@ use lineage_probe::{CheckResult, Outcome, ProbeOptions, probe, render};
 use lineage_registry_client::RegistryClient;
 
 use crate::args::{ProbeArgs, ProbeOutput};
-use crate::error::{Exit, UsageError};
+use crate::error::Exit;
 use crate::open::Opener;
 use crate::output::Printer;
-
-/// The registry host of an argument: `host[:port]`, a scheme prefix allowed (and, for
-/// `http://`, plain HTTP used).
-fn registry_of(arg: &str) -> anyhow::Result<(String, bool)> {
-    let (rest, plain) = match arg.split_once("://") {
-        Some(("http", rest)) => (rest, true),
-        Some(("https", rest)) => (rest, false),
-        Some((scheme, _)) => {
-            return Err(UsageError(anyhow::anyhow!(
-                "`{arg}`: unknown scheme `{scheme}` (give `host[:port]`)"
-            ))
-            .into());
-        }
-        None => (arg, false),
-    };
-    let host = rest.trim_end_matches('/');
-    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-        return Err(UsageError(anyhow::anyhow!(
-            "`{arg}` is not a registry: give `host[:port]`, e.g. `localhost:5000` or `ghcr.io`"
-        ))
-        .into());
-    }
-    Ok((host.to_string(), plain))
-}
 
 /// Probe every registry and print the report.
 pub async fn run(opener: &Opener, printer: Printer, a: ProbeArgs) -> anyhow::Result<()> {
     let mut registries = Vec::new();
     let mut options = opener.client_options()?;
-    for arg in &a.registries {
-        let (host, plain) = registry_of(arg)?;
-        if plain {
-            options.plain_http_hosts.push(host.clone());
+    for r in &a.registries {
+        if r.plain_http {
+            options.plain_http_hosts.push(r.host.clone());
         }
-        registries.push(host);
+        registries.push(r.host.clone());
     }
     // The probe reports what the registry answers, so it does not retry, and it bounds
     // every request.
@@ -81,28 +56,4 @@ pub async fn run(opener: &Opener, printer: Printer, a: ProbeArgs) -> anyhow::Res
         return Err(Exit(1).into());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_arguments() {
-        assert_eq!(
-            registry_of("localhost:5000").ok(),
-            Some(("localhost:5000".into(), false))
-        );
-        assert_eq!(
-            registry_of("http://127.0.0.1:5000/").ok(),
-            Some(("127.0.0.1:5000".into(), true))
-        );
-        assert_eq!(
-            registry_of("https://ghcr.io").ok(),
-            Some(("ghcr.io".into(), false))
-        );
-        assert!(registry_of("ghcr.io/me/app").is_err());
-        assert!(registry_of("ftp://x").is_err());
-        assert!(registry_of("").is_err());
-    }
 }
