@@ -83,7 +83,7 @@ impl Printer {
     }
 }
 
-/// `value` as pretty JSON on stdout, the one way commands print JSON.
+/// `value` as pretty JSON and a newline on stdout, as the commands print their JSON.
 pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     stdout(format_args!("{text}\n"))?;

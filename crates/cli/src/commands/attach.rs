@@ -155,17 +155,14 @@ pub async fn run(opener: &Opener, req: AttachRequest) -> anyhow::Result<()> {
 fn print(req: &AttachRequest, subject: &Digest, desc: &Descriptor) -> anyhow::Result<()> {
     match req.output {
         Output::Text => outln!("{}", desc.digest)?,
-        Output::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "reference": req.reference.with_target(Some(lineage_oci::TagOrDigest::Digest(desc.digest.clone()))).to_string(),
-                "mediaType": desc.media_type,
-                "digest": desc.digest,
-                "size": desc.size,
-                "artifactType": req.artifact_type,
-                "subject": subject,
-            }))?
-        )?,
+        Output::Json => crate::output::json(&json!({
+            "reference": req.reference.with_target(Some(lineage_oci::TagOrDigest::Digest(desc.digest.clone()))).to_string(),
+            "mediaType": desc.media_type,
+            "digest": desc.digest,
+            "size": desc.size,
+            "artifactType": req.artifact_type,
+            "subject": subject,
+        }))?,
     }
     Ok(())
 }

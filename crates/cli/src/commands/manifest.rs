@@ -13,7 +13,7 @@ pub async fn run(opener: &Opener, r: &StoreRef, descriptor: bool) -> anyhow::Res
     let what = || format!("cannot fetch the manifest `{r}`");
     if descriptor {
         let desc = resolve_target(store.as_ref(), r).await.with_context(what)?;
-        outln!("{}", serde_json::to_string_pretty(&desc)?)?;
+        crate::output::json(&desc)?;
         return Ok(());
     }
     let manifest = store

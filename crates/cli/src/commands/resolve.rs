@@ -15,15 +15,12 @@ pub async fn run(opener: &Opener, r: &StoreRef, output: Output) -> anyhow::Resul
         .with_context(|| format!("cannot resolve `{r}`"))?;
     match output {
         Output::Text => outln!("{}", desc.digest)?,
-        Output::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "reference": r.to_string(),
-                "mediaType": desc.media_type,
-                "digest": desc.digest,
-                "size": desc.size,
-            }))?
-        )?,
+        Output::Json => crate::output::json(&serde_json::json!({
+            "reference": r.to_string(),
+            "mediaType": desc.media_type,
+            "digest": desc.digest,
+            "size": desc.size,
+        }))?,
     }
     Ok(())
 }

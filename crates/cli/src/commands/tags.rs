@@ -20,10 +20,9 @@ pub async fn run(opener: &Opener, r: &StoreRef, output: Output) -> anyhow::Resul
                 outln!("{t}")?;
             }
         }
-        Output::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"name": store.name(), "tags": tags}))?
-        )?,
+        Output::Json => {
+            crate::output::json(&serde_json::json!({"name": store.name(), "tags": tags}))?
+        }
     }
     Ok(())
 }

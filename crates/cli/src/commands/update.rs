@@ -118,8 +118,7 @@ pub async fn run(
                 "`{from}` → `{to}`: Renovate cannot match a reference pinned by digest alone; use `lineage update --write`"
             ));
         }
-        let text = serde_json::to_string_pretty(&r.config).context("cannot render the rules")?;
-        outln!("{text}")?;
+        crate::output::json(&r.config).context("cannot render the rules")?;
         return Ok(());
     }
 
