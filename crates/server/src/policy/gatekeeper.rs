@@ -151,10 +151,10 @@ impl ProviderItem {
     /// failures become `error`).
     pub fn new(key: String, result: LookupResult) -> ProviderItem {
         match result {
-            Err(failure) if failure.not_found || failure.refused => ProviderItem {
+            Err(failure) if failure.is_not_found() || failure.is_refused() => ProviderItem {
                 key,
                 value: None,
-                error: Some(failure.message),
+                error: Some(failure.message()),
             },
             result => ProviderItem {
                 value: Some(LookupItem::new(key.clone(), result)),
@@ -199,8 +199,7 @@ impl ProviderResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::LookupFailure;
-    use crate::policy::lookup_api::tests::status;
+    use crate::policy::lookup_api::tests::{not_found, status, timed_out};
     use lineage_lifecycle::State;
     use serde_json::{Value, json};
 
@@ -235,16 +234,8 @@ mod tests {
         // The handler looks each key up.
         let results = request.request.keys.iter().cloned().map(|key| {
             let result = match key.as_str() {
-                "nginx:1.25" => Err(LookupFailure {
-                    message: "registry docker.io did not answer in 2s".into(),
-                    not_found: false,
-                    refused: false,
-                }),
-                "registry.example/gone:1" => Err(LookupFailure {
-                    message: "manifest unknown".into(),
-                    not_found: true,
-                    refused: false,
-                }),
+                "nginx:1.25" => Err(timed_out("nginx:1.25")),
+                "registry.example/gone:1" => Err(not_found(&key, "registry.example/gone")),
                 _ => Ok(status(&key, State::EndOfLife, Some("2023-07-10T08:00:00Z"))),
             };
             (key, result)
@@ -276,12 +267,17 @@ mod tests {
             responses[1],
             (
                 json!("nginx:1.25"),
-                json!({"reference": "nginx:1.25", "error": "registry docker.io did not answer in 2s", "state": "unknown"})
+                json!({"reference": "nginx:1.25", "error": "cannot look up `nginx:1.25`: no answer from the registry within 2 s", "state": "unknown"})
             )
         );
         assert_eq!(
             errors,
-            [(json!("registry.example/gone:1"), json!("manifest unknown"))]
+            [(
+                json!("registry.example/gone:1"),
+                json!(
+                    "cannot look up `registry.example/gone:1`: manifest `1` not found in registry.example/gone"
+                )
+            )]
         );
     }
 

@@ -108,7 +108,7 @@ impl LookupItem {
             Ok(status) => LookupItem::Status(Box::new(status)),
             Err(failure) => LookupItem::Failed(FailedLookup {
                 reference,
-                error: failure.message,
+                error: failure.message(),
                 state: State::Unknown,
             }),
         }
@@ -138,13 +138,35 @@ impl LookupResponse {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use crate::policy::LookupFailure;
-    use lineage_lifecycle::{Reason, Source, Successor};
+    use lineage_lifecycle::{EngineError, LookupError, Reason, Source, Successor};
     use lineage_oci::Digest;
+    use lineage_store::StoreError;
     use serde_json::json;
 
     pub(crate) fn time(s: &str) -> DateTime<Utc> {
         lineage_oci::time::parse_lenient(s).unwrap()
+    }
+
+    /// The failure of a lookup of `reference` that got no answer within 2 s.
+    pub(crate) fn timed_out(reference: &str) -> LookupFailure {
+        LookupFailure::Lookup(LookupError::TimedOut {
+            reference: reference.to_string(),
+            after: std::time::Duration::from_secs(2),
+        })
+    }
+
+    /// The failure of a lookup of `reference`, a tag of `repository` that does not exist.
+    pub(crate) fn not_found(reference: &str, repository: &str) -> LookupFailure {
+        LookupFailure::Lookup(LookupError::Engine {
+            reference: reference.to_string(),
+            source: Arc::new(EngineError::Store(StoreError::ManifestNotFound {
+                store: repository.to_string(),
+                reference: "1".to_string(),
+            })),
+        })
     }
 
     /// A status as the engine would give it for `reference`.
@@ -223,11 +245,10 @@ pub(crate) mod tests {
             ),
             (
                 "registry.example/gone:1".to_string(),
-                Err(LookupFailure {
-                    message: "manifest unknown".into(),
-                    not_found: true,
-                    refused: false,
-                }),
+                Err(not_found(
+                    "registry.example/gone:1",
+                    "registry.example/gone",
+                )),
             ),
             (
                 "registry.example/flasksample:1.0-20230707".to_string(),
@@ -246,7 +267,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             results[1],
-            json!({"reference": "registry.example/gone:1", "error": "manifest unknown", "state": "unknown"})
+            json!({"reference": "registry.example/gone:1", "error": "cannot look up `registry.example/gone:1`: manifest `1` not found in registry.example/gone", "state": "unknown"})
         );
         assert_eq!(results[2], results[0]);
     }
