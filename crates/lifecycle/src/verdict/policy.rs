@@ -24,7 +24,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::status::{State, Status};
 
 /// What an admission webhook does with what it finds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Deny end-of-life images; warn about the rest.
@@ -234,8 +236,16 @@ mod tests {
     fn each_state_in_enforce_mode() {
         let p = enforce();
         for (state, eol, verdict) in [
-            (State::EndOfLife, Some("2023-07-10T08:00:00Z"), Verdict::Deny),
-            (State::Scheduled, Some("2025-04-30T00:00:00Z"), Verdict::Warn),
+            (
+                State::EndOfLife,
+                Some("2023-07-10T08:00:00Z"),
+                Verdict::Deny,
+            ),
+            (
+                State::Scheduled,
+                Some("2025-04-30T00:00:00Z"),
+                Verdict::Warn,
+            ),
             (State::Superseded, None, Verdict::Warn),
             (State::Supported, None, Verdict::Pass),
             (State::Unknown, None, Verdict::Pass),
@@ -256,12 +266,18 @@ mod tests {
             &status(State::Scheduled, Some("2024-03-01T08:59:59Z")),
             now(),
         );
-        assert_eq!((j.state, j.verdict), (Some(State::EndOfLife), Verdict::Deny));
+        assert_eq!(
+            (j.state, j.verdict),
+            (Some(State::EndOfLife), Verdict::Deny)
+        );
         let j = p.judge(
             &status(State::EndOfLife, Some("2024-03-02T00:00:00Z")),
             now(),
         );
-        assert_eq!((j.state, j.verdict), (Some(State::Scheduled), Verdict::Warn));
+        assert_eq!(
+            (j.state, j.verdict),
+            (Some(State::Scheduled), Verdict::Warn)
+        );
     }
 
     #[test]
@@ -336,7 +352,10 @@ mod tests {
             ..enforce()
         };
         // A failed lookup stays denied.
-        assert_eq!(closed.judge_failure().already_running().verdict, Verdict::Deny);
+        assert_eq!(
+            closed.judge_failure().already_running().verdict,
+            Verdict::Deny
+        );
     }
 
     #[test]

@@ -53,11 +53,20 @@ fn cases() -> Vec<(&'static str, Status)> {
     let mut no_successor = status(State::EndOfLife, None);
     no_successor.successor = None;
     vec![
-        ("end-of-life", status(State::EndOfLife, Some("2023-07-10T08:00:00Z"))),
-        ("end-of-life, fresh", status(State::EndOfLife, Some("2024-02-28T09:00:00Z"))),
+        (
+            "end-of-life",
+            status(State::EndOfLife, Some("2023-07-10T08:00:00Z")),
+        ),
+        (
+            "end-of-life, fresh",
+            status(State::EndOfLife, Some("2024-02-28T09:00:00Z")),
+        ),
         ("end-of-life, successor by digest", digest_only),
         ("end-of-life, no date, no successor", no_successor),
-        ("scheduled", status(State::Scheduled, Some("2025-04-30T00:00:00Z"))),
+        (
+            "scheduled",
+            status(State::Scheduled, Some("2025-04-30T00:00:00Z")),
+        ),
         ("superseded", status(State::Superseded, None)),
         ("supported", status(State::Supported, None)),
         ("unknown", status(State::Unknown, None)),
@@ -121,9 +130,10 @@ fn report_and_update_sentences() {
     let mut out = String::new();
     for (name, s) in cases() {
         let facts = Facts::of(&s);
-        let to = s.successor.as_ref().and_then(|x| {
-            words::pull_name(x.reference.as_deref(), x.digest.as_ref(), Some(&repo))
-        });
+        let to = s
+            .successor
+            .as_ref()
+            .and_then(|x| words::pull_name(x.reference.as_deref(), x.digest.as_ref(), Some(&repo)));
         let to = to.filter(|_| words::move_due(s.state));
         let _ = writeln!(out, "## {name}");
         let _ = writeln!(out, "summary: {}", facts.summary());
@@ -161,7 +171,11 @@ fn report_and_update_sentences() {
         out,
         "## updater notes\n{}\n{}",
         words::no_successor_named("r.example.com/gone:1", State::EndOfLife),
-        words::cannot_move("r.example.com/app:1", State::Superseded, "no field holds the tag")
+        words::cannot_move(
+            "r.example.com/app:1",
+            State::Superseded,
+            "no field holds the tag"
+        )
     );
     insta::assert_snapshot!("report-and-update-sentences", out);
 }
@@ -174,7 +188,10 @@ fn successor_names() {
         digest: Some(d.clone()),
         revision: None,
     };
-    assert_eq!(words::successor_full(&both), Some(format!("{SUCCESSOR} ({d})")));
+    assert_eq!(
+        words::successor_full(&both),
+        Some(format!("{SUCCESSOR} ({d})"))
+    );
     assert_eq!(words::successor_name(&both).as_deref(), Some(SUCCESSOR));
     let by_digest = Successor {
         reference: None,
