@@ -169,7 +169,11 @@ fn report_and_update_sentences() {
     );
     let _ = writeln!(
         out,
-        "## updater notes\n{}\n{}",
+        "## updater notes\n{}\n{}\n{}",
+        words::move_to_successor(
+            "r.example.com/app:1",
+            "end-of-life since 2023-07-10T08:00:00Z"
+        ),
         words::no_successor_named("r.example.com/gone:1", State::EndOfLife),
         words::cannot_move(
             "r.example.com/app:1",

@@ -282,6 +282,17 @@ pub fn unreadable(error: &str) -> String {
     format!("lineage cannot read the object's images: {error}")
 }
 
+/// Why `image` moves: `image is end-of-life since T` (`why` from [`Facts::why_moved`]).
+pub fn moves_because(image: &str, why: &str) -> String {
+    format!("{image} is {why}")
+}
+
+/// What to do about `image`, which moves because of `why`: `image is … : move to its
+/// successor`.
+pub fn move_to_successor(image: &str, why: &str) -> String {
+    format!("{}: move to its successor", moves_because(image, why))
+}
+
 /// The note for a reference in `state` that should move and names no successor.
 pub fn no_successor_named(written: &str, state: State) -> String {
     format!("`{written}` is {state} and names no successor")

@@ -46,7 +46,7 @@ pub struct PolicyState {
     /// The cached lookup.
     pub(crate) lookup: Lookup,
     /// How admission requests are decided.
-    pub(crate) admission: AdmissionSettings,
+    pub admission: AdmissionSettings,
     /// The registries the routes answer for.
     pub(crate) scope: Arc<Scope>,
     counters: Counters,
