@@ -98,11 +98,9 @@ async fn lookup(
     let mut results = opener
         .statuses(namespace, &[reference.to_string()], at)
         .await?;
-    Ok(results
-        .remove(reference)
-        .unwrap_or_else(|| {
-            Err(lineage_integrations::LookupFailed::NotLookedUp(
-                reference.to_string(),
-            ))
-        }))
+    Ok(results.remove(reference).unwrap_or_else(|| {
+        Err(lineage_integrations::LookupFailed::NotLookedUp(
+            reference.to_string(),
+        ))
+    }))
 }
