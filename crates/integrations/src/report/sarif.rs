@@ -26,41 +26,37 @@ pub const SARIF_SCHEMA: &str =
 /// lineage's version, as its SARIF driver reports it.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// lineage's rules: one per state. `(state, id, name, description, level)`.
-const RULES: [(State, &str, &str, &str, &str); 5] = [
+/// lineage's rules: one per state. `(state, id, name, level)`; the description is
+/// [`words::state_description`].
+const RULES: [(State, &str, &str, &str); 5] = [
     (
         State::EndOfLife,
         "lineage/end-of-life",
         "ImageEndOfLife",
-        "The image is end-of-life: its publisher no longer maintains it. Move to its successor.",
         "error",
     ),
     (
         State::Scheduled,
         "lineage/scheduled",
         "ImageEndOfLifeScheduled",
-        "The image's end-of-life is scheduled. Move to its successor before that date.",
         "warning",
     ),
     (
         State::Superseded,
         "lineage/superseded",
         "ImageSuperseded",
-        "A newer revision of the image's lineage exists. Move to it.",
         "warning",
     ),
     (
         State::Supported,
         "lineage/supported",
         "ImageSupported",
-        "The image is supported.",
         "none",
     ),
     (
         State::Unknown,
         "lineage/unknown",
         "ImageLifecycleUnknown",
-        "lineage has no lifecycle data for the image, or could not look it up.",
         "note",
     ),
 ];
@@ -120,7 +116,8 @@ fn location(name: &str) -> Value {
 fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
-        .map(|(_, id, rule, text, level)| {
+        .map(|(state, id, rule, level)| {
+            let text = words::state_description(*state);
             json!({
                 "id": id,
                 "name": rule,
@@ -131,7 +128,7 @@ fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
             })
         })
         .collect();
-    let (index, (_, id, _, _, level)) = RULES
+    let (index, (_, id, _, level)) = RULES
         .iter()
         .enumerate()
         .find(|(_, r)| r.0 == l.state)

@@ -136,6 +136,7 @@ fn report_and_update_sentences() {
             .and_then(|x| words::pull_name(x.reference.as_deref(), x.digest.as_ref(), Some(&repo)));
         let to = to.filter(|_| words::move_due(s.state));
         let _ = writeln!(out, "## {name}");
+        let _ = writeln!(out, "description: {}", words::state_description(s.state));
         let _ = writeln!(out, "summary: {}", facts.summary());
         let _ = writeln!(out, "why: {}", facts.why());
         let _ = writeln!(out, "why moved: {}", facts.why_moved());

@@ -85,6 +85,21 @@ pub fn move_sentence(to: &str, digest: Option<&Digest>) -> String {
     format!("Move to {to}{d}.")
 }
 
+/// What a state means and calls for, in one or two sentences (a report's SARIF rules).
+pub fn state_description(state: State) -> &'static str {
+    match state {
+        State::EndOfLife => {
+            "The image is end-of-life: its publisher no longer maintains it. Move to its successor."
+        }
+        State::Scheduled => {
+            "The image's end-of-life is scheduled. Move to its successor before that date."
+        }
+        State::Superseded => "A newer revision of the image's lineage exists. Move to it.",
+        State::Supported => "The image is supported.",
+        State::Unknown => "lineage has no lifecycle data for the image, or could not look it up.",
+    }
+}
+
 /// The facts a verdict is worded from: a status's own, or a copy of them (a report's
 /// `lifecycle` section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
