@@ -21,42 +21,42 @@ use super::LookupResult;
 use super::lookup_api::{LookupItem, MAX_IMAGES};
 
 /// The `apiVersion` of provider requests and responses.
-pub const API_VERSION: &str = "externaldata.gatekeeper.sh/v1beta1";
+pub(crate) const API_VERSION: &str = "externaldata.gatekeeper.sh/v1beta1";
 
 /// The `kind` of a provider request.
-pub const REQUEST_KIND: &str = "ProviderRequest";
+pub(crate) const REQUEST_KIND: &str = "ProviderRequest";
 
 /// The `kind` of a provider response.
-pub const RESPONSE_KIND: &str = "ProviderResponse";
+pub(crate) const RESPONSE_KIND: &str = "ProviderResponse";
 
 /// The most keys one request may carry (as many as one lookup API request). Gatekeeper sends
 /// the images of one object, far fewer.
-pub const MAX_KEYS: usize = MAX_IMAGES;
+pub(crate) const MAX_KEYS: usize = MAX_IMAGES;
 
 /// A provider request, checked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderRequest {
+pub(crate) struct ProviderRequest {
     /// Always [`API_VERSION`].
-    pub api_version: String,
+    pub(crate) api_version: String,
     /// Always [`REQUEST_KIND`].
-    pub kind: String,
+    pub(crate) kind: String,
     /// The keys.
-    pub request: ProviderRequestBody,
+    pub(crate) request: ProviderRequestBody,
 }
 
 /// The `request` of a [`ProviderRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct ProviderRequestBody {
+pub(crate) struct ProviderRequestBody {
     /// The image references to look up, as the template passed them.
     #[serde(default)]
-    pub keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
 }
 
 /// Why a provider request cannot be answered item by item (it is answered with
 /// `systemError`).
 #[derive(Debug, thiserror::Error)]
-pub enum GatekeeperError {
+pub(crate) enum GatekeeperError {
     /// The body is not a provider request.
     #[error("the request body is not a Gatekeeper ProviderRequest: {0}")]
     Json(#[source] serde_json::Error),
@@ -84,7 +84,7 @@ pub enum GatekeeperError {
 
 impl ProviderRequest {
     /// Parse and check a request body.
-    pub fn parse(body: &[u8]) -> Result<ProviderRequest, GatekeeperError> {
+    pub(crate) fn parse(body: &[u8]) -> Result<ProviderRequest, GatekeeperError> {
         let request: ProviderRequest =
             serde_json::from_slice(body).map_err(GatekeeperError::Json)?;
         if request.api_version != API_VERSION {
@@ -110,46 +110,46 @@ impl ProviderRequest {
 /// A provider response.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderResponse {
+pub(crate) struct ProviderResponse {
     /// [`API_VERSION`].
-    pub api_version: &'static str,
+    pub(crate) api_version: &'static str,
     /// [`RESPONSE_KIND`].
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The items, or the system error.
-    pub response: ProviderResponseBody,
+    pub(crate) response: ProviderResponseBody,
 }
 
 /// The `response` of a [`ProviderResponse`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderResponseBody {
+pub(crate) struct ProviderResponseBody {
     /// Always true: the same key gets the same answer until the lifecycle data changes
     /// (Gatekeeper requires it for mutation and ignores it otherwise).
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// One item per key, in request order.
-    pub items: Vec<ProviderItem>,
+    pub(crate) items: Vec<ProviderItem>,
     /// Why the whole request failed; omitted when empty, as Go's `omitempty` does.
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub system_error: String,
+    pub(crate) system_error: String,
 }
 
 /// The answer for one key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ProviderItem {
+pub(crate) struct ProviderItem {
     /// The key, echoed.
-    pub key: String,
+    pub(crate) key: String,
     /// The status JSON, or the unknown entry of an image that could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<LookupItem>,
+    pub(crate) value: Option<LookupItem>,
     /// Set only for an image that does not exist or that the server does not answer for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl ProviderItem {
     /// The item for `key` from its lookup result (see the module documentation for which
     /// failures become `error`).
-    pub fn new(key: String, result: LookupResult) -> ProviderItem {
+    pub(crate) fn new(key: String, result: LookupResult) -> ProviderItem {
         match result {
             Err(failure) if failure.is_not_found() || failure.is_refused() => ProviderItem {
                 key,
@@ -167,7 +167,7 @@ impl ProviderItem {
 
 impl ProviderResponse {
     /// The response from each key (in request order) and its lookup result.
-    pub fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> ProviderResponse {
+    pub(crate) fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> ProviderResponse {
         ProviderResponse::with_body(ProviderResponseBody {
             idempotent: true,
             items: results
@@ -179,7 +179,7 @@ impl ProviderResponse {
     }
 
     /// The response to a request that failed as a whole.
-    pub fn system_error(error: &GatekeeperError) -> ProviderResponse {
+    pub(crate) fn system_error(error: &GatekeeperError) -> ProviderResponse {
         ProviderResponse::with_body(ProviderResponseBody {
             idempotent: true,
             items: vec![],

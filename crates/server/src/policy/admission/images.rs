@@ -11,7 +11,7 @@ use super::wire::{AdmissionError, AdmissionRequest, AdmissionReview, Operation};
 /// Where in a pod spec an image sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ImageRole {
+pub(crate) enum ImageRole {
     /// `containers[]`.
     Container,
     /// `initContainers[]`.
@@ -24,7 +24,7 @@ pub enum ImageRole {
 
 impl ImageRole {
     /// How messages name it: `container`, `init container`, …
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ImageRole::Container => "container",
             ImageRole::InitContainer => "init container",
@@ -37,15 +37,15 @@ impl ImageRole {
 /// One image an object runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ImageUse {
+pub(crate) struct ImageUse {
     /// The reference as written in the object (`nginx:1.25`), shown in messages.
-    pub image: String,
+    pub(crate) image: String,
     /// Where it is, e.g. `spec.template.spec.containers[0].image`.
-    pub path: String,
+    pub(crate) path: String,
     /// The container's (or image volume's) name.
-    pub name: String,
+    pub(crate) name: String,
     /// What kind of container.
-    pub role: ImageRole,
+    pub(crate) role: ImageRole,
     /// [`ImageUse::lookup_key`], worked out once when the object is read.
     #[serde(skip)]
     key: Result<String, ReferenceError>,
@@ -65,7 +65,7 @@ impl ImageUse {
 
     /// The reference to look the image up by: [`ImageUse::image`] normalised (`nginx:1.25` is
     /// `docker.io/library/nginx:1.25`), so the same image written two ways is one lookup.
-    pub fn lookup_key(&self) -> Result<&str, &ReferenceError> {
+    pub(crate) fn lookup_key(&self) -> Result<&str, &ReferenceError> {
         self.key.as_deref()
     }
 
