@@ -167,7 +167,9 @@ impl ProviderItem {
 
 impl ProviderResponse {
     /// The response from each key (in request order) and its lookup result.
-    pub(crate) fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> ProviderResponse {
+    pub(crate) fn new(
+        results: impl IntoIterator<Item = (String, LookupResult)>,
+    ) -> ProviderResponse {
         ProviderResponse::with_body(ProviderResponseBody {
             idempotent: true,
             items: results
