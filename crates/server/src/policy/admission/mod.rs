@@ -3,10 +3,11 @@
 //!
 //! A handler runs, in order:
 //! 1. [`AdmissionReview::parse`] the body ([`wire`]: the wire types only);
-//! 2. [`images`]: every image the object runs, with where it sits ([`images`](mod@images));
+//! 2. [`images()`]: every image the object runs, with where it sits (module `images`);
 //! 3. [`lookup_keys`]: the normalised references to look up (none in an exempt namespace,
 //!    none for an exempt image), then looks each up;
-//! 4. [`decide`]: the response to send, and an [`Outcome`] to log and count ([`decide`](mod@decide)).
+//! 4. [`decide()`]: the response to send, and an `Outcome` to log and count (module
+//!    `decide`).
 //!
 //! What an image's status calls for (enforce, warn or audit mode, the grace period, fail
 //! open or closed) is the lifecycle crate's policy, [`lineage_lifecycle::verdict::policy`],
@@ -14,7 +15,7 @@
 //! This module keeps what is the webhook's own: the exemptions ([`AdmissionSettings`]), the
 //! UPDATE rule's input (which images the old object ran), and the AdmissionReview shapes.
 //!
-//! Audit mode sends no warnings: the caller logs the [`Outcome`], whose verdicts are the
+//! Audit mode sends no warnings: the caller logs the `Outcome`, whose verdicts are the
 //! enforce column either way. A `dryRun` request is answered exactly as the real one would be
 //! (the webhook has no side effects).
 
