@@ -140,7 +140,7 @@ impl Opener {
     /// The status of each of `references` at `at`, keyed by the reference as given, with its
     /// successor followed to the image to move to ([`Lookup::follow_successors`]: the updater,
     /// the report and the audit must not send anyone to a successor retired since); a failed
-    /// lookup maps to its message (the whole chain of causes).
+    /// lookup keeps its error.
     pub async fn statuses(
         &self,
         namespace: &Namespace,
@@ -153,7 +153,11 @@ impl Opener {
         Ok(references
             .iter()
             .cloned()
-            .zip(followed.into_iter().map(|r| r.map_err(|e| e.message())))
+            .zip(
+                followed
+                    .into_iter()
+                    .map(|r| r.map_err(lineage_integrations::LookupFailed::Lookup)),
+            )
             .collect())
     }
 

@@ -15,11 +15,41 @@ pub mod audit;
 pub mod report;
 pub mod update;
 
-use lineage_lifecycle::Status;
+#[cfg(test)]
+mod snapshot_tests;
+
+use lineage_lifecycle::{LookupError, Status};
 
 /// The result of looking one reference up, as the integrations consume it: the status, or
-/// why there is none (the message is shown to the user).
-pub type Looked = Result<Status, String>;
+/// why there is none.
+pub type Looked = Result<Status, LookupFailed>;
+
+/// Why a reference has no status.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LookupFailed {
+    /// The lookup failed.
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    /// The caller did not look the reference up (its lookup gave no result for it).
+    #[error("`{0}` was not looked up")]
+    NotLookedUp(String),
+}
+
+impl LookupFailed {
+    /// The error and its causes on one line, as reports, audits and notes show it.
+    pub fn message(&self) -> String {
+        match self {
+            LookupFailed::Lookup(e) => e.message(),
+            LookupFailed::NotLookedUp(_) => self.to_string(),
+        }
+    }
+
+    /// Whether the message already names the reference (`cannot look up `…``), so that a
+    /// note about it need not repeat it.
+    pub fn names_reference(&self) -> bool {
+        matches!(self, LookupFailed::Lookup(e) if !matches!(e, LookupError::InvalidReference { .. }))
+    }
+}
 
 /// serde_json's message without its ` at line L column C` tail, for errors that report the
 /// line and column themselves.
@@ -27,4 +57,17 @@ pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     full.strip_suffix(&suffix).unwrap_or(&full).to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The failure of a lookup of `reference` that got no answer within 2 s.
+    pub(crate) fn timed_out(reference: &str) -> LookupFailed {
+        LookupFailed::Lookup(LookupError::TimedOut {
+            reference: reference.to_string(),
+            after: std::time::Duration::from_secs(2),
+        })
+    }
 }

@@ -58,6 +58,7 @@ pub mod record;
 pub mod release;
 pub mod status;
 pub mod successors;
+pub mod verdict;
 pub mod warning;
 pub mod write;
 

@@ -3,11 +3,11 @@
 //!
 //! [`app`] builds the axum router from shared state, so tests drive it without a socket;
 //! [`serve`] binds, prints where it listens, and runs until SIGTERM or Ctrl-C, under the
-//! [`ConnectionLimits`] of [`connection`].
+//! [`ConnectionLimits`] (header and idle timeouts, the connection cap).
 
-pub mod access;
+mod access;
 pub mod auth;
-pub mod connection;
+mod connection;
 pub mod policy;
 pub mod registry;
 

@@ -92,7 +92,7 @@ async fn read(path: &str) -> anyhow::Result<Vec<u8>> {
     Ok(tokio::fs::read(path).await?)
 }
 
-/// The lookup of one reference; a lookup that fails is a result (`Err` with its message), not
+/// The lookup of one reference; a lookup that fails is a result (`Err` with its error), not
 /// an error of the command.
 async fn lookup(
     opener: &Opener,
@@ -103,7 +103,9 @@ async fn lookup(
     let mut results = opener
         .statuses(namespace, &[reference.to_string()], at)
         .await?;
-    Ok(results
-        .remove(reference)
-        .unwrap_or_else(|| Err(format!("`{reference}` was not looked up"))))
+    Ok(results.remove(reference).unwrap_or_else(|| {
+        Err(lineage_integrations::LookupFailed::NotLookedUp(
+            reference.to_string(),
+        ))
+    }))
 }

@@ -18,7 +18,7 @@ use lineage_lifecycle::{State, Successor, Warning};
 use lineage_oci::{Digest, ImageRef};
 
 use super::input::{Place, Use};
-use crate::Looked;
+use crate::{Looked, LookupFailed};
 
 /// One distinct image in use, before its lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,8 +170,8 @@ pub fn rows(images: Vec<Image>, looked: &HashMap<String, Looked>) -> Vec<Row> {
                 successor: None,
                 uses: i.uses,
                 error: Some(match failed {
-                    Some(Err(e)) => e.clone(),
-                    _ => format!("`{}` was not looked up", i.reference),
+                    Some(Err(e)) => e.message(),
+                    _ => LookupFailed::NotLookedUp(i.reference.clone()).message(),
                 }),
                 reference: i.reference,
                 warnings: Vec::new(),
@@ -314,7 +314,7 @@ mod tests {
             Ok(status("a.io/aa-later:1", B, Some("2099-01-01"))),
         );
         put("a.io/plain:1", Ok(status("a.io/plain:1", A, None)));
-        put("a.io/gone:1", Err("manifest unknown".into()));
+        put("a.io/gone:1", Err(crate::tests::timed_out("a.io/gone:1")));
         let rows = rows(images, &looked);
         let summary: Vec<(&str, State, Option<&str>)> = rows
             .iter()
@@ -325,7 +325,11 @@ mod tests {
             vec![
                 ("a.io/zz-old:1", State::EndOfLife, None),
                 ("a.io/aa-later:1", State::Scheduled, None),
-                ("a.io/gone:1", State::Unknown, Some("manifest unknown")),
+                (
+                    "a.io/gone:1",
+                    State::Unknown,
+                    Some("cannot look up `a.io/gone:1`: no answer from the registry within 2 s")
+                ),
                 (
                     "a.io/missing:1",
                     State::Unknown,
@@ -355,7 +359,10 @@ mod tests {
             })
         );
         let failed = serde_json::to_value(&rows[2]).unwrap();
-        assert_eq!(failed["error"], "manifest unknown");
+        assert_eq!(
+            failed["error"],
+            "cannot look up `a.io/gone:1`: no answer from the registry within 2 s"
+        );
         assert_eq!(failed["digest"], serde_json::Value::Null);
         assert_eq!(failed["state"], "unknown");
     }

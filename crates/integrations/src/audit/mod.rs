@@ -14,19 +14,19 @@
 //!
 //! ```
 //! use std::collections::HashMap;
-//! use lineage_integrations::{Looked, audit};
+//! use lineage_integrations::{LookupFailed, Looked, audit};
 //!
 //! let images = audit::images("nginx\ndocker.io/library/nginx:latest\nghcr.io/o/app:1.0\n").unwrap();
 //! assert_eq!(images.len(), 2);
 //! assert_eq!(images[0].reference, "docker.io/library/nginx:latest");
 //! let looked: HashMap<String, Looked> = images
 //!     .iter()
-//!     .map(|i| (i.reference.clone(), Err("registry unreachable".to_string())))
+//!     .map(|i| (i.reference.clone(), Err(LookupFailed::NotLookedUp(i.reference.clone()))))
 //!     .collect();
 //! let rows = audit::rows(images, &looked);
 //! // Both are unknown (their lookups failed), so they sort by image.
 //! assert_eq!((rows[1].image.as_str(), rows[1].uses.len()), ("nginx", 2));
-//! assert!(audit::json(&rows).contains("\"error\": \"registry unreachable\""));
+//! assert!(audit::json(&rows).contains("\"error\": \"`ghcr.io/o/app:1.0` was not looked up\""));
 //! ```
 
 pub mod fleet;

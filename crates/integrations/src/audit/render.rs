@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use lineage_lifecycle::verdict::words;
 
 use super::fleet::Row;
 use super::input::Place;
@@ -32,15 +33,12 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
-/// The successor's reference, else its digest, else `-`.
+/// The successor to pull ([`words::successor_name`]: its reference, else its digest), else
+/// `-`.
 fn successor(row: &Row) -> String {
     row.successor
         .as_ref()
-        .and_then(|s| {
-            s.reference
-                .clone()
-                .or_else(|| s.digest.as_ref().map(ToString::to_string))
-        })
+        .and_then(words::successor_name)
         .unwrap_or_else(|| "-".to_string())
 }
 

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use lineage_lifecycle::verdict::{Facts, words};
 use lineage_lifecycle::{Reason, Source, State, Status, Warning};
-use lineage_oci::{Digest, ImageRef, TagOrDigest};
+use lineage_oci::{Digest, ImageRef};
 
 use super::scanner::{Candidate, MatchedBy, ScannedImage};
 use crate::Looked;
@@ -98,7 +99,7 @@ impl Lifecycle {
             Some((c, Err(error))) => Lifecycle {
                 looked_up: Some(c.reference.clone()),
                 matched_by: Some(c.matched_by),
-                ..Lifecycle::unknown(image, error.clone(), at)
+                ..Lifecycle::unknown(image, error.message(), at)
             },
             None => Lifecycle::unknown(
                 image,
@@ -157,25 +158,29 @@ impl Lifecycle {
             error: None,
             warnings: s.warnings.clone(),
         };
-        l.action = l.move_to().map(|x| format!("move to {x}"));
+        l.action = l.move_to().as_deref().map(words::action);
         l
     }
 
-    /// The reference to move to: the successor's reference, else its digest in the scanned
-    /// image's repository. `None` unless the state calls for a move.
+    /// The reference to move to ([`words::pull_name`]): the successor's reference, else its
+    /// digest in the scanned image's repository. `None` unless the state calls for a move
+    /// ([`words::move_due`]).
     pub fn move_to(&self) -> Option<String> {
-        if !self.state.is_at_least(State::Superseded) {
+        if !words::move_due(self.state) {
             return None;
         }
         let successor = self.successor.as_ref()?;
-        if let Some(r) = &successor.reference {
-            return Some(r.clone());
+        let repository = self
+            .looked_up
+            .as_deref()
+            .and_then(|r| ImageRef::parse(r).ok());
+        if successor.reference.is_none() && repository.is_none() {
+            return None;
         }
-        let digest = successor.digest.clone()?;
-        let repo = ImageRef::parse(self.looked_up.as_deref()?).ok()?;
-        Some(
-            repo.with_target(Some(TagOrDigest::Digest(digest)))
-                .to_string(),
+        words::pull_name(
+            successor.reference.as_deref(),
+            successor.digest.as_ref(),
+            repository.as_ref(),
         )
     }
 
@@ -196,34 +201,21 @@ impl Lifecycle {
         }
     }
 
-    /// One sentence on the state, for people: `end-of-life since … (reason: superseded)`.
-    pub fn summary(&self) -> String {
-        let when = |t: &Option<DateTime<Utc>>| {
-            t.as_ref()
-                .map(lineage_oci::time::format_rfc3339)
-                .unwrap_or_default()
-        };
-        let reason = self
-            .reason
-            .as_ref()
-            .map(|r| format!(" (reason: {r})"))
-            .unwrap_or_default();
-        match self.state {
-            State::EndOfLife => format!("end-of-life since {}{reason}", when(&self.end_of_life)),
-            State::Scheduled => format!(
-                "scheduled to reach end-of-life at {}{reason}",
-                when(&self.end_of_life)
-            ),
-            State::Superseded => match &self.version {
-                Some(v) => format!("superseded: a newer revision of lineage {v} exists"),
-                None => "superseded: a newer revision of its lineage exists".to_string(),
-            },
-            State::Supported => "supported".to_string(),
-            State::Unknown => match &self.error {
-                Some(e) => format!("unknown: {e}"),
-                None => "unknown: lineage has no lifecycle data for it".to_string(),
-            },
+    /// The facts the section's words are made from ([`lineage_lifecycle::verdict::words`]).
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            state: self.state,
+            end_of_life: self.end_of_life,
+            reason: self.reason.as_ref(),
+            version: self.version.as_deref(),
+            error: self.error.as_deref(),
         }
+    }
+
+    /// One sentence on the state, for people: `end-of-life since … (reason: superseded)`
+    /// ([`Facts::summary`]).
+    pub fn summary(&self) -> String {
+        self.facts().summary()
     }
 }
 
@@ -355,7 +347,7 @@ mod tests {
     fn a_failed_lookup_is_unknown_with_its_error() {
         let looked = HashMap::from([(
             by_digest(&old()),
-            Err("manifest unknown: `127.0.0.1:5000/flasksample@…`".to_string()),
+            Err(crate::tests::timed_out(&by_digest(&old()))),
         )]);
         let l = Lifecycle::decide(&image(), &looked, at("2024-01-01T00:00:00Z"));
         assert_eq!(l.state, State::Unknown);
@@ -368,7 +360,7 @@ mod tests {
             json["error"]
                 .as_str()
                 .unwrap()
-                .starts_with("manifest unknown")
+                .starts_with("cannot look up `127.0.0.1:5000/flasksample@")
         );
 
         // Nothing to look up.
@@ -427,7 +419,7 @@ mod tests {
         let looked = HashMap::from([(r.clone(), Ok(s))]);
         let mut l = Lifecycle::decide(&image(), &looked, at("2024-01-01T00:00:00Z"));
         assert_eq!(l.successor_to_resolve(), Some(NEW));
-        l.resolve_successor(&Err("unreachable".into()));
+        l.resolve_successor(&Err(crate::tests::timed_out(NEW)));
         assert_eq!(l.successor.as_ref().unwrap().digest, None);
         l.resolve_successor(&Ok(status(NEW, new(), State::Supported)));
         assert_eq!(l.successor.as_ref().unwrap().digest, Some(new()));

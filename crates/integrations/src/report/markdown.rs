@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use lineage_lifecycle::State;
+use lineage_lifecycle::verdict::words;
 
 use super::scanner::Severity;
 use super::{Lifecycle, Report};
@@ -23,11 +24,8 @@ pub fn markdown(report: &Report, l: &Lifecycle) -> String {
     let to = l.move_to();
     let mut out = String::new();
 
-    let heading = match (&to, l.state) {
-        (Some(to), _) => format!("`{name}` → `{to}`"),
-        (None, State::Unknown) => format!("the lifecycle of `{name}` is unknown"),
-        (None, state) => format!("`{name}` is {state}"),
-    };
+    let facts = l.facts();
+    let heading = facts.heading(&name, to.as_deref());
     let _ = writeln!(out, "## lineage: {heading}\n");
     let _ = writeln!(
         out,
@@ -36,34 +34,25 @@ pub fn markdown(report: &Report, l: &Lifecycle) -> String {
     );
     match &to {
         Some(to) => {
-            let succ = l
-                .successor
-                .as_ref()
-                .and_then(|s| s.digest.as_ref())
-                .filter(|d| !to.contains(d.as_str()))
-                .map(|d| d.to_string());
+            let succ =
+                words::digest_beside(to, l.successor.as_ref().and_then(|s| s.digest.as_ref()))
+                    .map(|d| d.to_string());
             let _ = writeln!(out, "- **Recommended image:** `{to}`{}", digest(succ));
         }
         None if matches!(l.state, State::EndOfLife | State::Scheduled) => {
             let _ = writeln!(
                 out,
-                "- **Recommended image:** none recorded; ask the image's publisher"
+                "- **Recommended image:** {}",
+                words::NO_SUCCESSOR_ADVICE
             );
         }
         None => {}
     }
-    let why = match (l.state, &l.error) {
-        (State::Unknown, Some(e)) => format!("lineage could not look the image up: {e}"),
-        (State::Unknown, None) => {
-            "the image has no lifecycle record, no lifecycle annotation and no lineage".to_string()
-        }
-        _ => format!("the current image is {}", l.summary()),
-    };
-    let _ = writeln!(out, "- **Why:** {why}.");
+    let _ = writeln!(out, "- **Why:** {}.", facts.why());
     let action = l
         .action
         .clone()
-        .or_else(|| to.as_ref().map(|t| format!("move to {t}")));
+        .or_else(|| to.as_deref().map(words::action));
     if let Some(a) = action {
         let _ = writeln!(out, "- **Action:** {a}.");
     }

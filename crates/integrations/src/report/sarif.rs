@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use lineage_lifecycle::State;
+use lineage_lifecycle::verdict::words;
 use serde_json::{Map, Value, json};
 
 use super::scanner::{Finding, Scanner, Severity, parse_reference};
@@ -25,41 +26,37 @@ pub const SARIF_SCHEMA: &str =
 /// lineage's version, as its SARIF driver reports it.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// lineage's rules: one per state. `(state, id, name, description, level)`.
-const RULES: [(State, &str, &str, &str, &str); 5] = [
+/// lineage's rules: one per state. `(state, id, name, level)`; the description is
+/// [`words::state_description`].
+const RULES: [(State, &str, &str, &str); 5] = [
     (
         State::EndOfLife,
         "lineage/end-of-life",
         "ImageEndOfLife",
-        "The image is end-of-life: its publisher no longer maintains it. Move to its successor.",
         "error",
     ),
     (
         State::Scheduled,
         "lineage/scheduled",
         "ImageEndOfLifeScheduled",
-        "The image's end-of-life is scheduled. Move to its successor before that date.",
         "warning",
     ),
     (
         State::Superseded,
         "lineage/superseded",
         "ImageSuperseded",
-        "A newer revision of the image's lineage exists. Move to it.",
         "warning",
     ),
     (
         State::Supported,
         "lineage/supported",
         "ImageSupported",
-        "The image is supported.",
         "none",
     ),
     (
         State::Unknown,
         "lineage/unknown",
         "ImageLifecycleUnknown",
-        "lineage has no lifecycle data for the image, or could not look it up.",
         "note",
     ),
 ];
@@ -119,7 +116,8 @@ fn location(name: &str) -> Value {
 fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
-        .map(|(_, id, rule, text, level)| {
+        .map(|(state, id, rule, level)| {
+            let text = words::state_description(*state);
             json!({
                 "id": id,
                 "name": rule,
@@ -130,7 +128,7 @@ fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
             })
         })
         .collect();
-    let (index, (_, id, _, _, level)) = RULES
+    let (index, (_, id, _, level)) = RULES
         .iter()
         .enumerate()
         .find(|(_, r)| r.0 == l.state)
@@ -176,34 +174,21 @@ fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
     })
 }
 
-/// The result's message: the image, its state and why, and the move to make.
+/// The result's message: the image, its state and why, and the move to make (the words of
+/// [`lineage_lifecycle::verdict::words`]).
 fn message(l: &Lifecycle, name: &str) -> String {
-    let digest = l
-        .digest
-        .as_ref()
-        .map(|d| format!(" ({d})"))
-        .unwrap_or_default();
-    let mut text = match (l.state, &l.error) {
-        (State::Unknown, Some(e)) => {
-            format!("lineage could not look up the lifecycle of {name}: {e}.")
-        }
-        (State::Unknown, None) => format!(
-            "{name}{digest} has no lifecycle data: no record, no lifecycle annotation, no lineage."
-        ),
-        _ => format!("{name}{digest} is {}.", l.summary()),
-    };
+    let mut text = l.facts().sentence(name, l.digest.as_ref());
     match (l.move_to(), &l.successor) {
         (Some(to), s) => {
-            let d = s
-                .as_ref()
-                .and_then(|s| s.digest.as_ref())
-                .filter(|d| !to.contains(d.as_str()))
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default();
-            text.push_str(&format!(" Move to {to}{d}."));
+            text.push(' ');
+            text.push_str(&words::move_sentence(
+                &to,
+                s.as_ref().and_then(|s| s.digest.as_ref()),
+            ));
         }
         (None, None) if matches!(l.state, State::EndOfLife | State::Scheduled) => {
-            text.push_str(" No successor is recorded.");
+            text.push(' ');
+            text.push_str(words::NO_SUCCESSOR);
         }
         _ => {}
     }
@@ -406,7 +391,7 @@ mod tests {
             r.image(),
             &[(
                 r.image().candidates[0].reference.clone(),
-                Err("manifest unknown".to_string()),
+                Err(crate::tests::timed_out("127.0.0.1:5000/flasksample")),
             )]
             .into(),
             at(),
@@ -417,11 +402,11 @@ mod tests {
             ours["results"][0]["message"]["text"]
                 .as_str()
                 .unwrap()
-                .ends_with(": manifest unknown.")
+                .ends_with(": no answer from the registry within 2 s.")
         );
         assert_eq!(
             ours["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
-            "manifest unknown"
+            "cannot look up `127.0.0.1:5000/flasksample`: no answer from the registry within 2 s"
         );
         fn no_null_outside_properties(v: &Value, path: &str) {
             match v {

@@ -33,7 +33,7 @@ mod tests {
 
     use std::collections::HashMap;
 
-    use lineage_lifecycle::{State, Status};
+    use lineage_lifecycle::State;
 
     use super::super::{FileKind, Shape, plan, scan};
 
@@ -91,7 +91,7 @@ images:
         assert_eq!(fixed, vec![true, false, true, true]);
     }
 
-    fn moved(reference: &str, to: &str) -> (String, Result<Status, String>) {
+    fn moved(reference: &str, to: &str) -> (String, crate::Looked) {
         let status = super::super::plan::tests::status(State::EndOfLife, Some(to));
         (reference.to_string(), Ok(status))
     }

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::State;
+use lineage_lifecycle::verdict::{Facts, words};
 use lineage_oci::reference::{DOCKER_HUB, written_registry};
 use lineage_oci::{Digest, ImageRef};
 
@@ -35,15 +36,17 @@ pub struct Move {
 }
 
 impl Move {
-    /// Why it moves, for people: `end-of-life since T`, or the state.
+    /// Why it moves, for people: `end-of-life since T`, or the state
+    /// ([`Facts::why_moved`]).
     pub fn why(&self) -> String {
-        match (self.state, self.end_of_life) {
-            (State::EndOfLife, Some(t)) => format!(
-                "end-of-life since {}",
-                lineage_oci::time::format_rfc3339(&t)
-            ),
-            (state, _) => state.to_string(),
+        Facts {
+            state: self.state,
+            end_of_life: self.end_of_life,
+            reason: None,
+            version: None,
+            error: None,
         }
+        .why_moved()
     }
 }
 
@@ -80,10 +83,10 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
             None => continue,
             Some(Err(e)) => {
                 // The lookup's message usually names the reference already.
-                let message = if e.starts_with("cannot look up") {
-                    e.clone()
+                let message = if e.names_reference() {
+                    e.message()
                 } else {
-                    format!("cannot look up `{}`: {e}", occ.written)
+                    format!("cannot look up `{}`: {}", occ.written, e.message())
                 };
                 notes.push(note(occ, message));
                 continue;
@@ -96,10 +99,7 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
         let Some(successor) = &status.successor else {
             notes.push(note(
                 occ,
-                format!(
-                    "`{}` is {} and names no successor",
-                    occ.written, status.state
-                ),
+                words::no_successor_named(&occ.written, status.state),
             ));
             continue;
         };
@@ -108,7 +108,7 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
             Err(e) => {
                 notes.push(note(
                     occ,
-                    format!("`{}` is {}, but {e}", occ.written, status.state),
+                    words::cannot_move(&occ.written, status.state, &e.to_string()),
                 ));
                 continue;
             }
@@ -121,7 +121,7 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
             Err(e) => {
                 notes.push(note(
                     occ,
-                    format!("`{}` is {}, but {e}", occ.written, status.state),
+                    words::cannot_move(&occ.written, status.state, &e.to_string()),
                 ));
                 continue;
             }
@@ -175,9 +175,13 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
                 let mv = &planned[*m].0;
                 notes.push(Note {
                     line: mv.line,
-                    message: format!(
-                        "`{}` is {}, but its characters are shared with `{}` on line {}; change it by hand",
-                        mv.from, mv.state, occ.written, occ.line
+                    message: words::cannot_move(
+                        &mv.from,
+                        mv.state,
+                        &format!(
+                            "its characters are shared with `{}` on line {}; change it by hand",
+                            occ.written, occ.line
+                        ),
                     ),
                 });
             }
@@ -191,9 +195,10 @@ pub fn plan(text: &str, found: &FileScan, statuses: &HashMap<String, Looked>) ->
         {
             notes.push(Note {
                 line: mv.line,
-                message: format!(
-                    "`{}` is {}, but its edit collides with another one; change it by hand",
-                    mv.from, mv.state
+                message: words::cannot_move(
+                    &mv.from,
+                    mv.state,
+                    "its edit collides with another one; change it by hand",
                 ),
             });
         }
@@ -517,7 +522,7 @@ pub(crate) mod tests {
             } else if repo.ends_with("gone") {
                 Ok(status(State::EndOfLife, None))
             } else if repo.ends_with("err") {
-                Err("connection refused".to_string())
+                Err(crate::tests::timed_out(&o.key()))
             } else {
                 Ok(status(State::Supported, None))
             };
@@ -630,7 +635,11 @@ pub(crate) mod tests {
         assert!(p.updated.is_none());
         assert_eq!(p.notes.len(), 2);
         assert!(p.notes[0].message.contains("names no successor"));
-        assert!(p.notes[1].message.contains("connection refused"));
+        assert!(
+            p.notes[1]
+                .message
+                .contains("no answer from the registry within 2 s")
+        );
         assert!(p.moves.is_empty());
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use lineage_lifecycle::verdict::words;
 use serde_json::{Value, json};
 
 use super::Move;
@@ -45,7 +46,7 @@ pub fn renovate_config<'a>(moves: impl IntoIterator<Item = &'a Move>) -> Renovat
         names.dedup();
         let current = m.from[current.clone()].to_string();
         let why = m.why();
-        let mut note = format!("`{}` is {why}", m.from_image);
+        let mut note = words::moves_because(&format!("`{}`", m.from_image), &why);
         if let Some(r) = &m.record {
             note.push_str(&format!(" (lifecycle record `{r}`)"));
         }
@@ -53,7 +54,7 @@ pub fn renovate_config<'a>(moves: impl IntoIterator<Item = &'a Move>) -> Renovat
             .entry((names.clone(), current.clone()))
             .or_insert_with(|| {
                 json!({
-                    "description": format!("{} is {why}: move to its successor (lineage)", m.from),
+                    "description": format!("{} (lineage)", words::move_to_successor(&m.from, &why)),
                     "matchDatasources": ["docker"],
                     "matchPackageNames": names,
                     "matchCurrentValue": current,

@@ -21,42 +21,42 @@ use super::LookupResult;
 use super::lookup_api::{LookupItem, MAX_IMAGES};
 
 /// The `apiVersion` of provider requests and responses.
-pub const API_VERSION: &str = "externaldata.gatekeeper.sh/v1beta1";
+pub(crate) const API_VERSION: &str = "externaldata.gatekeeper.sh/v1beta1";
 
 /// The `kind` of a provider request.
-pub const REQUEST_KIND: &str = "ProviderRequest";
+pub(crate) const REQUEST_KIND: &str = "ProviderRequest";
 
 /// The `kind` of a provider response.
-pub const RESPONSE_KIND: &str = "ProviderResponse";
+pub(crate) const RESPONSE_KIND: &str = "ProviderResponse";
 
 /// The most keys one request may carry (as many as one lookup API request). Gatekeeper sends
 /// the images of one object, far fewer.
-pub const MAX_KEYS: usize = MAX_IMAGES;
+pub(crate) const MAX_KEYS: usize = MAX_IMAGES;
 
 /// A provider request, checked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderRequest {
+pub(crate) struct ProviderRequest {
     /// Always [`API_VERSION`].
-    pub api_version: String,
+    pub(crate) api_version: String,
     /// Always [`REQUEST_KIND`].
-    pub kind: String,
+    pub(crate) kind: String,
     /// The keys.
-    pub request: ProviderRequestBody,
+    pub(crate) request: ProviderRequestBody,
 }
 
 /// The `request` of a [`ProviderRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct ProviderRequestBody {
+pub(crate) struct ProviderRequestBody {
     /// The image references to look up, as the template passed them.
     #[serde(default)]
-    pub keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
 }
 
 /// Why a provider request cannot be answered item by item (it is answered with
 /// `systemError`).
 #[derive(Debug, thiserror::Error)]
-pub enum GatekeeperError {
+pub(crate) enum GatekeeperError {
     /// The body is not a provider request.
     #[error("the request body is not a Gatekeeper ProviderRequest: {0}")]
     Json(#[source] serde_json::Error),
@@ -84,7 +84,7 @@ pub enum GatekeeperError {
 
 impl ProviderRequest {
     /// Parse and check a request body.
-    pub fn parse(body: &[u8]) -> Result<ProviderRequest, GatekeeperError> {
+    pub(crate) fn parse(body: &[u8]) -> Result<ProviderRequest, GatekeeperError> {
         let request: ProviderRequest =
             serde_json::from_slice(body).map_err(GatekeeperError::Json)?;
         if request.api_version != API_VERSION {
@@ -110,51 +110,51 @@ impl ProviderRequest {
 /// A provider response.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderResponse {
+pub(crate) struct ProviderResponse {
     /// [`API_VERSION`].
-    pub api_version: &'static str,
+    pub(crate) api_version: &'static str,
     /// [`RESPONSE_KIND`].
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The items, or the system error.
-    pub response: ProviderResponseBody,
+    pub(crate) response: ProviderResponseBody,
 }
 
 /// The `response` of a [`ProviderResponse`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProviderResponseBody {
+pub(crate) struct ProviderResponseBody {
     /// Always true: the same key gets the same answer until the lifecycle data changes
     /// (Gatekeeper requires it for mutation and ignores it otherwise).
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// One item per key, in request order.
-    pub items: Vec<ProviderItem>,
+    pub(crate) items: Vec<ProviderItem>,
     /// Why the whole request failed; omitted when empty, as Go's `omitempty` does.
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub system_error: String,
+    pub(crate) system_error: String,
 }
 
 /// The answer for one key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ProviderItem {
+pub(crate) struct ProviderItem {
     /// The key, echoed.
-    pub key: String,
+    pub(crate) key: String,
     /// The status JSON, or the unknown entry of an image that could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<LookupItem>,
+    pub(crate) value: Option<LookupItem>,
     /// Set only for an image that does not exist or that the server does not answer for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl ProviderItem {
     /// The item for `key` from its lookup result (see the module documentation for which
     /// failures become `error`).
-    pub fn new(key: String, result: LookupResult) -> ProviderItem {
+    pub(crate) fn new(key: String, result: LookupResult) -> ProviderItem {
         match result {
-            Err(failure) if failure.not_found || failure.refused => ProviderItem {
+            Err(failure) if failure.is_not_found() || failure.is_refused() => ProviderItem {
                 key,
                 value: None,
-                error: Some(failure.message),
+                error: Some(failure.message()),
             },
             result => ProviderItem {
                 value: Some(LookupItem::new(key.clone(), result)),
@@ -167,7 +167,9 @@ impl ProviderItem {
 
 impl ProviderResponse {
     /// The response from each key (in request order) and its lookup result.
-    pub fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> ProviderResponse {
+    pub(crate) fn new(
+        results: impl IntoIterator<Item = (String, LookupResult)>,
+    ) -> ProviderResponse {
         ProviderResponse::with_body(ProviderResponseBody {
             idempotent: true,
             items: results
@@ -179,7 +181,7 @@ impl ProviderResponse {
     }
 
     /// The response to a request that failed as a whole.
-    pub fn system_error(error: &GatekeeperError) -> ProviderResponse {
+    pub(crate) fn system_error(error: &GatekeeperError) -> ProviderResponse {
         ProviderResponse::with_body(ProviderResponseBody {
             idempotent: true,
             items: vec![],
@@ -199,8 +201,7 @@ impl ProviderResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::LookupFailure;
-    use crate::policy::lookup_api::tests::status;
+    use crate::policy::lookup_api::tests::{not_found, status, timed_out};
     use lineage_lifecycle::State;
     use serde_json::{Value, json};
 
@@ -235,16 +236,8 @@ mod tests {
         // The handler looks each key up.
         let results = request.request.keys.iter().cloned().map(|key| {
             let result = match key.as_str() {
-                "nginx:1.25" => Err(LookupFailure {
-                    message: "registry docker.io did not answer in 2s".into(),
-                    not_found: false,
-                    refused: false,
-                }),
-                "registry.example/gone:1" => Err(LookupFailure {
-                    message: "manifest unknown".into(),
-                    not_found: true,
-                    refused: false,
-                }),
+                "nginx:1.25" => Err(timed_out("nginx:1.25")),
+                "registry.example/gone:1" => Err(not_found(&key, "registry.example/gone")),
                 _ => Ok(status(&key, State::EndOfLife, Some("2023-07-10T08:00:00Z"))),
             };
             (key, result)
@@ -276,12 +269,17 @@ mod tests {
             responses[1],
             (
                 json!("nginx:1.25"),
-                json!({"reference": "nginx:1.25", "error": "registry docker.io did not answer in 2s", "state": "unknown"})
+                json!({"reference": "nginx:1.25", "error": "cannot look up `nginx:1.25`: no answer from the registry within 2 s", "state": "unknown"})
             )
         );
         assert_eq!(
             errors,
-            [(json!("registry.example/gone:1"), json!("manifest unknown"))]
+            [(
+                json!("registry.example/gone:1"),
+                json!(
+                    "cannot look up `registry.example/gone:1`: manifest `1` not found in registry.example/gone"
+                )
+            )]
         );
     }
 

@@ -15,16 +15,16 @@ use super::LookupResult;
 
 /// The most images one request may name. Each costs a few registry requests; a client with
 /// more splits them into several calls.
-pub const MAX_IMAGES: usize = 1000;
+pub(crate) const MAX_IMAGES: usize = 1000;
 
 /// A lookup request, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupQuery {
+pub(crate) struct LookupQuery {
     /// The references to look up, as given (duplicates kept: the response mirrors the
     /// request one to one).
-    pub images: Vec<String>,
+    pub(crate) images: Vec<String>,
     /// The instant the statuses are for; `None` means now.
-    pub at: Option<DateTime<Utc>>,
+    pub(crate) at: Option<DateTime<Utc>>,
 }
 
 /// The request body as sent; unknown fields are ignored.
@@ -38,7 +38,7 @@ struct RequestBody {
 /// Why a lookup request was refused (the whole request: a single image that cannot be looked
 /// up is an entry of the response, not an error).
 #[derive(Debug, thiserror::Error)]
-pub enum LookupApiError {
+pub(crate) enum LookupApiError {
     /// The body is not JSON of the expected shape.
     #[error(r#"the request body is not a lookup request like {{"images": ["ref", …]}}: {0}"#)]
     Json(#[source] serde_json::Error),
@@ -57,7 +57,7 @@ pub enum LookupApiError {
 
 impl LookupQuery {
     /// Parse and check a request body.
-    pub fn parse(body: &[u8]) -> Result<LookupQuery, LookupApiError> {
+    pub(crate) fn parse(body: &[u8]) -> Result<LookupQuery, LookupApiError> {
         let body: RequestBody = serde_json::from_slice(body).map_err(LookupApiError::Json)?;
         if body.images.len() > MAX_IMAGES {
             return Err(LookupApiError::TooManyImages {
@@ -83,7 +83,7 @@ impl LookupQuery {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 // Output only: the two shapes are told apart by `error`, and nothing deserialises them.
 #[serde(untagged)]
-pub enum LookupItem {
+pub(crate) enum LookupItem {
     /// The image's status (DESIGN §4).
     Status(Box<Status>),
     /// The image could not be looked up.
@@ -92,23 +92,23 @@ pub enum LookupItem {
 
 /// The entry for an image that could not be looked up.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FailedLookup {
+pub(crate) struct FailedLookup {
     /// The reference as given.
-    pub reference: String,
+    pub(crate) reference: String,
     /// Why it could not be looked up.
-    pub error: String,
+    pub(crate) error: String,
     /// Always [`State::Unknown`]: nothing is known about the image.
-    pub state: State,
+    pub(crate) state: State,
 }
 
 impl LookupItem {
     /// The entry for `reference` (as given), from its lookup result.
-    pub fn new(reference: String, result: LookupResult) -> LookupItem {
+    pub(crate) fn new(reference: String, result: LookupResult) -> LookupItem {
         match result {
             Ok(status) => LookupItem::Status(Box::new(status)),
             Err(failure) => LookupItem::Failed(FailedLookup {
                 reference,
-                error: failure.message,
+                error: failure.message(),
                 state: State::Unknown,
             }),
         }
@@ -117,15 +117,15 @@ impl LookupItem {
 
 /// The response body: `{"results": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LookupResponse {
+pub(crate) struct LookupResponse {
     /// One entry per requested image, in request order.
-    pub results: Vec<LookupItem>,
+    pub(crate) results: Vec<LookupItem>,
 }
 
 impl LookupResponse {
     /// The response from each requested reference (as given, in request order) and its
     /// lookup result.
-    pub fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> LookupResponse {
+    pub(crate) fn new(results: impl IntoIterator<Item = (String, LookupResult)>) -> LookupResponse {
         LookupResponse {
             results: results
                 .into_iter()
@@ -138,13 +138,35 @@ impl LookupResponse {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use crate::policy::LookupFailure;
-    use lineage_lifecycle::{Reason, Source, Successor};
+    use lineage_lifecycle::{EngineError, LookupError, Reason, Source, Successor};
     use lineage_oci::Digest;
+    use lineage_store::StoreError;
     use serde_json::json;
 
     pub(crate) fn time(s: &str) -> DateTime<Utc> {
         lineage_oci::time::parse_lenient(s).unwrap()
+    }
+
+    /// The failure of a lookup of `reference` that got no answer within 2 s.
+    pub(crate) fn timed_out(reference: &str) -> LookupFailure {
+        LookupFailure::Lookup(LookupError::TimedOut {
+            reference: reference.to_string(),
+            after: std::time::Duration::from_secs(2),
+        })
+    }
+
+    /// The failure of a lookup of `reference`, a tag of `repository` that does not exist.
+    pub(crate) fn not_found(reference: &str, repository: &str) -> LookupFailure {
+        LookupFailure::Lookup(LookupError::Engine {
+            reference: reference.to_string(),
+            source: Arc::new(EngineError::Store(StoreError::ManifestNotFound {
+                store: repository.to_string(),
+                reference: "1".to_string(),
+            })),
+        })
     }
 
     /// A status as the engine would give it for `reference`.
@@ -223,11 +245,10 @@ pub(crate) mod tests {
             ),
             (
                 "registry.example/gone:1".to_string(),
-                Err(LookupFailure {
-                    message: "manifest unknown".into(),
-                    not_found: true,
-                    refused: false,
-                }),
+                Err(not_found(
+                    "registry.example/gone:1",
+                    "registry.example/gone",
+                )),
             ),
             (
                 "registry.example/flasksample:1.0-20230707".to_string(),
@@ -246,7 +267,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             results[1],
-            json!({"reference": "registry.example/gone:1", "error": "manifest unknown", "state": "unknown"})
+            json!({"reference": "registry.example/gone:1", "error": "cannot look up `registry.example/gone:1`: manifest `1` not found in registry.example/gone", "state": "unknown"})
         );
         assert_eq!(results[2], results[0]);
     }

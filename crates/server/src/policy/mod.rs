@@ -1,51 +1,65 @@
-//! The request and decision logic of lineage's policy routes, without any HTTP: what the
-//! handlers parse, what they look up, and what they answer.
+//! lineage's policy routes: the lookup API, the admission webhook and the Gatekeeper
+//! provider, with their HTTP handlers ([`routes`]) and the wire types each parses and
+//! answers.
 //!
-//! - [`lookup_api`]: `POST /lifecycle/v1/lookup`, `{"images": […], "at": …}` in,
-//!   one status per image out (the JSON of DESIGN §4), for Kyverno `apiCall`s and scripts;
+//! - `lookup_api`: `POST /lifecycle/v1/lookup`, `{"images": […], "at": …}` in, one status per
+//!   image out (the JSON of DESIGN §4), for Kyverno `apiCall`s and scripts;
 //! - [`admission`]: the Kubernetes validating admission webhook (AdmissionReview v1): which
-//!   images a Pod or workload runs ([`admission::images`]), and whether to admit it
-//!   ([`admission::decide`]) in enforce, warn or audit mode;
-//! - [`gatekeeper`]: the Gatekeeper external data provider (`ProviderRequest` in,
+//!   images a Pod or workload runs, the exemptions, and the answer; what each status calls
+//!   for and the words of it are the lifecycle crate's ([`lineage_lifecycle::verdict`]);
+//! - `gatekeeper`: the Gatekeeper external data provider (`ProviderRequest` in,
 //!   `ProviderResponse` out);
-//! - [`scope`]: which registries the routes answer for, and where each image is read from.
-//!
-//! The handlers own the I/O: they parse the body with these functions, look each image up
-//! with the lifecycle engine, turn each engine error into a [`LookupFailure`], and send what
-//! these functions build. Everything else here is pure and decided from its arguments (the current
-//! time included), so it is tested without a registry.
+//! - [`scope`]: which registries the routes answer for, and where each image is read from;
+//! - [`routes`]: the axum router and its handlers, the only part that does I/O: they parse
+//!   the body with the functions of the modules above, look each image up with the lifecycle
+//!   crate's cached [`Lookup`](lineage_lifecycle::Lookup) (each failure a
+//!   [`LookupFailure`]), and send what those functions build. Everything else here is pure
+//!   and decided from its arguments (the current time included), so it is tested without a
+//!   registry.
 
 pub mod admission;
-pub mod gatekeeper;
+pub(crate) mod gatekeeper;
 mod glob;
-pub mod lookup_api;
+pub(crate) mod lookup_api;
 pub mod routes;
 pub mod scope;
 
-use lineage_lifecycle::Status;
+use lineage_lifecycle::{LookupError, Status};
 
-pub use admission::{
-    AdmissionError, AdmissionReview, AdmissionSettings, ImageDecision, ImageRole, ImageUse, Mode,
-    Outcome, ReviewResponse, UnknownMode, Verdict, decide, images, is_exempt_namespace,
-    lookup_keys, needs_lookup,
-};
-pub use gatekeeper::{GatekeeperError, ProviderRequest, ProviderResponse};
-pub use lookup_api::{FailedLookup, LookupApiError, LookupItem, LookupQuery, LookupResponse};
+pub use admission::{AdmissionReview, AdmissionSettings, Mode};
 
-/// Why one image could not be looked up, as the policy routes report it. The caller converts
-/// the lookup engine's error into this.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct LookupFailure {
-    /// What went wrong, for people (it is sent to the client).
-    pub message: String,
-    /// The image (its tag or digest) does not exist: a definite answer, unlike a registry
-    /// that could not be reached.
-    pub not_found: bool,
-    /// The server does not answer for the image's registry ([`scope`]): as definite as
-    /// [`LookupFailure::not_found`], and no request was made.
-    pub refused: bool,
+/// Why one image could not be looked up, as the policy routes report it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum LookupFailure {
+    /// The lookup failed.
+    #[error(transparent)]
+    Lookup(LookupError),
+    /// The server does not answer for the image's registry ([`scope`]): no request was made.
+    #[error(transparent)]
+    Refused(scope::NotAllowed),
+    /// The lookup gave no result for the image.
+    #[error("no lookup result")]
+    Missing,
+}
+
+impl LookupFailure {
+    /// What went wrong, on one line, for people (it is sent to the client).
+    pub(crate) fn message(&self) -> String {
+        lineage_store::one_line(self)
+    }
+
+    /// Whether the image (its tag or digest) does not exist: a definite answer, unlike a
+    /// registry that could not be reached.
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, LookupFailure::Lookup(e) if e.is_not_found())
+    }
+
+    /// Whether the server refused to look the image up ([`scope`]): as definite as
+    /// [`LookupFailure::is_not_found`].
+    pub(crate) fn is_refused(&self) -> bool {
+        matches!(self, LookupFailure::Refused(_))
+    }
 }
 
 /// The result of looking up one image.
-pub type LookupResult = Result<Status, LookupFailure>;
+pub(crate) type LookupResult = Result<Status, LookupFailure>;

@@ -44,11 +44,11 @@ const FOLLOW_BUDGET: std::time::Duration = std::time::Duration::from_millis(500)
 #[derive(Debug)]
 pub struct PolicyState {
     /// The cached lookup.
-    pub lookup: Lookup,
+    pub(crate) lookup: Lookup,
     /// How admission requests are decided.
     pub admission: AdmissionSettings,
     /// The registries the routes answer for.
-    pub scope: Arc<Scope>,
+    pub(crate) scope: Arc<Scope>,
     counters: Counters,
 }
 
@@ -117,31 +117,17 @@ impl PolicyState {
                 .follow_many(results, at, Some(FOLLOW_BUDGET))
                 .await;
         }
-        let mut answered = results.into_iter().map(|r| {
-            r.map_err(|e| LookupFailure {
-                message: e.message(),
-                not_found: e.is_not_found(),
-                refused: false,
-            })
-        });
+        let mut answered = results
+            .into_iter()
+            .map(|r| r.map_err(LookupFailure::Lookup));
         images
             .into_iter()
             .zip(refusals)
             .map(|(image, refused)| {
                 let result = match refused {
-                    Some(refused) => Err(LookupFailure {
-                        message: refused.to_string(),
-                        not_found: false,
-                        refused: true,
-                    }),
+                    Some(refused) => Err(LookupFailure::Refused(refused)),
                     // One result per image asked, in order.
-                    None => answered.next().unwrap_or_else(|| {
-                        Err(LookupFailure {
-                            message: "no lookup result".into(),
-                            not_found: false,
-                            refused: false,
-                        })
-                    }),
+                    None => answered.next().unwrap_or(Err(LookupFailure::Missing)),
                 };
                 (image, result)
             })
@@ -151,18 +137,18 @@ impl PolicyState {
 
 /// Who may call the policy routes.
 #[derive(Debug, Clone, Default)]
-pub struct Access {
+pub(crate) struct Access {
     /// The Basic credentials the lookup, Gatekeeper, metrics (and admission) routes want:
     /// `lineage serve --htpasswd`'s. `None`: anyone may call them.
-    pub htpasswd: Option<Arc<Htpasswd>>,
+    pub(crate) htpasswd: Option<Arc<Htpasswd>>,
     /// Leave the admission route open even with [`Access::htpasswd`] (`lineage serve
     /// --admission-without-auth`): the API server calls admission webhooks without Basic
     /// credentials.
-    pub admission_without_auth: bool,
+    pub(crate) admission_without_auth: bool,
 }
 
 /// The policy routes over `state`, callable as `access` says.
-pub fn router(state: Arc<PolicyState>, access: Access) -> Router {
+pub(crate) fn router(state: Arc<PolicyState>, access: Access) -> Router {
     let mut open = Router::new()
         .route("/healthz", get(ok))
         .route("/readyz", get(ok));

@@ -29,7 +29,7 @@ use crate::registry::Registry;
 
 /// Which server the scope belongs to: it decides the default and how a refusal is worded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Server {
+pub(crate) enum Server {
     /// `lineage serve`: its own repositories, and the registries named with
     /// `--lookup-registry`.
     Serve,
@@ -45,11 +45,11 @@ pub struct InvalidRegistryName(pub String);
 
 /// An image whose registry the policy routes do not answer for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct NotAllowed {
+pub(crate) struct NotAllowed {
     /// The image's registry, as the reference names it.
-    pub registry: String,
+    pub(crate) registry: String,
     /// The server refusing.
-    pub server: Server,
+    pub(crate) server: Server,
 }
 
 impl std::fmt::Display for NotAllowed {
@@ -70,7 +70,7 @@ impl std::fmt::Display for NotAllowed {
 
 /// Where an allowed image is read from.
 #[derive(Clone)]
-pub enum Route {
+pub(crate) enum Route {
     /// `lineage serve`'s own store.
     Own(Arc<Registry>),
     /// Over the network, through the registry client.
@@ -170,14 +170,9 @@ impl Scope {
         })
     }
 
-    /// Which server this scope belongs to.
-    pub fn server(&self) -> Server {
-        self.server
-    }
-
     /// `lineage serve` listens on `addr` and keeps its repositories in `registry`: from now
     /// on, images under its own names are read from `registry`. Only the first call counts.
-    pub fn attach(&self, registry: Arc<Registry>, addr: SocketAddr) {
+    pub(crate) fn attach(&self, registry: Arc<Registry>, addr: SocketAddr) {
         let mut names = local_names(addr);
         names.extend(self.names.iter().cloned());
         tracing::info!(names = ?names, lookup_registries = ?self.lookup, "the policy routes answer for these registries");
@@ -186,7 +181,7 @@ impl Scope {
 
     /// Where images of `registry` (a reference's registry, `HOST[:PORT]`) are read from, or
     /// why they are refused.
-    pub fn route(&self, registry: &str) -> Result<Route, NotAllowed> {
+    pub(crate) fn route(&self, registry: &str) -> Result<Route, NotAllowed> {
         let name = normalise(registry);
         if let Some(own) = self.own.get()
             && own.names.contains(&name)
@@ -205,7 +200,7 @@ impl Scope {
 
     /// Why `reference` is refused, if it is. A reference that does not parse is not refused
     /// here: the lookup reports why it does not parse, without any request.
-    pub fn refusal(&self, reference: &str) -> Option<NotAllowed> {
+    pub(crate) fn refusal(&self, reference: &str) -> Option<NotAllowed> {
         let image = ImageRef::parse(reference).ok()?;
         self.route(image.registry()).err()
     }

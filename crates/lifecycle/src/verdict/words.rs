@@ -1,0 +1,319 @@
+//! The words of a verdict: every sentence, phrase and action lineage prints about an image's
+//! lifecycle, for people. Admission messages and warnings, the report's `action`, summary,
+//! markdown and SARIF texts, the audit's successor column and the updater's reasons are all
+//! worded here, from a [`Status`] (or a report's copy of its fields, [`Facts`]) and, for
+//! admission, the [`Judgement`](super::Judgement) of the policy.
+
+use chrono::{DateTime, Utc};
+use lineage_oci::{Digest, ImageRef, TagOrDigest};
+
+use super::policy::{Judgement, Verdict};
+use crate::profile::Reason;
+use crate::status::{State, Status, Successor};
+
+/// The date part of an instant, for short texts: `2023-07-10`.
+pub fn date(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn rfc3339(t: &DateTime<Utc>) -> String {
+    lineage_oci::time::format_rfc3339(t)
+}
+
+/// What to pull instead: the successor's reference, else its digest, named in `repository`
+/// when that is given (`registry/repo@sha256:…`), bare otherwise.
+pub fn pull_name(
+    reference: Option<&str>,
+    digest: Option<&Digest>,
+    repository: Option<&ImageRef>,
+) -> Option<String> {
+    if let Some(r) = reference {
+        return Some(r.to_string());
+    }
+    let digest = digest?;
+    Some(match repository {
+        Some(repo) => repo
+            .clone()
+            .with_target(Some(TagOrDigest::Digest(digest.clone())))
+            .to_string(),
+        None => digest.to_string(),
+    })
+}
+
+/// [`pull_name`] of a status's successor, the digest bare.
+pub fn successor_name(s: &Successor) -> Option<String> {
+    pull_name(s.reference.as_deref(), s.digest.as_ref(), None)
+}
+
+/// The successor in full: `reference (digest)`, or whichever is known.
+pub fn successor_full(s: &Successor) -> Option<String> {
+    match (&s.reference, &s.digest) {
+        (Some(r), Some(d)) => Some(format!("{r} ({d})")),
+        (Some(r), None) => Some(r.clone()),
+        (None, Some(d)) => Some(d.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// Whether an image in `state` should move to its successor (the report's `action`): it is
+/// `superseded`, `scheduled` or `end-of-life`.
+pub fn move_due(state: State) -> bool {
+    state.is_at_least(State::Superseded)
+}
+
+/// The action to take: `move to X`.
+pub fn action(to: &str) -> String {
+    format!("move to {to}")
+}
+
+/// The successor's digest to show beside `to`, unless `to` already names it.
+pub fn digest_beside<'d>(to: &str, digest: Option<&'d Digest>) -> Option<&'d Digest> {
+    digest.filter(|d| !to.contains(d.as_str()))
+}
+
+/// The advice when an image should move and no successor is recorded.
+pub const NO_SUCCESSOR_ADVICE: &str = "none recorded; ask the image's publisher";
+
+/// The sentence when an image should move and no successor is recorded.
+pub const NO_SUCCESSOR: &str = "No successor is recorded.";
+
+/// The sentence naming where to move: `Move to X (sha256:…).`
+pub fn move_sentence(to: &str, digest: Option<&Digest>) -> String {
+    let d = digest_beside(to, digest)
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+    format!("Move to {to}{d}.")
+}
+
+/// What a state means and calls for, in one or two sentences (a report's SARIF rules).
+pub fn state_description(state: State) -> &'static str {
+    match state {
+        State::EndOfLife => {
+            "The image is end-of-life: its publisher no longer maintains it. Move to its successor."
+        }
+        State::Scheduled => {
+            "The image's end-of-life is scheduled. Move to its successor before that date."
+        }
+        State::Superseded => "A newer revision of the image's lineage exists. Move to it.",
+        State::Supported => "The image is supported.",
+        State::Unknown => "lineage has no lifecycle data for the image, or could not look it up.",
+    }
+}
+
+/// The facts a verdict is worded from: a status's own, or a copy of them (a report's
+/// `lifecycle` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts<'a> {
+    /// The state.
+    pub state: State,
+    /// The effective end-of-life.
+    pub end_of_life: Option<DateTime<Utc>>,
+    /// Why, as recorded.
+    pub reason: Option<&'a Reason>,
+    /// The image's version (its lineage).
+    pub version: Option<&'a str>,
+    /// Why the state is `unknown`, when the image could not be looked up.
+    pub error: Option<&'a str>,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of a status.
+    pub fn of(status: &'a Status) -> Facts<'a> {
+        Facts {
+            state: status.state,
+            end_of_life: status.end_of_life,
+            reason: status.reason.as_ref(),
+            version: status.version.as_deref(),
+            error: None,
+        }
+    }
+
+    /// ` since T` (`at T`), or nothing when the end-of-life instant is not known.
+    fn when(&self, word: &str) -> String {
+        self.end_of_life
+            .as_ref()
+            .map(|t| format!(" {word} {}", rfc3339(t)))
+            .unwrap_or_default()
+    }
+
+    /// One sentence on the state: `end-of-life since … (reason: superseded)`.
+    pub fn summary(&self) -> String {
+        let reason = self
+            .reason
+            .map(|r| format!(" (reason: {r})"))
+            .unwrap_or_default();
+        match self.state {
+            State::EndOfLife => format!("end-of-life{}{reason}", self.when("since")),
+            State::Scheduled => {
+                format!("scheduled to reach end-of-life{}{reason}", self.when("at"))
+            }
+            State::Superseded => match self.version {
+                Some(v) => format!("superseded: a newer revision of lineage {v} exists"),
+                None => "superseded: a newer revision of its lineage exists".to_string(),
+            },
+            State::Supported => "supported".to_string(),
+            State::Unknown => match self.error {
+                Some(e) => format!("unknown: {e}"),
+                None => "unknown: lineage has no lifecycle data for it".to_string(),
+            },
+        }
+    }
+
+    /// Why a reference moves, short: `end-of-life since T`, or the state.
+    pub fn why_moved(&self) -> String {
+        match (self.state, self.end_of_life) {
+            (State::EndOfLife, Some(t)) => format!("end-of-life since {}", rfc3339(&t)),
+            (state, _) => state.to_string(),
+        }
+    }
+
+    /// Why, about the current image (a report's markdown): `the current image is …`, or why
+    /// nothing is known.
+    pub fn why(&self) -> String {
+        match (self.state, self.error) {
+            (State::Unknown, Some(e)) => format!("lineage could not look the image up: {e}"),
+            (State::Unknown, None) => {
+                "the image has no lifecycle record, no lifecycle annotation and no lineage"
+                    .to_string()
+            }
+            _ => format!("the current image is {}", self.summary()),
+        }
+    }
+
+    /// The image `name` (with its digest, when known), its state and why, as one sentence
+    /// (a report's SARIF result).
+    pub fn sentence(&self, name: &str, digest: Option<&Digest>) -> String {
+        let digest = digest.map(|d| format!(" ({d})")).unwrap_or_default();
+        match (self.state, self.error) {
+            (State::Unknown, Some(e)) => {
+                format!("lineage could not look up the lifecycle of {name}: {e}.")
+            }
+            (State::Unknown, None) => format!(
+                "{name}{digest} has no lifecycle data: no record, no lifecycle annotation, no lineage."
+            ),
+            _ => format!("{name}{digest} is {}.", self.summary()),
+        }
+    }
+
+    /// A markdown heading's text: `` `name` → `to` ``, or the state when there is nothing to
+    /// move to.
+    pub fn heading(&self, name: &str, to: Option<&str>) -> String {
+        match (to, self.state) {
+            (Some(to), _) => format!("`{name}` → `{to}`"),
+            (None, State::Unknown) => format!("the lifecycle of `{name}` is unknown"),
+            (None, state) => format!("`{name}` is {state}"),
+        }
+    }
+}
+
+/// The words of an admission decision about one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionWords {
+    /// The full sentence, for a denial and for logs: names the image, where it is used, the
+    /// end-of-life instant and the successor (or the lookup error).
+    pub message: String,
+    /// The short warning for the client.
+    pub warning: String,
+}
+
+/// The words about `image` (as written), used by `used` (`container "web"`), whose status is
+/// `status`, judged `judgement`; `None` when there is nothing to say (a pass).
+pub fn admission(
+    image: &str,
+    used: &str,
+    status: &Status,
+    judgement: &Judgement,
+) -> Option<AdmissionWords> {
+    let use_successor = status
+        .successor
+        .as_ref()
+        .and_then(successor_name)
+        .map(|s| format!("; use {s}"))
+        .unwrap_or_default();
+    let eol = status.end_of_life;
+    let since = eol
+        .map(|t| format!(" since {}", date(&t)))
+        .unwrap_or_default();
+    let warn = |warning: String| AdmissionWords {
+        message: warning.clone(),
+        warning,
+    };
+    match (judgement.state?, judgement.verdict) {
+        (_, Verdict::Pass | Verdict::Exempt) => None,
+        (State::EndOfLife, Verdict::Deny) => {
+            let since_full = eol
+                .map(|t| format!(" since {}", rfc3339(&t)))
+                .unwrap_or_default();
+            let reason = status
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({})", r.as_str()))
+                .unwrap_or_default();
+            let successor = status
+                .successor
+                .as_ref()
+                .and_then(successor_full)
+                .map(|s| format!("; use {s}"))
+                .unwrap_or_default();
+            Some(AdmissionWords {
+                message: format!(
+                    "image \"{image}\" ({used}) is end-of-life{since_full}{reason}{successor}"
+                ),
+                warning: format!("{used}: {image} is end-of-life{since}{use_successor}"),
+            })
+        }
+        (State::EndOfLife, _) => {
+            let until = judgement
+                .denied_from
+                .map(|t| format!(" (denied from {})", date(&t)))
+                .unwrap_or_default();
+            Some(warn(format!(
+                "{used}: {image} is end-of-life{since}{until}{use_successor}"
+            )))
+        }
+        (State::Scheduled, _) => {
+            let on = eol.map(|t| format!(" {}", date(&t))).unwrap_or_default();
+            Some(warn(format!(
+                "{used}: {image} reaches end-of-life{on}{use_successor}"
+            )))
+        }
+        (State::Superseded, _) => Some(warn(format!(
+            "{used}: {image} is superseded{use_successor}"
+        ))),
+        (State::Supported | State::Unknown, _) => None,
+    }
+}
+
+/// The words about `image`, used by `used`, that could not be checked because of `error`.
+pub fn unchecked(image: &str, used: &str, error: &str) -> AdmissionWords {
+    AdmissionWords {
+        message: format!("image \"{image}\" ({used}) could not be checked: {error}"),
+        warning: format!("{used}: {image} not checked: {error}"),
+    }
+}
+
+/// The words about an object whose images cannot be read at all.
+pub fn unreadable(error: &str) -> String {
+    format!("lineage cannot read the object's images: {error}")
+}
+
+/// Why `image` moves: `image is end-of-life since T` (`why` from [`Facts::why_moved`]).
+pub fn moves_because(image: &str, why: &str) -> String {
+    format!("{image} is {why}")
+}
+
+/// What to do about `image`, which moves because of `why`: `image is … : move to its
+/// successor`.
+pub fn move_to_successor(image: &str, why: &str) -> String {
+    format!("{}: move to its successor", moves_because(image, why))
+}
+
+/// The note for a reference in `state` that should move and names no successor.
+pub fn no_successor_named(written: &str, state: State) -> String {
+    format!("`{written}` is {state} and names no successor")
+}
+
+/// The note for a reference in `state` that should move and cannot, because of `why`.
+pub fn cannot_move(written: &str, state: State, why: &str) -> String {
+    format!("`{written}` is {state}, but {why}")
+}
