@@ -139,35 +139,10 @@ impl LookupResponse {
 pub(crate) mod tests {
     use super::*;
     use crate::policy::LookupFailure;
-    use lineage_lifecycle::{Reason, Source, Successor};
-    use lineage_oci::Digest;
     use serde_json::json;
 
-    pub(crate) fn time(s: &str) -> DateTime<Utc> {
-        lineage_oci::time::parse_lenient(s).unwrap()
-    }
-
-    /// A status as the engine would give it for `reference`.
-    pub(crate) fn status(reference: &str, state: State, end_of_life: Option<&str>) -> Status {
-        Status {
-            reference: reference.to_string(),
-            digest: Digest::sha256(reference.as_bytes()),
-            state,
-            end_of_life: end_of_life.map(time),
-            reason: end_of_life.map(|_| Reason::Superseded),
-            version: Some("1.0".into()),
-            revision: Some("20230707".into()),
-            successor: (state != State::Supported).then(|| Successor {
-                reference: Some("registry.example/flasksample:1.0-20230710".into()),
-                digest: Some(Digest::sha256(b"successor")),
-                revision: Some("20230710".into()),
-            }),
-            source: Source::Referrer,
-            record: Some(Digest::sha256(b"record")),
-            dialect: Some("vnd.lineage.image".into()),
-            warnings: vec![],
-        }
-    }
+    /// A time as the tests write it, and a status as the engine would give it.
+    pub(crate) use lineage_test_support::status::{at as time, scenario_status as status};
 
     #[test]
     fn parses_images_and_an_optional_time() {
