@@ -177,7 +177,7 @@ pub async fn status(opener: &Opener, namespace: &str, a: StatusArgs) -> anyhow::
             Ok(s) => Looked::Found(Box::new(s)),
             Err(e) => Looked::Failed {
                 reference: r.to_string(),
-                error: format!("{e:#}"),
+                error: lineage_store::one_line(e.as_ref()),
             },
         });
     }
