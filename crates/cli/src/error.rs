@@ -108,17 +108,19 @@ pub fn render(err: &anyhow::Error, colour: bool) -> String {
     };
     let mut out = format!("{label} {err}\n");
     let mut hint = None;
-    let mut last = err.to_string();
+    let mut shown = err.to_string();
     for cause in err.chain().skip(1) {
         if let Some(h) = hint_of(cause) {
             hint.get_or_insert_with(|| h.to_string());
         }
         let text = cause.to_string();
-        // Wrappers repeat their inner message; show each message once.
-        if text != last {
+        // Wrappers repeat their inner message, and a message may already carry its causes'
+        // text (`lineage_store::one_line`); show each message once.
+        if !shown.contains(&text) {
             out.push_str(&format!("  caused by: {text}\n"));
+            shown.push('\n');
+            shown.push_str(&text);
         }
-        last = text;
     }
     if let Some(h) = hint_of(err.as_ref()) {
         hint = Some(h.to_string());

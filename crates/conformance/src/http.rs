@@ -166,6 +166,82 @@ enum Auth {
     Bearer(String),
 }
 
+/// Why a request got no answer, or the client could not be set up. The texts flatten the
+/// HTTP client's chain of causes, as the report shows them on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The registry URL does not parse.
+    #[error("registry URL {url:?}: {source}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why it does not parse.
+        source: url::ParseError,
+    },
+    /// The registry URL is neither `http` nor `https`.
+    #[error("registry URL {0:?} is not http or https")]
+    Scheme(String),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// A request target does not resolve against the registry URL.
+    #[error("bad URL {target:?}: {source}")]
+    Target {
+        /// The target.
+        target: String,
+        /// Why it does not resolve.
+        source: url::ParseError,
+    },
+    /// A request got no answer.
+    #[error("{method} {url}: {}", error_chain(.source))]
+    Send {
+        /// The method.
+        method: Method,
+        /// The URL.
+        url: Url,
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+    /// A Bearer challenge's realm is not a URL.
+    #[error("token realm {realm:?}: {source}")]
+    Realm {
+        /// The realm.
+        realm: String,
+        /// Why it does not parse.
+        source: url::ParseError,
+    },
+    /// The token request got no answer, or its body could not be read.
+    #[error("token request {url}: {}", error_chain(.source))]
+    Token {
+        /// The token URL.
+        url: Url,
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+    /// The token request was refused.
+    #[error("token request {url}: HTTP {status}")]
+    TokenStatus {
+        /// The token URL.
+        url: Url,
+        /// The answer's status.
+        status: reqwest::StatusCode,
+    },
+    /// The token response is not JSON.
+    #[error("token response from {url} is not JSON: {source}")]
+    TokenJson {
+        /// The token URL.
+        url: Url,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The token response holds no token.
+    #[error("token response from {url} has no token")]
+    NoToken {
+        /// The token URL.
+        url: Url,
+    },
+}
+
 /// A client bound to one registry.
 pub struct Http {
     client: reqwest::Client,
@@ -176,11 +252,13 @@ pub struct Http {
 
 impl Http {
     /// A client for the registry at `base_url`.
-    pub fn new(base_url: &str, creds: Option<(String, String)>) -> Result<Self, String> {
-        let mut base =
-            Url::parse(base_url).map_err(|e| format!("registry URL {base_url:?}: {e}"))?;
+    pub fn new(base_url: &str, creds: Option<(String, String)>) -> Result<Self, HttpError> {
+        let mut base = Url::parse(base_url).map_err(|source| HttpError::BaseUrl {
+            url: base_url.to_owned(),
+            source,
+        })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!("registry URL {base_url:?} is not http or https"));
+            return Err(HttpError::Scheme(base_url.to_owned()));
         }
         base.set_path("/");
         base.set_query(None);
@@ -189,7 +267,7 @@ impl Http {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+            .map_err(HttpError::Client)?;
         Ok(Self {
             client,
             base,
@@ -200,10 +278,11 @@ impl Http {
 
     /// `target` resolved against the registry: a path (`/v2/…`), an
     /// absolute URL, or a relative reference.
-    pub fn url(&self, target: &str) -> Result<Url, String> {
-        self.base
-            .join(target)
-            .map_err(|e| format!("bad URL {target:?}: {e}"))
+    pub fn url(&self, target: &str) -> Result<Url, HttpError> {
+        self.base.join(target).map_err(|source| HttpError::Target {
+            target: target.to_owned(),
+            source,
+        })
     }
 
     /// Sends one request and reads the whole answer. A `401` with a
@@ -215,7 +294,7 @@ impl Http {
         target: &str,
         headers: &[(&str, &str)],
         body: Body,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, HttpError> {
         let url = self.url(target)?;
         let mut retried = false;
         loop {
@@ -234,10 +313,11 @@ impl Http {
             if let Some(b) = body.to_reqwest() {
                 rb = rb.body(b);
             }
-            let r = rb
-                .send()
-                .await
-                .map_err(|e| format!("{method} {url}: {}", error_chain(&e)))?;
+            let r = rb.send().await.map_err(|source| HttpError::Send {
+                method: method.clone(),
+                url: url.clone(),
+                source,
+            })?;
             if r.status().as_u16() == 401 && !retried {
                 let challenge = r
                     .headers()
@@ -270,7 +350,7 @@ impl Http {
 
     /// Sets up authentication for a `WWW-Authenticate` challenge; returns
     /// whether the request is worth sending again.
-    async fn answer_challenge(&self, challenge: &str) -> Result<bool, String> {
+    async fn answer_challenge(&self, challenge: &str) -> Result<bool, HttpError> {
         let (scheme, params) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
             if self.creds.is_none() {
@@ -285,7 +365,10 @@ impl Http {
         let Some(realm) = params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v) else {
             return Ok(false);
         };
-        let mut token_url = Url::parse(realm).map_err(|e| format!("token realm {realm:?}: {e}"))?;
+        let mut token_url = Url::parse(realm).map_err(|source| HttpError::Realm {
+            realm: realm.clone(),
+            source,
+        })?;
         {
             let mut q = token_url.query_pairs_mut();
             for (k, v) in &params {
@@ -300,24 +383,30 @@ impl Http {
         if let Some((u, p)) = &self.creds {
             rb = rb.basic_auth(u, Some(p));
         }
-        let r = rb
-            .send()
-            .await
-            .map_err(|e| format!("token request {token_url}: {}", error_chain(&e)))?;
+        let token_error = |source| HttpError::Token {
+            url: token_url.clone(),
+            source,
+        };
+        let r = rb.send().await.map_err(token_error)?;
         if !r.status().is_success() {
-            return Err(format!("token request {token_url}: HTTP {}", r.status()));
+            return Err(HttpError::TokenStatus {
+                url: token_url.clone(),
+                status: r.status(),
+            });
         }
-        let body = r
-            .bytes()
-            .await
-            .map_err(|e| format!("token request {token_url}: {}", error_chain(&e)))?;
-        let v: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("token response from {token_url} is not JSON: {e}"))?;
+        let body = r.bytes().await.map_err(token_error)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|source| HttpError::TokenJson {
+                url: token_url.clone(),
+                source,
+            })?;
         let token = v
             .get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
-            .ok_or_else(|| format!("token response from {token_url} has no token"))?;
+            .ok_or_else(|| HttpError::NoToken {
+                url: token_url.clone(),
+            })?;
         *self.auth.lock().await = Auth::Bearer(token.to_owned());
         Ok(true)
     }

@@ -2,7 +2,8 @@
 //! get an answer remembered, so a registry that goes away ends the probe with error rows
 //! instead of a wait per remaining request.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lineage_oci::manifest::MAX_MANIFEST_SIZE;
 use lineage_oci::media_type;
@@ -22,14 +23,35 @@ pub fn unique_run_id() -> String {
     format!("{:x}{:x}", nanos, std::process::id())
 }
 
+/// Why a request of the probe got no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum SessionError {
+    /// The credentials were missing or refused: this request was not sent, later ones are.
+    #[error("{0}")]
+    Refused(Arc<RegistryError>),
+    /// The registry failed to answer; every later request of the session fails the same.
+    #[error("{0}")]
+    Broken(Arc<RegistryError>),
+    /// No answer within the timeout; every later request of the session fails the same.
+    #[error("{method} {target}: no answer within {} s", .timeout.as_secs_f64())]
+    Timeout {
+        /// The request's method.
+        method: Method,
+        /// What it asked for.
+        target: String,
+        /// The probe's timeout.
+        timeout: Duration,
+    },
+}
+
 /// Requests to one registry.
 pub(crate) struct Session<'a> {
     client: &'a RegistryClient,
     pub registry: String,
     pub repository: String,
     pub options: &'a ProbeOptions,
-    broken: Option<String>,
-    refused: Option<String>,
+    broken: Option<SessionError>,
+    refused: Option<SessionError>,
 }
 
 impl<'a> Session<'a> {
@@ -49,18 +71,18 @@ impl<'a> Session<'a> {
     }
 
     /// Why the registry stopped answering, once it has.
-    pub fn broken(&self) -> Option<&str> {
-        self.broken.as_deref()
+    pub fn broken(&self) -> Option<&SessionError> {
+        self.broken.as_ref()
     }
 
     /// Why the last request that could not be authorised was not sent.
-    pub fn refused(&self) -> Option<&str> {
-        self.refused.as_deref()
+    pub fn refused(&self) -> Option<&SessionError> {
+        self.refused.as_ref()
     }
 
     /// Send `req`; `Err` when no answer came within the timeout (and for every request
     /// after that).
-    pub async fn send(&mut self, req: RawRequest) -> Result<RawResponse, String> {
+    pub async fn send(&mut self, req: RawRequest) -> Result<RawResponse, SessionError> {
         if let Some(e) = &self.broken {
             return Err(e.clone());
         }
@@ -75,15 +97,16 @@ impl<'a> Session<'a> {
             }
             // Missing or refused credentials end one request, not the session.
             Ok(Err(e @ RegistryError::Auth { .. })) => {
-                let message = e.to_string();
-                self.refused = Some(message.clone());
-                return Err(message);
+                let refused = SessionError::Refused(Arc::new(e));
+                self.refused = Some(refused.clone());
+                return Err(refused);
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!(
-                "{method} {target}: no answer within {} s",
-                timeout.as_secs_f64()
-            ),
+            Ok(Err(e)) => SessionError::Broken(Arc::new(e)),
+            Err(_) => SessionError::Timeout {
+                method,
+                target,
+                timeout,
+            },
         };
         self.broken = Some(failure.clone());
         Err(failure)
@@ -91,7 +114,7 @@ impl<'a> Session<'a> {
 
     /// GET a manifest by tag or digest with every manifest type accepted, its body kept up
     /// to one byte past the largest manifest a registry must accept.
-    pub async fn get_manifest(&mut self, reference: &str) -> Result<RawResponse, String> {
+    pub async fn get_manifest(&mut self, reference: &str) -> Result<RawResponse, SessionError> {
         let mut req = self
             .get(&format!("manifests/{reference}"))
             .header(ACCEPT, media_type::MANIFEST_TYPES.join(", "));

@@ -338,6 +338,7 @@ impl RegistryClient {
                             url: shown,
                             message: "a streamed upload cannot be sent twice; the upload must restart".into(),
                             retryable: true,
+                            source: None,
                         });
                         }
                     }
@@ -381,6 +382,7 @@ impl RegistryClient {
                         url: shown,
                         message,
                         retryable,
+                        source: Some(e),
                     });
                 }
             };
@@ -413,6 +415,7 @@ impl RegistryClient {
                     url: shown,
                     message: "authorisation was needed after a streamed body was sent; the upload must restart".into(),
                     retryable: true,
+                    source: None,
                 });
             }
             let transient = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);

@@ -41,10 +41,14 @@ pub enum RegistryError {
         method: String,
         /// The URL, credentials removed.
         url: String,
-        /// What failed, with the chain of causes flattened.
+        /// What failed, with the chain of causes flattened (each cause once).
         message: String,
         /// Whether trying again may help.
         retryable: bool,
+        /// The HTTP client's own error (connection, TLS, timeout, a body cut short); `None`
+        /// when lineage itself stopped, as for a streamed body needed a second time.
+        #[source]
+        source: Option<reqwest::Error>,
     },
     /// Authentication failed or could not be attempted.
     #[error("authentication to {registry} failed: {message}")]

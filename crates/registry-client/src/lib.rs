@@ -7,17 +7,17 @@
 pub mod auth;
 pub mod capability;
 mod catalog;
-pub mod client;
+mod client;
 pub mod credentials;
-pub mod error;
+mod error;
 pub mod limits;
 mod link;
-pub mod options;
+mod options;
 pub mod raw;
-pub mod referrers_index;
+mod referrers_index;
 mod store;
 
 pub use client::RegistryClient;
-pub use error::RegistryError;
+pub use error::{ErrorInfo, RegistryError};
 pub use options::ClientOptions;
 pub use store::RegistryStore;

@@ -104,6 +104,7 @@ pub(crate) async fn read_limited(
                 lineage_store::one_line(&e)
             ),
             retryable: true,
+            source: Some(e),
         }),
     }
 }

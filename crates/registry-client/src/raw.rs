@@ -163,6 +163,7 @@ impl RegistryClient {
                     lineage_store::one_line(&e)
                 ),
                 retryable: true,
+                source: Some(e),
             })?;
         Ok(RawResponse {
             status,

@@ -980,3 +980,27 @@ async fn error_answers_are_quoted_only_when_asked() {
     assert!(text.contains("404"), "{text}");
     assert!(!text.contains("staff only"), "{text}");
 }
+
+/// Issue 12 item 3: a request without an answer keeps the HTTP client's own error as its
+/// typed source, and its one-line text already holds that error's chain, each cause once.
+#[tokio::test]
+async fn a_refused_connection_keeps_the_client_error_as_its_source() {
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let s = RegistryStore::for_repository(client(ClientOptions::default()), &addr, "app");
+    let e = s.tag_list().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    let registry = std::error::Error::source(&e)
+        .and_then(|c| c.downcast_ref::<RegistryError>())
+        .unwrap_or_else(|| panic!("not a registry error: {e:?}"));
+    let RegistryError::Transport { source, .. } = registry else {
+        panic!("not a transport error: {registry:?}");
+    };
+    let cause = source.as_ref().expect("the client's error is kept");
+    assert!(cause.is_connect(), "{cause:?}");
+    let text = registry.to_string();
+    assert!(text.contains(&cause.to_string()), "{text}");
+    assert_eq!(lineage_store::one_line(registry), text);
+}

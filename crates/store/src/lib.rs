@@ -25,8 +25,8 @@ pub mod layout;
 pub mod memo;
 pub mod overlay;
 mod store;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use archive::ArchiveStore;
 pub use blob::BlobStream;

@@ -1,5 +1,11 @@
-//! Fixture images for this crate's unit tests: real, small, deterministic OCI content pushed
-//! through the [`Store`] interface.
+//! Fixture images for tests: real, small, deterministic OCI content pushed through the
+//! [`Store`] interface.
+//!
+//! The one home of these builders: this crate's unit tests use them, and every other crate's
+//! tests reach them through `lineage-test-support` (`images`), which turns on the `testing`
+//! feature. Test code only: every step panics on failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
 use lineage_oci::{Descriptor, Digest, Platform, RawManifest, media_type};
@@ -46,11 +52,51 @@ pub async fn push_image(
     m
 }
 
-/// A two-platform index over two fresh images, pushed with `tag`.
+/// An image of version `1.0` and `revision`, created at `created` (the OCI annotations), with
+/// a config and one layer derived from `revision`, tagged `1.0-<revision>`.
+pub async fn push_revision(store: &dyn Store, revision: &str, created: &str) -> RawManifest {
+    let mut descs = Vec::new();
+    for (mt, data) in [
+        (
+            media_type::OCI_CONFIG,
+            format!(r#"{{"architecture":"amd64","os":"linux","rev":"{revision}"}}"#),
+        ),
+        (media_type::OCI_LAYER_TAR, format!("app {revision}\n")),
+    ] {
+        descs.push(push_blob(store, mt, data.as_bytes()).await);
+    }
+    let m = RawManifest::from_canonical(&json!({
+        "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+        "config": descs[0], "layers": [descs[1]],
+        "annotations": {
+            "org.opencontainers.image.version": "1.0",
+            "org.opencontainers.image.revision": revision,
+            "org.opencontainers.image.created": created,
+        }
+    }))
+    .unwrap();
+    store
+        .manifest_put(&m, Some(&format!("1.0-{revision}")))
+        .await
+        .unwrap();
+    m
+}
+
+/// A two-platform index over two fresh images of two layers each, pushed with `tag`.
 pub async fn push_index(store: &dyn Store, seed: &str, tag: Option<&str>) -> RawManifest {
+    push_index_of(store, seed, 2, tag).await
+}
+
+/// A two-platform index over two fresh images of `layers` layers each, pushed with `tag`.
+pub async fn push_index_of(
+    store: &dyn Store,
+    seed: &str,
+    layers: usize,
+    tag: Option<&str>,
+) -> RawManifest {
     let mut entries = Vec::new();
     for arch in ["amd64", "arm64"] {
-        let m = push_image(store, &format!("{seed}-{arch}"), 2, None).await;
+        let m = push_image(store, &format!("{seed}-{arch}"), layers, None).await;
         let mut d = m.descriptor();
         d.platform = Some(Platform {
             architecture: arch.into(),

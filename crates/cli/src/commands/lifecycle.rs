@@ -136,8 +136,8 @@ impl Looked {
                 "reference": reference,
                 "digest": null,
                 "state": State::Unknown,
-                // The JSON keeps the whole chain on one line.
-                "error": format!("{error:#}"),
+                // The JSON keeps the whole chain on one line, each message once.
+                "error": lineage_store::one_line(error.as_ref()),
             })),
         }
     }

@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use bytes::Bytes;
-use lineage_oci::{Descriptor, Digest, Platform, RawManifest, media_type};
-use lineage_store::{LayoutStore, Store, blob};
-use serde_json::{Value, json};
+use lineage_oci::{Digest, RawManifest, media_type};
+use lineage_store::LayoutStore;
+use serde_json::Value;
+
+use crate::support::images::{push_image, push_index_of, push_referrer};
 
 fn lineage() -> Command {
     let mut c = Command::cargo_bin("lineage").unwrap();
@@ -22,46 +23,6 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn put_blob(s: &LayoutStore, mt: &str, data: &[u8]) -> Descriptor {
-    let d = Descriptor::new(mt, Digest::sha256(data), data.len() as u64);
-    s.blob_put(&d, blob::from_bytes(Bytes::copy_from_slice(data)))
-        .await
-        .unwrap();
-    d
-}
-
-async fn put_image(s: &LayoutStore, seed: &str, tag: Option<&str>) -> RawManifest {
-    let config = put_blob(
-        s,
-        media_type::OCI_CONFIG,
-        format!(r#"{{"os":"linux","architecture":"amd64","seed":"{seed}"}}"#).as_bytes(),
-    )
-    .await;
-    let layer = put_blob(
-        s,
-        media_type::OCI_LAYER_TAR,
-        format!("content of {seed}\n").repeat(64).as_bytes(),
-    )
-    .await;
-    let m = RawManifest::from_canonical(
-        &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-        "config": config, "layers": [layer]}),
-    )
-    .unwrap();
-    s.manifest_put(&m, tag).await.unwrap();
-    m
-}
-
-async fn put_referrer(s: &LayoutStore, subject: &RawManifest, artifact_type: &str) -> RawManifest {
-    put_blob(s, media_type::OCI_EMPTY, b"{}").await;
-    let m = RawManifest::from_canonical(&json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-        "artifactType": artifact_type, "config": Descriptor::empty(), "layers": [Descriptor::empty()],
-        "subject": subject.descriptor()}))
-    .unwrap();
-    s.manifest_put(&m, None).await.unwrap();
-    m
-}
-
 /// A layout with a two-platform index tagged `list`, an image tagged `v1`, and referrers.
 struct Fixture {
     image: RawManifest,
@@ -73,31 +34,14 @@ struct Fixture {
 fn fixture(dir: &Path) -> Fixture {
     rt().block_on(async {
         let s = LayoutStore::open_or_create(dir).unwrap();
-        let image = put_image(&s, "main", Some("v1")).await;
-        let mut entries = Vec::new();
-        for arch in ["amd64", "arm64"] {
-            let m = put_image(&s, arch, None).await;
-            let mut d = m.descriptor();
-            d.platform = Some(Platform {
-                architecture: arch.into(),
-                os: "linux".into(),
-                os_version: None,
-                os_features: None,
-                variant: None,
-                features: None,
-            });
-            entries.push(d);
-        }
-        let index = RawManifest::from_canonical(
-            &json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": entries}),
-        )
-        .unwrap();
-        s.manifest_put(&index, Some("list")).await.unwrap();
-        let sbom = put_referrer(&s, &image, "application/spdx+json").await;
-        let sig = put_referrer(
+        let image = push_image(&s, "main", 1, Some("v1")).await;
+        let index = push_index_of(&s, "list", 1, Some("list")).await;
+        let sbom = push_referrer(&s, &image, "application/spdx+json", "sbom").await;
+        let sig = push_referrer(
             &s,
             &image,
             "application/vnd.dev.cosign.artifact.sig.v1+json",
+            "signature",
         )
         .await;
         Fixture {

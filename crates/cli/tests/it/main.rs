@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use lineage_test_support as support;
 
 mod audit;
 mod conformance;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Bad, Check, Ctx, Recorder, ensure, fail, needs, want};
+use super::{Bad, Check, Ctx, Recorder, StepError, ensure, fail, needs, want};
 use crate::Group;
 use crate::content::{self, Blob, Manifest};
 use crate::http::Resp;
@@ -24,7 +24,7 @@ struct Data {
 
 const TAGS: [&str; 4] = ["a1", "a2", "b1", "c1"];
 
-async fn setup(cx: &Ctx) -> Result<Data, String> {
+async fn setup(cx: &Ctx) -> Result<Data, StepError> {
     let repo = cx.repo("management");
     let layer = cx.blob(content::LAYER, "management layer", 600);
     let config = content::image_config("amd64", &[&layer]);
@@ -107,7 +107,7 @@ pub async fn run(cx: &Ctx, rec: &mut Recorder) {
 
 /// DELETE `/manifests/b1` → 202 and the tag is gone while the manifest
 /// stays; or refused as unsupported (405, or 400 `UNSUPPORTED`).
-async fn delete_tag(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn delete_tag(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let what = "DELETE manifests/b1 (a tag)";
     let r = cx
@@ -129,7 +129,7 @@ async fn delete_tag(cx: &Ctx, s: &Result<Data, String>) -> Check {
 }
 
 /// DELETE `/manifests/<digest>` → 202, then GET by digest → 404.
-async fn delete_manifest(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn delete_manifest(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let what = "DELETE manifests/<digest>";
     let r = cx
@@ -152,7 +152,7 @@ async fn delete_manifest(cx: &Ctx, s: &Result<Data, String>) -> Check {
 }
 
 /// After deleting a manifest by digest, its tags resolve no more.
-async fn tags_gone(cx: &Ctx, s: &Result<Data, String>, deleted: bool) -> Check {
+async fn tags_gone(cx: &Ctx, s: &Result<Data, StepError>, deleted: bool) -> Check {
     let d = needs(s)?;
     if !deleted {
         return Err(Bad::Skip("the manifest was not deleted".into()));
@@ -171,7 +171,7 @@ async fn tags_gone(cx: &Ctx, s: &Result<Data, String>, deleted: bool) -> Check {
 /// The tags list lost exactly the deleted tags.
 async fn tags_shrink(
     cx: &Ctx,
-    s: &Result<Data, String>,
+    s: &Result<Data, StepError>,
     tag_deleted: bool,
     manifest_deleted: bool,
 ) -> Check {
@@ -196,7 +196,7 @@ async fn tags_shrink(
 }
 
 /// DELETE `/blobs/<digest>` → 202, then GET → 404 (or refused, 405).
-async fn delete_blob(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn delete_blob(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let what = "DELETE blobs/<digest>";
     let r = cx
@@ -216,7 +216,7 @@ async fn delete_blob(cx: &Ctx, s: &Result<Data, String>) -> Check {
 }
 
 /// DELETE of something that does not exist → 404 (or refused, 405).
-async fn delete_unknown(cx: &Ctx, s: &Result<Data, String>, kind: &str) -> Check {
+async fn delete_unknown(cx: &Ctx, s: &Result<Data, StepError>, kind: &str) -> Check {
     let d = needs(s)?;
     let digest = cx.missing_digest(kind);
     let what = format!("DELETE {kind}/<unknown digest>");

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::Method;
 
 use crate::content::{ACCEPT_MANIFESTS, Blob, Manifest, bytes_for, sha256};
-use crate::http::{Body, Http, Resp};
+use crate::http::{Body, Http, HttpError, Resp};
 use crate::{CheckResult, Config, Group, Outcome};
 
 /// What a check function returns: a pass (with an optional note), or why it
@@ -31,6 +31,71 @@ impl From<String> for Bad {
     fn from(s: String) -> Self {
         Bad::Fail(s)
     }
+}
+
+impl From<HttpError> for Bad {
+    fn from(e: HttpError) -> Self {
+        Bad::Fail(e.to_string())
+    }
+}
+
+impl From<StepError> for Bad {
+    fn from(e: StepError) -> Self {
+        Bad::Fail(e.to_string())
+    }
+}
+
+/// Why a step that sets content up (or a request a check builds on) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The request got no answer.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The registry answered with another status than the step needs.
+    #[error("{what}: expected {expected}, got {got}")]
+    Status {
+        /// The request, e.g. `PUT blob sha256:…`.
+        what: String,
+        /// The status the step needs.
+        expected: u16,
+        /// What came instead ([`Resp::describe`]).
+        got: String,
+    },
+    /// An answer lacks the `Location` header the step needs.
+    #[error("{what}: {got} without a Location header")]
+    NoLocation {
+        /// The request.
+        what: String,
+        /// The answer ([`Resp::describe`]).
+        got: String,
+    },
+    /// A `Location` header does not resolve to a URL.
+    #[error("{what}: Location {location:?}: {source}")]
+    BadLocation {
+        /// The request.
+        what: String,
+        /// The header's value.
+        location: String,
+        /// Why it does not resolve.
+        source: url::ParseError,
+    },
+    /// A manifest could not be serialised.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// Pushing the subject of the referrers failed.
+    #[error("subject: {0}")]
+    Subject(Box<StepError>),
+    /// Several steps failed, in order.
+    #[error("{}", several(.0))]
+    Several(Vec<StepError>),
+    /// Pushing one of the referrers failed.
+    #[error("referrer {label}: {source}")]
+    Referrer {
+        /// The referrer's label.
+        label: &'static str,
+        /// Why.
+        source: Box<StepError>,
+    },
 }
 
 /// `return Err(Bad::Fail(format!(…)))`.
@@ -64,8 +129,13 @@ pub fn want(resp: &Resp, codes: &[u16], what: &str) -> Result<(), Bad> {
     )))
 }
 
+fn several(errors: &[StepError]) -> String {
+    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    texts.join("; ")
+}
+
 /// The set-up a check depends on, or a failure naming why it is missing.
-pub fn needs<T>(setup: &Result<T, String>) -> Result<&T, Bad> {
+pub fn needs<T>(setup: &Result<T, StepError>) -> Result<&T, Bad> {
     setup
         .as_ref()
         .map_err(|e| Bad::Fail(format!("set-up failed: {e}")))
@@ -131,7 +201,7 @@ impl Ctx {
         method: Method,
         target: &str,
         headers: &[(&str, &str)],
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, HttpError> {
         self.http.send(method, target, headers, Body::None).await
     }
 
@@ -142,27 +212,34 @@ impl Ctx {
         target: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, HttpError> {
         self.http
             .send(method, target, headers, Body::Bytes(body))
             .await
     }
 
     /// `Location` of `resp`, resolved to an absolute URL.
-    pub fn location(&self, resp: &Resp, what: &str) -> Result<String, String> {
+    pub fn location(&self, resp: &Resp, what: &str) -> Result<String, StepError> {
         let loc = resp
             .header("location")
-            .ok_or_else(|| format!("{what}: {} without a Location header", resp.describe()))?;
+            .ok_or_else(|| StepError::NoLocation {
+                what: what.to_owned(),
+                got: resp.describe(),
+            })?;
         Ok(resp
             .url
             .join(loc)
-            .map_err(|e| format!("{what}: Location {loc:?}: {e}"))?
+            .map_err(|source| StepError::BadLocation {
+                what: what.to_owned(),
+                location: loc.to_owned(),
+                source,
+            })?
             .to_string())
     }
 
     /// `POST /v2/<repo>/blobs/uploads/`, which must answer 202 with a
     /// `Location`; returns that location (absolute) and the response.
-    pub async fn start_upload(&self, repo: &str) -> Result<(String, Resp), String> {
+    pub async fn start_upload(&self, repo: &str) -> Result<(String, Resp), StepError> {
         let r = self
             .req_body(
                 Method::POST,
@@ -172,16 +249,17 @@ impl Ctx {
             )
             .await?;
         if r.status != 202 {
-            return Err(format!(
-                "POST /v2/{repo}/blobs/uploads/: expected 202, got {}",
-                r.describe()
-            ));
+            return Err(StepError::Status {
+                what: format!("POST /v2/{repo}/blobs/uploads/"),
+                expected: 202,
+                got: r.describe(),
+            });
         }
         Ok((self.location(&r, "POST upload")?, r))
     }
 
     /// Pushes `blob` with POST and a monolithic PUT (201 expected).
-    pub async fn push_blob(&self, repo: &str, blob: &Blob) -> Result<(), String> {
+    pub async fn push_blob(&self, repo: &str, blob: &Blob) -> Result<(), StepError> {
         let (loc, _) = self.start_upload(repo).await?;
         let r = self
             .req_body(
@@ -192,11 +270,11 @@ impl Ctx {
             )
             .await?;
         if r.status != 201 {
-            return Err(format!(
-                "PUT blob {}: expected 201, got {}",
-                blob.digest,
-                r.describe()
-            ));
+            return Err(StepError::Status {
+                what: format!("PUT blob {}", blob.digest),
+                expected: 201,
+                got: r.describe(),
+            });
         }
         Ok(())
     }
@@ -207,7 +285,7 @@ impl Ctx {
         repo: &str,
         reference: &str,
         m: &Manifest,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, HttpError> {
         self.req_body(
             Method::PUT,
             &format!("/v2/{repo}/manifests/{reference}"),
@@ -223,13 +301,14 @@ impl Ctx {
         repo: &str,
         reference: &str,
         m: &Manifest,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, StepError> {
         let r = self.put_manifest(repo, reference, m).await?;
         if r.status != 201 {
-            return Err(format!(
-                "PUT /v2/{repo}/manifests/{reference}: expected 201, got {}",
-                r.describe()
-            ));
+            return Err(StepError::Status {
+                what: format!("PUT /v2/{repo}/manifests/{reference}"),
+                expected: 201,
+                got: r.describe(),
+            });
         }
         Ok(r)
     }
@@ -240,7 +319,7 @@ impl Ctx {
         repo: &str,
         reference: &str,
         method: Method,
-    ) -> Result<Resp, String> {
+    ) -> Result<Resp, HttpError> {
         self.req(
             method,
             &format!("/v2/{repo}/manifests/{reference}"),
@@ -250,7 +329,12 @@ impl Ctx {
     }
 
     /// GET (or HEAD) of a blob.
-    pub async fn get_blob(&self, repo: &str, digest: &str, method: Method) -> Result<Resp, String> {
+    pub async fn get_blob(
+        &self,
+        repo: &str,
+        digest: &str,
+        method: Method,
+    ) -> Result<Resp, HttpError> {
         self.req(method, &format!("/v2/{repo}/blobs/{digest}"), &[])
             .await
     }
@@ -282,7 +366,7 @@ pub async fn run_all(config: &Config) -> Vec<CheckResult> {
     let http = match Http::new(&config.base_url, creds) {
         Ok(h) => h,
         Err(e) => {
-            rec.record(Group::Pull, "pull/ping", Err(Bad::Fail(e)));
+            rec.record(Group::Pull, "pull/ping", Err(e.into()));
             return rec.results;
         }
     };

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Bad, Check, Ctx, Recorder, ensure, fail, needs, want};
+use super::{Bad, Check, Ctx, Recorder, StepError, ensure, fail, needs, want};
 use crate::Group;
 use crate::content::{self, Blob, Manifest};
 use crate::http::Resp;
@@ -25,7 +25,7 @@ struct Data {
 /// Size of the layer the `Range` checks read.
 const LAYER_SIZE: usize = 3000;
 
-async fn setup(cx: &Ctx) -> Result<Data, String> {
+async fn setup(cx: &Ctx) -> Result<Data, StepError> {
     let repo = cx.repo("pull");
     let layer = cx.blob(content::LAYER, "pull layer", LAYER_SIZE);
     let config1 = content::image_config("amd64", &[&layer]);
@@ -180,7 +180,7 @@ fn error_body(r: &Resp, code: &str, what: &str) -> Result<Option<String>, Bad> {
     }
 }
 
-async fn blob_missing(cx: &Ctx, s: &Result<Data, String>, method: Method) -> Check {
+async fn blob_missing(cx: &Ctx, s: &Result<Data, StepError>, method: Method) -> Check {
     let d = needs(s)?;
     let digest = cx.missing_digest("pull blob");
     let what = format!("{method} missing blob");
@@ -208,7 +208,7 @@ fn content_length(r: &Resp, len: usize, what: &str) -> Result<(), Bad> {
     }
 }
 
-async fn blob_head(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn blob_head(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let r = cx.get_blob(&d.repo, &d.layer.digest, Method::HEAD).await?;
     want(&r, &[200], "HEAD blob")?;
@@ -217,7 +217,7 @@ async fn blob_head(cx: &Ctx, s: &Result<Data, String>) -> Check {
     Ok(None)
 }
 
-async fn blob_get(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn blob_get(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let r = cx.get_blob(&d.repo, &d.layer.digest, Method::GET).await?;
     want(&r, &[200], "GET blob")?;
@@ -233,7 +233,7 @@ async fn blob_get(cx: &Ctx, s: &Result<Data, String>) -> Check {
 
 async fn manifest_missing(
     cx: &Ctx,
-    s: &Result<Data, String>,
+    s: &Result<Data, StepError>,
     method: Method,
     by_digest: bool,
 ) -> Check {
@@ -261,7 +261,12 @@ enum Which {
     IndexByDigest,
 }
 
-async fn manifest_read(cx: &Ctx, s: &Result<Data, String>, method: Method, which: Which) -> Check {
+async fn manifest_read(
+    cx: &Ctx,
+    s: &Result<Data, StepError>,
+    method: Method,
+    which: Which,
+) -> Check {
     let d = needs(s)?;
     let (m, reference) = match which {
         Which::M1ByTag => (&d.m1, "v1".to_owned()),
@@ -295,7 +300,7 @@ async fn manifest_read(cx: &Ctx, s: &Result<Data, String>, method: Method, which
 
 /// `GET /manifests/sha256:totallywrong` → 400 or 404; a 400 must carry a
 /// spec error code, and any JSON body must have the spec's shape.
-async fn bad_digest_error(cx: &Ctx, s: &Result<Data, String>) -> Check {
+async fn bad_digest_error(cx: &Ctx, s: &Result<Data, StepError>) -> Check {
     let d = needs(s)?;
     let what = "GET manifests/sha256:totallywrong";
     let r = cx
@@ -330,7 +335,7 @@ enum Want {
     Invalid,
 }
 
-async fn range_get(cx: &Ctx, s: &Result<Data, String>, range: &str, w: Want) -> Check {
+async fn range_get(cx: &Ctx, s: &Result<Data, StepError>, range: &str, w: Want) -> Check {
     let d = needs(s)?;
     let total = d.layer.data.len();
     let what = format!("GET blob with Range: {range}");

@@ -479,7 +479,8 @@ fn field_edits(
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use lineage_lifecycle::{Source, Status, Successor};
+    use lineage_lifecycle::Status;
+    use lineage_test_support::status::StatusBuilder;
 
     use super::super::{FileKind, scan};
     use super::*;
@@ -489,24 +490,12 @@ pub(crate) mod tests {
 
     /// A status in `state` whose successor (when given) is `successor` with digest `NEW_D`.
     pub(crate) fn status(state: State, successor: Option<&str>) -> Status {
-        Status {
-            reference: String::new(),
-            digest: OLD_D.parse().unwrap(),
-            state,
-            end_of_life: None,
-            reason: None,
-            version: None,
-            revision: None,
-            successor: successor.map(|s| Successor {
-                reference: Some(s.to_string()),
-                digest: Some(NEW_D.parse().unwrap()),
-                revision: None,
-            }),
-            source: Source::Referrer,
-            record: None,
-            dialect: None,
-            warnings: Vec::new(),
+        let status = StatusBuilder::new("", state).digest(OLD_D.parse().unwrap());
+        match successor {
+            Some(s) => status.successor(Some(s), Some(NEW_D.parse().unwrap()), None),
+            None => status,
         }
+        .build()
     }
 
     /// Statuses for every occurrence in `text`: `app` (any tag or digest) end-of-life with

@@ -6,7 +6,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use serde_json::{Map, Value};
 
-use super::Credential;
+use super::{AuthEntryError, Credential};
 
 /// Fields of an `auths` entry that hold credentials; everything else (`email`, unknown keys) is
 /// kept when an entry is rewritten.
@@ -43,13 +43,13 @@ fn string_field<'a>(entry: &'a Map<String, Value>, name: &str) -> Option<&'a str
 
 /// The credential of an `auths` entry: `identitytoken` first, then `auth`, then
 /// `username`/`password`; `None` for an entry without any (docker writes `{}` when a credential
-/// helper holds the secret). `Err` holds what is wrong, never the secret.
-pub(super) fn decode_entry(entry: &Value) -> Result<Option<Credential>, String> {
+/// helper holds the secret). `Err` says what is wrong, never the secret.
+pub(super) fn decode_entry(entry: &Value) -> Result<Option<Credential>, AuthEntryError> {
     let Some(entry) = entry.as_object() else {
         return if entry.is_null() {
             Ok(None)
         } else {
-            Err("the entry is not a json object".to_owned())
+            Err(AuthEntryError::NotAnObject)
         };
     };
     if let Some(token) = string_field(entry, "identitytoken") {
@@ -70,16 +70,15 @@ pub(super) fn decode_entry(entry: &Value) -> Result<Option<Credential>, String> 
 }
 
 /// Decodes `auth`: base64 of `user:password`, split at the first `:`.
-fn decode_auth(auth: &str) -> Result<Credential, String> {
+fn decode_auth(auth: &str) -> Result<Credential, AuthEntryError> {
     let compact: String = auth.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = LENIENT
         .decode(&compact)
         .or_else(|_| LENIENT_URL_SAFE.decode(&compact))
-        .map_err(|_| "`auth` is not valid base64".to_owned())?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| "`auth` does not decode to utf-8 text".to_owned())?;
+        .map_err(|_| AuthEntryError::NotBase64)?;
+    let text = String::from_utf8(bytes).map_err(|_| AuthEntryError::NotUtf8)?;
     let Some((username, password)) = text.split_once(':') else {
-        return Err("`auth` does not hold `username:password`".to_owned());
+        return Err(AuthEntryError::NotUserPassword);
     };
     Ok(Credential::basic(username, password))
 }
@@ -158,7 +157,9 @@ mod unit {
     #[test]
     fn invalid_auth_never_echoes_the_secret() {
         for auth in ["!!not base64!!", &STANDARD.encode("no-colon-secret")] {
-            let err = decode_entry(&json!({ "auth": auth })).unwrap_err();
+            let err = decode_entry(&json!({ "auth": auth }))
+                .unwrap_err()
+                .to_string();
             assert!(!err.contains("secret") && !err.contains("!!"), "{err}");
         }
         assert!(decode_entry(&json!("text")).is_err());

@@ -32,6 +32,24 @@ impl fmt::Display for HelperAction {
     }
 }
 
+/// What is wrong with an `auths` entry of a docker config; never holds the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthEntryError {
+    /// The entry is neither an object nor `null`.
+    #[error("the entry is not a json object")]
+    NotAnObject,
+    /// `auth` is not base64 (standard or URL-safe).
+    #[error("`auth` is not valid base64")]
+    NotBase64,
+    /// `auth` decodes to bytes that are not UTF-8.
+    #[error("`auth` does not decode to utf-8 text")]
+    NotUtf8,
+    /// `auth` decodes to text without a `:`.
+    #[error("`auth` does not hold `username:password`")]
+    NotUserPassword,
+}
+
 /// Why credentials could not be read, stored or erased.
 ///
 /// Messages name the file, the registry and the helper, and never hold a password, a token or
@@ -71,7 +89,7 @@ pub enum CredentialError {
         /// The registry whose entry is invalid.
         registry: String,
         /// What is wrong (never the decoded value).
-        reason: String,
+        reason: AuthEntryError,
     },
     /// The config file could not be written.
     #[error("cannot write docker config `{path}`: {source}")]

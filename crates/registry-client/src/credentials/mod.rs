@@ -25,7 +25,7 @@ mod tests;
 use std::fmt;
 
 pub use config::DockerConfig;
-pub use error::{CredentialError, HelperAction};
+pub use error::{AuthEntryError, CredentialError, HelperAction};
 pub use keys::{DOCKER_HUB_SERVER_ADDRESS, server_address};
 
 /// What a registry login holds.

@@ -122,6 +122,7 @@ pub(super) async fn get(store: &RegistryStore, desc: &Descriptor) -> Result<Blob
                         url: format!("{}/blobs/{}", st.store.name, st.desc.digest),
                         message: lineage_store::one_line(&e),
                         retryable: true,
+                        source: Some(e),
                     };
                     return Some((Err(err.into()), st));
                 }

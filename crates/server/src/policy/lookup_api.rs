@@ -141,14 +141,12 @@ pub(crate) mod tests {
     use std::sync::Arc;
 
     use crate::policy::LookupFailure;
-    use lineage_lifecycle::{EngineError, LookupError, Reason, Source, Successor};
-    use lineage_oci::Digest;
+    use lineage_lifecycle::{EngineError, LookupError};
     use lineage_store::StoreError;
     use serde_json::json;
 
-    pub(crate) fn time(s: &str) -> DateTime<Utc> {
-        lineage_oci::time::parse_lenient(s).unwrap()
-    }
+    /// A time as the tests write it, and a status as the engine would give it.
+    pub(crate) use lineage_test_support::status::{at as time, scenario_status as status};
 
     /// The failure of a lookup of `reference` that got no answer within 2 s.
     pub(crate) fn timed_out(reference: &str) -> LookupFailure {
@@ -167,28 +165,6 @@ pub(crate) mod tests {
                 reference: "1".to_string(),
             })),
         })
-    }
-
-    /// A status as the engine would give it for `reference`.
-    pub(crate) fn status(reference: &str, state: State, end_of_life: Option<&str>) -> Status {
-        Status {
-            reference: reference.to_string(),
-            digest: Digest::sha256(reference.as_bytes()),
-            state,
-            end_of_life: end_of_life.map(time),
-            reason: end_of_life.map(|_| Reason::Superseded),
-            version: Some("1.0".into()),
-            revision: Some("20230707".into()),
-            successor: (state != State::Supported).then(|| Successor {
-                reference: Some("registry.example/flasksample:1.0-20230710".into()),
-                digest: Some(Digest::sha256(b"successor")),
-                revision: Some("20230710".into()),
-            }),
-            source: Source::Referrer,
-            record: Some(Digest::sha256(b"record")),
-            dialect: Some("vnd.lineage.image".into()),
-            warnings: vec![],
-        }
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::registry::{TestRegistry, registry_from_env, unique_repo};
-use super::serve::Serve;
-use super::{Scratch, in_ci, output};
+use crate::registry::{TestRegistry, registry_from_env, unique_repo};
+use crate::serve::Serve;
+use crate::{Scratch, in_ci, output};
 
 /// The ORAS CLI `scripts/test.sh` built, or `None` after a `SKIPPED` note (a failure
 /// under CI).

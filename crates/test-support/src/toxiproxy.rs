@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::in_ci;
+use crate::in_ci;
 
 /// A running toxiproxy server; stopped when dropped.
 pub struct Toxiproxy {

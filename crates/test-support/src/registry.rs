@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use super::{Run, Scratch, in_ci, json, lineage, output, run};
+use crate::{Run, Scratch, in_ci, json, lineage, output, run};
 
 /// A registry the tests talk to: `host:port`, and credentials if it needs them.
 #[derive(Debug, Clone)]

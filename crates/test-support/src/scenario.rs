@@ -4,53 +4,13 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
-use super::{Scratch, lineage_ok};
+pub use crate::images::build_images;
+use crate::{Scratch, lineage_ok};
 
 /// Two small images without a `created` annotation (so `--created` decides), tagged `rev1`
 /// and `rev2` in the layout `dir`.
 pub fn build_revisions(dir: &Path) {
     build_images(dir, &["rev1", "rev2"]);
-}
-
-/// Small distinct images without a `created` annotation, one per tag, in the layout `dir`
-/// (created when missing); the same tag always gives the same image.
-pub fn build_images(dir: &Path, tags: &[&str]) {
-    use lineage_oci::{Descriptor, Digest, RawManifest, media_type};
-    use lineage_store::{LayoutStore, Store, blob};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let s = LayoutStore::open_or_create(dir).unwrap();
-        for tag in tags {
-            let mut descs = Vec::new();
-            for (mt, data) in [
-                (
-                    media_type::OCI_CONFIG,
-                    format!(r#"{{"architecture":"amd64","os":"linux","rev":"{tag}"}}"#),
-                ),
-                (
-                    media_type::OCI_LAYER_TAR,
-                    format!("flasksample {tag}\n").repeat(32),
-                ),
-            ] {
-                let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-                s.blob_put(&d, blob::from_bytes(bytes::Bytes::from(data)))
-                    .await
-                    .unwrap();
-                descs.push(d);
-            }
-            let m = RawManifest::from_canonical(
-                &json!({"schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-                "config": descs[0], "layers": [descs[1]]}),
-            )
-            .unwrap();
-            s.manifest_put(&m, Some(tag)).await.unwrap();
-        }
-    });
 }
 
 /// Three revisions of version 1.0 released into `repo` one after the other with `lineage

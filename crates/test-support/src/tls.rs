@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::tool;
+use crate::tool;
 
 /// A CA and a server certificate it signed.
 pub struct Certs {
