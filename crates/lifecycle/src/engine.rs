@@ -3,9 +3,9 @@
 //! [`crate::release`].
 //!
 //! Every status is reached the same way, `Engine::status_from`: three facts read through a
-//! [`FactSource`] (the image's manifest, its referrers listing, its rolling tag's manifest:
-//! three requests whatever the number of records, none when a cache answers), then the pure
-//! decision at an instant ([`crate::status`]). [`Engine::status`] reads the facts straight from
+//! fact source (`FactSource`: the image's manifest, its referrers listing, its rolling tag's
+//! manifest; at most three requests whatever the number of records, none when a cache
+//! answers), then the pure decision at an instant ([`crate::status`]). [`Engine::status`] reads the facts straight from
 //! a store, [`Engine::history`] through a cache for the length of the command, and
 //! [`crate::Lookup`] through its caches.
 //!

@@ -376,7 +376,7 @@ mod tests {
     async fn a_dropped_fetch_is_taken_over_by_the_next_caller() {
         let map = Map::new(Duration::from_secs(60), 8);
         // A fetch that never finishes, abandoned by its caller.
-        let stuck = map.get_or_fetch("k".into(), || std::future::pending());
+        let stuck = map.get_or_fetch("k".into(), std::future::pending);
         assert!(
             tokio::time::timeout(Duration::from_millis(1), stuck)
                 .await

@@ -24,7 +24,8 @@ struct Declared {
     dialect: String,
 }
 
-/// Decide the status of an image (DESIGN §4; the rules are in the module documentation).
+/// Decide the status of an image (DESIGN §4; the rules are in the [`status`](super) module
+/// documentation).
 pub fn decide(input: StatusInput) -> Status {
     decide_from(
         input.reference,
@@ -39,8 +40,8 @@ pub fn decide(input: StatusInput) -> Status {
     )
 }
 
-/// What [`decide`] reads, borrowed: the batch lookup decides from cached facts on every
-/// lookup and must not copy them to do it.
+/// What [`decide`] reads, borrowed: the engine decides from facts a cache may hold, on every
+/// status, and must not copy them to do it.
 pub(crate) struct Facts<'a> {
     pub(crate) digest: &'a Digest,
     pub(crate) image_annotations: &'a BTreeMap<String, String>,

@@ -1,8 +1,11 @@
 //! The status of an image: its effective lifecycle record plus the lineage check (DESIGN §4).
 //!
-//! [`decide`](fn@decide) is pure: the caller gathers the facts (the image's annotations, the referrers
-//! listing of its digest, what its rolling tag points to) into a [`StatusInput`], and gets a
-//! [`Status`] that serialises to the JSON of `lineage status --output json`.
+//! [`decide`](fn@decide) is pure: the caller gathers the facts (the image's annotations, the
+//! referrers listing of its digest, what its rolling tag points to) into a [`StatusInput`],
+//! and gets a [`Status`] that serialises to the JSON of `lineage status --output json`. The
+//! engine gathers them through its fact source and decides over them borrowed
+//! (`Engine::status_from`). What a status is lives in `types.rs`, the decision in
+//! `decide.rs`.
 //!
 //! The rules, in order:
 //! 1. End-of-life comes from the effective record ([`crate::record::effective`]); only when
