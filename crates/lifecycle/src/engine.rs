@@ -92,7 +92,7 @@ pub enum EngineError {
 impl EngineError {
     /// Whether a store answered that what was asked for (a tag, a manifest, a repository)
     /// does not exist, as opposed to a store that could not answer.
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, EngineError::Store(s) if s.is_not_found())
     }
 }
