@@ -1,40 +1,43 @@
-//! The lifecycle engine over the store interface: status of an image (DESIGN §4, three
-//! requests whatever the number of records: the image's manifest, its referrers listing, the
-//! rolling tag's manifest) and idempotent record writing, which never writes a successor
-//! cycle. The release flow is [`crate::release`].
+//! The lifecycle engine over the store interface: the status of an image (DESIGN §4) and
+//! idempotent record writing, which never writes a successor cycle. The release flow is
+//! [`crate::release`].
 //!
-//! Status is gathered in steps a cache can keep apart ([`crate::lookup`] does): the image's
-//! [`ImageFacts`] (`Engine::facts`), its rolling tag (`Engine::rolling_tag`), and the pure
-//! decision at an instant (`Engine::decide`).
+//! Every status is reached the same way, `Engine::status_from`: three facts read through a
+//! fact source (`FactSource`: the image's manifest, its referrers listing, its rolling tag's
+//! manifest; at most three requests whatever the number of records, none when a cache
+//! answers), then the pure decision at an instant ([`crate::status`]). [`Engine::status`] reads the facts straight from
+//! a store, [`Engine::history`] through a cache for the length of the command, and
+//! [`crate::Lookup`] through its caches.
 //!
 //! Nothing here knows which kind of store it talks to.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use lineage_oci::{Descriptor, Digest, ManifestKind, RawManifest, TagOrDigest, time};
+use lineage_oci::{Descriptor, Digest, ManifestKind, RawManifest, TagOrDigest};
 use lineage_store::copy::CopyError;
 use lineage_store::{ReadStore, Store, StoreError, blob};
 
 use crate::error::LifecycleError;
-use crate::profile::{
-    ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Namespace, revision_of,
-    revision_tag,
-};
+use crate::facts::{FactCache, FactSource, StoreFacts};
+use crate::profile::{Namespace, revision_of};
 use crate::record::Records;
-use crate::status::{Facts, RollingTagInfo, Status, decide_from};
+use crate::status::{Facts, Status, decide_from};
 use crate::write::{RecordSpec, WriteOptions, is_same_as};
 
-/// What the engine can fail with.
-#[derive(Debug, thiserror::Error)]
+/// What the engine can fail with. Cheap to clone (causes are shared), so one failed read can
+/// be handed to every caller that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     /// A store operation failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Arc<StoreError>),
     /// Copying the release failed.
     #[error(transparent)]
-    Copy(#[from] Box<CopyError>),
+    Copy(Arc<CopyError>),
     /// A lifecycle value was invalid.
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
@@ -86,6 +89,26 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// Whether a store answered that what was asked for (a tag, a manifest, a repository)
+    /// does not exist, as opposed to a store that could not answer.
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, EngineError::Store(s) if s.is_not_found())
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> EngineError {
+        EngineError::Store(Arc::new(e))
+    }
+}
+
+impl From<Box<CopyError>> for EngineError {
+    fn from(e: Box<CopyError>) -> EngineError {
+        EngineError::Copy(Arc::from(e))
+    }
+}
+
 /// The engine's settings: which namespaces it reads and how it writes.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
@@ -104,63 +127,15 @@ pub enum Written {
     Unchanged(Digest),
 }
 
-/// The facts of one image that a status is decided from, apart from its rolling tag: what
-/// `Engine::facts` gathers, and what a cache may keep while the digest stays the same (the
-/// annotations never change; the referrers listing changes when records are written).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageFacts {
-    /// The image's digest.
-    pub digest: Digest,
-    /// The image manifest's (or index's) own annotations.
-    pub annotations: BTreeMap<String, String>,
-    /// The referrers listing of `digest`, any artifact types.
-    pub referrers: Vec<Descriptor>,
-}
-
-impl ImageFacts {
-    /// The image's `org.opencontainers.image.version`: its lineage's rolling tag.
-    pub fn version(&self) -> Option<&str> {
-        self.annotations.get(ANNOTATION_VERSION).map(String::as_str)
-    }
-}
-
-/// The own annotations of a manifest (empty when it cannot be read as one).
-pub(crate) fn manifest_annotations(manifest: &RawManifest) -> BTreeMap<String, String> {
-    manifest
-        .view()
-        .map(|v| v.annotations.clone())
-        .unwrap_or_default()
-}
-
-/// [`decide`] over cached facts, with the namespaces already worked out.
-pub(crate) fn decide_with(
-    reference: &str,
-    facts: &ImageFacts,
-    namespaces: &[Namespace],
-    rolling_tag: Option<&RollingTagInfo>,
-    at: DateTime<Utc>,
-) -> Status {
-    decide_from(
-        reference.to_string(),
-        Facts {
-            digest: &facts.digest,
-            image_annotations: &facts.annotations,
-            referrers: &facts.referrers,
-            namespaces,
-            rolling_tag,
-        },
-        at,
-    )
-}
-
 impl Engine {
     /// The profile namespaces read: the configured ones and the write namespace.
-    pub(crate) fn read_namespaces(&self) -> Vec<Namespace> {
-        let mut all = self.namespaces.clone();
-        if !all.contains(&self.write.namespace) {
-            all.insert(0, self.write.namespace.clone());
+    pub(crate) fn read_namespaces(&self) -> Cow<'_, [Namespace]> {
+        if self.namespaces.contains(&self.write.namespace) {
+            return Cow::Borrowed(&self.namespaces);
         }
-        all
+        let mut all = self.namespaces.clone();
+        all.insert(0, self.write.namespace.clone());
+        Cow::Owned(all)
     }
 
     /// The status of the image `target` names in `store` (its default manifest when `None`),
@@ -172,90 +147,40 @@ impl Engine {
         target: Option<&TagOrDigest>,
         at: DateTime<Utc>,
     ) -> Result<Status, EngineError> {
-        self.status_with(store, reference, target, at, &mut HashMap::new())
+        self.status_from(&StoreFacts::new(store), reference, target, at)
             .await
     }
 
-    /// [`Engine::status`], looking each lineage's rolling tag up once per `rolling` memo
-    /// (revisions of one lineage share it).
-    async fn status_with(
+    /// The status of the image `target` names, from the facts `source` gives, evaluated at
+    /// `at`; `reference` is how the user named it. The one way to a status: the image's
+    /// manifest, its referrers listing and, when it has a version, what its rolling tag
+    /// points to (from the manifest just read when the image was named by that tag), then
+    /// the decision ([`decide_from`]).
+    pub(crate) async fn status_from(
         &self,
-        store: &dyn ReadStore,
+        source: &dyn FactSource,
         reference: &str,
         target: Option<&TagOrDigest>,
         at: DateTime<Utc>,
-        rolling_memo: &mut HashMap<String, Option<RollingTagInfo>>,
     ) -> Result<Status, EngineError> {
-        let facts = self.facts(store, target).await?;
-        let rolling_tag = match facts.version() {
-            Some(v) => match rolling_memo.get(v) {
-                Some(known) => known.clone(),
-                None => {
-                    let found = self.rolling_tag(store, v).await?;
-                    rolling_memo.insert(v.to_string(), found.clone());
-                    found
-                }
-            },
-            None => None,
+        let image = source.manifest(target).await?;
+        let referrers = source.referrers(&image.digest).await?;
+        let rolling_tag = match (image.version(), &image.rolling_tag) {
+            (Some(_), Some(own)) => Some(own.clone()),
+            (Some(version), None) => source.rolling_tag(version).await?,
+            (None, _) => None,
         };
-        Ok(self.decide(reference, &facts, rolling_tag, at))
-    }
-
-    /// The facts of the image `target` names in `store` (its default manifest when `None`):
-    /// two requests, its manifest and its referrers listing. The rolling tag is a separate
-    /// step ([`Engine::rolling_tag`]), since it changes on its own schedule.
-    pub(crate) async fn facts(
-        &self,
-        store: &dyn ReadStore,
-        target: Option<&TagOrDigest>,
-    ) -> Result<ImageFacts, EngineError> {
-        let manifest = store.manifest_fetch_target(target).await?;
-        self.facts_of(store, manifest.digest(), manifest_annotations(&manifest))
-            .await
-    }
-
-    /// The facts of the image `digest`, whose manifest annotations are already known: one
-    /// request, its referrers listing.
-    pub(crate) async fn facts_of(
-        &self,
-        store: &dyn ReadStore,
-        digest: &Digest,
-        annotations: BTreeMap<String, String>,
-    ) -> Result<ImageFacts, EngineError> {
-        let referrers = store.referrers(digest, None).await?;
-        Ok(ImageFacts {
-            digest: digest.clone(),
-            annotations,
-            referrers,
-        })
-    }
-
-    /// What the rolling tag `version` points to in `store`: one request; `None` when the tag
-    /// does not exist.
-    pub(crate) async fn rolling_tag(
-        &self,
-        store: &dyn ReadStore,
-        version: &str,
-    ) -> Result<Option<RollingTagInfo>, EngineError> {
-        rolling(store, version).await
-    }
-
-    /// The status from gathered facts, evaluated at `at` (pure: no request). `reference` is
-    /// how the user named the image.
-    pub(crate) fn decide(
-        &self,
-        reference: &str,
-        facts: &ImageFacts,
-        rolling_tag: Option<RollingTagInfo>,
-        at: DateTime<Utc>,
-    ) -> Status {
-        decide_with(
-            reference,
-            facts,
-            &self.read_namespaces(),
-            rolling_tag.as_ref(),
+        Ok(decide_from(
+            reference.to_string(),
+            Facts {
+                digest: &image.digest,
+                image_annotations: &image.annotations,
+                referrers: &referrers,
+                namespaces: &self.read_namespaces(),
+                rolling_tag: rolling_tag.as_deref(),
+            },
             at,
-        )
+        ))
     }
 
     /// Write the record `spec` about `subject`, unless the newest record already says the
@@ -396,19 +321,16 @@ impl Engine {
                 None => tags.iter().any(|v| revision_of(t, v).is_some()),
             })
             .collect();
+        // Revisions of one lineage share their rolling tag: read once for the command.
+        let cache = FactCache::unbounded();
+        let source = cache.over("", StoreFacts::new(store));
         let mut out = Vec::new();
-        let mut rolling_memo = HashMap::new();
         for t in revisions {
-            let s = self
-                .status_with(
-                    store,
-                    &format!("{name}:{t}"),
-                    Some(&TagOrDigest::Tag(t.clone())),
-                    at,
-                    &mut rolling_memo,
-                )
-                .await?;
-            out.push(s);
+            let target = TagOrDigest::Tag(t.clone());
+            out.push(
+                self.status_from(&source, &format!("{name}:{t}"), Some(&target), at)
+                    .await?,
+            );
         }
         out.sort_by(|a, b| {
             (a.version.clone(), a.revision.clone()).cmp(&(b.version.clone(), b.revision.clone()))
@@ -454,44 +376,4 @@ pub fn annotate(
         );
     }
     Ok(RawManifest::from_canonical(&value).map_err(LifecycleError::Manifest)?)
-}
-
-async fn rolling(
-    store: &dyn ReadStore,
-    version: &str,
-) -> Result<Option<RollingTagInfo>, EngineError> {
-    let m = match store
-        .manifest_fetch(&TagOrDigest::Tag(version.to_string()))
-        .await
-    {
-        Ok(m) => m,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) if matches!(e.kind(), lineage_store::ErrorKind::InvalidInput) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let ann = manifest_annotations(&m);
-    Ok(Some(rolling_info(store.name(), version, m.digest(), &ann)))
-}
-
-/// What the rolling tag `version` of repository `name` says, from the manifest it points to
-/// (its digest and annotations).
-pub(crate) fn rolling_info(
-    name: &str,
-    version: &str,
-    digest: &Digest,
-    annotations: &BTreeMap<String, String>,
-) -> RollingTagInfo {
-    let revision = annotations.get(ANNOTATION_REVISION).cloned();
-    let reference = match &revision {
-        Some(r) => format!("{name}:{}", revision_tag(version, r)),
-        None => format!("{name}:{version}"),
-    };
-    RollingTagInfo {
-        reference,
-        digest: digest.clone(),
-        created: annotations
-            .get(ANNOTATION_CREATED)
-            .and_then(|c| time::parse_lenient(c).ok()),
-        revision,
-    }
 }

@@ -1,6 +1,8 @@
 //! lineage's lifecycle engine: it reads lifecycle records and decides an image's status, and
-//! builds and writes records. The decision and the record building are pure (no I/O); the
-//! [`engine`], [`release`] and [`lookup`] modules run them over the store interface.
+//! builds and writes records. The decision ([`decide`]) and the record building are pure; the
+//! engine reads and writes through the store interface ([`lineage_store::ReadStore`]), and
+//! every status, whoever asks, is reached through its one pipeline: three facts read through
+//! a fact source, then the decision.
 //!
 //! - [`profile`]: lifecycle profile v1 names ([`Namespace`], [`Reason`]) and the dialects
 //!   lineage reads ([`Dialect`]: the profile in each configured namespace, and Microsoft's);
@@ -11,12 +13,15 @@
 //!   serialises to the JSON of `lineage status --output json`;
 //! - [`write`](mod@write): a [`RecordSpec`] becomes record annotations and manifests, and
 //!   [`is_same_as`] tells when nothing needs to be written;
-//! - [`engine`]: the [`Engine`] runs all of this over the store interface (status, record
-//!   writing);
-//! - [`release`]: the release flow, which refuses what would damage a lineage;
-//! - [`lookup`]: [`Lookup`] answers many status lookups over caches of the engine's facts;
-//! - [`successors`]: [`Lookup::follow_successors`] follows a successor chain to the image to
-//!   move to.
+//! - [`engine`]: the [`Engine`] runs the status pipeline over a store (`lineage status`,
+//!   `lineage history`) and writes records;
+//! - `facts`: the interface the engine reads a status's facts through, with the direct store
+//!   reads and the caching source as its two implementations;
+//! - `once_map`: the generic single-flight cache the caching source is made of;
+//! - [`Lookup`]: the batch lookup, the same pipeline over cached facts (the policy routes,
+//!   admission, report, audit, update), and [`Lookup::follow_successors`], which follows a
+//!   successor chain to the image to move to;
+//! - [`release`]: the release flow, which refuses what would damage a lineage.
 //!
 //! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
 //!
@@ -51,18 +56,20 @@
 
 pub mod engine;
 pub mod error;
-pub mod lookup;
+mod facts;
+mod lookup;
 pub mod manifest_fallback;
+mod once_map;
 pub mod profile;
 pub mod record;
 pub mod release;
 pub mod status;
-pub mod successors;
+mod successors;
 pub mod verdict;
 pub mod warning;
 pub mod write;
 
-pub use engine::{Engine, EngineError, ImageFacts, Written};
+pub use engine::{Engine, EngineError, Written};
 pub use error::LifecycleError;
 pub use lookup::{Lookup, LookupError, LookupMetrics, LookupOptions, StoreOpener};
 pub use manifest_fallback::ManifestLifecycle;

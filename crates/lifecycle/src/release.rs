@@ -26,7 +26,8 @@ use lineage_store::copy::{CopyOptions, copy_graph};
 use lineage_store::overlay::WithManifest;
 use lineage_store::{ReadStore, Store, StoreError, blob};
 
-use crate::engine::{Engine, EngineError, Written, annotate, manifest_annotations};
+use crate::engine::{Engine, EngineError, Written, annotate};
+use crate::facts::manifest_annotations;
 use crate::profile::{
     ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, Reason, revision_of, revision_tag,
 };

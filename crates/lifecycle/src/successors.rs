@@ -30,9 +30,9 @@ impl Lookup {
     /// the rolling tag names one still supported or scheduled (see `Lookup::newest_of`),
     /// else the successor it names in turn. The chain ends at a successor that cannot be
     /// looked up (the last one reached stands), before an image already on the chain (a
-    /// cycle), and after [`MAX_SUCCESSOR_HOPS`]. The successor returned carries the digest and
-    /// revision its lookup found where the record named only a reference. A status without a
-    /// successor is returned as it is.
+    /// cycle), and after `MAX_SUCCESSOR_HOPS` (32). The successor returned carries the digest
+    /// and revision its lookup found where the record named only a reference. A status
+    /// without a successor is returned as it is.
     pub async fn follow_successors(&self, mut status: Status, at: DateTime<Utc>) -> Status {
         let Some(first) = status.successor.take() else {
             return status;

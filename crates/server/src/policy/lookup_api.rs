@@ -138,7 +138,6 @@ impl LookupResponse {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use crate::policy::LookupFailure;
     use lineage_lifecycle::{EngineError, LookupError};
@@ -160,10 +159,10 @@ pub(crate) mod tests {
     pub(crate) fn not_found(reference: &str, repository: &str) -> LookupFailure {
         LookupFailure::Lookup(LookupError::Engine {
             reference: reference.to_string(),
-            source: Arc::new(EngineError::Store(StoreError::ManifestNotFound {
+            source: EngineError::from(StoreError::ManifestNotFound {
                 store: repository.to_string(),
                 reference: "1".to_string(),
-            })),
+            }),
         })
     }
 

@@ -1,0 +1,434 @@
+//! The facts a status is decided from, and the one interface the engine reads them through.
+//!
+//! A status needs three facts (DESIGN §4): the image's manifest (its digest and own
+//! annotations), the referrers listing of its digest, and what its rolling tag (its
+//! `org.opencontainers.image.version`) points to. [`FactSource`] reads each of them;
+//! [`crate::Engine`] runs the steps over it and decides (`Engine::status_from`). There are two
+//! kinds of source, and no second copy of the steps:
+//!
+//! - [`StoreFacts`]: the direct reads from a [`ReadStore`], one store request per fact;
+//! - [`Cached`]: answers from a [`FactCache`] of single-flight maps ([`crate::once_map`]),
+//!   reading through another source on a miss. The batch lookup ([`crate::Lookup`]) keeps one
+//!   cache for all repositories (each source is scoped to one), with its time-to-live
+//!   settings; `lineage history` keeps one for the length of the command, so revisions of one
+//!   lineage read their rolling tag once.
+//!
+//! An image named by its own rolling tag (tag `1.0` on an image of version `1.0`) carries what
+//! that tag points to from the one manifest read ([`ManifestFacts::rolling_tag`]), so its
+//! rolling tag is not read a second time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, time};
+use lineage_store::{ErrorKind, ReadStore};
+
+use crate::engine::EngineError;
+use crate::once_map::OnceMap;
+use crate::profile::{ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, revision_tag};
+use crate::status::RollingTagInfo;
+
+/// An image manifest as a status reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestFacts {
+    /// The manifest's digest.
+    pub(crate) digest: Digest,
+    /// The manifest's (or index's) own annotations; empty when it cannot be read as one.
+    pub(crate) annotations: BTreeMap<String, String>,
+    /// What the image's rolling tag points to, when the manifest was read by that very tag
+    /// (so it points to this manifest).
+    pub(crate) rolling_tag: Option<Arc<RollingTagInfo>>,
+}
+
+impl ManifestFacts {
+    /// The facts of `manifest`, read from the repository `name` by `tag` (`None`: by digest,
+    /// or as the store's default manifest).
+    fn read(name: &str, tag: Option<&str>, manifest: &RawManifest) -> ManifestFacts {
+        let annotations = manifest_annotations(manifest);
+        let rolling_tag = annotations
+            .get(ANNOTATION_VERSION)
+            .filter(|version| Some(version.as_str()) == tag)
+            .map(|version| Arc::new(rolling_info(name, version, manifest.digest(), &annotations)));
+        ManifestFacts {
+            digest: manifest.digest().clone(),
+            annotations,
+            rolling_tag,
+        }
+    }
+
+    /// The image's `org.opencontainers.image.version`: its lineage's rolling tag.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.annotations.get(ANNOTATION_VERSION).map(String::as_str)
+    }
+}
+
+/// The own annotations of a manifest (empty when it cannot be read as one).
+pub(crate) fn manifest_annotations(manifest: &RawManifest) -> BTreeMap<String, String> {
+    manifest
+        .view()
+        .map(|v| v.annotations.clone())
+        .unwrap_or_default()
+}
+
+/// What the rolling tag `version` of repository `name` says, from the manifest it points to
+/// (its digest and annotations).
+fn rolling_info(
+    name: &str,
+    version: &str,
+    digest: &Digest,
+    annotations: &BTreeMap<String, String>,
+) -> RollingTagInfo {
+    let revision = annotations.get(ANNOTATION_REVISION).cloned();
+    let reference = match &revision {
+        Some(r) => format!("{name}:{}", revision_tag(version, r)),
+        None => format!("{name}:{version}"),
+    };
+    RollingTagInfo {
+        reference,
+        digest: digest.clone(),
+        created: annotations
+            .get(ANNOTATION_CREATED)
+            .and_then(|c| time::parse_lenient(c).ok()),
+        revision,
+    }
+}
+
+/// Where the engine reads the facts of a status from: one repository's manifests, referrers
+/// listings and tags. Each method is one read (one store request) unless the source answers
+/// from a cache.
+#[async_trait]
+pub(crate) trait FactSource: Send + Sync {
+    /// The manifest `target` names (the store's default manifest when `None`).
+    async fn manifest(
+        &self,
+        target: Option<&TagOrDigest>,
+    ) -> Result<Arc<ManifestFacts>, EngineError>;
+
+    /// The referrers listing of `digest`, any artifact types.
+    async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError>;
+
+    /// What the rolling tag `version` points to; `None` when there is no such tag (or
+    /// `version` cannot be a tag).
+    async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError>;
+}
+
+/// The direct reads: each fact is one request to `store`.
+#[derive(Clone, Copy)]
+pub(crate) struct StoreFacts<'a> {
+    store: &'a dyn ReadStore,
+}
+
+impl<'a> StoreFacts<'a> {
+    /// Reads from `store`.
+    pub(crate) fn new(store: &'a dyn ReadStore) -> StoreFacts<'a> {
+        StoreFacts { store }
+    }
+}
+
+#[async_trait]
+impl FactSource for StoreFacts<'_> {
+    async fn manifest(
+        &self,
+        target: Option<&TagOrDigest>,
+    ) -> Result<Arc<ManifestFacts>, EngineError> {
+        let manifest = match target {
+            Some(t) => self.store.manifest_fetch(t).await?,
+            None => self.store.manifest_fetch_target(None).await?,
+        };
+        let tag = match target {
+            Some(TagOrDigest::Tag(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        Ok(Arc::new(ManifestFacts::read(
+            self.store.name(),
+            tag,
+            &manifest,
+        )))
+    }
+
+    async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
+        Ok(self.store.referrers(digest, None).await?.into())
+    }
+
+    async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
+        let manifest = match self
+            .store
+            .manifest_fetch(&TagOrDigest::Tag(version.to_string()))
+            .await
+        {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidInput) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let info = rolling_info(
+            self.store.name(),
+            version,
+            manifest.digest(),
+            &manifest_annotations(&manifest),
+        );
+        Ok(Some(Arc::new(info)))
+    }
+}
+
+/// Single-flight maps of facts, shared by every [`Cached`] source made over them. Facts are
+/// cached, never statuses: the decision runs on every status, at its own instant.
+pub(crate) struct FactCache {
+    /// Tag → manifest (and the default manifest), kept for the tag time to live.
+    pub(crate) tags: OnceMap<String, Arc<ManifestFacts>, EngineError>,
+    /// Digest → manifest, kept for the digest time to live.
+    pub(crate) manifests: OnceMap<String, Arc<ManifestFacts>, EngineError>,
+    /// Digest → referrers listing, kept for the digest time to live (a listing changes when
+    /// records are written).
+    pub(crate) referrers: OnceMap<String, Arc<[Descriptor]>, EngineError>,
+    /// Version → what the rolling tag points to, "no such tag" included; kept for the tag
+    /// time to live (it is a tag resolution).
+    pub(crate) rolling: OnceMap<String, Option<Arc<RollingTagInfo>>, EngineError>,
+}
+
+impl FactCache {
+    /// Empty maps: tag resolutions fresh for `tag_ttl`, facts of a digest for `digest_ttl`,
+    /// each map holding about `max_entries` at most.
+    pub(crate) fn new(tag_ttl: Duration, digest_ttl: Duration, max_entries: usize) -> FactCache {
+        FactCache {
+            tags: OnceMap::new(tag_ttl, max_entries),
+            manifests: OnceMap::new(digest_ttl, max_entries),
+            referrers: OnceMap::new(digest_ttl, max_entries),
+            rolling: OnceMap::new(tag_ttl, max_entries),
+        }
+    }
+
+    /// Maps whose facts never expire, for the length of one command.
+    pub(crate) fn unbounded() -> FactCache {
+        FactCache::new(Duration::MAX, Duration::MAX, usize::MAX)
+    }
+
+    /// A source that answers from these maps for the repository `scope`, reading through
+    /// `reads` on a miss.
+    pub(crate) fn over<'a, S: FactSource>(&'a self, scope: &'a str, reads: S) -> Cached<'a, S> {
+        Cached {
+            cache: self,
+            scope,
+            reads,
+        }
+    }
+}
+
+/// A fact source answering from a [`FactCache`] for one repository, reading through another
+/// source on a miss (see [`FactCache::over`]).
+pub(crate) struct Cached<'a, S> {
+    cache: &'a FactCache,
+    /// The repository: keys are qualified by it, since tags and referrers listings belong to
+    /// a repository.
+    scope: &'a str,
+    reads: S,
+}
+
+#[async_trait]
+impl<S: FactSource> FactSource for Cached<'_, S> {
+    async fn manifest(
+        &self,
+        target: Option<&TagOrDigest>,
+    ) -> Result<Arc<ManifestFacts>, EngineError> {
+        let read = || self.reads.manifest(target);
+        match target {
+            Some(TagOrDigest::Tag(t)) => {
+                let key = format!("{}:{t}", self.scope);
+                self.cache.tags.get_or_fetch(key, read).await
+            }
+            Some(TagOrDigest::Digest(d)) => {
+                let key = format!("{}@{d}", self.scope);
+                self.cache.manifests.get_or_fetch(key, read).await
+            }
+            None => {
+                let key = self.scope.to_string();
+                self.cache.tags.get_or_fetch(key, read).await
+            }
+        }
+    }
+
+    async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
+        let key = format!("{}@{digest}", self.scope);
+        self.cache
+            .referrers
+            .get_or_fetch(key, || self.reads.referrers(digest))
+            .await
+    }
+
+    async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
+        let key = format!("{}:{version}", self.scope);
+        self.cache
+            .rolling
+            .get_or_fetch(key, || self.reads.rolling_tag(version))
+            .await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::Mutex;
+
+    use lineage_oci::time::parse_lenient;
+    use lineage_store::LayoutStore;
+
+    use super::*;
+    use crate::lookup::tests::push_image;
+    use crate::{Engine, Reason, RecordSpec, State};
+
+    /// A fact source that counts its reads, by method.
+    struct Counting<S> {
+        inner: S,
+        reads: Mutex<Vec<&'static str>>,
+    }
+
+    impl<S> Counting<S> {
+        fn new(inner: S) -> Counting<S> {
+            Counting {
+                inner,
+                reads: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn reads(&self) -> Vec<&'static str> {
+            self.reads.lock().unwrap().clone()
+        }
+
+        fn count(&self, what: &'static str) {
+            self.reads.lock().unwrap().push(what);
+        }
+    }
+
+    #[async_trait]
+    impl<S: FactSource> FactSource for &Counting<S> {
+        async fn manifest(
+            &self,
+            target: Option<&TagOrDigest>,
+        ) -> Result<Arc<ManifestFacts>, EngineError> {
+            self.count("manifest");
+            self.inner.manifest(target).await
+        }
+        async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
+            self.count("referrers");
+            self.inner.referrers(digest).await
+        }
+        async fn rolling_tag(
+            &self,
+            version: &str,
+        ) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
+            self.count("rolling_tag");
+            self.inner.rolling_tag(version).await
+        }
+    }
+
+    /// Revisions `20230707` (retired, end-of-life 2023-07-10) and `20230710` (also tagged
+    /// `1.0`) of lineage `1.0`.
+    async fn lineage() -> (tempfile::TempDir, LayoutStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = LayoutStore::open_or_create(dir.path()).unwrap();
+        let old = push_image(&layout, "20230707", "2023-07-07T08:00:00Z").await;
+        let new = push_image(&layout, "20230710", "2023-07-10T08:00:00Z").await;
+        lineage_store::Store::manifest_put(&layout, &new, Some("1.0"))
+            .await
+            .unwrap();
+        let spec = RecordSpec {
+            created: parse_lenient("2023-07-10T08:00:00Z").unwrap(),
+            end_of_life: Some(parse_lenient("2023-07-10T08:00:00Z").unwrap()),
+            reason: Some(Reason::Superseded),
+            successor: Some("reg.example/app:1.0-20230710".into()),
+            superseded_by: None,
+            version: None,
+            revision: None,
+        };
+        Engine::default()
+            .write_record(&layout, &old.descriptor(), &spec)
+            .await
+            .unwrap();
+        (dir, layout)
+    }
+
+    fn tag(t: &str) -> TagOrDigest {
+        TagOrDigest::Tag(t.into())
+    }
+
+    #[tokio::test]
+    async fn a_cold_status_reads_three_facts_and_a_warm_one_none() {
+        let (_dir, layout) = lineage().await;
+        let engine = Engine::default();
+        let at = parse_lenient("2024-01-01").unwrap();
+        let reads = Counting::new(StoreFacts::new(&layout));
+        let cache = FactCache::unbounded();
+        let source = cache.over("app", &reads);
+        let target = tag("1.0-20230707");
+
+        let cold = engine
+            .status_from(&source, "app:1.0-20230707", Some(&target), at)
+            .await
+            .unwrap();
+        assert_eq!(cold.state, State::EndOfLife);
+        assert_eq!(reads.reads(), ["manifest", "referrers", "rolling_tag"]);
+        let warm = engine
+            .status_from(&source, "app:1.0-20230707", Some(&target), at)
+            .await
+            .unwrap();
+        assert_eq!(warm, cold);
+        assert_eq!(reads.reads().len(), 3, "a warm status reads nothing");
+
+        // The direct reads decide the same status.
+        let direct = engine
+            .status(&layout, "app:1.0-20230707", Some(&target), at)
+            .await
+            .unwrap();
+        assert_eq!(direct, cold);
+    }
+
+    #[tokio::test]
+    async fn an_image_named_by_its_rolling_tag_reads_that_tag_once() {
+        let (_dir, layout) = lineage().await;
+        let reads = Counting::new(StoreFacts::new(&layout));
+        let at = parse_lenient("2024-01-01").unwrap();
+        let s = Engine::default()
+            .status_from(&&reads, "app:1.0", Some(&tag("1.0")), at)
+            .await
+            .unwrap();
+        assert_eq!(s.revision.as_deref(), Some("20230710"));
+        assert_eq!(s.state, State::Supported);
+        assert_eq!(reads.reads(), ["manifest", "referrers"]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_invalid_rolling_tag_is_none_and_cached_as_such() {
+        let (_dir, layout) = lineage().await;
+        let reads = Counting::new(StoreFacts::new(&layout));
+        let cache = FactCache::unbounded();
+        let source = cache.over("app", &reads);
+        for version in ["2.0", "not a tag"] {
+            for _ in 0..2 {
+                assert_eq!(source.rolling_tag(version).await.unwrap(), None);
+            }
+        }
+        assert_eq!(reads.reads(), ["rolling_tag", "rolling_tag"]);
+        let found = source.rolling_tag("1.0").await.unwrap().unwrap();
+        assert_eq!(found.revision.as_deref(), Some("20230710"));
+        assert_eq!(found.reference, format!("{}:1.0-20230710", layout.name()));
+    }
+
+    #[tokio::test]
+    async fn sources_of_different_scopes_do_not_share_facts() {
+        let (_dir, layout) = lineage().await;
+        let reads = Counting::new(StoreFacts::new(&layout));
+        let cache = FactCache::unbounded();
+        let target = tag("1.0-20230707");
+        for scope in ["app", "other", "app"] {
+            cache
+                .over(scope, &reads)
+                .manifest(Some(&target))
+                .await
+                .unwrap();
+        }
+        assert_eq!(reads.reads().len(), 2);
+        assert_eq!(cache.tags.stats().hits, 1);
+    }
+}
