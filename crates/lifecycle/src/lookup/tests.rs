@@ -1,11 +1,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use bytes::Bytes;
 use lineage_oci::time::parse_lenient;
-use lineage_oci::{Descriptor, RawManifest, media_type};
-use lineage_store::{BlobStream, ErrorKind, LayoutStore, Store, blob};
-use serde_json::json;
+use lineage_oci::{Descriptor, RawManifest};
+use lineage_store::{BlobStream, ErrorKind, LayoutStore, Store};
 
 use super::*;
 use crate::{Reason, RecordSpec, State};
@@ -146,39 +144,7 @@ impl StoreOpener for Opener {
     }
 }
 
-/// An image of version `1.0` and `revision`, tagged `1.0-<revision>`.
-pub(crate) async fn push_image(store: &LayoutStore, revision: &str, created: &str) -> RawManifest {
-    let mut descs = Vec::new();
-    for (mt, data) in [
-        (
-            media_type::OCI_CONFIG,
-            format!(r#"{{"architecture":"amd64","os":"linux","rev":"{revision}"}}"#),
-        ),
-        (media_type::OCI_LAYER_TAR, format!("app {revision}\n")),
-    ] {
-        let d = Descriptor::new(mt, Digest::sha256(data.as_bytes()), data.len() as u64);
-        store
-            .blob_put(&d, blob::from_bytes(Bytes::from(data)))
-            .await
-            .unwrap();
-        descs.push(d);
-    }
-    let m = RawManifest::from_canonical(&json!({
-        "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
-        "config": descs[0], "layers": [descs[1]],
-        "annotations": {
-            "org.opencontainers.image.version": "1.0",
-            "org.opencontainers.image.revision": revision,
-            "org.opencontainers.image.created": created,
-        }
-    }))
-    .unwrap();
-    store
-        .manifest_put(&m, Some(&format!("1.0-{revision}")))
-        .await
-        .unwrap();
-    m
-}
+pub(crate) use lineage_store::testing::push_revision as push_image;
 
 struct Fixture {
     dir: tempfile::TempDir,
