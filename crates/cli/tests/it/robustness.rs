@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -255,32 +254,6 @@ fn an_interrupted_copy_into_an_archive_leaves_no_temporaries() {
     assert!(!tar.exists(), "an interrupted copy wrote the archive");
 }
 
-/// The process umask, from `/proc/self/status`.
-fn umask() -> u32 {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
-    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).unwrap()
-}
-
-#[track_caller]
-fn assert_modes(dir: &Path, umask: u32) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        let mode = meta.permissions().mode() & 0o777;
-        let want = if meta.is_dir() { 0o777 } else { 0o666 } & !umask;
-        assert_eq!(
-            mode,
-            want,
-            "{} is {mode:o}, not {want:o} (umask {umask:o})",
-            entry.path().display()
-        );
-        if meta.is_dir() {
-            assert_modes(&entry.path(), umask);
-        }
-    }
-}
-
 // Item 8: `-rw------- app.tar` and `index.json` whatever the umask.
 #[test]
 fn copies_are_readable_as_the_umask_allows() {
@@ -303,9 +276,8 @@ fn copies_are_readable_as_the_umask_allows() {
         ],
     );
     assert!(layout.join("index.json").is_file() && tar.is_file());
-    let umask = umask();
     // With the usual umask (022) these are 0644 and 0755.
-    assert_modes(&s.join("out"), umask);
+    lineage_store::testing::assert_modes_honour_umask(&s.join("out"));
 }
 
 mod help {
