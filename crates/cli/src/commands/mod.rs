@@ -14,6 +14,7 @@ pub mod probe;
 pub mod report;
 pub mod resolve;
 pub mod serve;
+pub mod serve_gc;
 pub mod tags;
 pub mod update;
 pub mod webhook;
