@@ -75,7 +75,11 @@ pub async fn run(a: ServeGcArgs) -> anyhow::Result<()> {
     outln!("{text}")?;
     eprintln!(
         "lineage serve gc: {} {} blob(s), {} referrer(s), {} upload(s), {} bytes in {} repositories ({} ms)",
-        if report.dry_run { "would remove" } else { "removed" },
+        if report.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        },
         report.blobs_removed,
         report.referrers_removed,
         report.uploads_removed,

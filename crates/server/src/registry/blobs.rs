@@ -159,7 +159,11 @@ fn tokio_stream_of(
 }
 
 /// DELETE a blob; a stored manifest's digest is refused.
-pub(crate) async fn delete(reg: &Registry, name: &str, digest_text: &str) -> Result<Response, OciError> {
+pub(crate) async fn delete(
+    reg: &Registry,
+    name: &str,
+    digest_text: &str,
+) -> Result<Response, OciError> {
     if reg.policy.no_delete {
         return Err(OciError::unsupported(
             "deletes are disabled on this registry",

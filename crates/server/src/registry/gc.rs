@@ -110,7 +110,10 @@ impl Metrics {
     /// The counters as `(name, value)`, Prometheus names.
     pub(crate) fn values(&self) -> [(&'static str, u64); 6] {
         [
-            ("lineage_registry_gc_runs_total", self.runs.load(Ordering::Relaxed)),
+            (
+                "lineage_registry_gc_runs_total",
+                self.runs.load(Ordering::Relaxed),
+            ),
             (
                 "lineage_registry_gc_blobs_removed_total",
                 self.blobs_removed.load(Ordering::Relaxed),

@@ -193,7 +193,11 @@ pub(crate) async fn put(
 }
 
 /// DELETE by digest (the manifest and every tag on it) or by tag (only the tag).
-pub(crate) async fn delete(reg: &Registry, name: &str, reference: &str) -> Result<Response, OciError> {
+pub(crate) async fn delete(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+) -> Result<Response, OciError> {
     if reg.policy.no_delete {
         return Err(OciError::unsupported(
             "deletes are disabled on this registry",

@@ -25,9 +25,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use self::error::OciError;
-use self::path::{PathError, Route};
 pub(crate) use self::gc::scheduled as gc_scheduled;
 pub use self::gc::{GcError, RepositoryGcReport, RootGcReport, collect_root};
+use self::path::{PathError, Route};
 pub use self::sessions::{Clock, SystemClock};
 pub use self::state::{Policy, Registry};
 pub use lineage_store::layout::gc::{GcOptions, GcReport, RemovedBlob};

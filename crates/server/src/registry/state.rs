@@ -145,7 +145,12 @@ impl Registry {
                 }
             }
         }
-        tracing::info!(repositories = names.len(), referrers = count, elapsed_ms = started.elapsed().as_millis() as u64, "referrers indexed");
+        tracing::info!(
+            repositories = names.len(),
+            referrers = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "referrers indexed"
+        );
     }
 
     /// Take the time from `clock` (tests move it instead of sleeping).
