@@ -23,32 +23,67 @@ use super::{LayoutStore, index};
 use crate::error::{Result, StoreError};
 use crate::fs;
 
-/// One referrer: what a listing needs and nothing else.
+/// One referrer: what a listing needs and nothing else. Its digest is inside `json`; a
+/// hash of it finds duplicates and removals without a second copy.
 #[derive(Debug, Clone)]
 struct Entry {
-    digest: Digest,
+    key: u64,
     artifact_type: Option<Arc<str>>,
     json: Arc<str>,
 }
 
+impl Entry {
+    /// Whether this entry is the referrer `digest` (its hash first, then its text).
+    fn is(&self, key: u64, digest: &Digest) -> bool {
+        self.key == key && self.json.contains(&format!("\"digest\":\"{digest}\""))
+    }
+}
+
+fn key(digest: &Digest) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = KEYS.build_hasher();
+    h.write(digest.as_str().as_bytes());
+    h.finish()
+}
+
+/// One fixed hasher for the process: keys are compared within one index only.
+static KEYS: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+
+/// The referrers of one subject, in push order, and the keys of those listed.
+#[derive(Debug, Default)]
+struct List {
+    entries: Vec<Entry>,
+    keys: HashSet<u64>,
+}
+
 #[derive(Debug, Default)]
 struct Map {
-    by_subject: HashMap<Digest, Vec<Entry>>,
+    by_subject: HashMap<Digest, List>,
     types: HashSet<Arc<str>>,
 }
 
 impl Map {
-    fn add(&mut self, subject: Digest, entry: Entry) {
+    fn add(&mut self, subject: Digest, digest: &Digest, entry: Entry) {
         let list = self.by_subject.entry(subject).or_default();
-        if !list.iter().any(|e| e.digest == entry.digest) {
-            list.push(entry);
+        // A key seen before is rare (a referrer pushed again): only then compare texts.
+        if !list.keys.insert(entry.key) && list.entries.iter().any(|e| e.is(entry.key, digest)) {
+            return;
         }
+        list.entries.push(entry);
     }
 
     fn remove(&mut self, gone: &HashSet<Digest>) {
+        let gone: Vec<(u64, &Digest)> = gone.iter().map(|d| (key(d), d)).collect();
+        let keys: HashSet<u64> = gone.iter().map(|(k, _)| *k).collect();
         self.by_subject.retain(|_, list| {
-            list.retain(|e| !gone.contains(&e.digest));
-            !list.is_empty()
+            if list.keys.is_disjoint(&keys) {
+                return true;
+            }
+            list.entries
+                .retain(|e| !gone.iter().any(|(k, d)| e.is(*k, d)));
+            list.keys = list.entries.iter().map(|e| e.key).collect();
+            !list.entries.is_empty()
         });
     }
 
@@ -63,7 +98,7 @@ impl Map {
     }
 
     fn len(&self) -> usize {
-        self.by_subject.values().map(Vec::len).sum()
+        self.by_subject.values().map(|l| l.entries.len()).sum()
     }
 }
 
@@ -110,8 +145,9 @@ impl Referrers {
             State::Unloaded => {}
             State::Loading(ops) => ops.push(Op::Add(subject.clone(), Box::new(referrer))),
             State::Loaded(map) => {
+                let digest = referrer.digest.clone();
                 let entry = entry(map, referrer);
-                map.add(subject.clone(), entry);
+                map.add(subject.clone(), &digest, entry);
             }
         }
     }
@@ -142,8 +178,9 @@ impl Referrers {
                         };
                         let mut map = Map::default();
                         for (subject, d) in found {
+                            let digest = d.digest.clone();
                             let e = entry(&mut map, d);
-                            map.add(subject, e);
+                            map.add(subject, &digest, e);
                         }
                         // The queued changes, in order, on top of the snapshot: each was on
                         // disk before it was queued, so the snapshot holds it or not, and
@@ -151,8 +188,9 @@ impl Referrers {
                         for op in ops {
                             match op {
                                 Op::Add(subject, d) => {
+                                    let digest = d.digest.clone();
                                     let e = entry(&mut map, *d);
-                                    map.add(subject, e);
+                                    map.add(subject, &digest, e);
                                 }
                                 Op::Remove(gone) => map.remove(&gone),
                             }
@@ -187,7 +225,8 @@ impl Referrers {
                 .by_subject
                 .get(subject)
                 .map(|list| {
-                    list.iter()
+                    list.entries
+                        .iter()
                         .filter(|e| {
                             lineage_oci::referrers::artifact_type_passes(
                                 e.artifact_type.as_deref(),
@@ -210,8 +249,8 @@ fn entry(map: &mut Map, d: Descriptor) -> Entry {
         .unwrap_or_default()
         .into();
     Entry {
+        key: key(&d.digest),
         artifact_type: map.intern(d.artifact_type.as_deref()),
-        digest: d.digest,
         json,
     }
 }
