@@ -1,9 +1,9 @@
 //! The layout's referrers index: subject → the manifests listed in the layout whose
 //! `subject` it is, the one index `lineage serve` answers the referrers API from.
 //!
-//! Entries are compact: the referrer's digest, its artifactType (interned: a repository
-//! holds a handful of types) and its descriptor as a referrer, serialised once (shared, so
-//! a listing clones pointers, not text). No JSON tree is kept per entry.
+//! Entries are compact: a hash of the referrer's digest, its artifactType (interned: a
+//! repository holds a handful of types) and its descriptor as a referrer, serialised once
+//! (shared, so a listing clones pointers, not text). No JSON tree is kept per entry.
 //!
 //! The index is built on first use (a listing, or [`LayoutStore::referrers_load`] which the
 //! server runs in the background at start) by reading every listed manifest once, and kept
