@@ -254,14 +254,22 @@ pub(super) fn read_file(root: &Path) -> Result<Index> {
 /// Apply journal entries as untagged puts, skipping those whose manifest blob is gone (a
 /// delete folded them in before it removed the blob).
 fn fold(root: &Path, index: &mut Index, entries: Vec<Descriptor>) {
+    if entries.is_empty() {
+        return;
+    }
+    // One set of what is listed, not a search of the entries per journal line.
+    let mut listed: std::collections::HashSet<Digest> = index
+        .entries
+        .iter()
+        .map(|e| e.desc.digest.clone())
+        .collect();
     for d in entries {
-        let blob = root
-            .join("blobs")
-            .join(d.digest.algorithm().as_str())
-            .join(d.digest.encoded());
-        if blob.is_file() {
-            index.put(&d, None);
+        if listed.contains(&d.digest) || !super::blob_file(root, &d.digest).is_file() {
+            continue;
         }
+        listed.insert(d.digest.clone());
+        index.push(d);
+        index.dirty = true;
     }
 }
 
