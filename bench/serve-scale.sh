@@ -162,6 +162,7 @@ for reg in lineage distribution; do
 done
 
 say "GC: $orphans orphaned referrers"
+url="http://$lineage_host"  # the restart above picked a new port
 $py live-setup "$url" gcbench 20 > /dev/null
 $py orphans "$url" gcbench 0 "$orphans" > /dev/null
 live_before=$($py live "$url" gcbench)
