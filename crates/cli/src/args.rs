@@ -383,6 +383,15 @@ pub struct ServeArgs {
     /// The policy routes served next to the registry.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Collect garbage this often while serving (e.g. `24h`); never unless given.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub gc_interval: Option<std::time::Duration>,
+    /// What a scheduled collection removes.
+    #[command(flatten)]
+    pub gc: crate::commands::serve_gc::GcArgs,
+    /// `lineage serve gc`.
+    #[command(subcommand)]
+    pub command: Option<crate::commands::serve_gc::ServeCommand>,
 }
 
 /// Arguments of `lineage logout`.

@@ -8,10 +8,13 @@ use crate::digest::Digest;
 /// referrer when `types` is empty, else those whose artifactType is one of them. The one
 /// filter of the registry's listing, the layout store and the tag-schema fallback.
 pub fn passes_filter(d: &Descriptor, types: &[&str]) -> bool {
-    types.is_empty()
-        || d.artifact_type
-            .as_deref()
-            .is_some_and(|t| types.contains(&t))
+    artifact_type_passes(d.artifact_type.as_deref(), types)
+}
+
+/// [`passes_filter`] for a referrer known only by its artifactType (an index that keeps
+/// compact entries instead of descriptors).
+pub fn artifact_type_passes(artifact_type: Option<&str>, types: &[&str]) -> bool {
+    types.is_empty() || artifact_type.is_some_and(|t| types.contains(&t))
 }
 
 /// The tag that holds the referrers index of `subject` on a registry without the referrers

@@ -148,6 +148,13 @@ pub async fn serve(
         p.scope.attach(registry.clone(), local);
     }
     tokio::spawn(expire_uploads(Arc::downgrade(&registry)));
+    {
+        let r = registry.clone();
+        tokio::spawn(async move { r.load_referrers().await });
+    }
+    if let Some(interval) = registry.policy.gc_interval {
+        tokio::spawn(registry::gc_scheduled(Arc::downgrade(&registry), interval));
+    }
     let app = app(
         registry,
         auth,

@@ -17,6 +17,7 @@ pub mod push;
 pub mod report;
 pub mod resolve;
 pub mod serve;
+pub mod serve_gc;
 pub mod tags;
 pub mod update;
 pub mod webhook;

@@ -17,6 +17,9 @@ pub async fn run(
     printer: Printer,
     a: ServeArgs,
 ) -> anyhow::Result<()> {
+    if let Some(super::serve_gc::ServeCommand::Gc(g)) = a.command {
+        return super::serve_gc::run(printer, g).await;
+    }
     if a.upload_idle_timeout.is_zero() || a.max_uploads == 0 {
         anyhow::bail!(
             "`--upload-idle-timeout` and `--max-uploads` must be above zero, or no upload could finish"
@@ -36,6 +39,8 @@ pub async fn run(
             referrers_page_size: a.referrers_page_size,
             upload_idle_timeout: a.upload_idle_timeout,
             max_uploads: a.max_uploads,
+            gc_interval: a.gc_interval.filter(|d| !d.is_zero()),
+            gc: a.gc.options(false),
         },
         htpasswd: a.htpasswd,
         tls: a.tls_cert.zip(a.tls_key),

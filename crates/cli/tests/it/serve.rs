@@ -510,3 +510,103 @@ fn serves_tls_with_the_given_certificate() {
         digest
     );
 }
+
+/// Issue 15 item 5: SIGKILL while eight clients push referrers (the journal's path: untagged
+/// manifests with a subject): after a restart, every manifest a client was answered 201 for
+/// is served and listed, and the journal holds only whole lines. The restart's time to
+/// ready is printed.
+#[test]
+fn sigkill_during_concurrent_referrer_pushes_loses_no_acknowledged_manifest() {
+    let s = Scratch::new();
+    let root = s.join("root");
+    let server = Serve::start(&root, &[]);
+    let empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    let subject = format!("sha256:{}", "ab".repeat(32));
+    let base = format!("http://{}/v2/crash", server.host);
+    tool(
+        "curl",
+        [
+            "-sf",
+            "-X",
+            "POST",
+            "--data-binary",
+            "{}",
+            &format!("{base}/blobs/uploads/?digest={empty}"),
+        ],
+    );
+    let script = |client: usize| {
+        format!(
+            r#"for n in $(seq 1 60); do
+  body='{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x.crash","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{empty}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{empty}","size":2}}],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{subject}","size":100}},"annotations":{{"n":"{client}-'$n'"}}}}'
+  d=sha256:$(printf %s "$body" | sha256sum | cut -d' ' -f1)
+  code=$(curl -s -o /dev/null -w '%{{http_code}}' -X PUT -H 'content-type: application/vnd.oci.image.manifest.v1+json' --data-binary "$body" "{base}/manifests/$d") || exit 0
+  [ "$code" = 201 ] || exit 0
+  echo "$d"
+done"#
+        )
+    };
+    let mut clients: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            Command::new("bash")
+                .args(["-c", &script(i)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // The first client's 60 pushes were all answered; the others are under way.
+    let first = clients.remove(0).wait_with_output().unwrap();
+    server.kill();
+    let mut acknowledged: BTreeSet<String> = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(acknowledged.len(), 60);
+    for c in clients {
+        let out = c.wait_with_output().unwrap();
+        acknowledged.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from),
+        );
+    }
+    let journal = std::fs::read(root.join("crash/.lineage-journal")).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let server = Serve::start(&root, &[]);
+    eprintln!(
+        "restart to ready: {} ms with {} referrers acknowledged ({} journal bytes)",
+        started.elapsed().as_millis(),
+        acknowledged.len(),
+        journal.len()
+    );
+    let base = format!("http://{}/v2/crash", server.host);
+    let listing: Value = serde_json::from_slice(&tool(
+        "curl",
+        ["-sf", &format!("{base}/referrers/{subject}")],
+    ))
+    .unwrap();
+    let listed: BTreeSet<String> = listing["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    for d in &acknowledged {
+        assert!(listed.contains(d), "{d} was acknowledged and is not listed");
+        let code = tool(
+            "curl",
+            [
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                "accept: application/vnd.oci.image.manifest.v1+json",
+                &format!("{base}/manifests/{d}"),
+            ],
+        );
+        assert_eq!(code, b"200", "{d}");
+    }
+}

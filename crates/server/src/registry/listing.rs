@@ -1,6 +1,7 @@
 //! Listings: tags (end-8, `n`/`last` with `Link`), the catalog, and referrers (end-12) from
-//! the in-memory index, filtered by `artifactType` (repeatable: any of them) and paged with
-//! `Link`.
+//! the layout store's referrers index, filtered by `artifactType` (repeatable: any of them)
+//! and paged with `Link`. A referrers page is written from the index's serialised entries,
+//! without parsing or building a JSON tree per entry.
 
 use std::collections::HashMap;
 
@@ -47,7 +48,7 @@ fn json_response(body: serde_json::Value, content_type: &str) -> Response {
 }
 
 /// GET the tags of a repository.
-pub async fn tags(
+pub(crate) async fn tags(
     reg: &Registry,
     name: &str,
     query: &HashMap<String, String>,
@@ -75,7 +76,7 @@ pub async fn tags(
 }
 
 /// GET the catalog.
-pub async fn catalog(
+pub(crate) async fn catalog(
     reg: &Registry,
     query: &HashMap<String, String>,
 ) -> Result<Response, OciError> {
@@ -98,7 +99,7 @@ pub async fn catalog(
 
 /// GET the referrers of a digest: 200 with an image index, also for unknown digests and
 /// repositories.
-pub async fn referrers(
+pub(crate) async fn referrers(
     reg: &Registry,
     name: &str,
     digest_text: &str,
@@ -110,8 +111,13 @@ pub async fn referrers(
         .filter(|(k, _)| k == "artifactType")
         .map(|(_, v)| v.as_str())
         .collect();
-    let mut all = reg.referrers(name, &digest);
-    all.retain(|d| lineage_oci::referrers::passes_filter(d, &types));
+    let all = match reg.repo(name).await {
+        Some(repo) => repo
+            .referrers_json(&digest, &types)
+            .await
+            .map_err(|e| internal("cannot list referrers", &e))?,
+        None => Vec::new(),
+    };
     let size = reg.policy.referrers_page_size.max(1);
     let page_no: usize = query
         .iter()
@@ -120,8 +126,24 @@ pub async fn referrers(
         .unwrap_or(0);
     let start = page_no.saturating_mul(size).min(all.len());
     let end = (start + size).min(all.len());
-    let body = json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": &all[start..end]});
-    let mut resp = json_response(body, media_type::OCI_INDEX);
+    let mut body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":["#,
+        media_type::OCI_INDEX
+    );
+    body.reserve(all[start..end].iter().map(|j| j.len() + 1).sum());
+    for (i, entry) in all[start..end].iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(entry);
+    }
+    body.push_str("]}");
+    let mut resp = (StatusCode::OK, body).into_response();
+    insert(
+        resp.headers_mut(),
+        header::CONTENT_TYPE.as_str(),
+        media_type::OCI_INDEX,
+    );
     if !types.is_empty() {
         insert(resp.headers_mut(), "oci-filters-applied", "artifactType");
     }

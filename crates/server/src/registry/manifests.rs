@@ -1,8 +1,10 @@
 //! Manifests (end-3, end-7, end-9): exact bytes in, exact bytes out. A PUT is refused unless
 //! it is a manifest of a type the registry knows, at most 4 MiB, matching the digest it is
 //! pushed by, and naming only content the repository has (`subject` excepted: a referrer
-//! may come before its subject). A manifest with a `subject` is indexed for the referrers
-//! API at once and the answer carries `OCI-Subject`.
+//! may come before its subject). A manifest with a `subject` is indexed by the layout store
+//! for the referrers API as it is stored, and the answer carries `OCI-Subject` when the
+//! store says so ([`lineage_store::PushResult::subject_indexed`]). A GET by digest reads the
+//! blob directly; by tag, it resolves through the store's cached tags.
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -29,7 +31,7 @@ fn target(reference: &str) -> Result<TagOrDigest, OciError> {
 }
 
 /// GET or HEAD a manifest by tag or digest.
-pub async fn get(
+pub(crate) async fn get(
     reg: &Registry,
     name: &str,
     reference: &str,
@@ -40,7 +42,11 @@ pub async fn get(
         .repo(name)
         .await
         .ok_or_else(|| OciError::manifest_unknown(reference))?;
-    let manifest = match repo.manifest_fetch(&target).await {
+    let fetched = match &target {
+        TagOrDigest::Digest(d) => repo.manifest_get(d).await,
+        TagOrDigest::Tag(_) => repo.manifest_fetch(&target).await,
+    };
+    let manifest = match fetched {
         Ok(m) => m,
         Err(e) if e.is_not_found() => return Err(OciError::manifest_unknown(reference)),
         Err(e) => return Err(internal("cannot read a manifest", &e)),
@@ -69,7 +75,7 @@ pub async fn get(
 const OVERSIZE_DRAINED: u64 = 2 * MAX_MANIFEST_SIZE as u64;
 
 /// PUT a manifest, by tag or by digest, with more tags in `?tag=`.
-pub async fn put(
+pub(crate) async fn put(
     reg: &Registry,
     name: &str,
     reference: &str,
@@ -152,7 +158,8 @@ pub async fn put(
         .await
         .map_err(|e| internal("cannot create a repository", &e))?;
     let first = tags.first().map(String::as_str);
-    repo.manifest_put(&manifest, first)
+    let pushed = repo
+        .manifest_put(&manifest, first)
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidInput => OciError::manifest_blob_unknown(e.to_string()),
@@ -163,9 +170,6 @@ pub async fn put(
             .await
             .map_err(|e| internal("cannot tag a manifest", &e))?;
     }
-    if let Some(subject) = &view.subject {
-        reg.add_referrer(name, &subject.digest, manifest.referrer_descriptor());
-    }
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
     insert(
@@ -175,7 +179,9 @@ pub async fn put(
     );
     insert(h, "docker-content-digest", manifest.digest().as_str());
     insert(h, header::CONTENT_LENGTH.as_str(), "0");
-    if let Some(subject) = &view.subject {
+    if let Some(subject) = &view.subject
+        && pushed.subject_indexed
+    {
         insert(h, "oci-subject", subject.digest.as_str());
     }
     for t in extra_tags {
@@ -187,7 +193,11 @@ pub async fn put(
 }
 
 /// DELETE by digest (the manifest and every tag on it) or by tag (only the tag).
-pub async fn delete(reg: &Registry, name: &str, reference: &str) -> Result<Response, OciError> {
+pub(crate) async fn delete(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+) -> Result<Response, OciError> {
     if reg.policy.no_delete {
         return Err(OciError::unsupported(
             "deletes are disabled on this registry",
@@ -199,13 +209,7 @@ pub async fn delete(reg: &Registry, name: &str, reference: &str) -> Result<Respo
         .await
         .ok_or_else(|| OciError::manifest_unknown(reference))?;
     let result = match &target {
-        TagOrDigest::Digest(d) => {
-            let r = repo.manifest_delete(d).await;
-            if r.is_ok() {
-                reg.remove_referrer(name, d);
-            }
-            r
-        }
+        TagOrDigest::Digest(d) => repo.manifest_delete(d).await,
         TagOrDigest::Tag(t) => repo.tag_delete(t).await,
     };
     match result {

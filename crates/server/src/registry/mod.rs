@@ -1,14 +1,17 @@
 //! The OCI distribution v1.1 API: one catch-all route under `/v2/`, a hand-written path
-//! parser, and one module per noun. See
+//! parser, one module per noun, and garbage collection of the root ([`gc`]). Storage,
+//! and the referrers index the API answers from, are the layout store's
+//! ([`lineage_store::LayoutStore`]). See
 //! <https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md>.
 
 mod blobs;
-pub mod error;
+pub(crate) mod error;
+mod gc;
 mod listing;
 mod manifests;
-pub mod path;
-pub mod sessions;
-pub mod state;
+pub(crate) mod path;
+mod sessions;
+mod state;
 mod uploads;
 
 use std::collections::HashMap;
@@ -22,12 +25,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use self::error::OciError;
+pub(crate) use self::gc::scheduled as gc_scheduled;
+pub use self::gc::{GcError, RepositoryGcReport, RootGcReport, collect_root};
 use self::path::{PathError, Route};
 pub use self::sessions::{Clock, SystemClock};
 pub use self::state::{Policy, Registry};
+pub use lineage_store::layout::gc::{GcOptions, GcReport, RemovedBlob};
 
 /// The registry routes.
-pub fn router() -> Router<Arc<Registry>> {
+pub(crate) fn router() -> Router<Arc<Registry>> {
     Router::new()
         .route("/v2", any(dispatch))
         .route("/v2/", any(dispatch))

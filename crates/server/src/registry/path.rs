@@ -10,7 +10,7 @@ use super::error::OciError;
 /// A parsed registry route. Fields are the repository `name` and the path's last segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
-pub enum Route {
+pub(crate) enum Route {
     /// `/v2/`
     Base,
     /// `/v2/_catalog`
@@ -31,7 +31,7 @@ pub enum Route {
 
 /// Why a path is not a registry route.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// Not a route of the distribution API.
     NotFound,
     /// A route, but the repository name breaks the grammar.
@@ -39,7 +39,7 @@ pub enum PathError {
 }
 
 /// Parse a request path (without query).
-pub fn parse(path: &str) -> Result<Route, PathError> {
+pub(crate) fn parse(path: &str) -> Result<Route, PathError> {
     let rest = path.strip_prefix("/v2").ok_or(PathError::NotFound)?;
     if rest.is_empty() || rest == "/" {
         return Ok(Route::Base);
@@ -104,7 +104,7 @@ fn checked(name: &str) -> Result<String, PathError> {
 /// `ROOT/<name>`, so `app/blobs/sha256/<hex>` would sit on blob `<hex>` of `app`; with that
 /// rule no repository's directory falls inside another's layout files (see
 /// [`super::state`]).
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     lineage_oci::reference::is_valid_repository(name)
         && !name
             .split('/')
@@ -114,7 +114,7 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// A digest in a path or query; `DIGEST_INVALID` when it is malformed or of an algorithm not
 /// supported.
-pub fn digest(text: &str) -> Result<Digest, OciError> {
+pub(crate) fn digest(text: &str) -> Result<Digest, OciError> {
     text.parse()
         .map_err(|_| OciError::digest_invalid(format!("invalid digest `{text}`")))
 }

@@ -46,9 +46,7 @@ impl Clock for SystemClock {
 }
 
 /// An upload in progress: its file, how much it holds, and the hash of that much.
-pub struct Session {
-    /// The repository the upload is for.
-    pub name: String,
+pub(crate) struct Session {
     /// The temporary file.
     pub path: PathBuf,
     /// Bytes received so far.
@@ -60,9 +58,8 @@ pub struct Session {
 }
 
 impl Session {
-    fn new(name: &str, path: PathBuf, now: Instant) -> Session {
+    fn new(path: PathBuf, now: Instant) -> Session {
         Session {
-            name: name.to_string(),
             path,
             offset: 0,
             hasher: Algorithm::Sha256.hasher(),
@@ -73,7 +70,7 @@ impl Session {
 
     /// `BLOB_UPLOAD_UNKNOWN` when the session was finished, cancelled or expired while the
     /// caller waited for its lock.
-    pub fn ensure_open(&self) -> Result<(), OciError> {
+    pub(crate) fn ensure_open(&self) -> Result<(), OciError> {
         if self.closed {
             Err(OciError::upload_unknown())
         } else {
@@ -88,7 +85,7 @@ struct Entry {
 }
 
 /// The upload sessions of a registry.
-pub struct Sessions {
+pub(crate) struct Sessions {
     dir: PathBuf,
     idle: Duration,
     max: usize,
@@ -98,7 +95,7 @@ pub struct Sessions {
 
 impl Sessions {
     /// Sessions with files in `dir`, expiring after `idle`, at most `max` open.
-    pub fn new(dir: PathBuf, idle: Duration, max: usize, clock: Arc<dyn Clock>) -> Sessions {
+    pub(crate) fn new(dir: PathBuf, idle: Duration, max: usize, clock: Arc<dyn Clock>) -> Sessions {
         Sessions {
             dir,
             idle,
@@ -109,27 +106,29 @@ impl Sessions {
     }
 
     /// Use `clock` from now on.
-    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+    pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
     }
 
     /// How long a session may stay idle.
-    pub fn idle_timeout(&self) -> Duration {
+    pub(crate) fn idle_timeout(&self) -> Duration {
         self.idle
     }
 
     /// The directory of the sessions' files.
-    pub fn dir(&self) -> &std::path::Path {
+    pub(crate) fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 
     /// How many sessions are open.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.table.lock().map_or(0, |t| t.len())
     }
 
     /// Whether no session is open.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
@@ -139,7 +138,7 @@ impl Sessions {
 
     /// Open a session for repository `name`; its id and the session. Expired sessions are
     /// removed first, and none is opened when [`Sessions::new`]'s `max` are open.
-    pub async fn open(&self, name: &str) -> Result<(String, Arc<Mutex<Session>>), OciError> {
+    pub(crate) async fn open(&self, name: &str) -> Result<(String, Arc<Mutex<Session>>), OciError> {
         self.expire().await;
         let id = new_id();
         let path = self.dir.join(&id);
@@ -151,11 +150,7 @@ impl Sessions {
                     table.len()
                 )));
             }
-            let session = Arc::new(Mutex::new(Session::new(
-                name,
-                path.clone(),
-                self.clock.now(),
-            )));
+            let session = Arc::new(Mutex::new(Session::new(path.clone(), self.clock.now())));
             table.insert(
                 id.clone(),
                 Entry {
@@ -173,17 +168,17 @@ impl Sessions {
     }
 
     /// A session outside the table, for an upload that starts and ends in one request.
-    pub async fn detached(&self, name: &str) -> Result<Session, OciError> {
+    pub(crate) async fn detached(&self) -> Result<Session, OciError> {
         let path = self.dir.join(new_id());
         tokio::fs::File::create(&path)
             .await
             .map_err(|e| internal("cannot create an upload file", &e))?;
-        Ok(Session::new(name, path, self.clock.now()))
+        Ok(Session::new(path, self.clock.now()))
     }
 
     /// The open session `id` of repository `name`. The caller must lock it and check
     /// [`Session::ensure_open`]: it may close before the lock is had.
-    pub fn get(&self, name: &str, id: &str) -> Result<Arc<Mutex<Session>>, OciError> {
+    pub(crate) fn get(&self, name: &str, id: &str) -> Result<Arc<Mutex<Session>>, OciError> {
         let table = self.table.lock().map_err(|_| poisoned())?;
         match table.get(id) {
             Some(e) if e.name == name => Ok(e.session.clone()),
@@ -193,7 +188,7 @@ impl Sessions {
 
     /// Lock session `id` of `name` for a request: `BLOB_UPLOAD_UNKNOWN` when it is unknown,
     /// closed, or idle for too long (then it is closed and its file removed).
-    pub async fn lock(
+    pub(crate) async fn lock(
         &self,
         name: &str,
         id: &str,
@@ -210,13 +205,13 @@ impl Sessions {
     }
 
     /// Note that `s` was used now (its idle time starts again).
-    pub fn touch(&self, s: &mut Session) {
+    pub(crate) fn touch(&self, s: &mut Session) {
         s.last_used = self.clock.now();
     }
 
     /// Close `s` (session `id`) for good and take it out of the table. Its file is the
     /// caller's to adopt or remove.
-    pub fn close(&self, id: &str, s: &mut Session) {
+    pub(crate) fn close(&self, id: &str, s: &mut Session) {
         s.closed = true;
         self.forget(id);
     }
@@ -229,7 +224,7 @@ impl Sessions {
 
     /// Close every session idle for longer than the timeout and remove its file; sessions
     /// in use (locked by a request) are left alone. Returns how many expired.
-    pub async fn expire(&self) -> usize {
+    pub(crate) async fn expire(&self) -> usize {
         let now = self.clock.now();
         let mut paths = Vec::new();
         if let Ok(mut table) = self.table.lock() {
@@ -256,7 +251,7 @@ impl Sessions {
 }
 
 /// Remove an upload file that may already be gone.
-pub async fn remove_file(path: &std::path::Path) {
+pub(crate) async fn remove_file(path: &std::path::Path) {
     match tokio::fs::remove_file(path).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,9 +1,11 @@
-//! The registry's shared state: where repositories live, which are open, the in-memory
-//! referrers index, and the upload sessions in progress.
+//! The registry's shared state: where repositories live, which are open, and the upload
+//! sessions in progress.
 //!
 //! Storage is one OCI image layout per repository (`ROOT/<name>`), written through
-//! [`LayoutStore`], so every repository is also readable as `oci:ROOT/<name>` by skopeo and
-//! umoci. Upload sessions live in `ROOT/.lineage-uploads` (never a valid repository name),
+//! [`LayoutStore`] with its journal on, so every repository is also readable as
+//! `oci:ROOT/<name>` by skopeo and umoci, and a referrer push does not rewrite `index.json`.
+//! Each repository's store owns its referrers index, built in the background after start
+//! (the registry answers at once; a listing waits for its repository's index). Upload sessions live in `ROOT/.lineage-uploads` (never a valid repository name),
 //! which is emptied at start-up; [`Sessions`] owns them.
 //!
 //! Names nest: `org/team` lives in `ROOT/org/team`, inside the directory of `org`'s layout
@@ -21,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lineage_oci::{Descriptor, Digest};
 use lineage_store::LayoutStore;
+use lineage_store::layout::gc::GcOptions;
 use tokio::sync::RwLock;
 
 use super::sessions::{Clock, Sessions, SystemClock};
@@ -41,6 +43,10 @@ pub struct Policy {
     /// How many upload sessions may be open at once; one more answers 429
     /// `TOOMANYREQUESTS`.
     pub max_uploads: usize,
+    /// Collect garbage this often ([`super::gc`]); never when `None`.
+    pub gc_interval: Option<Duration>,
+    /// What a scheduled collection removes.
+    pub gc: GcOptions,
 }
 
 impl Policy {
@@ -59,12 +65,11 @@ impl Default for Policy {
             referrers_page_size: 4096,
             upload_idle_timeout: Policy::DEFAULT_UPLOAD_IDLE_TIMEOUT,
             max_uploads: Policy::DEFAULT_MAX_UPLOADS,
+            gc_interval: None,
+            gc: GcOptions::default(),
         }
     }
 }
-
-/// Referrers of each subject, per repository: `(repository, subject) → descriptors`.
-type ReferrersIndex = HashMap<(String, Digest), Vec<Descriptor>>;
 
 /// Everything the handlers share.
 pub struct Registry {
@@ -72,17 +77,23 @@ pub struct Registry {
     /// The policy.
     pub policy: Policy,
     repos: RwLock<HashMap<String, Arc<LayoutStore>>>,
-    referrers: std::sync::RwLock<ReferrersIndex>,
     /// Upload sessions.
-    pub uploads: Sessions,
+    pub(crate) uploads: Sessions,
+    /// What garbage collection did since start.
+    pub(crate) gc_metrics: super::gc::Metrics,
+    /// Held (shared) while the registry runs: `lineage serve gc` on the same root sees it.
+    _running: Option<std::fs::File>,
 }
 
 /// Directory of upload sessions under the root.
-pub const UPLOADS_DIR: &str = ".lineage-uploads";
+pub(crate) const UPLOADS_DIR: &str = ".lineage-uploads";
+
+/// The file a running registry holds a shared lock on.
+pub(crate) const RUNNING_LOCK: &str = ".lineage-serve.lock";
 
 impl Registry {
     /// Open the registry at `root` (created if missing): clean what interrupted writes left,
-    /// and build the referrers index from disk.
+    /// and start building each repository's referrers index in the background.
     pub async fn open(root: &Path, policy: Policy) -> std::io::Result<Registry> {
         tokio::fs::create_dir_all(root).await?;
         let root = tokio::fs::canonicalize(root).await?;
@@ -97,24 +108,49 @@ impl Registry {
             policy.max_uploads,
             Arc::new(SystemClock),
         );
+        let running = std::fs::File::create(root.join(RUNNING_LOCK))?;
+        running.lock_shared()?;
         let registry = Registry {
             root,
             policy,
             repos: RwLock::new(HashMap::new()),
-            referrers: std::sync::RwLock::new(HashMap::new()),
             uploads: sessions,
+            gc_metrics: super::gc::Metrics::default(),
+            _running: Some(running),
         };
         let names = registry.repositories().await?;
+        for name in &names {
+            clean_temp_files(&registry.root.join(name)).await;
+        }
+        tracing::info!(repositories = names.len(), root = %registry.root.display(), "registry opened");
+        Ok(registry)
+    }
+
+    /// Open every repository and build its referrers index, one after another (what a
+    /// listing would otherwise wait for on first use).
+    pub(crate) async fn load_referrers(&self) {
+        let Ok(names) = self.repositories().await else {
+            return;
+        };
+        let started = std::time::Instant::now();
         let mut count = 0usize;
         for name in &names {
-            let root = registry.root.join(name);
-            clean_temp_files(&root).await;
-            if let Some(store) = registry.repo(name).await {
-                count += registry.index_repository(name, &store).await;
+            let Some(store) = self.repo(name).await else {
+                continue;
+            };
+            match store.referrers_load().await {
+                Ok(n) => count += n,
+                Err(e) => {
+                    tracing::warn!(repository = %name, error = %e, "cannot index the referrers of a repository");
+                }
             }
         }
-        tracing::info!(repositories = names.len(), referrers = count, root = %registry.root.display(), "registry opened");
-        Ok(registry)
+        tracing::info!(
+            repositories = names.len(),
+            referrers = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "referrers indexed"
+        );
     }
 
     /// Take the time from `clock` (tests move it instead of sleeping).
@@ -144,7 +180,7 @@ impl Registry {
             return None;
         }
         let store = LayoutStore::open(&dir).ok()?;
-        let store = Arc::new(store.with_name(name.to_string()));
+        let store = Arc::new(store.with_name(name.to_string()).with_journal());
         let mut repos = self.repos.write().await;
         Some(repos.entry(name.to_string()).or_insert(store).clone())
     }
@@ -163,15 +199,21 @@ impl Registry {
         }
         let store = Arc::new(
             LayoutStore::open_or_create_among(self.root.join(name), is_nested_repository)?
-                .with_name(name.to_string()),
+                .with_name(name.to_string())
+                .with_journal(),
         );
         repos.insert(name.to_string(), store.clone());
         Ok(store)
     }
 
     /// Every repository under the root, sorted: directories holding an `oci-layout` file.
-    pub async fn repositories(&self) -> std::io::Result<Vec<String>> {
-        let root = self.root.clone();
+    pub(crate) async fn repositories(&self) -> std::io::Result<Vec<String>> {
+        Registry::repositories_under(&self.root).await
+    }
+
+    /// Every repository under the root, sorted: directories holding an `oci-layout` file.
+    pub(crate) async fn repositories_under(root: &Path) -> std::io::Result<Vec<String>> {
+        let root = root.to_path_buf();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
             walk(&root, &root, &mut out)?;
@@ -180,54 +222,6 @@ impl Registry {
         })
         .await
         .map_err(std::io::Error::other)?
-    }
-
-    /// Referrers of `subject` in `repo`.
-    pub fn referrers(&self, repo: &str, subject: &Digest) -> Vec<Descriptor> {
-        self.referrers
-            .read()
-            .map(|m| {
-                m.get(&(repo.to_string(), subject.clone()))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Record that `referrer` (a manifest with `subject`) is in `repo`.
-    pub fn add_referrer(&self, repo: &str, subject: &Digest, referrer: Descriptor) {
-        if let Ok(mut m) = self.referrers.write() {
-            let list = m.entry((repo.to_string(), subject.clone())).or_default();
-            if !list.iter().any(|d| d.digest == referrer.digest) {
-                list.push(referrer);
-            }
-        }
-    }
-
-    /// Forget `referrer` wherever it is listed in `repo`.
-    pub fn remove_referrer(&self, repo: &str, referrer: &Digest) {
-        if let Ok(mut m) = self.referrers.write() {
-            for ((r, _), list) in m.iter_mut() {
-                if r == repo {
-                    list.retain(|d| &d.digest != referrer);
-                }
-            }
-        }
-    }
-
-    async fn index_repository(&self, name: &str, store: &LayoutStore) -> usize {
-        let entries = match store.referrer_entries().await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(repository = name, error = %e, "cannot index the referrers of a repository");
-                return 0;
-            }
-        };
-        let count = entries.len();
-        for (subject, referrer) in entries {
-            self.add_referrer(name, &subject, referrer);
-        }
-        count
     }
 }
 

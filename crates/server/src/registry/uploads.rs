@@ -39,14 +39,14 @@ fn session_response(status: StatusCode, name: &str, id: &str, offset: u64) -> Re
 }
 
 /// Set a header from text that is known to be valid header text.
-pub fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+pub(crate) fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
     }
 }
 
 /// The `201 Created` of a finished blob.
-pub fn created(name: &str, digest: &Digest) -> Response {
+pub(crate) fn created(name: &str, digest: &Digest) -> Response {
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
     insert(
@@ -129,7 +129,7 @@ fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, OciError> {
 }
 
 /// POST `/v2/<name>/blobs/uploads/`: mount, single-POST upload, or a new session.
-pub async fn start(
+pub(crate) async fn start(
     reg: &Registry,
     name: &str,
     query: &HashMap<String, String>,
@@ -156,7 +156,7 @@ pub async fn start(
     }
     if let Some(d) = query.get("digest") {
         let digest = path::digest(d)?;
-        let mut s = reg.uploads.detached(name).await?;
+        let mut s = reg.uploads.detached().await?;
         let result = async {
             append(&mut s, body, None).await?;
             finish(reg, name, &s, &digest).await
@@ -185,7 +185,7 @@ fn out_of_order(name: &str, id: &str, start: u64, offset: u64) -> Response {
 }
 
 /// PATCH a chunk (in order) or a stream. A chunk refused with 416 leaves the upload as it was.
-pub async fn patch(
+pub(crate) async fn patch(
     reg: &Registry,
     name: &str,
     id: &str,
@@ -208,13 +208,13 @@ pub async fn patch(
 }
 
 /// GET the state of a session: 204 with its `Range`.
-pub async fn status(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
+pub(crate) async fn status(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
     let s = reg.uploads.lock(name, id).await?;
     Ok(session_response(StatusCode::NO_CONTENT, name, id, s.offset))
 }
 
 /// DELETE a session.
-pub async fn cancel(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
+pub(crate) async fn cancel(reg: &Registry, name: &str, id: &str) -> Result<Response, OciError> {
     let mut s = reg.uploads.lock(name, id).await?;
     reg.uploads.close(id, &mut s);
     remove_file(&s.path).await;
@@ -225,7 +225,7 @@ pub async fn cancel(reg: &Registry, name: &str, id: &str) -> Result<Response, Oc
 /// is closed before the body is read, so a request racing with this one answers
 /// `BLOB_UPLOAD_UNKNOWN` and cannot touch the file that becomes the blob; only a chunk out
 /// of order (416) leaves it open.
-pub async fn put(
+pub(crate) async fn put(
     reg: &Registry,
     name: &str,
     id: &str,

@@ -56,7 +56,12 @@ pub(super) async fn put(
         .await
         .is_ok_and(|m| m.is_file() && m.len() == desc.size)
     {
-        return Ok(());
+        let t = target.clone();
+        return fs::blocking(move || {
+            touch(&t);
+            Ok(())
+        })
+        .await;
     }
     let dir = target.parent().unwrap_or(store.root()).to_path_buf();
     tokio::fs::create_dir_all(&dir)
@@ -109,6 +114,16 @@ pub(super) async fn put(
     fs::blocking(move || fs::persist(tmp, &target)).await
 }
 
+/// Mark a stored blob as written now: pushed again (or mounted), it is inside garbage
+/// collection's grace window again ([`super::gc`]), as a fresh upload would be, until the
+/// manifest that names it comes. A mount's hard link shares the inode, so the source's time
+/// moves too, which only keeps it longer.
+fn touch(path: &std::path::Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
 impl LayoutStore {
     /// Make `file`, whose content the caller has verified hashes to `digest`, the layout's
     /// blob `digest` without copying it (fsync, hard link, removal of `file`, fsync of the
@@ -135,7 +150,10 @@ impl LayoutStore {
         drop(f);
         let adopted = match std::fs::hard_link(file, &target) {
             Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                touch(&target);
+                false
+            }
             Err(e) => return Err(StoreError::io("link an upload to", &target, e)),
         };
         match std::fs::remove_file(file) {
@@ -162,14 +180,15 @@ impl LayoutStore {
         }
         let target = self.blob_path(digest);
         if target.is_file() {
+            touch(&target);
             return Ok(true);
         }
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         }
         match std::fs::hard_link(&source, &target) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Ok(()) => touch(&target),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => touch(&target),
             Err(_) => {
                 let tmp = fs::temp_file_in(self.root())?;
                 std::fs::copy(&source, tmp.path())

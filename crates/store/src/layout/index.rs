@@ -2,8 +2,9 @@
 //! wrote survive, and updated under a lock so concurrent writers lose nothing.
 //!
 //! Writers in one process serialise on a mutex per layout directory; writers in different
-//! processes on an exclusive `flock` of the layout's `oci-layout` file. Each update reads the
-//! current file, applies its change and replaces the file atomically.
+//! processes on an exclusive `flock` of the layout's `oci-layout` file ([`locked`]). Each
+//! update reads the current file and the journal ([`super::journal`]), applies its change
+//! and replaces the file atomically, then empties the journal.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -227,8 +228,18 @@ fn set_ref_name(entry: &mut Entry, tag: Option<&str>) {
     }
 }
 
-/// Read `ROOT/index.json`.
+/// Read the whole index: `ROOT/index.json` with the journal's entries ([`super::journal`])
+/// applied as untagged entries.
 pub fn read(root: &Path) -> Result<Index> {
+    let mut index = read_file(root)?;
+    fold(root, &mut index, super::journal::read(root)?);
+    index.dirty = false;
+    Ok(index)
+}
+
+/// Read `ROOT/index.json` alone (the tags are all there; the journal holds untagged
+/// entries only).
+pub(super) fn read_file(root: &Path) -> Result<Index> {
     let path = root.join("index.json");
     let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::InvalidLayout {
@@ -240,6 +251,28 @@ pub fn read(root: &Path) -> Result<Index> {
     Index::parse(&bytes, &path)
 }
 
+/// Apply journal entries as untagged puts, skipping those whose manifest blob is gone (a
+/// delete folded them in before it removed the blob).
+fn fold(root: &Path, index: &mut Index, entries: Vec<Descriptor>) {
+    if entries.is_empty() {
+        return;
+    }
+    // One set of what is listed, not a search of the entries per journal line.
+    let mut listed: std::collections::HashSet<Digest> = index
+        .entries
+        .iter()
+        .map(|e| e.desc.digest.clone())
+        .collect();
+    for d in entries {
+        if listed.contains(&d.digest) || !super::blob_file(root, &d.digest).is_file() {
+            continue;
+        }
+        listed.insert(d.digest.clone());
+        index.push(d);
+        index.dirty = true;
+    }
+}
+
 /// Write `ROOT/index.json` atomically.
 pub fn write(root: &Path, index: &Index) -> Result<()> {
     fs::write_atomic(root, &root.join("index.json"), &index.to_bytes()?)
@@ -249,16 +282,18 @@ type LockMap = HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>;
 static PROCESS_LOCKS: LazyLock<StdMutex<LockMap>> = LazyLock::new(|| StdMutex::new(HashMap::new()));
 
 /// The in-process lock for the layout at `root` (an absolute, canonical path).
-pub fn process_lock(root: &Path) -> Arc<tokio::sync::Mutex<()>> {
+fn process_lock(root: &Path) -> Arc<tokio::sync::Mutex<()>> {
     let mut map = PROCESS_LOCKS.lock().unwrap_or_else(|e| e.into_inner());
     map.entry(root.to_path_buf()).or_default().clone()
 }
 
-/// Apply `change` to the index at `root` under both locks, writing it back when it changed.
-pub async fn update<T, F>(root: &Path, change: F) -> Result<T>
+/// Run `work` on the layout at `root` under both write locks (the process's mutex, then an
+/// exclusive `flock` of `oci-layout`), off the async workers. Every change to what the
+/// layout lists, and garbage collection's sweep, runs under them.
+pub(super) async fn locked<T, F>(root: &Path, work: F) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Index) -> Result<T> + Send + 'static,
+    F: FnOnce(&Path) -> Result<T> + Send + 'static,
 {
     let lock = process_lock(root);
     let _guard = lock.lock().await;
@@ -268,14 +303,39 @@ where
         let file = std::fs::File::open(&header).map_err(|e| StoreError::io("open", &header, e))?;
         file.lock()
             .map_err(|e| StoreError::io("lock", &header, e))?;
-        let mut index = read(&root)?;
-        let out = change(&mut index)?;
-        if index.is_dirty() {
-            write(&root, &index)?;
-        }
-        Ok(out)
+        work(&root)
     })
     .await
+}
+
+/// Apply `change` to the whole index at `root` under the write locks, writing it back when
+/// it changed. The journal is folded in first and emptied once `index.json` holds it, so
+/// every rewrite is also a compaction.
+pub async fn update<T, F>(root: &Path, change: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Index) -> Result<T> + Send + 'static,
+{
+    locked(root, move |root| update_locked(root, change)).await
+}
+
+/// [`update`] for a caller that holds the write locks already.
+pub(super) fn update_locked<T>(
+    root: &Path,
+    change: impl FnOnce(&mut Index) -> Result<T>,
+) -> Result<T> {
+    let mut index = read_file(root)?;
+    let pending = super::journal::read(root)?;
+    let folded = !pending.is_empty();
+    fold(root, &mut index, pending);
+    let out = change(&mut index)?;
+    if index.is_dirty() || folded {
+        write(root, &index)?;
+    }
+    if folded {
+        super::journal::clear(root)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

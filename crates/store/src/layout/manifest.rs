@@ -100,10 +100,44 @@ pub(super) async fn put(
     );
     entry.artifact_type = view.artifact_type.clone();
     let tag_owned = tag.map(str::to_string);
-    index::update(store.root(), move |idx| {
-        Ok(idx.put(&entry, tag_owned.as_deref()))
+    let journaled = store.journal && tag.is_none();
+    // What it names is checked again under the write locks, which garbage collection's
+    // sweep holds too: a blob it names cannot be collected between the check and the
+    // listing.
+    let children: Vec<Digest> = view
+        .children()
+        .filter(|c| c.urls.is_none())
+        .map(|c| c.digest.clone())
+        .collect();
+    let name = store.name().to_string();
+    let digest = manifest.digest().clone();
+    index::locked(store.root(), move |root| {
+        if let Some(c) = children
+            .iter()
+            .find(|c| !super::blob_file(root, c).is_file())
+        {
+            return Err(StoreError::InvalidInput {
+                store: name,
+                message: format!(
+                    "manifest {digest} names {c}, which is not in the layout; push it first"
+                ),
+            });
+        }
+        if journaled {
+            super::journal::append(root, &entry)
+        } else {
+            index::update_locked(root, |idx| Ok(idx.put(&entry, tag_owned.as_deref()))).map(|_| ())
+        }
     })
     .await?;
+    if journaled {
+        store.compact_if_due();
+    }
+    if let Some(subject) = &view.subject {
+        store
+            .referrers
+            .add(&subject.digest, manifest.referrer_descriptor());
+    }
     Ok(PushResult {
         descriptor: manifest.descriptor(),
         subject_indexed: true,
@@ -119,9 +153,7 @@ pub(super) async fn delete(store: &LayoutStore, digest: &Digest) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => return Err(StoreError::io("remove", &path, e)),
     };
-    if let Ok(mut cache) = store.subjects.lock() {
-        cache.remove(digest);
-    }
+    store.referrers.remove([digest.clone()].into());
     if listed || removed {
         Ok(())
     } else {

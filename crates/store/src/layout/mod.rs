@@ -4,18 +4,23 @@
 //!
 //! Tags are `org.opencontainers.image.ref.name` annotations on `index.json` entries. Referrers
 //! are stored as untagged `index.json` entries (the oras practice) and found by reading each
-//! listed manifest's `subject`. Every write goes to a temporary file that is fsynced and
-//! renamed; `index.json` updates are serialised (see [`index`]). What skopeo and umoci write
-//! (no `mediaType` in `index.json` or manifests, Docker's `manifest.json` beside it) is read.
+//! listed manifest's `subject` once, into the handle's referrers index ([`referrers`]). A
+//! handle opened [`with_journal`](LayoutStore::with_journal) records untagged manifests in
+//! an append-only journal folded into `index.json` later ([`journal`]). Every write goes to
+//! a temporary file that is fsynced and renamed; changes to what is listed are serialised
+//! (see [`index`]). What skopeo and umoci write (no `mediaType` in `index.json` or
+//! manifests, Docker's `manifest.json` beside it) is read. Garbage collection is [`gc`]'s.
 
 mod blob;
+pub mod gc;
 pub mod index;
+mod journal;
 mod manifest;
 mod referrers;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex as StdMutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex as StdMutex};
 
 use async_trait::async_trait;
 use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, media_type};
@@ -37,14 +42,40 @@ pub fn is_layout_entry(name: &str) -> bool {
     LAYOUT_ENTRIES.contains(&name)
 }
 
+/// The journal size past which it is folded into `index.json` (when that is at least half
+/// as large): 1 MiB, some 5000 referrers.
+pub const COMPACT_AFTER: u64 = 1024 * 1024;
+
 /// An OCI image layout directory.
 #[derive(Debug)]
 pub struct LayoutStore {
     root: PathBuf,
     name: String,
-    /// manifest digest → its descriptor as a referrer and its subject, or `None` when it has
-    /// no subject. Content is immutable, so entries never go stale.
-    subjects: StdMutex<HashMap<Digest, Option<(Digest, Descriptor)>>>,
+    /// subject → referrers, built on first use.
+    referrers: referrers::Referrers,
+    /// Untagged manifests go to the journal instead of `index.json`.
+    journal: bool,
+    /// A compaction of the journal is under way.
+    compacting: Arc<AtomicBool>,
+    /// The tagged entries of `index.json`, as of the file's stamp.
+    tagged: StdMutex<Option<(Stamp, Arc<Vec<index::Entry>>)>>,
+}
+
+/// What identifies one version of `index.json`: it is only ever replaced by a rename, so a
+/// new version is a new inode.
+type Stamp = (u64, u64, u64, i64, i64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+}
+
+/// Where the blob `digest` lives in the layout at `root`.
+pub(crate) fn blob_file(root: &Path, digest: &Digest) -> PathBuf {
+    root.join("blobs")
+        .join(digest.algorithm().as_str())
+        .join(digest.encoded())
 }
 
 impl LayoutStore {
@@ -125,8 +156,21 @@ impl LayoutStore {
         LayoutStore {
             root,
             name: format!("oci:{}", shown.display()),
-            subjects: StdMutex::new(HashMap::new()),
+            referrers: referrers::Referrers::default(),
+            journal: false,
+            compacting: Arc::new(AtomicBool::new(false)),
+            tagged: StdMutex::new(None),
         }
+    }
+
+    /// Record manifests pushed without a tag in the layout's journal ([`journal`]) instead
+    /// of rewriting `index.json`, which is compacted in the background as the journal grows:
+    /// a push then costs the same whatever the repository holds. For a long-lived writer
+    /// (`lineage serve`); a command that writes a layout once leaves it plain.
+    #[must_use]
+    pub fn with_journal(mut self) -> LayoutStore {
+        self.journal = true;
+        self
     }
 
     /// Name this store `name` in messages (an archive names itself, not its staging directory).
@@ -142,21 +186,77 @@ impl LayoutStore {
 
     /// Where the blob with `digest` lives.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().as_str())
-            .join(digest.encoded())
+        blob_file(&self.root, digest)
     }
 
-    /// Every manifest listed in the layout that has a `subject`, as `(subject, referrer
-    /// descriptor)` — what a referrers index of the whole layout is built from.
-    pub async fn referrer_entries(&self) -> Result<Vec<(Digest, Descriptor)>> {
-        referrers::all(self).await
+    /// Build the referrers index now (it is built on first use otherwise); the number of
+    /// referrers it holds.
+    pub async fn referrers_load(&self) -> Result<usize> {
+        self.referrers.ensure(self).await
     }
 
-    /// The parsed `index.json`.
+    /// The referrers of `subject` whose artifactType is one of `types` (all when empty), as
+    /// the JSON of their descriptors, in the order they were pushed: what a referrers
+    /// listing is written from without parsing or copying an entry.
+    pub async fn referrers_json(&self, subject: &Digest, types: &[&str]) -> Result<Vec<Arc<str>>> {
+        self.referrers.listing(self, subject, types).await
+    }
+
+    /// Fold the journal into `index.json` in the background once it is past
+    /// [`COMPACT_AFTER`] bytes and half the size of `index.json`: each entry is then
+    /// rewritten a bounded number of times on average, whatever the repository holds.
+    fn compact_if_due(&self) {
+        let size = journal::size(&self.root);
+        let listed = std::fs::metadata(self.root.join("index.json")).map_or(0, |m| m.len());
+        if size < COMPACT_AFTER.max(listed / 2)
+            || self
+                .compacting
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let root = self.root.clone();
+        let flag = self.compacting.clone();
+        tokio::spawn(async move {
+            if let Err(e) = index::update(&root, |_| Ok(())).await {
+                tracing::warn!(layout = %root.display(), error = %e, "cannot compact the journal; it stays and is read as it is");
+            }
+            flag.store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+
+    /// Fold the journal into `index.json` now, so the layout is a plain OCI image layout.
+    pub async fn compact(&self) -> Result<()> {
+        index::update(&self.root, |_| Ok(())).await
+    }
+
+    /// The whole index: `index.json` with the journal applied.
     pub fn index(&self) -> Result<index::Index> {
         index::read(&self.root)
+    }
+
+    /// The tagged entries of `index.json`, read again only when the file changed.
+    fn tagged(&self) -> Result<Arc<Vec<index::Entry>>> {
+        let path = self.root.join("index.json");
+        let now = stamp(&path);
+        if let Ok(cache) = self.tagged.lock()
+            && let Some((s, entries)) = &*cache
+            && Some(*s) == now
+        {
+            return Ok(entries.clone());
+        }
+        let index = index::read_file(&self.root)?;
+        let entries: Arc<Vec<index::Entry>> = Arc::new(
+            index
+                .entries
+                .into_iter()
+                .filter(|e| e.desc.ref_name().is_some())
+                .collect(),
+        );
+        if let (Some(s), Ok(mut cache)) = (now, self.tagged.lock()) {
+            *cache = Some((s, entries.clone()));
+        }
+        Ok(entries)
     }
 
     fn not_found(&self, reference: impl ToString) -> StoreError {
@@ -214,13 +314,17 @@ impl ReadStore for LayoutStore {
     }
 
     async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor> {
-        let index = self.index()?;
         let entry = match target {
-            TagOrDigest::Tag(t) => index.find_tag(t),
-            TagOrDigest::Digest(d) => index.find_digest(d),
+            TagOrDigest::Tag(t) => self
+                .tagged()?
+                .iter()
+                .rev()
+                .find(|e| e.desc.ref_name() == Some(t.as_str()))
+                .cloned(),
+            TagOrDigest::Digest(d) => self.index()?.find_digest(d).cloned(),
         };
         match (entry, target) {
-            (Some(e), _) => self.clean(e).await,
+            (Some(e), _) => self.clean(&e).await,
             (None, TagOrDigest::Digest(d)) if self.blob_exists(d).await? => {
                 Ok(self.manifest_get(d).await?.descriptor())
             }
@@ -279,13 +383,19 @@ impl ReadStore for LayoutStore {
     }
 
     async fn tag_list(&self) -> Result<Vec<String>> {
-        Ok(self.index()?.tags())
+        let mut tags: Vec<String> = self
+            .tagged()?
+            .iter()
+            .filter_map(|e| e.desc.ref_name().map(String::from))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
     }
 
     async fn tags_naming(&self, digest: &Digest) -> Result<Vec<String>> {
         let mut tags: Vec<String> = self
-            .index()?
-            .entries
+            .tagged()?
             .iter()
             .filter(|e| &e.desc.digest == digest)
             .filter_map(|e| e.desc.ref_name().map(String::from))
@@ -300,7 +410,12 @@ impl ReadStore for LayoutStore {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>> {
-        referrers::list(self, subject, artifact_type).await
+        let types: Vec<&str> = artifact_type.into_iter().collect();
+        let listing = self.referrers.listing(self, subject, &types).await?;
+        Ok(listing
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
     }
 }
 
@@ -333,5 +448,7 @@ impl Store for LayoutStore {
     }
 }
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests;

@@ -1,66 +1,317 @@
-//! Referrers in a layout: manifests listed in `index.json` whose `subject` is the digest
-//! asked for. Each listed manifest is read once per store handle and remembered.
+//! The layout's referrers index: subject → the manifests listed in the layout whose
+//! `subject` it is, the one index `lineage serve` answers the referrers API from.
+//!
+//! Entries are compact: a hash of the referrer's digest, its artifactType (interned: a
+//! repository holds a handful of types) and its descriptor as a referrer, serialised once
+//! (shared, so a listing clones pointers, not text). No JSON tree is kept per entry.
+//!
+//! The index is built on first use (a listing, or [`LayoutStore::referrers_load`] which the
+//! server runs in the background at start) by reading every listed manifest once, and kept
+//! up to date by this handle's own pushes and deletes. Pushes and deletes that land while it
+//! is being built are queued and applied after, so none is missed. Other processes'
+//! writes to the same layout are not seen by a handle that has built its index.
 
-use lineage_oci::{Descriptor, Digest};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex as StdMutex};
 
-use super::LayoutStore;
-use crate::error::Result;
-use crate::store::ReadStore;
+use lineage_oci::manifest::MAX_MANIFEST_SIZE;
+use lineage_oci::{Descriptor, Digest, RawManifest, json};
+use tokio::sync::OnceCell;
 
-/// Every listed manifest that has a `subject`: `(subject, its descriptor as a referrer)`.
-pub(super) async fn all(store: &LayoutStore) -> Result<Vec<(Digest, Descriptor)>> {
-    let index = store.index()?;
-    let mut out: Vec<(Digest, Descriptor)> = Vec::new();
-    for entry in &index.entries {
-        let digest = &entry.desc.digest;
-        let cached = store
-            .subjects
-            .lock()
-            .ok()
-            .and_then(|c| c.get(digest).cloned());
-        let info = match cached {
-            Some(info) => info,
-            None => {
-                let info = match store.manifest_get(digest).await {
-                    Ok(m) => m.view().ok().and_then(|v| {
-                        v.subject
-                            .as_ref()
-                            .map(|s| (s.digest.clone(), m.referrer_descriptor()))
-                    }),
-                    // A listed manifest whose blob is gone or corrupt cannot be a referrer we
-                    // can serve.
-                    Err(e) if e.is_not_found() => None,
-                    Err(e) if e.kind() == crate::ErrorKind::Corrupt => {
-                        tracing::warn!(store = store.name(), %digest, error = %e, "skipping an unreadable manifest");
-                        None
-                    }
-                    Err(e) => return Err(e),
-                };
-                if let Ok(mut c) = store.subjects.lock() {
-                    c.insert(digest.clone(), info.clone());
-                }
-                info
+use super::{LayoutStore, index};
+use crate::error::{Result, StoreError};
+use crate::fs;
+
+/// One referrer: what a listing needs and nothing else. Its digest is inside `json`; a
+/// hash of it finds duplicates and removals without a second copy.
+#[derive(Debug, Clone)]
+struct Entry {
+    key: u64,
+    artifact_type: Option<Arc<str>>,
+    json: Arc<str>,
+}
+
+impl Entry {
+    /// Whether this entry is the referrer `digest` (its hash first, then its text).
+    fn is(&self, key: u64, digest: &Digest) -> bool {
+        self.key == key && self.json.contains(&format!("\"digest\":\"{digest}\""))
+    }
+}
+
+fn key(digest: &Digest) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = KEYS.build_hasher();
+    h.write(digest.as_str().as_bytes());
+    h.finish()
+}
+
+/// One fixed hasher for the process: keys are compared within one index only.
+static KEYS: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+
+/// The referrers of one subject, in push order, and the keys of those listed.
+#[derive(Debug, Default)]
+struct List {
+    entries: Vec<Entry>,
+    keys: HashSet<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Map {
+    by_subject: HashMap<Digest, List>,
+    types: HashSet<Arc<str>>,
+}
+
+impl Map {
+    fn add(&mut self, subject: Digest, digest: &Digest, entry: Entry) {
+        let list = self.by_subject.entry(subject).or_default();
+        // A key seen before is rare (a referrer pushed again): only then compare texts.
+        if !list.keys.insert(entry.key) && list.entries.iter().any(|e| e.is(entry.key, digest)) {
+            return;
+        }
+        list.entries.push(entry);
+    }
+
+    fn remove(&mut self, gone: &HashSet<Digest>) {
+        let gone: Vec<(u64, &Digest)> = gone.iter().map(|d| (key(d), d)).collect();
+        let keys: HashSet<u64> = gone.iter().map(|(k, _)| *k).collect();
+        self.by_subject.retain(|_, list| {
+            if list.keys.is_disjoint(&keys) {
+                return true;
             }
-        };
-        if let Some(pair) = info
-            && !out.iter().any(|(_, d)| d.digest == pair.1.digest)
-        {
-            out.push(pair);
+            list.entries
+                .retain(|e| !gone.iter().any(|(k, d)| e.is(*k, d)));
+            list.keys = list.entries.iter().map(|e| e.key).collect();
+            !list.entries.is_empty()
+        });
+    }
+
+    fn intern(&mut self, t: Option<&str>) -> Option<Arc<str>> {
+        let t = t?;
+        if let Some(a) = self.types.get(t) {
+            return Some(a.clone());
+        }
+        let a: Arc<str> = Arc::from(t);
+        self.types.insert(a.clone());
+        Some(a)
+    }
+
+    fn len(&self) -> usize {
+        self.by_subject.values().map(|l| l.entries.len()).sum()
+    }
+}
+
+#[derive(Debug)]
+enum Op {
+    Add(Digest, Box<Descriptor>),
+    Remove(HashSet<Digest>),
+}
+
+#[derive(Debug)]
+enum State {
+    /// Not built: changes are on disk, where building will find them.
+    Unloaded,
+    /// Being built from a snapshot of the disk: changes wait here.
+    Loading(Vec<Op>),
+    Loaded(Map),
+}
+
+/// The index of one layout handle.
+#[derive(Debug)]
+pub(super) struct Referrers {
+    state: StdMutex<State>,
+    built: OnceCell<()>,
+}
+
+impl Default for Referrers {
+    fn default() -> Self {
+        Referrers {
+            state: StdMutex::new(State::Unloaded),
+            built: OnceCell::new(),
+        }
+    }
+}
+
+impl Referrers {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Record that `referrer` (already on disk and listed) has `subject`.
+    pub(super) fn add(&self, subject: &Digest, referrer: Descriptor) {
+        let mut state = self.state();
+        match &mut *state {
+            State::Unloaded => {}
+            State::Loading(ops) => ops.push(Op::Add(subject.clone(), Box::new(referrer))),
+            State::Loaded(map) => {
+                let digest = referrer.digest.clone();
+                let entry = entry(map, referrer);
+                map.add(subject.clone(), &digest, entry);
+            }
+        }
+    }
+
+    /// Forget the referrers `gone` (already unlisted on disk).
+    pub(super) fn remove(&self, gone: HashSet<Digest>) {
+        let mut state = self.state();
+        match &mut *state {
+            State::Unloaded => {}
+            State::Loading(ops) => ops.push(Op::Remove(gone)),
+            State::Loaded(map) => map.remove(&gone),
+        }
+    }
+
+    /// Build the index unless it is built; the number of referrers it holds.
+    pub(super) async fn ensure(&self, store: &LayoutStore) -> Result<usize> {
+        self.built
+            .get_or_try_init(|| async {
+                *self.state() = State::Loading(Vec::new());
+                let root = store.root().to_path_buf();
+                let name = store.name.clone();
+                match fs::blocking(move || scan(&root, &name)).await {
+                    Ok(found) => {
+                        let mut state = self.state();
+                        let ops = match std::mem::replace(&mut *state, State::Unloaded) {
+                            State::Loading(ops) => ops,
+                            _ => Vec::new(),
+                        };
+                        let mut map = Map::default();
+                        for (subject, d) in found {
+                            let digest = d.digest.clone();
+                            let e = entry(&mut map, d);
+                            map.add(subject, &digest, e);
+                        }
+                        // The queued changes, in order, on top of the snapshot: each was on
+                        // disk before it was queued, so the snapshot holds it or not, and
+                        // replaying it makes the answer the same either way.
+                        for op in ops {
+                            match op {
+                                Op::Add(subject, d) => {
+                                    let digest = d.digest.clone();
+                                    let e = entry(&mut map, *d);
+                                    map.add(subject, &digest, e);
+                                }
+                                Op::Remove(gone) => map.remove(&gone),
+                            }
+                        }
+                        *state = State::Loaded(map);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        *self.state() = State::Unloaded;
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        Ok(match &*self.state() {
+            State::Loaded(map) => map.len(),
+            _ => 0,
+        })
+    }
+
+    /// The referrers of `subject` whose artifactType passes `types`, as descriptor JSON, in
+    /// the order they were listed.
+    pub(super) async fn listing(
+        &self,
+        store: &LayoutStore,
+        subject: &Digest,
+        types: &[&str],
+    ) -> Result<Vec<Arc<str>>> {
+        self.ensure(store).await?;
+        Ok(match &*self.state() {
+            State::Loaded(map) => map
+                .by_subject
+                .get(subject)
+                .map(|list| {
+                    list.entries
+                        .iter()
+                        .filter(|e| {
+                            lineage_oci::referrers::artifact_type_passes(
+                                e.artifact_type.as_deref(),
+                                types,
+                            )
+                        })
+                        .map(|e| e.json.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        })
+    }
+}
+
+fn entry(map: &mut Map, d: Descriptor) -> Entry {
+    let json: Arc<str> = json::to_canonical_vec(&d)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok())
+        .unwrap_or_default()
+        .into();
+    Entry {
+        key: key(&d.digest),
+        artifact_type: map.intern(d.artifact_type.as_deref()),
+        json,
+    }
+}
+
+/// Every listed manifest with a `subject`: `(subject, its descriptor as a referrer)`, read
+/// from disk in one pass.
+fn scan(root: &Path, name: &str) -> Result<Vec<(Digest, Descriptor)>> {
+    let listed: Vec<(Digest, String)> = {
+        let index = index::read(root)?;
+        let mut seen = HashSet::new();
+        index
+            .entries
+            .into_iter()
+            .filter(|e| seen.insert(e.desc.digest.clone()))
+            .map(|e| (e.desc.digest, e.desc.media_type))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (digest, media_type) in listed {
+        match read_manifest(root, name, &digest, &media_type) {
+            Ok(Some(m)) => {
+                if let Ok(view) = m.view()
+                    && let Some(s) = &view.subject
+                {
+                    out.push((s.digest.clone(), m.referrer_descriptor()));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(store = name, %digest, error = %e, "skipping an unreadable manifest");
+            }
         }
     }
     Ok(out)
 }
 
-pub(super) async fn list(
-    store: &LayoutStore,
-    subject: &Digest,
-    artifact_type: Option<&str>,
-) -> Result<Vec<Descriptor>> {
-    let types: Vec<&str> = artifact_type.into_iter().collect();
-    Ok(all(store)
-        .await?
-        .into_iter()
-        .filter(|(s, d)| s == subject && lineage_oci::referrers::passes_filter(d, &types))
-        .map(|(_, d)| d)
-        .collect())
+/// A listed manifest read from disk; `None` when its blob is gone.
+fn read_manifest(
+    root: &Path,
+    name: &str,
+    digest: &Digest,
+    media_type: &str,
+) -> Result<Option<RawManifest>> {
+    let path = root
+        .join("blobs")
+        .join(digest.algorithm().as_str())
+        .join(digest.encoded());
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", &path, e)),
+    };
+    if bytes.len() > MAX_MANIFEST_SIZE {
+        return Ok(None);
+    }
+    let hint = (!media_type.is_empty()).then_some(media_type);
+    RawManifest::verified(bytes::Bytes::from(bytes), digest, hint)
+        .map(Some)
+        .map_err(|source| StoreError::Manifest {
+            store: name.to_string(),
+            reference: digest.to_string(),
+            source,
+        })
 }
