@@ -51,6 +51,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod gc;
 pub mod lookup;
 pub mod manifest_fallback;
 pub mod profile;

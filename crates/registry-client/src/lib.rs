@@ -10,6 +10,7 @@ mod catalog;
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod gc;
 pub mod limits;
 mod link;
 pub mod options;

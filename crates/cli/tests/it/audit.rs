@@ -12,13 +12,12 @@
 //! The static inputs (a plain list, YAML manifests, bad files) are in
 //! `tests/fixtures/audit/`, with `{{HOST}}` for the test registry.
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
 use crate::support::serve::Serve;
 use crate::support::{Run, Scratch, lineage, lineage_ok, lineage_run};
+use serde_json::{Value, json};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

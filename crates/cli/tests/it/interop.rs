@@ -7,7 +7,6 @@
 //! except under CI (`CI` set), where that is a failure. `scripts/test.sh`
 //! installs the tools. The bad-input tests need no external tool.
 
-
 use std::fs;
 
 use crate::support::{

@@ -1,14 +1,13 @@
 //! The original write-up's scenario, one command per step, on three stores: an OCI layout,
 //! distribution 2.8 (referrers tag schema) and `lineage serve` (referrers API).
 
-
 use std::path::Path;
 
-use serde_json::{Value, json};
 use crate::support::registry::registry_from_env;
 use crate::support::scenario::build_revisions;
 use crate::support::serve::Serve;
 use crate::support::{Scratch, lineage_ok, lineage_run};
+use serde_json::{Value, json};
 
 fn status(cwd: &Path, reference: &str) -> Value {
     let out = lineage_ok(cwd, &["status", "--output", "json", reference]);
@@ -824,7 +823,10 @@ fn delete_lists_what_would_go_and_asks_for_force() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("1 other tag (1.0)"), "{}", r.stderr);
     assert!(r.stderr.contains("--untag"), "{}", r.stderr);
-    insta::assert_snapshot!("delete-refused", crate::support::redacted(&r.stderr, &server.host));
+    insta::assert_snapshot!(
+        "delete-refused",
+        crate::support::redacted(&r.stderr, &server.host)
+    );
     assert_eq!(
         out(&lineage_ok(s.path(), &["resolve", &sc.current])),
         sc.successor_digest

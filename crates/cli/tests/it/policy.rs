@@ -5,18 +5,17 @@
 //! the lifecycle tests: `1.0-20230707` is end-of-life since 2023-07-10T08:00:00Z, replaced by
 //! `1.0-20230710`, which `1.0` points to.
 
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use crate::support::Scratch;
 use crate::support::registry::{registry_from_env, unique_repo};
 use crate::support::scenario::scenario;
 use crate::support::serve::Serve;
 use crate::support::tls::make_certs;
+use serde_json::{Value, json};
 
 /// The fixtures of every workload kind the webhook checks.
 const WORKLOADS: [&str; 9] = [

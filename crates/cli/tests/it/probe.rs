@@ -7,11 +7,10 @@
 //! access log), an unreachable registry gives error rows and exit 1, and a
 //! write probe leaves no tag behind where deletes work.
 
-
-use serde_json::Value;
 use crate::support::registry::{Ctx, TestRegistry, registry_from_env, unique_repo};
 use crate::support::serve::Serve;
 use crate::support::{Scratch, handmade_layout, oci};
+use serde_json::Value;
 
 /// Expected results per registry kind, in the columns
 /// distribution-on, distribution-off, distribution-auth, zuul, serve.

@@ -19,7 +19,6 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::{Value, json};
 use crate::support::registry::{
     Ctx, TestRegistry, assert_digest, context, discover, fails_with, fallback_tag, index_digests,
     make_image, pipe_through, referrer_types, referrers, registry_from_env, skopeo_pull,
@@ -29,6 +28,7 @@ use crate::support::{
     assert_has_blobs, assert_layout_integrity, assert_same_bytes, blob_path, digest_of,
     handmade_layout, oci, reachable, read_blob, require_tools, tagged_digest,
 };
+use serde_json::{Value, json};
 
 /// An image pushed to a test registry.
 struct Pushed {

@@ -5,13 +5,12 @@
 //! report is kept byte for byte, SARIF passes the 2.1.0 schema's structural rules, and a
 //! report of an unknown image passes through with `state: unknown`.
 
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
 use crate::support::serve::Serve;
 use crate::support::{Scratch, lineage_ok, lineage_run};
+use serde_json::{Value, json};
 
 const EOL_SINCE: &str = "2023-07-10T08:00:00Z";
 const AT: &str = "2024-01-01T00:00:00Z";

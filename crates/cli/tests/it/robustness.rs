@@ -1,7 +1,6 @@
 //! Issue 22: how `lineage` behaves at the edges of a run — a reader that goes away
 //! (`| head`), Ctrl-C in the middle of a copy, and the modes of the files it leaves.
 
-
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;

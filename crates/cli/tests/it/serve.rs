@@ -4,18 +4,17 @@
 //! SIGKILL during concurrent pushes, and referrers copied between distribution 2.8 (tag
 //! schema) and `lineage serve` (API) both ways.
 
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
 use crate::support::registry::{make_image, referrers, registry_from_env};
 use crate::support::serve::Serve;
 use crate::support::tls::make_certs;
 use crate::support::{
     Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, skopeo_raw, tool,
 };
+use serde_json::Value;
 
 fn discover(cwd: &Path, reference: &str, extra: &[&str]) -> Value {
     let mut args = vec!["discover", reference, "--output", "json"];

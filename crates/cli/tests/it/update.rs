@@ -8,14 +8,13 @@
 //! digests of `1.0-20230707` (end-of-life since 2023-07-10T08:00:00Z) and `1.0-20230710` (its
 //! successor); the test substitutes them.
 
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
 use crate::support::serve::Serve;
 use crate::support::{Scratch, assert_same_bytes, lineage_ok, lineage_run};
+use serde_json::{Value, json};
 
 /// The scenario in `repo`: the digests of `1.0-20230707` (end-of-life) and of its successor
 /// `1.0-20230710`.
