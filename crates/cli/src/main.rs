@@ -159,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Delete(a) => commands::delete::run(&opener, &a, quiet).await,
+        Command::Gc(a) => commands::gc::run(&opener, &namespace, a, quiet).await,
         Command::Login(a) => {
             commands::login::login(
                 &connection,

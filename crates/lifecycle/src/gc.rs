@@ -60,7 +60,9 @@ pub struct RecordFinding {
 /// How to compact.
 #[derive(Debug, Clone, Default)]
 pub struct CompactOptions {
-    /// Delete redundant records (otherwise only report them).
+    /// Whether compaction was asked for: without it every finding is kept.
+    pub compact: bool,
+    /// Delete redundant records (otherwise a dry run).
     pub apply: bool,
     /// The namespaces whose records are read.
     pub namespaces: Vec<Namespace>,
@@ -199,7 +201,9 @@ async fn compact_one(
             f.action = RecordAction::Kept;
             f.reason = Some(why.to_string());
         };
-        if options.tagged.contains(&record.digest) {
+        if !options.compact {
+            keep(&mut f, "pass --compact-records to remove it");
+        } else if options.tagged.contains(&record.digest) {
             keep(&mut f, "a tag names it");
         } else if options.created_before.is_some()
             && !f

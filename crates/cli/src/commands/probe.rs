@@ -13,7 +13,7 @@ use crate::open::Opener;
 
 /// The registry host of an argument: `host[:port]`, a scheme prefix allowed (and, for
 /// `http://`, plain HTTP used).
-fn registry_of(arg: &str) -> anyhow::Result<(String, bool)> {
+pub(crate) fn registry_of(arg: &str) -> anyhow::Result<(String, bool)> {
     let (rest, plain) = match arg.split_once("://") {
         Some(("http", rest)) => (rest, true),
         Some(("https", rest)) => (rest, false),

@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod conformance;
 mod copy;
+mod gc;
 mod interop;
 mod lifecycle;
 mod policy;

@@ -227,13 +227,23 @@ fn tree_findings(facts: &Facts, tree: &Tree, action: Action) -> Vec<Finding> {
     } else {
         out.push(root);
         for step in &tree.steps {
-            if let Step::Delete { node, subject } = step {
-                out.push(referrer_finding(
+            match step {
+                Step::Delete { node, subject } => out.push(referrer_finding(
                     FindingKind::OrphanedReferrer,
                     node,
                     subject,
                     action,
-                ));
+                )),
+                // The referrers tag of a referrer that goes.
+                Step::DropIndex { subject } if subject != &tree.subject => {
+                    out.push(index_finding(
+                        facts,
+                        FindingKind::OrphanedIndex,
+                        subject,
+                        action,
+                    ));
+                }
+                Step::DropIndex { .. } => {}
             }
         }
     }
@@ -299,11 +309,8 @@ async fn remove_tree(
         }
         match step {
             Step::Delete { node, .. } => {
-                match manifest::delete_reference(store, &TagOrDigest::Digest(node.digest.clone()))
-                    .await
-                {
+                match delete_manifest(store, &node.digest).await {
                     Ok(()) => {}
-                    Err(e) if e.is_not_found() => {}
                     Err(e) => {
                         stop.set(store, &node.digest, "deleting an orphaned referrer", e);
                         mark_rest(&mut findings, &done, STOPPED);
@@ -385,19 +392,43 @@ async fn drop_index(
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e),
     }
-    match referrers::read_fallback_strict(store, subject).await {
-        Ok(None) => Ok(None),
-        // A registry that keeps tags of a deleted manifest: remove the tag itself.
-        Ok(Some((raw, _))) if raw.digest() == expected => match store.tag_delete(&tag).await {
-            Ok(()) => Ok(None),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+    for attempt in 0..2 {
+        match referrers::read_fallback_strict(store, subject).await {
+            Ok(None) => return Ok(None),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Ok(Some((raw, _))) if raw.digest() != expected => {
+                return Ok(Some(format!(
+                    "the referrers tag `{tag}` was written again during gc"
+                )));
+            }
+            Err(StoreError::InvalidInput { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+            // A registry that keeps the tags of a deleted manifest: remove the tag itself.
+            Ok(Some(_)) if attempt == 0 => match store.tag_delete(&tag).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            },
+            Ok(Some(_)) => {}
+        }
+    }
+    // Both deletes were answered, and the tag is still there: the registry does not delete.
+    Err(StoreError::Unsupported {
+        store: store.name().to_string(),
+        operation: format!("deleting the referrers tag `{tag}` (it stays after DELETE)"),
+    })
+}
+
+/// DELETE a manifest by digest; an answer of 404 counts as done only when the manifest is
+/// indeed gone (some registries answer 404 to every DELETE).
+async fn delete_manifest(store: &RegistryStore, digest: &Digest) -> Result<(), StoreError> {
+    match manifest::delete_reference(store, &TagOrDigest::Digest(digest.clone())).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => match manifest::exists(store, digest).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(e),
+            Err(other) => Err(other),
         },
-        Ok(Some(_)) => Ok(Some(format!(
-            "the referrers tag `{tag}` was written again during gc"
-        ))),
-        Err(StoreError::InvalidInput { .. }) => Ok(None),
-        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
