@@ -152,8 +152,10 @@ pub(super) async fn apply(
             BTreeSet::new()
         }
     };
+    // One bound on requests in flight for every tree's steps together.
+    let permits = tokio::sync::Semaphore::new(n);
     let trees: Vec<Vec<Finding>> = stream::iter(&plan.trees)
-        .map(|tree| remove_tree(store, facts, tree, &newly_tagged, &stop, progress))
+        .map(|tree| remove_tree(store, facts, tree, &newly_tagged, &stop, &permits, progress))
         .buffer_unordered(n)
         .collect()
         .await;
@@ -256,98 +258,156 @@ fn tree_findings(facts: &Facts, tree: &Tree, action: Action) -> Vec<Finding> {
     out
 }
 
-/// Remove one orphaned tree, leaves first, checking before every delete that its subject is
-/// still gone.
+/// The steps of `tree` in levels: every step of a level only after every step of the levels
+/// before (a referrer's own referrers and its referrers tag first), the steps of one level
+/// independent of each other.
+fn levels(tree: &Tree) -> Vec<Vec<&Step>> {
+    // The level after which a digest's dependants may run.
+    let mut after: std::collections::BTreeMap<&Digest, usize> = std::collections::BTreeMap::new();
+    let mut out: Vec<Vec<&Step>> = Vec::new();
+    for step in &tree.steps {
+        let (level, parent) = match step {
+            Step::Delete { node, subject } => {
+                (after.get(&node.digest).map_or(0, |l| l + 1), subject)
+            }
+            Step::DropIndex { subject } => (after.get(subject).map_or(0, |l| l + 1), subject),
+        };
+        if let Step::DropIndex { subject } = step {
+            // The referrer itself goes after its own referrers tag.
+            let e = after.entry(subject).or_insert(level);
+            *e = (*e).max(level);
+        }
+        let e = after.entry(parent).or_insert(level);
+        *e = (*e).max(level);
+        if out.len() <= level {
+            out.resize_with(level + 1, Vec::new);
+        }
+        out[level].push(step);
+    }
+    out
+}
+
+/// What one step came to.
+enum Outcome {
+    Done(Digest),
+    SubjectBack,
+    Stays(String),
+    Failed(Digest, &'static str, StoreError),
+}
+
+/// Remove one orphaned tree, leaves first, a level at a time, checking before every delete
+/// that its subject is still gone.
 async fn remove_tree(
     store: &RegistryStore,
     facts: &Facts,
     tree: &Tree,
     newly_tagged: &BTreeSet<Digest>,
     stop: &Stop,
+    permits: &tokio::sync::Semaphore,
     progress: Progress<'_>,
 ) -> Vec<Finding> {
     let mut findings = tree_findings(facts, tree, Action::Removed);
     if tree.blocked.is_some() {
         return findings;
     }
-    let keep_all = |findings: &mut Vec<Finding>, why: &str| {
-        for f in findings.iter_mut().filter(|f| f.action == Action::Removed) {
-            f.action = Action::Kept;
-            f.reason = Some(why.to_string());
-        }
-    };
     if let Some(d) = tree.steps.iter().find_map(|s| match s {
         Step::Delete { node, .. } if newly_tagged.contains(&node.digest) => Some(&node.digest),
         _ => None,
     }) {
-        keep_all(&mut findings, &format!("a tag made during gc names {d}"));
+        mark_rest(
+            &mut findings,
+            &BTreeSet::new(),
+            &format!("a tag made during gc names {d}"),
+        );
         return findings;
     }
     let mut done: BTreeSet<Digest> = BTreeSet::new();
-    for step in &tree.steps {
+    for level in levels(tree) {
         if stop.is_set() {
             mark_rest(&mut findings, &done, STOPPED);
             return findings;
         }
-        // The subject may have come back (pushed again): then everything is live again.
-        match manifest::exists(store, &tree.subject).await {
-            Ok(false) => {}
-            Ok(true) => {
-                mark_rest(&mut findings, &done, "the subject exists again");
-                return findings;
-            }
-            Err(e) => {
-                stop.set(
-                    store,
-                    &tree.subject,
-                    "checking that the subject is still gone",
-                    e,
-                );
-                mark_rest(&mut findings, &done, STOPPED);
-                return findings;
-            }
-        }
-        match step {
-            Step::Delete { node, .. } => {
-                match delete_manifest(store, &node.digest).await {
-                    Ok(()) => {}
-                    Err(e) => {
-                        stop.set(store, &node.digest, "deleting an orphaned referrer", e);
-                        mark_rest(&mut findings, &done, STOPPED);
-                        return findings;
-                    }
+        let outcomes = futures_util::future::join_all(
+            level
+                .into_iter()
+                .map(|step| run_step(store, facts, tree, step, stop, permits)),
+        )
+        .await;
+        let mut end: Option<String> = None;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Done(d) => {
+                    done.insert(d);
+                    progress(&GcEvent::Removed);
                 }
-                done.insert(node.digest.clone());
-            }
-            Step::DropIndex { subject } => {
-                let Some(index) = facts.indexes.get(subject) else {
-                    continue;
-                };
-                match drop_index(store, facts, subject, &index.digest).await {
-                    Ok(None) => {
-                        done.insert(index.digest.clone());
-                    }
-                    Ok(Some(why)) => {
-                        // Whatever it still lists stays reachable through it; what is done is done.
-                        mark_rest(&mut findings, &done, &why);
-                        return findings;
-                    }
-                    Err(e) => {
-                        stop.set(
-                            store,
-                            &index.digest,
-                            "deleting an orphaned referrers tag",
-                            e,
-                        );
-                        mark_rest(&mut findings, &done, STOPPED);
-                        return findings;
-                    }
+                Outcome::SubjectBack => {
+                    end.get_or_insert_with(|| "the subject exists again".to_string());
+                }
+                // Whatever it still lists stays reachable through it; what is done is done.
+                Outcome::Stays(why) => {
+                    end.get_or_insert(why);
+                }
+                Outcome::Failed(d, operation, e) => {
+                    stop.set(store, &d, operation, e);
+                    end.get_or_insert_with(|| STOPPED.to_string());
                 }
             }
         }
-        progress(&GcEvent::Removed);
+        if let Some(why) = end {
+            mark_rest(&mut findings, &done, &why);
+            return findings;
+        }
     }
     findings
+}
+
+/// One step: check that the subject is still gone, then delete.
+async fn run_step(
+    store: &RegistryStore,
+    facts: &Facts,
+    tree: &Tree,
+    step: &Step,
+    stop: &Stop,
+    permits: &tokio::sync::Semaphore,
+) -> Outcome {
+    let Ok(_permit) = permits.acquire().await else {
+        return Outcome::Stays(STOPPED.to_string());
+    };
+    if stop.is_set() {
+        return Outcome::Stays(STOPPED.to_string());
+    }
+    // The subject may have come back (pushed again): then everything is live again.
+    match manifest::exists(store, &tree.subject).await {
+        Ok(false) => {}
+        Ok(true) => return Outcome::SubjectBack,
+        Err(e) => {
+            return Outcome::Failed(
+                tree.subject.clone(),
+                "checking that the subject is still gone",
+                e,
+            );
+        }
+    }
+    match step {
+        Step::Delete { node, .. } => match delete_manifest(store, &node.digest).await {
+            Ok(()) => Outcome::Done(node.digest.clone()),
+            Err(e) => Outcome::Failed(node.digest.clone(), "deleting an orphaned referrer", e),
+        },
+        Step::DropIndex { subject } => {
+            let Some(index) = facts.indexes.get(subject) else {
+                return Outcome::Stays("the referrers tag was not read".to_string());
+            };
+            match drop_index(store, facts, subject, &index.digest).await {
+                Ok(None) => Outcome::Done(index.digest.clone()),
+                Ok(Some(why)) => Outcome::Stays(why),
+                Err(e) => Outcome::Failed(
+                    index.digest.clone(),
+                    "deleting an orphaned referrers tag",
+                    e,
+                ),
+            }
+        }
+    }
 }
 
 /// Every finding still marked removed but not in `done` is kept, for `why`.
