@@ -368,6 +368,7 @@ fn gc_apply_loses_no_concurrent_attach() {
             "gc",
             &reg.reference(&repo, ""),
             "--apply",
+            "--compact-records",
             "--output",
             "json",
         ])
@@ -415,7 +416,7 @@ fn gc_apply_loses_no_concurrent_attach() {
     let report = crate::support::json(&out.stdout, "gc's report");
     assert_eq!(
         report["totals"]["removed"], 11,
-        "4 stale entries, 6 orphans, 1 tag: {report:#}"
+        "6 orphans, 1 tag, 4 records: {report:#}"
     );
     let now = listed(&reg, &repo, &live);
     let lost: Vec<_> = expected.difference(&now).collect();

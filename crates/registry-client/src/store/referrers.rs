@@ -279,7 +279,7 @@ where
                 .map_err(|e| fallback_error(store, e))?
             {
                 let started = Instant::now();
-                manifest::put_bytes(store, &updated, Some(&tag)).await?;
+                write_index(store, &tag, &updated).await?;
                 slowest = slowest.max(started.elapsed());
                 tracing::debug!(%tag, round, digest = %updated.digest(), "wrote the referrers tag");
             }
@@ -295,6 +295,44 @@ where
         ),
         source: None,
     })
+}
+
+/// Write a referrers index. A registry that checks an index's children (distribution 2.8)
+/// refuses one that names a deleted manifest with `MANIFEST_BLOB_UNKNOWN`; such an entry was
+/// left by a delete that has not yet taken it out (another writer's, in flight) or by a tool
+/// that never does. Entries whose manifest is gone list nothing, so they are dropped and the
+/// index written again.
+async fn write_index(store: &RegistryStore, tag: &str, updated: &RawManifest) -> Result<()> {
+    let refused = match manifest::put_bytes(store, updated, Some(tag)).await {
+        Ok(_) => return Ok(()),
+        Err(e) if names_unknown_blob(&e) => e,
+        Err(e) => return Err(e),
+    };
+    let entries = updated
+        .view()
+        .map(|v| v.manifests.clone())
+        .unwrap_or_default();
+    let mut gone = Vec::new();
+    for e in &entries {
+        if !manifest::exists(store, &e.digest).await? {
+            gone.push(e.digest.clone());
+        }
+    }
+    let Some(pruned) = index::remove_all(updated, &gone).map_err(|e| fallback_error(store, e))?
+    else {
+        return Err(refused);
+    };
+    tracing::debug!(%tag, dropped = gone.len(), "dropped entries naming deleted manifests from the referrers tag");
+    manifest::put_bytes(store, &pruned, Some(tag))
+        .await
+        .map(|_| ())
+}
+
+/// Whether a store error is the registry's `MANIFEST_BLOB_UNKNOWN`.
+fn names_unknown_blob(e: &StoreError) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<crate::error::RegistryError>())
+        .is_some_and(|r| r.has_code(lineage_oci::errcode::ErrorCode::ManifestBlobUnknown))
 }
 
 /// At least 150 ms and three times the slowest request seen, plus jitter: long enough for
