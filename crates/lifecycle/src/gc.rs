@@ -205,13 +205,11 @@ async fn compact_one(
             keep(&mut f, "pass --compact-records to remove it");
         } else if options.tagged.contains(&record.digest) {
             keep(&mut f, "a tag names it");
-        } else if options.created_before.is_some()
-            && !f
-                .created
+        } else if let Some(limit) = options.created_before
+            && f.created
                 .as_deref()
                 .and_then(|c| lineage_oci::time::parse_lenient(c).ok())
-                .zip(options.created_before)
-                .is_some_and(|(c, limit)| c < limit)
+                .is_none_or(|c| c >= limit)
         {
             keep(&mut f, "not older than --older-than");
         } else {

@@ -256,7 +256,11 @@ mod tests {
         let entries = validate(&less, &Digest::sha256(b"s"), "t").unwrap();
         assert_eq!(entries.len(), 1);
         assert!(lists(&entries, &b.digest));
-        assert!(remove_all(&less, &[a.digest.clone()]).unwrap().is_none());
+        assert!(
+            remove_all(&less, std::slice::from_ref(&a.digest))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -222,7 +222,7 @@ impl Progress {
                 let done = self.removed.fetch_add(1, Ordering::Relaxed) + 1;
                 let total = self.total.load(Ordering::Relaxed);
                 let step = (total / 10).max(1);
-                if done % step == 0 || done == total {
+                if done.is_multiple_of(step) || done == total {
                     eprintln!("{}: removed {done}/{total}", self.name);
                 }
             }

@@ -92,7 +92,7 @@ pub enum Step {
     /// Delete a referrer of `subject`.
     Delete {
         /// The referrer.
-        node: Descriptor,
+        node: Box<Descriptor>,
         /// What it refers to.
         subject: Digest,
     },
@@ -324,7 +324,7 @@ fn visit(
             });
         }
         tree.steps.push(Step::Delete {
-            node: c,
+            node: Box::new(c),
             subject: d.clone(),
         });
     }
