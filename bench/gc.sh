@@ -40,10 +40,6 @@ cleanup=''
 if [ -z "$work" ]; then work=$(mktemp -d); cleanup=$work; fi
 mkdir -p "$work"
 
-say "building lineage (release)"
-cargo build --release --quiet -p lineage-cli --bin lineage --manifest-path "$root/Cargo.toml"
-lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
-
 eval "$("$root/scripts/start-registry.sh" -d on)"
 trap '"$root/scripts/stop-registry.sh" "$REGISTRY_DIR" >/dev/null 2>&1 || true; [ -z "$cleanup" ] || rm -rf "$cleanup"' EXIT
 host=$REGISTRY_HOST
@@ -53,6 +49,10 @@ python3 "$here/gc.py" fill "$host" "$repos" "$dead" "$live" "$orphans" "$keep" >
 python3 "$here/gc.py" live "$host" "$work/state.json" > "$work/live-before.txt"
 before_left=$(python3 "$here/gc.py" gone "$host" "$work/state.json")
 say "live referrers before: $(wc -l < "$work/live-before.txt"); orphans and orphaned tags answering: $before_left"
+
+say "building lineage (release)"
+cargo build --release --quiet -p lineage-cli --bin lineage --manifest-path "$root/Cargo.toml"
+lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
 
 say "timing: lineage gc $host --apply"
 start=$(date +%s.%N)
