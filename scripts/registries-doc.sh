@@ -115,7 +115,9 @@ lineage serve pages listings only past 4096 entries (`--referrers-page-size`).
 
 Note on distribution 2.8: `docker-registry garbage-collect --delete-untagged` deletes untagged
 referrers even while a `sha256-<hex>` index lists them; do not run it on repositories that hold
-lifecycle records.
+lifecycle records. `lineage gc REPO --protect` lists the live referrers it would delete, and
+`lineage gc REPO` finds what such a run (or a subject deleted by another tool) left behind:
+referrers tags whose subject is gone, and entries naming deleted manifests.
 
 HEAD
   printf '%s\n' "$table"

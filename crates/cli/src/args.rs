@@ -111,13 +111,26 @@ pub enum Command {
 
     /// Delete a manifest; on a registry without the referrers API the referrers tag is kept right.
     ///
-    /// Deleting a manifest takes every tag naming it with it, and leaves its referrers
-    /// without a subject: when more than the named tag would go, lineage lists it and asks
-    /// for --force (or --untag, to remove only the tag).
+    /// Deleting a manifest takes every tag naming it with it, and its referrers with it
+    /// (recursively, so none is left that nothing can reach; a referrer a tag names stays):
+    /// when more than the named tag would go, lineage lists it and asks for --force (or
+    /// --untag, to remove only the tag).
     #[command(
         after_help = "Examples:\n  lineage delete registry.example.com/app@sha256:…\n  lineage delete registry.example.com/app:old-tag --untag"
     )]
     Delete(DeleteArgs),
+
+    /// Find and remove referrer garbage: orphaned referrers, stale referrers tags, redundant records.
+    ///
+    /// A dry run unless --apply. Finds referrers tags (`sha256-<hex>`) whose subject is gone,
+    /// with the referrers only they name (recursively), entries naming deleted manifests,
+    /// tags the referrers API makes redundant (--migrate removes them) and lifecycle records
+    /// that repeat the one before them (--compact-records removes them). A manifest a tag
+    /// names is never deleted, and every delete is checked again right before it is made.
+    #[command(
+        after_help = "Examples:\n  lineage gc registry.example.com/app\n  lineage gc localhost:5000 --apply --older-than 7d\n  lineage gc registry.example.com/app --protect --output json"
+    )]
+    Gc(GcArgs),
 
     /// Check what registries support of OCI 1.1: referrers, artifacts, deletes, uploads…
     ///
@@ -431,13 +444,45 @@ pub struct CopyArgs {
 pub struct DeleteArgs {
     /// The manifest, by tag or digest.
     pub reference: StoreRef,
-    /// Delete even when other tags name the manifest or it has referrers (they go with it
-    /// or lose their subject).
+    /// Delete even when other tags name the manifest or it has referrers: the tags go with
+    /// it, and so do its referrers, recursively (those a tag names stay).
     #[arg(long, conflicts_with = "untag")]
     pub force: bool,
     /// Remove only the named tag and keep the manifest (where the store can delete tags).
     #[arg(long)]
     pub untag: bool,
+}
+
+/// Arguments of `lineage gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// A registry (`host[:port]`: every repository its catalog lists) or repositories
+    /// (`host/repo`).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Remove what was found; without it nothing is deleted.
+    #[arg(long)]
+    pub apply: bool,
+    /// Also remove referrers tags that the registry's referrers API makes redundant.
+    #[arg(long)]
+    pub migrate: bool,
+    /// Also remove lifecycle records that repeat the record before them (the newest stays).
+    #[arg(long)]
+    pub compact_records: bool,
+    /// List every live referrer no tag names: a registry GC that deletes untagged manifests
+    /// (`docker-registry garbage-collect --delete-untagged`) would delete them.
+    #[arg(long)]
+    pub protect: bool,
+    /// Remove only referrers and records created longer ago than D (by their
+    /// `org.opencontainers.image.created`), e.g. `7d`.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub concurrency: usize,
+    /// Output format of the report on stdout.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// A single reference.

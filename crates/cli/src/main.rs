@@ -153,6 +153,7 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
             .await
         }
         Command::Delete(a) => commands::delete::run(&opener, p, &a).await,
+        Command::Gc(a) => commands::gc::run(&opener, &settings.namespace()?, p, a).await,
         Command::Login(a) => commands::login::login(connection, p, a).await,
         Command::Logout(a) => commands::login::logout(p, &a.registry).await,
         Command::Report(ReportCommand::Enrich(a)) => {

@@ -57,6 +57,7 @@
 pub mod engine;
 pub mod error;
 mod facts;
+pub mod gc;
 mod lookup;
 pub mod manifest_fallback;
 mod once_map;

@@ -28,10 +28,40 @@ pub fn fallback_tag(subject: &Digest) -> String {
     format!("{alg}-{enc}")
 }
 
+/// The subject whose referrers index `tag` holds, when `tag` is a referrers tag of a sha256
+/// subject (`sha256-<64 hex>`), the inverse of [`fallback_tag`]. Tags of other algorithms
+/// are truncated and name no digest exactly, so they give `None`, as every other tag does.
+pub fn subject_of_fallback_tag(tag: &str) -> Option<Digest> {
+    let hex = tag.strip_prefix("sha256-")?;
+    if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    format!("sha256:{hex}").parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::Algorithm;
+
+    #[test]
+    fn a_sha256_referrers_tag_names_its_subject() {
+        let d = Digest::sha256(b"subject");
+        assert_eq!(subject_of_fallback_tag(&fallback_tag(&d)), Some(d));
+        for other in [
+            "latest",
+            "sha256-abc",
+            "sha512-00",
+            "sha256-",
+            &"sha256-".repeat(2),
+        ] {
+            assert_eq!(subject_of_fallback_tag(other), None, "{other}");
+        }
+        let upper = fallback_tag(&Digest::sha256(b"x"))
+            .to_uppercase()
+            .replace("SHA256", "sha256");
+        assert_eq!(subject_of_fallback_tag(&upper), None);
+    }
 
     #[test]
     fn the_filter_keeps_the_named_types_or_everything() {

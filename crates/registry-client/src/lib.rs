@@ -10,6 +10,7 @@ mod catalog;
 mod client;
 pub mod credentials;
 mod error;
+pub mod gc;
 pub mod limits;
 mod link;
 mod options;

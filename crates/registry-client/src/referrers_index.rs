@@ -99,6 +99,25 @@ pub fn remove(
     serialise(top).map(Some)
 }
 
+/// Remove the entries for every one of `digests`. Returns the new index, or `None` when none
+/// was listed.
+pub fn remove_all(
+    current: &RawManifest,
+    digests: &[Digest],
+) -> Result<Option<RawManifest>, FallbackError> {
+    let mut top = top_of(Some(current))?;
+    let manifests = manifests_of(&mut top);
+    let before = manifests.len();
+    manifests.retain(|m| {
+        let named = m.get("digest").and_then(Value::as_str);
+        !digests.iter().any(|d| named == Some(d.as_str()))
+    });
+    if manifests.len() == before {
+        return Ok(None);
+    }
+    serialise(top).map(Some)
+}
+
 /// Keep the descriptors of `artifact_type`, when one is given.
 pub fn filter(entries: Vec<Descriptor>, artifact_type: Option<&str>) -> Vec<Descriptor> {
     let types: Vec<&str> = artifact_type.into_iter().collect();
@@ -222,6 +241,26 @@ mod tests {
             vec![b.digest.clone()]
         );
         assert!(remove(&less, &a.digest).unwrap().is_none());
+    }
+
+    #[test]
+    fn remove_all_drops_only_those_entries() {
+        let [a, b, c] = ["a", "b", "c"].map(|n| entry_for(&referrer(n, "t")));
+        let mut idx = add(None, &a).unwrap().unwrap();
+        for e in [&b, &c] {
+            idx = add(Some(&idx), e).unwrap().unwrap();
+        }
+        let less = remove_all(&idx, &[a.digest.clone(), c.digest.clone()])
+            .unwrap()
+            .unwrap();
+        let entries = validate(&less, &Digest::sha256(b"s"), "t").unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(lists(&entries, &b.digest));
+        assert!(
+            remove_all(&less, std::slice::from_ref(&a.digest))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod fs;
 pub mod layout;
 pub mod memo;
 pub mod overlay;
+pub mod prune;
 mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

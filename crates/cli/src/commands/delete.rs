@@ -1,11 +1,13 @@
 //! `lineage delete REF`: delete a manifest, which by registry semantics takes every tag on
-//! it and leaves its referrers without a subject. What would go beyond the named tag is
-//! listed first, and deleting it needs `--force`; `--untag` removes only the named tag.
+//! it, together with its referrers (recursively, `lineage_store::prune`), so no referrer is
+//! left that nothing can reach. What would go beyond the named tag is listed first, and
+//! deleting it needs `--force`; `--untag` removes only the named tag.
 
 use anyhow::Context as _;
 use lineage_oci::quantity::plural;
 use lineage_oci::{Digest, TagOrDigest};
 use lineage_store::Store;
+use lineage_store::prune::{ReferrerTree, delete_referrers, referrer_tree};
 
 use crate::args::DeleteArgs;
 use crate::commands::lifecycle::usage;
@@ -18,8 +20,8 @@ use crate::output::Printer;
 struct Collateral {
     /// The other tags naming the manifest.
     tags: Vec<String>,
-    /// Its referrers, by digest and artifact type.
-    referrers: Vec<(Digest, Option<String>)>,
+    /// Its referrers, recursively, and those a tag keeps.
+    referrers: ReferrerTree,
 }
 
 impl Collateral {
@@ -36,18 +38,28 @@ impl Collateral {
                 self.tags.join(", ")
             ));
         }
-        if !self.referrers.is_empty() {
+        let line = |d: &lineage_oci::Descriptor| match &d.artifact_type {
+            Some(t) => format!("{} {t}", d.digest),
+            None => d.digest.to_string(),
+        };
+        if !self.referrers.delete.is_empty() {
+            let list: Vec<String> = self.referrers.delete.iter().map(|(d, _)| line(d)).collect();
+            parts.push(format!(
+                "{} deleted with it, recursively ({})",
+                plural(self.referrers.delete.len() as u64, "referrer"),
+                list.join(", ")
+            ));
+        }
+        if !self.referrers.kept.is_empty() {
             let list: Vec<String> = self
                 .referrers
+                .kept
                 .iter()
-                .map(|(d, t)| match t {
-                    Some(t) => format!("{d} {t}"),
-                    None => d.to_string(),
-                })
+                .map(|(d, tags)| format!("{} (tag {})", line(d), tags.join(", ")))
                 .collect();
             parts.push(format!(
-                "{} left without its subject ({})",
-                plural(self.referrers.len() as u64, "referrer"),
+                "{} left without its subject, kept because a tag names it ({})",
+                plural(self.referrers.kept.len() as u64, "referrer"),
                 list.join(", ")
             ));
         }
@@ -67,12 +79,7 @@ async fn collateral(
         .into_iter()
         .filter(|t| Some(t.as_str()) != named)
         .collect();
-    let referrers = store
-        .referrers(digest, None)
-        .await?
-        .into_iter()
-        .map(|d| (d.digest, d.artifact_type))
-        .collect();
+    let referrers = referrer_tree(store, digest).await?;
     Ok(Collateral { tags, referrers })
 }
 
@@ -120,6 +127,17 @@ pub async fn run(opener: &Opener, printer: Printer, a: &DeleteArgs) -> anyhow::R
             hint,
         }));
     }
+    // Referrers first, leaves first: an interrupted delete leaves the subject, through which
+    // whatever is left stays reachable.
+    delete_referrers(store.as_ref(), &goes.referrers)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot delete the referrers of {} in {}",
+                desc.digest,
+                store.name()
+            )
+        })?;
     store
         .manifest_delete(&desc.digest)
         .await

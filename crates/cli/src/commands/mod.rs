@@ -9,6 +9,7 @@ pub mod copy;
 pub mod delete;
 pub mod demo;
 pub mod discover;
+pub mod gc;
 pub mod lifecycle;
 pub mod login;
 pub mod manifest;

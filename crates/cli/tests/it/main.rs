@@ -7,6 +7,7 @@ use lineage_test_support as support;
 mod audit;
 mod conformance;
 mod copy;
+mod gc;
 mod interop;
 mod lifecycle;
 mod output;

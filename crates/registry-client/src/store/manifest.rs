@@ -79,7 +79,7 @@ pub(super) async fn resolve(
 
 /// GET a manifest, at most [`limits::MANIFEST`] bytes, verified against the digest it was asked by or the
 /// `Docker-Content-Digest` the registry sent.
-pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result<RawManifest> {
+pub(crate) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result<RawManifest> {
     let resp = store
         .client
         .send(&store.registry, request(store, Method::GET, target))
@@ -123,7 +123,7 @@ pub(super) async fn fetch(store: &RegistryStore, target: &TagOrDigest) -> Result
 }
 
 /// HEAD by digest.
-pub(super) async fn exists(store: &RegistryStore, digest: &Digest) -> Result<bool> {
+pub(crate) async fn exists(store: &RegistryStore, digest: &Digest) -> Result<bool> {
     let target = TagOrDigest::Digest(digest.clone());
     let resp = store
         .client
@@ -280,7 +280,7 @@ pub(super) async fn delete_tag(store: &RegistryStore, tag: &str) -> Result<()> {
     }
 }
 
-pub(super) async fn delete_reference(store: &RegistryStore, target: &TagOrDigest) -> Result<()> {
+pub(crate) async fn delete_reference(store: &RegistryStore, target: &TagOrDigest) -> Result<()> {
     let req = Request::new(
         Method::DELETE,
         store.path("manifests", &target.to_string()),

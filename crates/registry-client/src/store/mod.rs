@@ -6,8 +6,8 @@
 //! referrers API with the tag-schema fallback on read and write).
 
 mod blob;
-mod manifest;
-mod referrers;
+pub(crate) mod manifest;
+pub(crate) mod referrers;
 mod tags;
 
 use async_trait::async_trait;

@@ -26,7 +26,7 @@ const MAX_ROUNDS: u32 = 40;
 const CONFIRMATIONS: u32 = 3;
 
 /// Whether this repository is known to lack the referrers API (or not known to have it).
-pub(super) fn uses_tag_schema(store: &RegistryStore) -> bool {
+pub(crate) fn uses_tag_schema(store: &RegistryStore) -> bool {
     store
         .client
         .referrers_support(&store.registry, &store.repository)
@@ -61,7 +61,7 @@ struct Listing {
 }
 
 /// Ask the referrers API. `None` means the registry does not serve it.
-async fn from_api(
+pub(crate) async fn from_api(
     store: &RegistryStore,
     subject: &Digest,
     artifact_type: Option<&str>,
@@ -149,7 +149,7 @@ async fn read_fallback(
     }
 }
 
-async fn read_fallback_strict(
+pub(crate) async fn read_fallback_strict(
     store: &RegistryStore,
     subject: &Digest,
 ) -> Result<Option<(RawManifest, Vec<Descriptor>)>> {
@@ -171,7 +171,7 @@ fn fallback_error(store: &RegistryStore, e: FallbackError) -> StoreError {
 }
 
 /// Add `referrer` to the referrers tag of `subject`, and make sure it stays there.
-pub(super) async fn fallback_add(
+pub(crate) async fn fallback_add(
     store: &RegistryStore,
     subject: &Digest,
     referrer: &RawManifest,
@@ -196,6 +196,31 @@ pub(super) async fn fallback_remove(
     .await
 }
 
+/// Remove every one of `referrers` from the referrers tag of `subject` in one write per
+/// round, through the same read, write, read back protocol as [`fallback_remove`], so entries
+/// other writers add meanwhile survive.
+pub(crate) async fn fallback_remove_all(
+    store: &RegistryStore,
+    subject: &Digest,
+    referrers: &[Digest],
+) -> Result<()> {
+    let Some(first) = referrers.first() else {
+        return Ok(());
+    };
+    converge_until(
+        store,
+        subject,
+        first,
+        false,
+        |entries| !referrers.iter().any(|d| index::lists(entries, d)),
+        |current| match current {
+            Some(c) => index::remove_all(c, referrers),
+            None => Ok(None),
+        },
+    )
+    .await
+}
+
 /// Read, change, write, read back — until `digest` is seen listed (`want_listed`) or not,
 /// `CONFIRMATIONS` times in a row, a jittered pause apart.
 async fn converge<F>(
@@ -208,6 +233,31 @@ async fn converge<F>(
 where
     F: Fn(Option<&RawManifest>) -> Result<Option<RawManifest>, FallbackError>,
 {
+    converge_until(
+        store,
+        subject,
+        digest,
+        want_listed,
+        |entries| index::lists(entries, digest) == want_listed,
+        change,
+    )
+    .await
+}
+
+/// [`converge`] with the end state given by `done` over the index's entries (an absent index
+/// has none); `digest` and `want_listed` only word the error.
+async fn converge_until<D, F>(
+    store: &RegistryStore,
+    subject: &Digest,
+    digest: &Digest,
+    want_listed: bool,
+    done: D,
+    change: F,
+) -> Result<()>
+where
+    D: Fn(&[Descriptor]) -> bool,
+    F: Fn(Option<&RawManifest>) -> Result<Option<RawManifest>, FallbackError>,
+{
     let tag = fallback_tag(subject);
     let mut confirmed = 0;
     // The slowest read or write seen here: another writer's read-modify-write takes about
@@ -217,10 +267,8 @@ where
         let started = Instant::now();
         let current = read_fallback_strict(store, subject).await?;
         slowest = slowest.max(started.elapsed());
-        let listed = current
-            .as_ref()
-            .is_some_and(|(_, entries)| index::lists(entries, digest));
-        if listed == want_listed {
+        let reached = done(current.as_ref().map_or(&[][..], |(_, entries)| entries));
+        if reached {
             confirmed += 1;
             if confirmed >= CONFIRMATIONS {
                 return Ok(());
@@ -231,7 +279,7 @@ where
                 .map_err(|e| fallback_error(store, e))?
             {
                 let started = Instant::now();
-                manifest::put_bytes(store, &updated, Some(&tag)).await?;
+                write_index(store, &tag, &updated).await?;
                 slowest = slowest.max(started.elapsed());
                 tracing::debug!(%tag, round, digest = %updated.digest(), "wrote the referrers tag");
             }
@@ -247,6 +295,44 @@ where
         ),
         source: None,
     })
+}
+
+/// Write a referrers index. A registry that checks an index's children (distribution 2.8)
+/// refuses one that names a deleted manifest with `MANIFEST_BLOB_UNKNOWN`; such an entry was
+/// left by a delete that has not yet taken it out (another writer's, in flight) or by a tool
+/// that never does. Entries whose manifest is gone list nothing, so they are dropped and the
+/// index written again.
+async fn write_index(store: &RegistryStore, tag: &str, updated: &RawManifest) -> Result<()> {
+    let refused = match manifest::put_bytes(store, updated, Some(tag)).await {
+        Ok(_) => return Ok(()),
+        Err(e) if names_unknown_blob(&e) => e,
+        Err(e) => return Err(e),
+    };
+    let entries = updated
+        .view()
+        .map(|v| v.manifests.clone())
+        .unwrap_or_default();
+    let mut gone = Vec::new();
+    for e in &entries {
+        if !manifest::exists(store, &e.digest).await? {
+            gone.push(e.digest.clone());
+        }
+    }
+    let Some(pruned) = index::remove_all(updated, &gone).map_err(|e| fallback_error(store, e))?
+    else {
+        return Err(refused);
+    };
+    tracing::debug!(%tag, dropped = gone.len(), "dropped entries naming deleted manifests from the referrers tag");
+    manifest::put_bytes(store, &pruned, Some(tag))
+        .await
+        .map(|_| ())
+}
+
+/// Whether a store error is the registry's `MANIFEST_BLOB_UNKNOWN`.
+fn names_unknown_blob(e: &StoreError) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<crate::error::RegistryError>())
+        .is_some_and(|r| r.has_code(lineage_oci::errcode::ErrorCode::ManifestBlobUnknown))
 }
 
 /// At least 150 ms and three times the slowest request seen, plus jitter: long enough for

@@ -1,0 +1,609 @@
+//! Carrying out a gc plan: findings for the report, and with `apply` the deletes, each
+//! preceded by the re-check that makes it safe at that moment.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use futures_util::{StreamExt as _, stream};
+use lineage_oci::{Descriptor, Digest, TagOrDigest};
+use lineage_store::{ReadStore as _, Store as _, StoreError};
+
+use super::plan::{Facts, Plan, Step, Tree};
+use super::{
+    Action, Finding, FindingKind, GcError, GcEvent, GcOptions, Progress, RepositoryReport,
+};
+use crate::RegistryStore;
+use crate::store::{manifest, referrers};
+
+/// The first unexpected answer; once set, nothing more is deleted.
+struct Stop {
+    first: Mutex<Option<GcError>>,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        self.first.lock().map(|s| s.is_some()).unwrap_or(true)
+    }
+
+    fn set(&self, store: &RegistryStore, digest: &Digest, operation: &str, source: StoreError) {
+        if let Ok(mut s) = self.first.lock()
+            && s.is_none()
+        {
+            *s = Some(GcError::Stopped {
+                repository: store.name().to_string(),
+                digest: digest.clone(),
+                operation: operation.to_string(),
+                source,
+            });
+        }
+    }
+}
+
+const STOPPED: &str = "not attempted: gc stopped at an unexpected answer";
+
+fn finding(kind: FindingKind, digest: &Digest, action: Action) -> Finding {
+    Finding {
+        kind,
+        digest: digest.clone(),
+        subject: None,
+        tag: None,
+        artifact_type: None,
+        action,
+        reason: None,
+    }
+}
+
+fn referrer_finding(
+    kind: FindingKind,
+    node: &Descriptor,
+    subject: &Digest,
+    action: Action,
+) -> Finding {
+    Finding {
+        subject: Some(subject.clone()),
+        artifact_type: node.artifact_type.clone(),
+        ..finding(kind, &node.digest, action)
+    }
+}
+
+fn kept(mut f: Finding, reason: impl Into<String>) -> Finding {
+    f.action = Action::Kept;
+    f.reason = Some(reason.into());
+    f
+}
+
+/// Report everything in `plan` and, with `options.apply`, remove it. Returns the error that
+/// stopped the deletes, if one did.
+pub(super) async fn apply(
+    store: &RegistryStore,
+    facts: &Facts,
+    plan: &Plan,
+    options: &GcOptions,
+    progress: Progress<'_>,
+    report: &mut RepositoryReport,
+) -> Option<GcError> {
+    let pending = if options.apply {
+        Action::Removed
+    } else {
+        Action::WouldRemove
+    };
+    let out = &mut report.findings;
+    if options.protect {
+        for (node, subject) in &plan.unprotected {
+            out.push(kept(
+                referrer_finding(FindingKind::UnprotectedReferrer, node, subject, pending),
+                "no tag names it: a registry GC that deletes untagged manifests would delete it",
+            ));
+        }
+    }
+    for (subject, unlisted) in &plan.not_redundant {
+        let f = index_finding(facts, FindingKind::RedundantIndex, subject, pending);
+        out.push(kept(
+            f,
+            format!("lists {unlisted} referrers the referrers API does not"),
+        ));
+    }
+    let total = plan.trees.iter().map(|t| t.steps.len()).sum::<usize>()
+        + plan.stale.iter().map(|s| s.entries.len()).sum::<usize>()
+        + if options.migrate {
+            plan.redundant.len()
+        } else {
+            0
+        };
+    if !options.apply {
+        for tree in &plan.trees {
+            out.extend(tree_findings(facts, tree, Action::WouldRemove));
+        }
+        for s in &plan.stale {
+            for e in &s.entries {
+                out.push(stale_finding(facts, e, &s.subject, Action::WouldRemove));
+            }
+        }
+        for subject in &plan.redundant {
+            let f = index_finding(
+                facts,
+                FindingKind::RedundantIndex,
+                subject,
+                Action::WouldRemove,
+            );
+            out.push(if options.migrate {
+                f
+            } else {
+                kept(f, "pass --migrate to remove it")
+            });
+        }
+        return None;
+    }
+
+    progress(&GcEvent::Removing { total });
+    let stop = Stop {
+        first: Mutex::new(None),
+    };
+    let n = options.concurrency.max(1);
+    let newly_tagged = match new_tags(store, facts).await {
+        Ok(t) => t,
+        Err(e) => {
+            stop.set(
+                store,
+                &Digest::sha256(b""),
+                "listing the tags again before deleting",
+                e,
+            );
+            BTreeSet::new()
+        }
+    };
+    // One bound on requests in flight for every tree's steps together.
+    let permits = tokio::sync::Semaphore::new(n);
+    let trees: Vec<Vec<Finding>> = stream::iter(&plan.trees)
+        .map(|tree| remove_tree(store, facts, tree, &newly_tagged, &stop, &permits, progress))
+        .buffer_unordered(n)
+        .collect()
+        .await;
+    out.extend(trees.into_iter().flatten());
+    let stale: Vec<Vec<Finding>> = stream::iter(&plan.stale)
+        .map(|s| async { drop_stale(store, facts, &s.subject, &s.entries, &stop, progress).await })
+        .buffer_unordered(n)
+        .collect()
+        .await;
+    out.extend(stale.into_iter().flatten());
+    for subject in &plan.redundant {
+        let f = index_finding(facts, FindingKind::RedundantIndex, subject, Action::Removed);
+        if !options.migrate {
+            out.push(kept(f, "pass --migrate to remove it"));
+            continue;
+        }
+        out.push(migrate(store, facts, subject, f, &stop).await);
+        progress(&GcEvent::Removed);
+    }
+    stop.first.into_inner().ok().flatten()
+}
+
+/// Tags that appeared since the scan, resolved: a manifest they name is protected too.
+async fn new_tags(store: &RegistryStore, facts: &Facts) -> Result<BTreeSet<Digest>, StoreError> {
+    let mut out = BTreeSet::new();
+    for t in store.tag_list().await? {
+        if facts.tags.contains_key(&t)
+            || lineage_oci::referrers::subject_of_fallback_tag(&t).is_some()
+        {
+            continue;
+        }
+        match store.resolve(&TagOrDigest::Tag(t)).await {
+            Ok(d) => {
+                out.insert(d.digest);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn index_finding(facts: &Facts, kind: FindingKind, subject: &Digest, action: Action) -> Finding {
+    let index = facts.indexes.get(subject);
+    Finding {
+        subject: Some(subject.clone()),
+        tag: index.map(|i| i.tag.clone()),
+        ..finding(kind, index.map_or(subject, |i| &i.digest), action)
+    }
+}
+
+fn stale_finding(facts: &Facts, entry: &Descriptor, subject: &Digest, action: Action) -> Finding {
+    Finding {
+        tag: facts.indexes.get(subject).map(|i| i.tag.clone()),
+        ..referrer_finding(FindingKind::StaleEntry, entry, subject, action)
+    }
+}
+
+/// The findings of a tree, every planned step with `action`.
+fn tree_findings(facts: &Facts, tree: &Tree, action: Action) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let root = index_finding(facts, FindingKind::OrphanedIndex, &tree.subject, action);
+    if let Some(why) = &tree.blocked {
+        out.push(kept(root, why.clone()));
+        for c in facts.children(&tree.subject) {
+            out.push(kept(
+                referrer_finding(FindingKind::OrphanedReferrer, &c, &tree.subject, action),
+                why.clone(),
+            ));
+        }
+    } else {
+        out.push(root);
+        for step in &tree.steps {
+            match step {
+                Step::Delete { node, subject } => out.push(referrer_finding(
+                    FindingKind::OrphanedReferrer,
+                    node,
+                    subject,
+                    action,
+                )),
+                // The referrers tag of a referrer that goes.
+                Step::DropIndex { subject } if subject != &tree.subject => {
+                    out.push(index_finding(
+                        facts,
+                        FindingKind::OrphanedIndex,
+                        subject,
+                        action,
+                    ));
+                }
+                Step::DropIndex { .. } => {}
+            }
+        }
+    }
+    for (node, subject, why) in &tree.kept {
+        out.push(kept(
+            referrer_finding(FindingKind::OrphanedReferrer, node, subject, action),
+            why.clone(),
+        ));
+    }
+    out
+}
+
+/// The steps of `tree` in levels: every step of a level only after every step of the levels
+/// before (a referrer's own referrers and its referrers tag first), the steps of one level
+/// independent of each other.
+fn levels(tree: &Tree) -> Vec<Vec<&Step>> {
+    // The level after which a digest's dependants may run.
+    let mut after: std::collections::BTreeMap<&Digest, usize> = std::collections::BTreeMap::new();
+    let mut out: Vec<Vec<&Step>> = Vec::new();
+    for step in &tree.steps {
+        let (level, parent) = match step {
+            Step::Delete { node, subject } => {
+                (after.get(&node.digest).map_or(0, |l| l + 1), subject)
+            }
+            Step::DropIndex { subject } => (after.get(subject).map_or(0, |l| l + 1), subject),
+        };
+        if let Step::DropIndex { subject } = step {
+            // The referrer itself goes after its own referrers tag.
+            let e = after.entry(subject).or_insert(level);
+            *e = (*e).max(level);
+        }
+        let e = after.entry(parent).or_insert(level);
+        *e = (*e).max(level);
+        if out.len() <= level {
+            out.resize_with(level + 1, Vec::new);
+        }
+        out[level].push(step);
+    }
+    out
+}
+
+/// What one step came to.
+enum Outcome {
+    Done(Digest),
+    SubjectBack,
+    Stays(String),
+    Failed(Digest, &'static str, StoreError),
+}
+
+/// Remove one orphaned tree, leaves first, a level at a time, checking before every delete
+/// that its subject is still gone.
+async fn remove_tree(
+    store: &RegistryStore,
+    facts: &Facts,
+    tree: &Tree,
+    newly_tagged: &BTreeSet<Digest>,
+    stop: &Stop,
+    permits: &tokio::sync::Semaphore,
+    progress: Progress<'_>,
+) -> Vec<Finding> {
+    let mut findings = tree_findings(facts, tree, Action::Removed);
+    if tree.blocked.is_some() {
+        return findings;
+    }
+    if let Some(d) = tree.steps.iter().find_map(|s| match s {
+        Step::Delete { node, .. } if newly_tagged.contains(&node.digest) => Some(&node.digest),
+        _ => None,
+    }) {
+        mark_rest(
+            &mut findings,
+            &BTreeSet::new(),
+            &format!("a tag made during gc names {d}"),
+        );
+        return findings;
+    }
+    let mut done: BTreeSet<Digest> = BTreeSet::new();
+    for level in levels(tree) {
+        if stop.is_set() {
+            mark_rest(&mut findings, &done, STOPPED);
+            return findings;
+        }
+        let outcomes = futures_util::future::join_all(
+            level
+                .into_iter()
+                .map(|step| run_step(store, facts, tree, step, stop, permits)),
+        )
+        .await;
+        let mut end: Option<String> = None;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Done(d) => {
+                    done.insert(d);
+                    progress(&GcEvent::Removed);
+                }
+                Outcome::SubjectBack => {
+                    end.get_or_insert_with(|| "the subject exists again".to_string());
+                }
+                // Whatever it still lists stays reachable through it; what is done is done.
+                Outcome::Stays(why) => {
+                    end.get_or_insert(why);
+                }
+                Outcome::Failed(d, operation, e) => {
+                    stop.set(store, &d, operation, e);
+                    end.get_or_insert_with(|| STOPPED.to_string());
+                }
+            }
+        }
+        if let Some(why) = end {
+            mark_rest(&mut findings, &done, &why);
+            return findings;
+        }
+    }
+    findings
+}
+
+/// One step: check that the subject is still gone, then delete.
+async fn run_step(
+    store: &RegistryStore,
+    facts: &Facts,
+    tree: &Tree,
+    step: &Step,
+    stop: &Stop,
+    permits: &tokio::sync::Semaphore,
+) -> Outcome {
+    let Ok(_permit) = permits.acquire().await else {
+        return Outcome::Stays(STOPPED.to_string());
+    };
+    if stop.is_set() {
+        return Outcome::Stays(STOPPED.to_string());
+    }
+    // The subject may have come back (pushed again): then everything is live again.
+    match manifest::exists(store, &tree.subject).await {
+        Ok(false) => {}
+        Ok(true) => return Outcome::SubjectBack,
+        Err(e) => {
+            return Outcome::Failed(
+                tree.subject.clone(),
+                "checking that the subject is still gone",
+                e,
+            );
+        }
+    }
+    match step {
+        Step::Delete { node, .. } => match delete_manifest(store, &node.digest).await {
+            Ok(()) => Outcome::Done(node.digest.clone()),
+            Err(e) => Outcome::Failed(node.digest.clone(), "deleting an orphaned referrer", e),
+        },
+        Step::DropIndex { subject } => {
+            let Some(index) = facts.indexes.get(subject) else {
+                return Outcome::Stays("the referrers tag was not read".to_string());
+            };
+            match drop_index(store, facts, subject, &index.digest).await {
+                Ok(None) => Outcome::Done(index.digest.clone()),
+                Ok(Some(why)) => Outcome::Stays(why),
+                Err(e) => Outcome::Failed(
+                    index.digest.clone(),
+                    "deleting an orphaned referrers tag",
+                    e,
+                ),
+            }
+        }
+    }
+}
+
+/// Every finding still marked removed but not in `done` is kept, for `why`.
+fn mark_rest(findings: &mut [Finding], done: &BTreeSet<Digest>, why: &str) {
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.action == Action::Removed && !done.contains(&f.digest))
+    {
+        f.action = Action::Kept;
+        f.reason = Some(why.to_string());
+    }
+}
+
+/// Delete the referrers tag of `subject` if it still holds `expected` and no other tag names
+/// that index: by digest, which removes the tag on registries that delete only by digest,
+/// then the tag itself where the registry kept it. `Some(reason)` when it stays.
+async fn drop_index(
+    store: &RegistryStore,
+    facts: &Facts,
+    subject: &Digest,
+    expected: &Digest,
+) -> Result<Option<String>, StoreError> {
+    let tag = lineage_oci::referrers::fallback_tag(subject);
+    match referrers::read_fallback_strict(store, subject).await {
+        Ok(None) => return Ok(None),
+        Ok(Some((raw, _))) if raw.digest() != expected => {
+            return Ok(Some(format!("the referrers tag `{tag}` changed during gc")));
+        }
+        Ok(Some(_)) => {}
+        Err(StoreError::InvalidInput { message, .. }) => {
+            return Ok(Some(format!(
+                "the referrers tag `{tag}` became unusable: {message}"
+            )));
+        }
+        Err(e) => return Err(e),
+    }
+    if let Some((other, _)) = facts.tags.iter().find(|(_, d)| *d == expected) {
+        return Ok(Some(format!("the tag `{other}` names the index too")));
+    }
+    match manifest::delete_reference(store, &TagOrDigest::Digest(expected.clone())).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e),
+    }
+    for attempt in 0..2 {
+        match referrers::read_fallback_strict(store, subject).await {
+            Ok(None) => return Ok(None),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Ok(Some((raw, _))) if raw.digest() != expected => {
+                return Ok(Some(format!(
+                    "the referrers tag `{tag}` was written again during gc"
+                )));
+            }
+            Err(StoreError::InvalidInput { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+            // A registry that keeps the tags of a deleted manifest: remove the tag itself.
+            Ok(Some(_)) if attempt == 0 => match store.tag_delete(&tag).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            },
+            Ok(Some(_)) => {}
+        }
+    }
+    // Both deletes were answered, and the tag is still there: the registry does not delete.
+    Err(StoreError::Unsupported {
+        store: store.name().to_string(),
+        operation: format!("deleting the referrers tag `{tag}` (it stays after DELETE)"),
+    })
+}
+
+/// DELETE a manifest by digest; an answer of 404 counts as done only when the manifest is
+/// indeed gone (some registries answer 404 to every DELETE).
+async fn delete_manifest(store: &RegistryStore, digest: &Digest) -> Result<(), StoreError> {
+    match manifest::delete_reference(store, &TagOrDigest::Digest(digest.clone())).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => match manifest::exists(store, digest).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(e),
+            Err(other) => Err(other),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Drop the entries of a live index that name missing manifests, through the lossless
+/// protocol; entries whose manifest came back meanwhile are listed again.
+async fn drop_stale(
+    store: &RegistryStore,
+    facts: &Facts,
+    subject: &Digest,
+    entries: &[Descriptor],
+    stop: &Stop,
+    progress: Progress<'_>,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = entries
+        .iter()
+        .map(|e| stale_finding(facts, e, subject, Action::Removed))
+        .collect();
+    if stop.is_set() {
+        mark_rest(&mut findings, &BTreeSet::new(), STOPPED);
+        return findings;
+    }
+    let mut missing = Vec::new();
+    for e in entries {
+        match manifest::exists(store, &e.digest).await {
+            Ok(false) => missing.push(e.digest.clone()),
+            Ok(true) => {}
+            Err(err) => {
+                stop.set(
+                    store,
+                    &e.digest,
+                    "checking that a listed manifest is still gone",
+                    err,
+                );
+                mark_rest(&mut findings, &BTreeSet::new(), STOPPED);
+                return findings;
+            }
+        }
+    }
+    if let Err(e) = referrers::fallback_remove_all(store, subject, &missing).await {
+        stop.set(
+            store,
+            subject,
+            "dropping stale entries from a referrers tag",
+            e,
+        );
+        mark_rest(&mut findings, &BTreeSet::new(), STOPPED);
+        return findings;
+    }
+    let mut done: BTreeSet<Digest> = BTreeSet::new();
+    for d in &missing {
+        // Pushed again while the entry was being dropped: list it again.
+        match manifest::fetch(store, &TagOrDigest::Digest(d.clone())).await {
+            Err(e) if e.is_not_found() => {
+                done.insert(d.clone());
+                progress(&GcEvent::Removed);
+            }
+            Ok(raw) => {
+                if let Err(e) = referrers::fallback_add(store, subject, &raw).await {
+                    stop.set(store, d, "listing a manifest that came back", e);
+                }
+            }
+            Err(e) => stop.set(store, d, "checking that a dropped entry is still gone", e),
+        }
+    }
+    mark_rest(&mut findings, &done, "the manifest exists again");
+    findings
+}
+
+/// Remove a referrers tag the API makes redundant, after checking again that the subject
+/// exists and the API lists every entry.
+async fn migrate(
+    store: &RegistryStore,
+    facts: &Facts,
+    subject: &Digest,
+    f: Finding,
+    stop: &Stop,
+) -> Finding {
+    if stop.is_set() {
+        return kept(f, STOPPED);
+    }
+    let Some(index) = facts.indexes.get(subject) else {
+        return kept(f, "the referrers tag is gone");
+    };
+    let listing = match referrers::from_api(store, subject, None).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return kept(f, "the registry no longer serves the referrers API"),
+        Err(e) => {
+            stop.set(store, subject, "listing referrers through the API", e);
+            return kept(f, STOPPED);
+        }
+    };
+    let unlisted = index
+        .entries
+        .iter()
+        .filter(|e| facts.exists.get(&e.digest) != Some(&false))
+        .filter(|e| !listing.iter().any(|l| l.digest == e.digest))
+        .count();
+    if unlisted > 0 {
+        return kept(
+            f,
+            format!("lists {unlisted} referrers the referrers API does not"),
+        );
+    }
+    match drop_index(store, facts, subject, &index.digest).await {
+        Ok(None) => f,
+        Ok(Some(why)) => kept(f, why),
+        Err(e) => {
+            stop.set(
+                store,
+                &index.digest,
+                "deleting a redundant referrers tag",
+                e,
+            );
+            kept(f, STOPPED)
+        }
+    }
+}
