@@ -21,7 +21,10 @@
 //! - [`Lookup`]: the batch lookup, the same pipeline over cached facts (the policy routes,
 //!   admission, report, audit, update), and [`Lookup::follow_successors`], which follows a
 //!   successor chain to the image to move to;
-//! - [`release`]: the release flow, which refuses what would damage a lineage.
+//! - [`release`]: the release flow, which refuses what would damage a lineage;
+//! - [`verdict`]: what a status means for its consumers: the admission policy (mode, grace
+//!   period, fail open or closed) and the words of a verdict every consumer prints;
+//! - [`gc`]: which lifecycle records on a subject are redundant, and their removal.
 //!
 //! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
 //!
