@@ -61,7 +61,16 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("lineage-conformance: error: {e:#}");
+            // The style of lineage's own errors: a headline, then each cause once.
+            let mut text = format!("error: {e}\n");
+            let mut shown = e.to_string();
+            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+                if !shown.contains(&cause) {
+                    text.push_str(&format!("  caused by: {cause}\n"));
+                    shown.push_str(&cause);
+                }
+            }
+            eprint!("{text}");
             ExitCode::from(2)
         }
     }
