@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lineage_server::{ConnectionLimits, Policy, ServeConfig};
 use crate::support::read_head;
+use lineage_server::{ConnectionLimits, Policy, ServeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

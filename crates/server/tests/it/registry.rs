@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use crate::support::{Server, error_code, read_head};
 use lineage_oci::Digest;
 use lineage_server::Policy;
-use crate::support::{Server, error_code, read_head};
 use tokio::io::AsyncWriteExt;
 
 /// How long a request may take before the test calls it stuck. Only a guard against a
