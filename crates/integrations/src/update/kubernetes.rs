@@ -22,7 +22,7 @@ pub(crate) fn scan(text: &str, found: &mut Found) {
                 _ => None,
             };
             if let Some(s) = scalar {
-                found.text(s.line, vec![text::piece(text, s.span.clone())]);
+                found.image(s.line, vec![text::piece(text, s.span.clone())]);
             }
         });
     }
