@@ -4,6 +4,7 @@
 //! authorises, retries and falls back to plain HTTP on loopback.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,6 +101,11 @@ struct Inner {
     schemes: Mutex<Memo<String, &'static str>>,
     credentials: tokio::sync::Mutex<Memo<String, Option<Credential>>>,
     referrers: Mutex<Memo<(String, String), ReferrersSupport>>,
+    /// Registry host → why it could not be reached (a name that does not resolve, a refused
+    /// connection): it is not tried again for the rest of the run.
+    down: Mutex<Memo<String, String>>,
+    /// Requests sent, each try counted ([`RegistryClient::attempts`]).
+    attempts: AtomicU64,
 }
 
 /// The shared registry client; cheap to clone.
@@ -112,6 +118,34 @@ impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryClient").finish_non_exhaustive()
     }
+}
+
+/// Whether `e` says the registry cannot be reached at all: a connection that failed
+/// without a timeout, for a reason other than a reset or an interruption — a name that does
+/// not resolve, a refused connection, an unreachable network. Retrying with backoff does not
+/// help those; 5xx, 429, timeouts and resets keep their retries.
+fn is_unreachable(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if !e.is_connect() || e.is_timeout() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return !matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::Interrupted
+                    | ErrorKind::TimedOut
+                    | ErrorKind::WouldBlock
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The host to contact for a registry name: Docker Hub's API lives at `registry-1.docker.io`.
@@ -195,6 +229,8 @@ impl RegistryClient {
                 schemes: Mutex::new(Memo::default()),
                 credentials: tokio::sync::Mutex::new(Memo::default()),
                 referrers: Mutex::new(Memo::default()),
+                down: Mutex::new(Memo::default()),
+                attempts: AtomicU64::new(0),
             }),
         })
     }
@@ -301,6 +337,16 @@ impl RegistryClient {
                 }
             };
             let shown = redact(&url);
+            if let Some(message) = self.down(&host) {
+                return Err(RegistryError::Transport {
+                    method: req.method.to_string(),
+                    url: shown,
+                    message: format!(
+                        "{message} (unreachable earlier in this run; not tried again)"
+                    ),
+                    retryable: false,
+                });
+            }
             let mut builder = self
                 .inner
                 .http
@@ -343,6 +389,7 @@ impl RegistryClient {
                     }
                 }
             };
+            self.inner.attempts.fetch_add(1, Ordering::Relaxed);
             let result = builder.send().await;
             let response = match result {
                 Ok(r) => r,
@@ -364,8 +411,12 @@ impl RegistryClient {
                         fell_back = true;
                         continue;
                     }
-                    let retryable =
-                        (e.is_connect() || e.is_timeout() || e.is_request()) && !certificate;
+                    // A name that does not resolve or a refused connection is not fixed by
+                    // trying again a second later: fail now, and remember the registry.
+                    let unreachable = is_unreachable(&e);
+                    let retryable = (e.is_connect() || e.is_timeout() || e.is_request())
+                        && !certificate
+                        && !unreachable;
                     if retryable && replayable && attempt < self.inner.options.retries {
                         attempt += 1;
                         tracing::debug!(url = %shown, attempt, error = %lineage_store::one_line(&e), "retrying");
@@ -375,6 +426,9 @@ impl RegistryClient {
                     let mut message = lineage_store::one_line(&e);
                     if certificate {
                         message.push_str(" (the registry's certificate is not trusted: add its CA with `--ca-file`, or skip verification with `--insecure`)");
+                    }
+                    if unreachable && let Ok(mut down) = self.inner.down.lock() {
+                        down.insert(host.clone(), message.clone());
                     }
                     return Err(RegistryError::Transport {
                         method: req.method.to_string(),
@@ -433,6 +487,17 @@ impl RegistryClient {
             }
             return Ok(response);
         }
+    }
+
+    /// Why `host` is known to be unreachable in this run, when it is.
+    fn down(&self, host: &str) -> Option<String> {
+        self.inner.down.lock().ok()?.get(host).cloned()
+    }
+
+    /// How many requests this client has sent, every try counted (retries and the HTTP
+    /// fallback included; a request refused because its registry is down is not sent).
+    pub fn attempts(&self) -> u64 {
+        self.inner.attempts.load(Ordering::Relaxed)
     }
 
     /// How often a transient failure is tried again (`ClientOptions::retries`).
