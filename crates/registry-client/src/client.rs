@@ -4,6 +4,7 @@
 //! authorises, retries and falls back to plain HTTP on loopback.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,6 +92,11 @@ pub(crate) enum ReferrersSupport {
     TagSchema,
 }
 
+/// How long a registry that could not be reached is not tried again: long enough that a
+/// command naming many of its images fails fast, short enough that `lineage webhook` and
+/// `lineage serve` see a registry that comes back.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(30);
+
 struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
@@ -100,6 +106,12 @@ struct Inner {
     schemes: Mutex<Memo<String, &'static str>>,
     credentials: tokio::sync::Mutex<Memo<String, Option<Credential>>>,
     referrers: Mutex<Memo<(String, String), ReferrersSupport>>,
+    /// Registry host → when and why it could not be reached (a name that does not resolve, a
+    /// refused connection): it is not tried again for [`UNREACHABLE_FOR`], the rest of a
+    /// command's run; a long-running server tries again after that.
+    down: Mutex<Memo<String, (std::time::Instant, String)>>,
+    /// Requests sent, each try counted ([`RegistryClient::attempts`]).
+    attempts: AtomicU64,
 }
 
 /// The shared registry client; cheap to clone.
@@ -112,6 +124,34 @@ impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryClient").finish_non_exhaustive()
     }
+}
+
+/// Whether `e` says the registry cannot be reached at all: a connection that failed
+/// without a timeout, for a reason other than a reset or an interruption — a name that does
+/// not resolve, a refused connection, an unreachable network. Retrying with backoff does not
+/// help those; 5xx, 429, timeouts and resets keep their retries.
+fn is_unreachable(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if !e.is_connect() || e.is_timeout() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return !matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::Interrupted
+                    | ErrorKind::TimedOut
+                    | ErrorKind::WouldBlock
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The host to contact for a registry name: Docker Hub's API lives at `registry-1.docker.io`.
@@ -195,6 +235,8 @@ impl RegistryClient {
                 schemes: Mutex::new(Memo::default()),
                 credentials: tokio::sync::Mutex::new(Memo::default()),
                 referrers: Mutex::new(Memo::default()),
+                down: Mutex::new(Memo::default()),
+                attempts: AtomicU64::new(0),
             }),
         })
     }
@@ -301,6 +343,17 @@ impl RegistryClient {
                 }
             };
             let shown = redact(&url);
+            if let Some(message) = self.down(&host) {
+                return Err(RegistryError::Transport {
+                    method: req.method.to_string(),
+                    url: shown,
+                    message: format!(
+                        "{message} (unreachable earlier in this run; not tried again)"
+                    ),
+                    retryable: false,
+                    source: None,
+                });
+            }
             let mut builder = self
                 .inner
                 .http
@@ -344,6 +397,7 @@ impl RegistryClient {
                     }
                 }
             };
+            self.inner.attempts.fetch_add(1, Ordering::Relaxed);
             let result = builder.send().await;
             let response = match result {
                 Ok(r) => r,
@@ -365,8 +419,12 @@ impl RegistryClient {
                         fell_back = true;
                         continue;
                     }
-                    let retryable =
-                        (e.is_connect() || e.is_timeout() || e.is_request()) && !certificate;
+                    // A name that does not resolve or a refused connection is not fixed by
+                    // trying again a second later: fail now, and remember the registry.
+                    let unreachable = is_unreachable(&e);
+                    let retryable = (e.is_connect() || e.is_timeout() || e.is_request())
+                        && !certificate
+                        && !unreachable;
                     if retryable && replayable && attempt < self.inner.options.retries {
                         attempt += 1;
                         tracing::debug!(url = %shown, attempt, error = %lineage_store::one_line(&e), "retrying");
@@ -376,6 +434,9 @@ impl RegistryClient {
                     let mut message = lineage_store::one_line(&e);
                     if certificate {
                         message.push_str(" (the registry's certificate is not trusted: add its CA with `--ca-file`, or skip verification with `--insecure`)");
+                    }
+                    if unreachable && let Ok(mut down) = self.inner.down.lock() {
+                        down.insert(host.clone(), (std::time::Instant::now(), message.clone()));
                     }
                     return Err(RegistryError::Transport {
                         method: req.method.to_string(),
@@ -436,6 +497,19 @@ impl RegistryClient {
             }
             return Ok(response);
         }
+    }
+
+    /// Why `host` is known to be unreachable in this run, when it is.
+    fn down(&self, host: &str) -> Option<String> {
+        let down = self.inner.down.lock().ok()?;
+        let (since, message) = down.get(host)?;
+        (since.elapsed() < UNREACHABLE_FOR).then(|| message.clone())
+    }
+
+    /// How many requests this client has sent, every try counted (retries and the HTTP
+    /// fallback included; a request refused because its registry is down is not sent).
+    pub fn attempts(&self) -> u64 {
+        self.inner.attempts.load(Ordering::Relaxed)
     }
 
     /// How often a transient failure is tried again (`ClientOptions::retries`).
@@ -543,6 +617,23 @@ mod tests {
         );
         let last = format!("registry-{}.example", cap + 499);
         assert_eq!(client.scheme(&last, &last), "http");
+    }
+
+    // Issue 21: an unreachable registry is skipped for a while, not for a server's lifetime.
+    #[test]
+    fn an_unreachable_registry_is_tried_again_after_a_while() {
+        let client = RegistryClient::new(ClientOptions::default()).unwrap();
+        let now = std::time::Instant::now();
+        let long_ago = now
+            .checked_sub(UNREACHABLE_FOR + Duration::from_secs(1))
+            .unwrap();
+        let mut down = client.inner.down.lock().unwrap();
+        down.insert("fresh.example".into(), (now, "refused".into()));
+        down.insert("stale.example".into(), (long_ago, "refused".into()));
+        drop(down);
+        assert_eq!(client.down("fresh.example").as_deref(), Some("refused"));
+        assert_eq!(client.down("stale.example"), None);
+        assert_eq!(client.down("other.example"), None);
     }
 
     #[test]

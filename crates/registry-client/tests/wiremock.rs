@@ -1004,3 +1004,45 @@ async fn a_refused_connection_keeps_the_client_error_as_its_source() {
     assert!(text.contains(&cause.to_string()), "{text}");
     assert_eq!(lineage_store::one_line(registry), text);
 }
+
+/// Issue 21: a refused connection and a name that does not resolve fail at the first try
+/// (retrying cannot fix them), and the registry is not contacted again in the run; a 503
+/// keeps its retries. Counted with the client's own attempts counter.
+#[tokio::test]
+async fn unreachable_registries_fail_fast_and_are_remembered() {
+    // A port nothing listens on: bind, read the port, close.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let c = client(ClientOptions::default());
+    let e = c.ping(&refused).await.unwrap_err();
+    assert!(!e.is_retryable(), "{e}");
+    assert_eq!(c.attempts(), 1, "one try, no retries: {e}");
+    let again = c.ping(&refused).await.unwrap_err();
+    assert_eq!(c.attempts(), 1, "remembered as down: {again}");
+    assert!(again.to_string().contains("not tried again"), "{again}");
+
+    let c = client(ClientOptions::default());
+    let e = c.ping("nonexistent.invalid").await.unwrap_err();
+    assert!(!e.is_retryable(), "{e}");
+    assert_eq!(c.attempts(), 1, "one try, no retries: {e}");
+    c.ping("nonexistent.invalid:5000").await.unwrap_err();
+    c.ping("nonexistent.invalid").await.unwrap_err();
+    assert_eq!(
+        c.attempts(),
+        2,
+        "another port is another host; the same is not retried"
+    );
+
+    // A 503 is retried (`retries: 2`): three tries.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let c = client(ClientOptions::default());
+    c.ping(&host(&server)).await.unwrap_err();
+    assert_eq!(c.attempts(), 3);
+}

@@ -757,14 +757,28 @@ fn lookup_api_on_lineage_serve() {
     let (code, text) = http.post("/admission/v1/validate", "{not json");
     assert_eq!(code, 400, "{text}");
     assert!(text.contains("AdmissionReview"), "{text}");
+    // Issue 21: v1beta1 is answered in v1beta1; another version is refused by name.
     let mut v1beta1 = with_images(fixture("pod-create"), &sc.eol);
     v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
     let (code, text) = http.post(
         "/admission/v1/validate",
         serde_json::to_vec(&v1beta1).unwrap(),
     );
+    assert_eq!(code, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1beta1", "{answer}");
+    assert_eq!(answer["kind"], "AdmissionReview", "{answer}");
+    let mut v2 = v1beta1.clone();
+    v2["apiVersion"] = json!("admission.k8s.io/v2");
+    let (code, text) = http.post("/admission/v1/validate", serde_json::to_vec(&v2).unwrap());
     assert_eq!(code, 400, "{text}");
-    assert!(text.contains("admission.k8s.io/v1beta1"), "{text}");
+    assert!(text.contains("admission.k8s.io/v2"), "{text}");
+    let (code, text) = http.post(
+        "/admission/v1/validate",
+        serde_json::to_vec(&v1beta1["request"]).unwrap(),
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("bare AdmissionRequest"), "{text}");
 
     for path in ["/healthz", "/readyz"] {
         let (code, text) = http.get(path);

@@ -217,6 +217,22 @@ fn bad_paths_are_errors() {
     );
 }
 
+/// Issue 21: what `lineage update` reads but does not edit — an image in a YAML flow
+/// collection, a Helm `repo:` + `tag:` map, a templated value, a kustomize digest that is not
+/// full, an invalid `COPY --from` — is warned about per reference, with its file and line.
+#[test]
+fn what_update_does_not_edit_is_warned_per_reference() {
+    let s = Scratch::new();
+    let dir = s.join("tree");
+    let notes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/update-notes");
+    write_tree(&dir, &files(&notes));
+    let r = lineage_ok(s.path(), &["update", "tree"]);
+    assert!(r.stdout.is_empty(), "{}", r.stdout_text());
+    let mut warned: Vec<&str> = r.stderr.lines().filter(|l| l.contains("tree/")).collect();
+    warned.sort_unstable();
+    insta::assert_snapshot!(warned.join("\n"));
+}
+
 /// A file two revisions behind moves to the newest revision, not to the successor its record
 /// names (retired since), and a second run changes nothing; before the second revision was
 /// retired, the first moves to it.

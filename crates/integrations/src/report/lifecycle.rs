@@ -261,6 +261,8 @@ mod tests {
                 },
             ],
             problem: None,
+            not_an_image: None,
+            reference_is_path: false,
         }
     }
 
@@ -367,13 +369,15 @@ mod tests {
         let image = ScannedImage {
             reference: Some("/tmp/x.tar".into()),
             candidates: vec![],
-            problem: Some("the report is of a `filesystem`, not a container image".into()),
+            problem: Some(words::not_an_image("filesystem")),
+            not_an_image: Some("filesystem".into()),
+            reference_is_path: true,
         };
         let l = Lifecycle::decide(&image, &HashMap::new(), at("2024-01-01T00:00:00Z"));
         assert_eq!(l.reference.as_deref(), Some("/tmp/x.tar"));
         assert_eq!(
             l.error.as_deref(),
-            Some("the report is of a `filesystem`, not a container image")
+            Some("the report is not of an image: it is of type `filesystem`")
         );
     }
 

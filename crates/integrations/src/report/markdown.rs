@@ -25,11 +25,17 @@ pub fn markdown(report: &Report, l: &Lifecycle) -> String {
     let mut out = String::new();
 
     let facts = l.facts();
-    let heading = facts.heading(&name, to.as_deref());
+    let is_image = report.image().not_an_image.is_none();
+    let heading = if is_image {
+        facts.heading(&name, to.as_deref())
+    } else {
+        words::not_an_image_heading(&name)
+    };
     let _ = writeln!(out, "## lineage: {heading}\n");
     let _ = writeln!(
         out,
-        "- **Current image:** `{name}`{}",
+        "- **{}:** `{name}`{}",
+        words::scanned_label(is_image),
         digest(l.digest.as_ref().map(|d| d.to_string()))
     );
     match &to {
@@ -48,7 +54,11 @@ pub fn markdown(report: &Report, l: &Lifecycle) -> String {
         }
         None => {}
     }
-    let _ = writeln!(out, "- **Why:** {}.", facts.why());
+    let why = match (&report.image().problem, is_image) {
+        (Some(problem), false) => problem.clone(),
+        _ => facts.why(),
+    };
+    let _ = writeln!(out, "- **Why:** {why}.");
     let action = l
         .action
         .clone()
@@ -72,8 +82,15 @@ fn scan_line(report: &Report) -> String {
         None => report.scanner().to_string(),
     };
     let findings = report.findings();
+    let what = match &report.image().not_an_image {
+        None => "the current image".to_string(),
+        Some(_) => {
+            let name = report.image().reference.as_deref().unwrap_or(".");
+            format!("`{name}`")
+        }
+    };
     if findings.is_empty() {
-        return format!("{scanner} found no vulnerabilities in the current image.");
+        return format!("{scanner} found no vulnerabilities in {what}.");
     }
     let counts: Vec<String> = Severity::ALL
         .into_iter()
@@ -83,8 +100,13 @@ fn scan_line(report: &Report) -> String {
         })
         .collect();
     let plural = if findings.len() == 1 { "y" } else { "ies" };
+    let tail = if report.image().not_an_image.is_none() {
+        "; the recommended image was not part of this scan"
+    } else {
+        ""
+    };
     format!(
-        "{scanner} found {} vulnerabilit{plural} in the current image ({}); the recommended image was not part of this scan.",
+        "{scanner} found {} vulnerabilit{plural} in {what} ({}){tail}.",
         findings.len(),
         counts.join(", ")
     )
@@ -163,5 +185,26 @@ Checked at 2024-01-01T00:00:00Z.
             "{md}"
         );
         assert!(md.contains("none recorded"), "{md}");
+    }
+
+    /// Issue 21: a report of a lockfile is not of an image: no "Current image", and the
+    /// article-free reason.
+    #[test]
+    fn a_report_not_of_an_image_says_so() {
+        let r = Report::parse(
+            include_bytes!("../../../cli/tests/fixtures/report/trivy-fs-lockfile.json").to_vec(),
+            None,
+        )
+        .unwrap();
+        let l = Lifecycle::decide(r.image(), &Default::default(), at("2024-01-01"));
+        insta::assert_snapshot!(markdown(&r, &l), @r"
+        ## lineage: `package-lock.json` is not an image
+
+        - **Scanned (not an image):** `package-lock.json`
+        - **Why:** the report is not of an image: it is of type `filesystem`.
+        - **Scan:** Trivy found 1 vulnerability in `package-lock.json` (1 medium).
+
+        Checked at 2024-01-01T00:00:00Z.
+        ");
     }
 }

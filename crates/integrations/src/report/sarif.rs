@@ -66,7 +66,7 @@ const RULES: [(State, &str, &str, &str); 5] = [
 pub fn sarif(report: &Report, lifecycle: &Lifecycle) -> Value {
     let name = image_name(report, lifecycle);
     // The same location for every result of both runs.
-    let at = location(&name);
+    let at = location(&name, report.image().reference_is_path);
     json!({
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
@@ -97,9 +97,11 @@ fn driver(name: &str, version: Option<&str>, uri: Option<&str>) -> Map<String, V
 
 /// Where the image is, as Trivy's SARIF says it: the repository path as a relative URI
 /// (an image reference with a registry port is not a valid URI reference), the full name as
-/// a logical location.
-fn location(name: &str) -> Value {
-    let uri = match parse_reference(name) {
+/// a logical location. A report named by a path (an archive, a directory, a lockfile) is
+/// located at that path, relative: no repository is invented for it.
+fn location(name: &str, is_path: bool) -> Value {
+    let uri = match parse_reference(name).filter(|_| !is_path) {
+        _ if is_path => relative_uri(name),
         Some(r) => r.repository().to_string(),
         None if !name.contains(':') && !name.is_empty() => name.to_string(),
         None => "image".to_string(),
@@ -111,6 +113,20 @@ fn location(name: &str) -> Value {
         },
         "logicalLocations": [{"name": name, "fullyQualifiedName": name}],
     })
+}
+
+/// `path` as a relative URI reference under `ROOTPATH`: without a leading `./` or `/`, with
+/// `/` separators; `.` for the root itself.
+fn relative_uri(path: &str) -> String {
+    let p = path.replace('\\', "/");
+    // A scanner scheme (`dir:`, `docker-archive:`) or a drive letter (`C:`) is not part of
+    // the path relative to the root.
+    let p = p.split_once(':').map_or(p.as_str(), |(_, rest)| rest);
+    let p = p.trim_start_matches("./").trim_start_matches('/');
+    match p {
+        "" | "." => ".".to_string(),
+        p => p.to_string(),
+    }
 }
 
 fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
@@ -420,5 +436,40 @@ mod tests {
             }
         }
         no_null_outside_properties(&log, "$");
+    }
+
+    /// Issue 21: a report named by a path (a lockfile, an archive) is located at that path;
+    /// no `library/…` repository is invented for it.
+    #[test]
+    fn a_path_is_located_as_itself() {
+        for (fixture, uri) in [
+            (
+                &include_bytes!("../../../cli/tests/fixtures/report/trivy-fs-lockfile.json")[..],
+                "package-lock.json",
+            ),
+            (
+                &include_bytes!("../../../cli/tests/fixtures/report/grype-directory.json")[..],
+                "services/api",
+            ),
+            (
+                &include_bytes!("../../../cli/tests/fixtures/report/trivy-input-archive.json")[..],
+                "app.tar",
+            ),
+        ] {
+            let r = Report::parse(fixture.to_vec(), None).unwrap();
+            let l = Lifecycle::decide(r.image(), &Default::default(), chrono::Utc::now());
+            let log = sarif(&r, &l);
+            for run in [0, 1] {
+                let at = &log["runs"][run]["results"][0]["locations"][0];
+                if at.is_null() {
+                    continue;
+                }
+                assert_eq!(
+                    at["physicalLocation"]["artifactLocation"]["uri"], uri,
+                    "{log:#}"
+                );
+            }
+            assert!(!log.to_string().contains("library/"), "{log:#}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use lineage_lifecycle::verdict::words;
 use lineage_oci::{Digest, ImageRef, TagOrDigest};
 use serde_json::{Map, Value};
 
@@ -128,6 +129,12 @@ pub struct ScannedImage {
     pub candidates: Vec<Candidate>,
     /// Why there is nothing to look up, when [`ScannedImage::candidates`] is empty.
     pub problem: Option<String>,
+    /// What the report is of when it is not of a container image (Trivy `ArtifactType`,
+    /// Grype `source.type`: `filesystem`, `repository`, `directory`…).
+    pub not_an_image: Option<String>,
+    /// Whether [`ScannedImage::reference`] is a file path (an image archive, `trivy image
+    /// --input app.tar`) rather than an image reference.
+    pub reference_is_path: bool,
 }
 
 /// The severity of a finding, in the scanners' common vocabulary.
@@ -215,16 +222,45 @@ fn texts(v: &Value) -> Vec<String> {
 fn trivy_image(top: &Value) -> ScannedImage {
     let reference = text(&top["ArtifactName"]);
     if let Some(kind) = text(&top["ArtifactType"]).filter(|k| k != "container_image") {
-        return ScannedImage {
-            reference,
-            candidates: Vec::new(),
-            problem: Some(format!(
-                "the report is of a `{kind}`, not a container image"
-            )),
-        };
+        return not_an_image(reference, kind);
     }
     let repo_digests = texts(&top["Metadata"]["RepoDigests"]);
-    image(reference, &repo_digests, None)
+    let tags = texts(&top["Metadata"]["RepoTags"]);
+    image(reference, &repo_digests, &tags, None)
+}
+
+/// A report of something else than a container image: nothing to look up.
+fn not_an_image(reference: Option<String>, kind: String) -> ScannedImage {
+    ScannedImage {
+        reference,
+        candidates: Vec::new(),
+        problem: Some(words::not_an_image(&kind)),
+        not_an_image: Some(kind),
+        reference_is_path: true,
+    }
+}
+
+/// Whether a scanner's target `input` is a file path rather than an image reference: an
+/// archive (`app.tar`, `image.tar.gz`, `oci.tgz`), an absolute or relative path, or a
+/// scanner source scheme for files (`docker-archive:`, `oci-archive:`, `oci-dir:`, `dir:`,
+/// `file:`). `app.tar` is also a valid repository name, but no registry image is scanned
+/// by that spelling: the scanners are given archives by path.
+pub(super) fn is_path(input: &str) -> bool {
+    const FILE_SCHEMES: [&str; 6] = [
+        "docker-archive:",
+        "oci-archive:",
+        "oci-dir:",
+        "dir:",
+        "file:",
+        "singularity:",
+    ];
+    const ARCHIVES: [&str; 5] = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz"];
+    let lower = input.to_ascii_lowercase();
+    FILE_SCHEMES.iter().any(|s| lower.starts_with(s))
+        || input.starts_with(['/', '.', '~', '\\'])
+        || input.contains('\\')
+        || input.as_bytes().get(1) == Some(&b':') && input.as_bytes().get(2) == Some(&b'\\')
+        || ARCHIVES.iter().any(|a| lower.ends_with(a))
 }
 
 fn grype_image(top: &Value) -> ScannedImage {
@@ -233,17 +269,12 @@ fn grype_image(top: &Value) -> ScannedImage {
     // For a directory or file scan, `target` is a path (a string), not an image.
     let reference = text(&target["userInput"]).or_else(|| text(target));
     if let Some(kind) = text(&source["type"]).filter(|k| k != "image") {
-        return ScannedImage {
-            reference,
-            candidates: Vec::new(),
-            problem: Some(format!(
-                "the report is of a `{kind}`, not a container image"
-            )),
-        };
+        return not_an_image(reference, kind);
     }
     let repo_digests = texts(&target["repoDigests"]);
+    let tags = texts(&target["tags"]);
     let manifest = text(&target["manifestDigest"]);
-    image(reference, &repo_digests, manifest.as_deref())
+    image(reference, &repo_digests, &tags, manifest.as_deref())
 }
 
 /// The scanners' own prefixes on the image they were given (`registry:`, `docker:`…), for
@@ -265,13 +296,21 @@ pub(super) fn parse_reference(input: &str) -> Option<ImageRef> {
 }
 
 /// The scanned image: its name, and the references to look up, best first (see the module
-/// documentation of [`crate::report`]).
+/// documentation of [`crate::report`]): repo digests first, then the platform manifest, then
+/// the reference the user gave, else (an archive, named by its path) its first repo tag. A
+/// path is never looked up as a reference.
 fn image(
     reference: Option<String>,
     repo_digests: &[String],
+    tags: &[String],
     manifest_digest: Option<&str>,
 ) -> ScannedImage {
-    let user = reference.as_deref().and_then(parse_reference);
+    let reference_is_path = reference.as_deref().is_some_and(is_path);
+    let user = reference
+        .as_deref()
+        .filter(|_| !reference_is_path)
+        .and_then(parse_reference)
+        .or_else(|| tags.iter().find_map(|t| parse_reference(t)));
     let pinned: Vec<ImageRef> = repo_digests
         .iter()
         .filter_map(|r| parse_reference(r))
@@ -324,6 +363,9 @@ fn image(
         });
     }
     let problem = candidates.is_empty().then(|| match &reference {
+        Some(r) if reference_is_path => format!(
+            "`{r}` is an image archive, and the report has no repo digest or repo tag to look it up by"
+        ),
         Some(r) => format!(
             "the report has no repo digest, and `{r}` is not a registry reference to look up"
         ),
@@ -333,6 +375,8 @@ fn image(
         reference,
         candidates,
         problem,
+        not_an_image: None,
+        reference_is_path,
     }
 }
 
@@ -473,8 +517,9 @@ mod tests {
         assert!(r.image.candidates.is_empty());
         assert_eq!(
             r.image.problem.as_deref(),
-            Some("the report is of a `filesystem`, not a container image")
+            Some("the report is not of an image: it is of type `filesystem`")
         );
+        assert_eq!(r.image.not_an_image.as_deref(), Some("filesystem"));
     }
 
     #[test]
@@ -546,5 +591,95 @@ mod tests {
         assert_eq!(f.fixed_version.as_deref(), Some("1.2.1, 1.3.0"));
         assert_eq!(f.title.as_deref(), Some("first line"));
         assert_eq!(f.url.as_deref(), Some("https://y/3"));
+    }
+
+    fn fixture(name: &str) -> Value {
+        let text = match name {
+            "trivy-input-archive" => {
+                include_str!("../../../cli/tests/fixtures/report/trivy-input-archive.json")
+            }
+            "trivy-input-archive-untagged" => {
+                include_str!("../../../cli/tests/fixtures/report/trivy-input-archive-untagged.json")
+            }
+            "trivy-fs-lockfile" => {
+                include_str!("../../../cli/tests/fixtures/report/trivy-fs-lockfile.json")
+            }
+            "grype-docker-archive" => {
+                include_str!("../../../cli/tests/fixtures/report/grype-docker-archive.json")
+            }
+            "grype-directory" => {
+                include_str!("../../../cli/tests/fixtures/report/grype-directory.json")
+            }
+            other => panic!("no fixture {other}"),
+        };
+        serde_json::from_str(text).unwrap()
+    }
+
+    /// Issue 21: `trivy image --input app.tar` names the archive's path in `ArtifactName`;
+    /// the image's names are in `Metadata.RepoDigests` (first) and `Metadata.RepoTags`.
+    #[test]
+    fn trivy_archive_scans_use_the_metadata_never_the_path() {
+        let r = read(fixture("trivy-input-archive"));
+        assert_eq!(r.image.reference.as_deref(), Some("app.tar"));
+        assert!(r.image.reference_is_path);
+        assert_eq!(
+            refs(&r.image),
+            [(
+                "ghcr.io/acme/app@sha256:6457d53fb065d6f250e1504b9bc42d5b6c65941d57532c072d929dd0628977d0",
+                MatchedBy::RepoDigest
+            )]
+        );
+        // Without a repo digest: the repo tag, never `docker.io/library/app.tar:latest`.
+        let mut v = fixture("trivy-input-archive");
+        v["Metadata"]["RepoDigests"] = json!([]);
+        let r = read(v);
+        assert_eq!(refs(&r.image), [("ghcr.io/acme/app:1.4.2", MatchedBy::Tag)]);
+        // Neither: nothing to look up, and why.
+        let r = read(fixture("trivy-input-archive-untagged"));
+        assert!(r.image.candidates.is_empty());
+        assert_eq!(
+            r.image.problem.as_deref(),
+            Some(
+                "`build/output/image.tar` is an image archive, and the report has no repo digest or repo tag to look it up by"
+            )
+        );
+    }
+
+    /// Issue 21: the same for Grype, whose `userInput` is the archive and whose names are
+    /// `tags` and `repoDigests`.
+    #[test]
+    fn grype_archive_scans_use_the_tags_never_the_path() {
+        let r = read(fixture("grype-docker-archive"));
+        assert!(r.image.reference_is_path);
+        assert_eq!(
+            refs(&r.image),
+            [(
+                "ghcr.io/acme/app@sha256:9cba3ec1cd1d4b7e1d3c2c44e34b0bd0c0a3b3d12c5a4b6f3a7c2b1d0e9f8a7b",
+                MatchedBy::ManifestDigest
+            )]
+        );
+        let mut v = fixture("grype-docker-archive");
+        v["source"]["target"]["manifestDigest"] = json!(null);
+        let r = read(v);
+        assert_eq!(refs(&r.image), [("ghcr.io/acme/app:1.4.2", MatchedBy::Tag)]);
+    }
+
+    /// Issue 21: reports of a lockfile or a directory are not of an image, said without "a".
+    #[test]
+    fn lockfile_and_directory_reports_are_not_images() {
+        for (name, kind) in [
+            ("trivy-fs-lockfile", "filesystem"),
+            ("grype-directory", "directory"),
+        ] {
+            let r = read(fixture(name));
+            assert!(r.image.candidates.is_empty(), "{name}");
+            assert_eq!(r.image.not_an_image.as_deref(), Some(kind));
+            let problem = r.image.problem.unwrap();
+            assert!(!problem.contains(" a `"), "{problem}");
+        }
+        assert!(is_path("dir:."));
+        assert!(is_path("C:\\images\\app.tar"));
+        assert!(!is_path("ghcr.io/acme/app:1.4.2"));
+        assert!(!is_path("localhost:5000/app"));
     }
 }

@@ -44,11 +44,11 @@ pub(crate) fn scan(text: &str, found: &mut Found) {
 fn image(text: &str, s: &Scalar, found: &mut Found) {
     let unset = |_: &str| -> Option<Vec<Piece>> { None };
     if !s.value.contains('$') {
-        found.text(s.line, vec![text::piece(text, s.span.clone())]);
+        found.image(s.line, vec![text::piece(text, s.span.clone())]);
         return;
     }
     match text::expand(text, s.span.clone(), &unset) {
-        Ok(pieces) => found.text(s.line, pieces),
+        Ok(pieces) => found.image(s.line, pieces),
         Err(e) => found.note(
             s.line,
             format!("cannot read the image `{}`: {}", s.value, e.describe()),

@@ -1,8 +1,10 @@
 //! Dockerfile and Containerfile reader.
 //!
-//! Reads, as BuildKit does: parser directives at the top (`# syntax=` names an image, `# escape=`
-//! changes the line-continuation character), instructions joined over continuations with comment
-//! lines inside them dropped, and heredoc bodies skipped. Image references are the image of
+//! Reads, as BuildKit's `frontend/dockerfile/parser` does: parser directives at the top
+//! (`# syntax=` names an image, `# escape=` changes the line-continuation character for every
+//! instruction after it; a directive may be indented and its key is in any case, and the first
+//! line that is not a known directive ends them), instructions joined over continuations with
+//! empty and comment lines inside them dropped, and heredoc bodies skipped. Image references are the image of
 //! `FROM [--platform=…] image [AS name]`, `COPY --from=image` and `RUN --mount=…,from=image`, and
 //! the `# syntax=` frontend. `$NAME`, `${NAME}` and `${NAME:-word}` in `FROM` take the defaults
 //! of the `ARG`s declared before the first `FROM` (the only ones `FROM` sees), so a move edits
@@ -80,12 +82,21 @@ pub(crate) fn scan(text: &str, found: &mut Found) {
             break;
         };
         match key.as_str() {
-            "escape" if text[value.clone()] == *"`" => escape = b'`',
+            "escape" => match &text[value.clone()] {
+                "`" => escape = b'`',
+                "\\" => escape = b'\\',
+                other => found.note(
+                    line.number,
+                    format!("`# escape={other}` is not `\\` or `` ` ``; BuildKit rejects it"),
+                ),
+            },
             "syntax" => {
                 let p = text::piece(text, value);
                 found.text(line.number, vec![p]);
             }
-            _ => {}
+            "check" => {}
+            // BuildKit ends the directives at the first key it does not know.
+            _ => break,
         }
         i += 1;
     }
@@ -138,18 +149,24 @@ pub(crate) fn scan(text: &str, found: &mut Found) {
     }
 }
 
-/// `# key=value` as a parser directive: the key lowercased and the value's file range.
+/// `# key=value` as a parser directive: the key lowercased and the value's file range. As
+/// BuildKit reads one: leading whitespace before `#` is allowed, the key starts with a letter
+/// and is alphanumeric, and the value is not empty.
 fn directive(text: &str, line: &Line) -> Option<(String, Range<usize>)> {
     let content = &text[line.start..line.end];
-    let body = content.strip_prefix('#')?;
+    let indent = content.len() - content.trim_start().len();
+    let body = content[indent..].strip_prefix('#')?;
     let eq = body.find('=')?;
     let key = body[..eq].trim();
-    if key.is_empty() || !key.bytes().all(|c| c.is_ascii_alphanumeric()) {
+    if !key.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !key.bytes().all(|c| c.is_ascii_alphanumeric())
+    {
         return None;
     }
     let value = &body[eq + 1..];
-    let start = line.start + 1 + eq + 1 + (value.len() - value.trim_start().len());
-    Some((key.to_ascii_lowercase(), start..start + value.trim().len()))
+    let start = line.start + indent + 1 + eq + 1 + (value.len() - value.trim_start().len());
+    let len = value.trim().len();
+    (len > 0).then(|| (key.to_ascii_lowercase(), start..start + len))
 }
 
 fn is_blank_or_comment(text: &str, line: &Line) -> bool {
@@ -256,7 +273,7 @@ fn read_from(
                     if lower == "scratch" || stages.contains(&lower) {
                         // not an image
                     } else if parse_reference(&value).is_none() {
-                        found.note(line, format!("`{value}` is not an image reference"));
+                        found.note(line, not_a_reference(&value));
                     } else {
                         found.text(line, pieces);
                     }
@@ -286,10 +303,23 @@ fn from_flag(
     {
         return;
     }
-    if let Some(span) = logical.file_span(r) {
-        let line = text::line_of(text, span.start);
-        found.text(line, vec![text::piece(text, span)]);
+    let line = text::line_of(text, logical.map[r.start]);
+    if parse_reference(value).is_none() {
+        found.note(line, not_a_reference(value));
+        return;
     }
+    match logical.file_span(r) {
+        Some(span) => found.text(line, vec![text::piece(text, span)]),
+        None => found.note(
+            line,
+            format!("`--from={value}` is split over a line continuation; it is not updated"),
+        ),
+    }
+}
+
+/// The note for an image operand (`FROM`, `--from=`, `from=`) that is not a reference.
+fn not_a_reference(value: &str) -> String {
+    format!("`{value}` is not an image reference")
 }
 
 /// Skip the bodies of the heredocs (`<<EOF`, `<<-EOF`, `<<"EOF"`) that `instruction` opens,
@@ -336,6 +366,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::super::{FileKind, Shape, scan};
+    use super::text;
 
     /// (line, written, the text at each piece) of every occurrence.
     fn refs(text: &str) -> Vec<(usize, String, Vec<String>)> {
@@ -499,5 +530,110 @@ mod tests {
         let s = scan(FileKind::Dockerfile, "FROM Not_An:Image!\n");
         assert!(s.occurrences.is_empty());
         assert_eq!(s.notes.len(), 1);
+    }
+
+    /// Issue 21: directives as BuildKit reads them — indented, in any case, and the escape
+    /// they set used by every continuation after them.
+    #[test]
+    fn directives_indented_in_any_case_set_the_escape_for_every_continuation() {
+        let t = "  # EsCaPe=`\n\
+                 \t#SYNTAX = docker/dockerfile:1.7\n\
+                 \n\
+                 ARG `\n\
+                 \x20 BASE=alpine:3.19\n\
+                 FROM $BASE AS one\n\
+                 RUN echo a \\\n\
+                 FROM not-continued:1\n\
+                 COPY --from=`\n\
+                 \x20 one /a /b\n\
+                 FROM `\n\
+                 \x20 node:20\n";
+        let r = refs(t);
+        assert_eq!(
+            r.iter().map(|x| (x.0, x.1.as_str())).collect::<Vec<_>>(),
+            vec![
+                (2, "docker/dockerfile:1.7"),
+                (6, "alpine:3.19"),
+                (8, "not-continued:1"),
+                (12, "node:20")
+            ]
+        );
+    }
+
+    /// Issue 21: the first line that is not a known directive ends them, as in BuildKit.
+    #[test]
+    fn an_unknown_directive_ends_the_directives() {
+        assert_eq!(
+            written("# foo=bar\n# syntax=docker/dockerfile:1\nFROM a:1\n"),
+            vec!["a:1"]
+        );
+        assert_eq!(
+            written("# check=skip=all\n  # syntax=docker/dockerfile:1\nFROM a:1\n"),
+            vec!["docker/dockerfile:1", "a:1"]
+        );
+        let s = scan(FileKind::Dockerfile, "# escape=/\nFROM a:1\n");
+        assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    }
+
+    /// Issue 21: `ARG` and `FROM` continue over empty continuation lines and comment lines.
+    #[test]
+    fn arg_and_from_continue_over_empty_and_comment_lines() {
+        let t = "ARG \\\n\
+                 \n\
+                 \x20   \n\
+                 # the base image\n\
+                 \x20 # indented comment\n\
+                 \x20 BASE=python:3.12-slim \\\n\
+                 \n\
+                 \x20 TAG=1.0\n\
+                 FROM \\\n\
+                 # comment\n\
+                 \n\
+                 \x20 ${BASE} \\\n\
+                 \x20 AS base\n\
+                 FROM --platform=linux/amd64 \\\n\
+                 \x20\x20\n\
+                 \x20 app:${TAG}\n";
+        let r = refs(t);
+        assert_eq!(
+            r.iter().map(|x| (x.0, x.1.as_str())).collect::<Vec<_>>(),
+            vec![(12, "python:3.12-slim"), (16, "app:1.0")]
+        );
+        let s = scan(FileKind::Dockerfile, t);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        let Shape::Text(p) = &s.occurrences[0].shape else {
+            panic!("not text")
+        };
+        assert_eq!(
+            text::line_of(t, p[0].span.start),
+            6,
+            "the ARG default's characters"
+        );
+    }
+
+    /// Issue 21: an invalid reference in `COPY --from` or `RUN --mount=from=` is noted as it
+    /// is in `FROM`.
+    #[test]
+    fn invalid_references_are_noted_in_from_flags_as_in_from() {
+        let t = "FROM Not_An:Image!\n\
+                 FROM alpine:3.19 AS base\n\
+                 COPY --from=Not_An:Image! /a /b\n\
+                 RUN --mount=type=bind,from=UPPER/Case:1,target=/x true\n\
+                 COPY --from=BASE /a /b\n";
+        let s = scan(FileKind::Dockerfile, t);
+        assert_eq!(written(t), vec!["alpine:3.19"]);
+        let notes: Vec<_> = s
+            .notes
+            .iter()
+            .map(|n| (n.line, n.message.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                (1, "`Not_An:Image!` is not an image reference"),
+                (3, "`Not_An:Image!` is not an image reference"),
+                (4, "`UPPER/Case:1` is not an image reference"),
+            ]
+        );
     }
 }

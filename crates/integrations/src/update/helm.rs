@@ -3,11 +3,13 @@
 //! `{registry?, repository, tag | version, digest?}` (a `tag` may carry `@digest`, as Renovate
 //! writes it). A map without a tag or digest leaves the version to the chart and is skipped.
 //! Under keys other than `image` itself, a string counts only when it has a `:`, `/` or `@`,
-//! so flags such as `useCustomImage: true` are not read as images.
+//! so flags such as `useCustomImage: true` are not read as images. What looks like an image
+//! but is not edited (a `repo:` + `tag:` map, a templated or invalid value) is noted as not
+//! moved.
 
-use super::Found;
 use super::text;
 use super::yaml::{self, Node, Scalar};
+use super::{Found, not_moved};
 
 pub(crate) fn scan(text: &str, found: &mut Found) {
     for doc in yaml::documents(text) {
@@ -20,17 +22,36 @@ pub(crate) fn scan(text: &str, found: &mut Found) {
             }
             match node {
                 Node::Scalar(s) if key == "image" || s.value.contains([':', '/', '@']) => {
-                    found.text(s.line, vec![text::piece(text, s.span.clone())]);
+                    found.image(s.line, vec![text::piece(text, s.span.clone())]);
                 }
-                Node::Map(_) => fields(text, node, found),
+                Node::Map(_) => fields(text, key, node, found),
                 _ => {}
             }
         });
     }
 }
 
-fn fields(text: &str, node: &Node, found: &mut Found) {
+/// Keys charts use for an image's name instead of `repository`.
+const OTHER_NAME_KEYS: [&str; 4] = ["repo", "name", "image", "imageName"];
+
+fn fields(text: &str, key: &str, node: &Node, found: &mut Found) {
     let Some(repository) = node.scalar("repository") else {
+        // `repo:` + `tag:` and the like: an image this reader does not edit; say so.
+        let versioned = ["tag", "version", "digest"]
+            .into_iter()
+            .find_map(|k| node.scalar(k).filter(|s| !s.value.is_empty()));
+        let named = OTHER_NAME_KEYS
+            .into_iter()
+            .find_map(|k| node.scalar(k).map(|s| (k, s)));
+        if let (Some((name_key, name)), Some(version)) = (named, versioned) {
+            let why = format!(
+                "`{key}` names it with `{name_key}:`, and lineage edits `registry:`, `repository:`, `tag:` and `digest:`"
+            );
+            found.note(
+                name.line,
+                not_moved(&format!("{}:{}", name.value, version.value), &why),
+            );
+        }
         return;
     };
     let non_empty = |s: &&Scalar| !s.value.is_empty();
@@ -107,5 +128,49 @@ pinned:
             "1.0"
         );
         assert!(digest.is_none());
+    }
+
+    /// Issue 21: images under keys lineage does not edit, and values that are not
+    /// references, are noted as not moved.
+    #[test]
+    fn other_keys_and_templated_values_are_noted_as_not_moved() {
+        let t = "\
+# as charts write them
+redis:
+  image:
+    repo: bitnami/redis
+    tag: 7.2.4
+worker:
+  image: apache/airflow:|version|
+gitSync:
+  image:
+    repository: registry.k8s.io/git-sync/git-sync
+    tag: v4.1.0
+flags:
+  useCustomImage: true
+";
+        let s = scan(FileKind::HelmValues, t);
+        assert_eq!(
+            s.written(),
+            vec![(10, "registry.k8s.io/git-sync/git-sync:v4.1.0")]
+        );
+        let notes: Vec<_> = s
+            .notes
+            .iter()
+            .map(|n| (n.line, n.message.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                (
+                    4,
+                    "`bitnami/redis:7.2.4` is not moved: `image` names it with `repo:`, and lineage edits `registry:`, `repository:`, `tag:` and `digest:`"
+                ),
+                (
+                    7,
+                    "`apache/airflow:|version|` is not moved: it is not an image reference"
+                ),
+            ]
+        );
     }
 }

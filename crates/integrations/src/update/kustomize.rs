@@ -127,4 +127,40 @@ images:
             p.notes[0].message
         );
     }
+
+    /// Issue 21: a `digest:` that is not a full digest is noted as not moved.
+    #[test]
+    fn a_digest_that_is_not_full_is_noted() {
+        let t = "\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: nginx
+    digest: 3b5bb
+  - name: alpine
+    digest: sha256:3b5bb
+  - name: busybox
+    newTag: \"1.36\"
+";
+        let s = scan(FileKind::Kustomization, t);
+        assert_eq!(s.written(), vec![(8, "busybox:1.36")]);
+        let notes: Vec<_> = s
+            .notes
+            .iter()
+            .map(|n| (n.line, n.message.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                (
+                    5,
+                    "`nginx@3b5bb` is not moved: its digest `3b5bb` is not a full digest (`sha256:` and 64 hex digits)"
+                ),
+                (
+                    7,
+                    "`alpine@sha256:3b5bb` is not moved: its digest `sha256:3b5bb` is not a full digest (`sha256:` and 64 hex digits)"
+                ),
+            ]
+        );
+    }
 }

@@ -184,6 +184,21 @@ impl Found {
         }
     }
 
+    /// Record `pieces` that the file gives as an image (the value of an `image:` key): one
+    /// that is not a reference (a template such as `apache/airflow:|version|`, a typo) is
+    /// noted as not moved rather than dropped. An empty value is left to something else.
+    pub(crate) fn image(&mut self, line: usize, pieces: Vec<Piece>) {
+        let written: String = pieces.iter().map(|p| p.text.as_str()).collect();
+        if written.trim().is_empty() {
+            return;
+        }
+        if parse_reference(&written).is_none() {
+            self.note(line, not_moved(&written, "it is not an image reference"));
+            return;
+        }
+        self.text(line, pieces);
+    }
+
     /// Record the reference that separate scalars spell (`registry/repository:tag@digest`),
     /// when there is a tag or a digest (without both, the version is left to something else)
     /// and the result is a reference.
@@ -213,7 +228,21 @@ impl Found {
             written.push('@');
             written.push_str(&d.value);
         }
+        if let Some(d) = digest
+            && d.value.parse::<lineage_oci::Digest>().is_err()
+        {
+            let why = format!(
+                "its digest `{}` is not a full digest (`sha256:` and 64 hex digits)",
+                d.value
+            );
+            self.note(d.line, not_moved(&written, &why));
+            return;
+        }
         let Some(image) = parse_reference(&written) else {
+            self.note(
+                repository.line,
+                not_moved(&written, "it is not an image reference"),
+            );
             return;
         };
         let piece = |s: &yaml::Scalar| text::piece(text, s.span.clone());
@@ -235,6 +264,11 @@ impl Found {
     pub(crate) fn note(&mut self, line: usize, message: String) {
         self.notes.push(Note { line, message });
     }
+}
+
+/// The note for an image the file names that `lineage update` leaves as it is, and why.
+pub(crate) fn not_moved(written: &str, why: &str) -> String {
+    format!("`{written}` is not moved: {why}")
 }
 
 /// `input` as a reference, when it is one. Template expressions (`{{ … }}`, `${{ … }}`) and

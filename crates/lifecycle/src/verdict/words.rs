@@ -317,3 +317,25 @@ pub fn no_successor_named(written: &str, state: State) -> String {
 pub fn cannot_move(written: &str, state: State, why: &str) -> String {
     format!("`{written}` is {state}, but {why}")
 }
+
+/// Why a scan report has nothing to look up: it is of `kind` (a `filesystem`, a
+/// `repository`…), not of a container image. No article before the kind: it is the
+/// scanner's own word, which may begin with a vowel.
+pub fn not_an_image(kind: &str) -> String {
+    format!("the report is not of an image: it is of type `{kind}`")
+}
+
+/// The label of what a report was run on, in its markdown summary: `Current image`, or
+/// `Scanned (not an image)` for a report of something else.
+pub fn scanned_label(is_image: bool) -> &'static str {
+    if is_image {
+        "Current image"
+    } else {
+        "Scanned (not an image)"
+    }
+}
+
+/// A markdown heading about a report that is not of an image: `` `name` is not an image ``.
+pub fn not_an_image_heading(name: &str) -> String {
+    format!("`{name}` is not an image")
+}

@@ -6,7 +6,7 @@
 //! | route | does |
 //! |---|---|
 //! | `POST /lifecycle/v1/lookup` | `{"images": […], "at": …}` → `{"results": […]}` |
-//! | `POST /admission/v1/validate` | AdmissionReview v1 → AdmissionReview v1 |
+//! | `POST /admission/v1/validate` | AdmissionReview v1 or v1beta1 → the same version |
 //! | `POST /gatekeeper/v1/lookup` | Gatekeeper `ProviderRequest` → `ProviderResponse` |
 //! | `GET /healthz`, `GET /readyz` | `ok` |
 //! | `GET /metrics` | Prometheus text: lookups, cache hits, registry requests and time, decisions |
@@ -213,7 +213,7 @@ async fn validate(State(state): State<Arc<PolicyState>>, body: Bytes) -> Respons
         Ok(r) => r,
         Err(e) => {
             bump(&state.counters.admission_errors);
-            return bad_request(format!("not an AdmissionReview v1: {e}"));
+            return bad_request(e.to_string());
         }
     };
     axum::Json(state.admit(&review).await).into_response()

@@ -167,7 +167,7 @@ pub(crate) fn unreadable(
         Vec::new()
     };
     ReviewResponse::new(
-        review.request.uid.clone(),
+        review,
         (!policy.admits_unreadable()).then_some(message),
         warnings,
     )
@@ -219,11 +219,7 @@ pub(crate) fn decide(
         .filter(|d| policy.warns(d.verdict))
         .filter_map(|d| d.warning.clone())
         .collect();
-    let response = ReviewResponse::new(
-        request.uid.clone(),
-        (!allowed).then(|| denials.join("\n")),
-        warnings,
-    );
+    let response = ReviewResponse::new(review, (!allowed).then(|| denials.join("\n")), warnings);
     let outcome = Outcome {
         uid: request.uid.clone(),
         operation: request.operation,

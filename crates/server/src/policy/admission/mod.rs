@@ -1,5 +1,5 @@
-//! The Kubernetes validating admission webhook: AdmissionReview v1 in, AdmissionReview v1
-//! out (kubernetes/api `admission/v1/types.go`; research/consumers.md §1).
+//! The Kubernetes validating admission webhook: AdmissionReview v1 (or v1beta1, same shape)
+//! in, the same version out (kubernetes/api `admission/v1/types.go`; research/consumers.md §1).
 //!
 //! A handler runs, in order:
 //! 1. [`AdmissionReview::parse`] the body ([`wire`]: the wire types only);

@@ -1,12 +1,21 @@
-//! The AdmissionReview v1 wire types lineage reads and writes (kubernetes/api
-//! `admission/v1/types.go`): the request, only the fields lineage reads, and the response
-//! with its `metav1.Status` for a denial. No decision is taken here.
+//! The AdmissionReview wire types lineage reads and writes (kubernetes/api
+//! `admission/v1/types.go`, and `admission/v1beta1/types.go`, whose shape is the same): the
+//! request, only the fields lineage reads, and the response with its `metav1.Status` for a
+//! denial, answered in the `apiVersion` asked. No decision is taken here.
 
 use serde::Deserialize;
 
-/// The only `apiVersion` lineage speaks (configure the webhook with
-/// `admissionReviewVersions: ["v1"]`); the response carries it too.
+/// The `apiVersion` lineage prefers (configure the webhook with
+/// `admissionReviewVersions: ["v1"]`).
 pub const API_VERSION: &str = "admission.k8s.io/v1";
+
+/// The older `apiVersion`, still sent by clusters configured with
+/// `admissionReviewVersions: ["v1beta1", …]`; its request and response have the same shape as
+/// v1's, and the API server requires the answer in the version it sent.
+pub const API_VERSION_V1BETA1: &str = "admission.k8s.io/v1beta1";
+
+/// Every `apiVersion` lineage answers, preferred first.
+pub const API_VERSIONS: [&str; 2] = [API_VERSION, API_VERSION_V1BETA1];
 
 /// The `kind` of requests and responses.
 pub const KIND: &str = "AdmissionReview";
@@ -18,12 +27,29 @@ pub(crate) const WARNING_MAX_CHARS: usize = 256;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionReview {
-    /// Always [`API_VERSION`].
+    /// One of [`API_VERSIONS`].
     pub api_version: String,
     /// Always [`KIND`].
     pub kind: String,
     /// The request.
     pub request: AdmissionRequest,
+}
+
+/// The fields that tell what a body is, read before the whole review so that an error names
+/// what was sent rather than a serde position.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<serde_json::Value>,
+    #[serde(default)]
+    request: Option<serde_json::Value>,
+    #[serde(default)]
+    uid: Option<serde_json::Value>,
+    #[serde(default)]
+    operation: Option<serde_json::Value>,
 }
 
 /// The `request` of an [`AdmissionReview`].
@@ -90,14 +116,22 @@ pub enum AdmissionError {
     /// The body is not an AdmissionReview.
     #[error("the request body is not an AdmissionReview: {0}")]
     Json(#[source] serde_json::Error),
-    /// Another `apiVersion` (such as `admission.k8s.io/v1beta1`).
+    /// Another `apiVersion` (such as `admission.k8s.io/v2`).
     #[error(
-        "unsupported AdmissionReview apiVersion `{found}` (expected `{API_VERSION}`: set admissionReviewVersions: [\"v1\"] in the webhook configuration)"
+        "unsupported AdmissionReview apiVersion `{found}` (expected `{API_VERSION}` or `{API_VERSION_V1BETA1}`: set admissionReviewVersions: [\"v1\"] in the webhook configuration)"
     )]
     ApiVersion {
         /// The `apiVersion` sent.
         found: String,
     },
+    /// The body is an AdmissionRequest on its own, not wrapped in an AdmissionReview.
+    #[error(
+        "the body is a bare AdmissionRequest; expected an AdmissionReview wrapping it: {{\"apiVersion\": \"{API_VERSION}\", \"kind\": \"{KIND}\", \"request\": {{\"uid\": …, …}}}}"
+    )]
+    BareRequest,
+    /// An AdmissionReview without its `request` (a response sent back, for example).
+    #[error("the AdmissionReview has no `request` (expected `\"request\": {{\"uid\": …, …}}`)")]
+    NoRequest,
     /// Another `kind`.
     #[error("unsupported kind `{found}` (expected `{KIND}`)")]
     Kind {
@@ -118,18 +152,44 @@ pub enum AdmissionError {
 }
 
 impl AdmissionReview {
-    /// Parse and check a request body.
+    /// Parse and check a request body: an AdmissionReview of one of [`API_VERSIONS`].
     pub fn parse(body: &[u8]) -> Result<AdmissionReview, AdmissionError> {
-        let review: AdmissionReview = serde_json::from_slice(body).map_err(AdmissionError::Json)?;
-        if review.api_version != API_VERSION {
-            return Err(AdmissionError::ApiVersion {
-                found: review.api_version,
-            });
+        let envelope: Envelope = serde_json::from_slice(body).map_err(AdmissionError::Json)?;
+        // A bare AdmissionRequest has `uid`, `operation` and a GroupVersionKind object as
+        // `kind`, and no `apiVersion` or `request`.
+        if envelope.api_version.is_none()
+            && envelope.request.is_none()
+            && (envelope.uid.is_some() || envelope.operation.is_some())
+        {
+            return Err(AdmissionError::BareRequest);
         }
-        if review.kind != KIND {
-            return Err(AdmissionError::Kind { found: review.kind });
+        let found = envelope.api_version.unwrap_or_default();
+        if !API_VERSIONS.contains(&found.as_str()) {
+            return Err(AdmissionError::ApiVersion { found });
         }
-        Ok(review)
+        match envelope.kind {
+            Some(serde_json::Value::String(k)) if k == KIND => {}
+            other => {
+                let found = match other {
+                    Some(serde_json::Value::String(k)) => k,
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                };
+                return Err(AdmissionError::Kind { found });
+            }
+        }
+        if envelope.request.is_none() {
+            return Err(AdmissionError::NoRequest);
+        }
+        serde_json::from_slice(body).map_err(AdmissionError::Json)
+    }
+
+    /// The `apiVersion` to answer in: the one asked.
+    pub fn answer_version(&self) -> &'static str {
+        API_VERSIONS
+            .into_iter()
+            .find(|v| *v == self.api_version)
+            .unwrap_or(API_VERSION)
     }
 }
 
@@ -137,7 +197,7 @@ impl AdmissionReview {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewResponse {
-    /// [`API_VERSION`].
+    /// The request's `apiVersion` ([`AdmissionReview::answer_version`]).
     pub api_version: &'static str,
     /// [`KIND`].
     pub kind: &'static str,
@@ -146,18 +206,19 @@ pub struct ReviewResponse {
 }
 
 impl ReviewResponse {
-    /// The answer to the review `uid`: denied with 403 and `denial` as the message when there
-    /// is one, else allowed, with `warnings` for `kubectl` either way.
+    /// The answer to `review`: denied with 403 and `denial` as the message when there is one,
+    /// else allowed, with `warnings` for `kubectl` either way; in the review's `apiVersion`,
+    /// carrying its `uid` back.
     pub(crate) fn new(
-        uid: String,
+        review: &AdmissionReview,
         denial: Option<String>,
         warnings: Vec<String>,
     ) -> ReviewResponse {
         ReviewResponse {
-            api_version: API_VERSION,
+            api_version: review.answer_version(),
             kind: KIND,
             response: AdmissionResponse {
-                uid,
+                uid: review.request.uid.clone(),
                 allowed: denial.is_none(),
                 status: denial.map(|message| ResponseStatus {
                     status: "Failure",

@@ -191,11 +191,12 @@ fn refuses_what_is_not_an_admission_review_v1() {
     let e = AdmissionReview::parse(b"{").unwrap_err();
     assert!(matches!(e, AdmissionError::Json(_)));
     let mut v: Value = serde_json::from_str(fixture("pod-create")).unwrap();
-    v["apiVersion"] = json!("admission.k8s.io/v1beta1");
+    v["apiVersion"] = json!("admission.k8s.io/v2");
     let e = AdmissionReview::parse(&serde_json::to_vec(&v).unwrap()).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("unsupported AdmissionReview apiVersion `admission.k8s.io/v1beta1`")
+            .starts_with("unsupported AdmissionReview apiVersion `admission.k8s.io/v2`"),
+        "{e}"
     );
     v["apiVersion"] = json!(API_VERSION);
     v["kind"] = json!("Pod");
@@ -208,7 +209,7 @@ fn refuses_what_is_not_an_admission_review_v1() {
     v.as_object_mut().unwrap().remove("request");
     assert!(matches!(
         AdmissionReview::parse(&serde_json::to_vec(&v).unwrap()),
-        Err(AdmissionError::Json(_))
+        Err(AdmissionError::NoRequest)
     ));
 
     let bad = edited("pod-create", |v| {
@@ -253,6 +254,41 @@ fn lookup_keys_are_normalised_deduplicated_and_shown_as_written() {
     });
     let uses = images(&twice).unwrap();
     assert_eq!(lookup_keys(&twice, &uses, &enforce()).len(), 3);
+}
+
+/// Issue 21: a v1beta1 review (clusters with `admissionReviewVersions: ["v1beta1", …]`) is
+/// read, and answered in v1beta1 with the same shape as a v1 answer.
+#[test]
+fn v1beta1_is_answered_in_v1beta1() {
+    let beta = review("pod-create-v1beta1");
+    assert_eq!(beta.api_version, "admission.k8s.io/v1beta1");
+    assert_eq!(found("pod-create-v1beta1"), found("pod-create"));
+    let (b, _) = run(&beta, &enforce(), |_| None);
+    let (v1, _) = run(&review("pod-create"), &enforce(), |_| None);
+    assert_eq!(b["apiVersion"], "admission.k8s.io/v1beta1");
+    assert_eq!(b["kind"], "AdmissionReview");
+    assert_eq!(b["response"]["uid"], "3f1c2b7e-0a4d-4e59-8f0b-7c2d9e1a5b60");
+    let mut same = b.clone();
+    same["apiVersion"] = v1["apiVersion"].clone();
+    same["response"]["uid"] = v1["response"]["uid"].clone();
+    assert_eq!(same, v1, "the same shape as v1");
+}
+
+/// Issue 21: a body that is the AdmissionRequest alone gets a message saying what was
+/// expected, not a serde position.
+#[test]
+fn a_bare_admission_request_is_told_what_was_expected() {
+    let e = AdmissionReview::parse(fixture("pod-create-bare-request").as_bytes()).unwrap_err();
+    assert!(matches!(e, AdmissionError::BareRequest), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("bare AdmissionRequest"), "{text}");
+    assert!(
+        text.contains(
+            r#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("line 1"), "{text}");
 }
 
 #[test]

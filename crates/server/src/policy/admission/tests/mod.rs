@@ -52,6 +52,12 @@ fn fixture(name: &str) -> &'static str {
         "configmap-create" => {
             include_str!("../../../../tests/fixtures/admission/configmap-create.json")
         }
+        "pod-create-v1beta1" => {
+            include_str!("../../../../tests/fixtures/admission/pod-create-v1beta1.json")
+        }
+        "pod-create-bare-request" => {
+            include_str!("../../../../tests/fixtures/admission/pod-create-bare-request.json")
+        }
         other => panic!("no fixture {other}"),
     }
 }
