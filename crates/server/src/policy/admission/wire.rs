@@ -44,12 +44,13 @@ struct Envelope {
     api_version: Option<String>,
     #[serde(default)]
     kind: Option<serde_json::Value>,
+    // Only whether they are there: skipped, not built (`request` holds the whole object).
     #[serde(default)]
-    request: Option<serde_json::Value>,
+    request: Option<serde::de::IgnoredAny>,
     #[serde(default)]
-    uid: Option<serde_json::Value>,
+    uid: Option<serde::de::IgnoredAny>,
     #[serde(default)]
-    operation: Option<serde_json::Value>,
+    operation: Option<serde::de::IgnoredAny>,
 }
 
 /// The `request` of an [`AdmissionReview`].
