@@ -35,8 +35,8 @@ pub struct AdmissionReview {
     pub request: AdmissionRequest,
 }
 
-/// The fields that tell what a body is, read before the whole review so that an error names
-/// what was sent rather than a serde position.
+/// The fields that tell what a body is, read when the body is not a review so that the error
+/// names what was sent rather than a serde position.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
@@ -155,18 +155,38 @@ pub enum AdmissionError {
 impl AdmissionReview {
     /// Parse and check a request body: an AdmissionReview of one of [`API_VERSIONS`].
     pub fn parse(body: &[u8]) -> Result<AdmissionReview, AdmissionError> {
-        let envelope: Envelope = serde_json::from_slice(body).map_err(AdmissionError::Json)?;
+        // The body is read once when it is a review; only one that is not is read again, to
+        // say what it is instead of a serde position.
+        match serde_json::from_slice::<AdmissionReview>(body) {
+            Ok(review) => {
+                if !API_VERSIONS.contains(&review.api_version.as_str()) {
+                    return Err(AdmissionError::ApiVersion {
+                        found: review.api_version,
+                    });
+                }
+                if review.kind != KIND {
+                    return Err(AdmissionError::Kind { found: review.kind });
+                }
+                Ok(review)
+            }
+            Err(e) => Err(Self::explain(body).unwrap_or(AdmissionError::Json(e))),
+        }
+    }
+
+    /// What a body that does not parse as a review is, when its outline tells.
+    fn explain(body: &[u8]) -> Option<AdmissionError> {
+        let envelope: Envelope = serde_json::from_slice(body).ok()?;
         // A bare AdmissionRequest has `uid`, `operation` and a GroupVersionKind object as
         // `kind`, and no `apiVersion` or `request`.
         if envelope.api_version.is_none()
             && envelope.request.is_none()
             && (envelope.uid.is_some() || envelope.operation.is_some())
         {
-            return Err(AdmissionError::BareRequest);
+            return Some(AdmissionError::BareRequest);
         }
         let found = envelope.api_version.unwrap_or_default();
         if !API_VERSIONS.contains(&found.as_str()) {
-            return Err(AdmissionError::ApiVersion { found });
+            return Some(AdmissionError::ApiVersion { found });
         }
         match envelope.kind {
             Some(serde_json::Value::String(k)) if k == KIND => {}
@@ -176,13 +196,13 @@ impl AdmissionReview {
                     Some(v) => v.to_string(),
                     None => String::new(),
                 };
-                return Err(AdmissionError::Kind { found });
+                return Some(AdmissionError::Kind { found });
             }
         }
-        if envelope.request.is_none() {
-            return Err(AdmissionError::NoRequest);
-        }
-        serde_json::from_slice(body).map_err(AdmissionError::Json)
+        envelope
+            .request
+            .is_none()
+            .then_some(AdmissionError::NoRequest)
     }
 
     /// The `apiVersion` to answer in: the one asked.
