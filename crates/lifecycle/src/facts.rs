@@ -232,19 +232,32 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
         &self,
         target: Option<&TagOrDigest>,
     ) -> Result<Arc<ManifestFacts>, EngineError> {
-        let read = || self.reads.manifest(target);
+        // A manifest read by tag is also the manifest of its digest: kept under both, so a
+        // later lookup by that digest reads nothing (without the rolling tag, a tag
+        // resolution that must not outlive the tag time to live).
+        let read_by_tag = || async {
+            let facts = self.reads.manifest(target).await?;
+            let by_digest = ManifestFacts {
+                rolling_tag: None,
+                ..ManifestFacts::clone(&facts)
+            };
+            let key = format!("{}@{}", self.scope, facts.digest);
+            self.cache.manifests.insert(key, Arc::new(by_digest));
+            Ok(facts)
+        };
         match target {
             Some(TagOrDigest::Tag(t)) => {
                 let key = format!("{}:{t}", self.scope);
-                self.cache.tags.get_or_fetch(key, read).await
+                self.cache.tags.get_or_fetch(key, read_by_tag).await
             }
             Some(TagOrDigest::Digest(d)) => {
                 let key = format!("{}@{d}", self.scope);
+                let read = || self.reads.manifest(target);
                 self.cache.manifests.get_or_fetch(key, read).await
             }
             None => {
                 let key = self.scope.to_string();
-                self.cache.tags.get_or_fetch(key, read).await
+                self.cache.tags.get_or_fetch(key, read_by_tag).await
             }
         }
     }
@@ -413,6 +426,37 @@ mod tests {
         let found = source.rolling_tag("1.0").await.unwrap().unwrap();
         assert_eq!(found.revision.as_deref(), Some("20230710"));
         assert_eq!(found.reference, format!("{}:1.0-20230710", layout.name()));
+    }
+
+    #[tokio::test]
+    async fn a_digest_lookup_after_a_tag_lookup_reads_nothing_but_its_rolling_tag() {
+        let (_dir, layout) = lineage().await;
+        let engine = Engine::default();
+        let at = parse_lenient("2024-01-01").unwrap();
+        let reads = Counting::new(StoreFacts::new(&layout));
+        let cache = FactCache::unbounded();
+        let source = cache.over("app", &reads);
+
+        let by_tag = engine
+            .status_from(&source, "app:1.0", Some(&tag("1.0")), at)
+            .await
+            .unwrap();
+        assert_eq!(reads.reads(), ["manifest", "referrers"]);
+        let digest = TagOrDigest::Digest(by_tag.digest.clone());
+        let by_digest = engine
+            .status_from(&source, "app@digest", Some(&digest), at)
+            .await
+            .unwrap();
+        // The manifest and its referrers are known; what the rolling tag points to is a tag
+        // resolution of its own.
+        assert_eq!(reads.reads(), ["manifest", "referrers", "rolling_tag"]);
+        assert_eq!(by_digest.state, by_tag.state);
+        assert_eq!(by_digest.revision, by_tag.revision);
+        let direct = engine
+            .status(&layout, "app@digest", Some(&digest), at)
+            .await
+            .unwrap();
+        assert_eq!(by_digest, direct);
     }
 
     #[tokio::test]

@@ -153,6 +153,25 @@ impl<K: Hash + Eq, V: Clone, E: Clone> OnceMap<K, V, E> {
         fetched.result.clone()
     }
 
+    /// Hold `value` for `key` as if it had just been fetched, unless the map already holds a
+    /// fresh value or a fetch in flight for it (those stay). Neither a hit nor a miss: a
+    /// value learnt while fetching another key.
+    pub(crate) fn insert(&self, key: K, value: V) {
+        let mut shard = self
+            .shard(&key)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if shard.get(&key).is_some_and(|s| self.keep(s)) {
+            return;
+        }
+        self.make_room(&mut shard);
+        let fetched = Fetched {
+            result: Ok(value),
+            at: Instant::now(),
+        };
+        shard.insert(key, Arc::new(OnceCell::new_with(Some(fetched))));
+    }
+
     /// Whether an entry is worth keeping: in flight, or fetched successfully and fresh.
     fn keep(&self, slot: &Slot<V, E>) -> bool {
         slot.get()
@@ -349,6 +368,38 @@ mod tests {
                 .unwrap();
             assert!(expired.len() <= 4);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inserted_value_is_a_hit_and_never_replaces_a_fresh_one() {
+        let map = Map::new(Duration::from_secs(60), 8);
+        map.insert("k".into(), 1);
+        let v = map
+            .get_or_fetch("k".into(), || async { Ok(2) })
+            .await
+            .unwrap();
+        assert_eq!(v, 1, "the inserted value answers");
+        map.insert("k".into(), 3);
+        let v = map
+            .get_or_fetch("k".into(), || async { Ok(4) })
+            .await
+            .unwrap();
+        assert_eq!(v, 1, "a fresh value stays");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        map.insert("k".into(), 5);
+        let v = map
+            .get_or_fetch("k".into(), || async { Ok(6) })
+            .await
+            .unwrap();
+        assert_eq!(v, 5, "an expired value is replaced");
+        assert_eq!(
+            map.stats(),
+            OnceMapStats {
+                hits: 3,
+                misses: 0,
+                coalesced: 0
+            }
+        );
     }
 
     #[tokio::test]
