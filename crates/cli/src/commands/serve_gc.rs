@@ -87,5 +87,12 @@ pub async fn run(printer: Printer, a: ServeGcArgs) -> anyhow::Result<()> {
         report.repositories_scanned,
         report.elapsed_ms
     );
+    if report.uploads_left_to_server {
+        note!(
+            printer,
+            "lineage serve gc: upload files left alone: a server runs on `{}` and expires its own sessions (its --upload-idle-timeout)",
+            a.root.display()
+        );
+    }
     Ok(())
 }

@@ -34,6 +34,10 @@ pub struct RootGcReport {
     pub bytes_removed: u64,
     /// Upload files removed (abandoned longer than the age given).
     pub uploads_removed: usize,
+    /// Whether upload files were left alone because a server runs on the root: its upload
+    /// sessions are its own, expired by its `--upload-idle-timeout` (a session idle longer
+    /// than the age given here may still be finished).
+    pub uploads_left_to_server: bool,
     /// How long the collection took, in milliseconds.
     pub elapsed_ms: u64,
     /// Whether nothing was removed because this was a dry run.
@@ -205,7 +209,8 @@ async fn collect_one(
 }
 
 /// Collect the garbage of the registry root `root` from outside the server (`lineage
-/// serve gc`): every repository, and upload files untouched for `upload_age`.
+/// serve gc`): every repository, and upload files untouched for `upload_age` unless a server
+/// runs on the root (its sessions are its own: [`RootGcReport::uploads_left_to_server`]).
 pub async fn collect_root(
     root: &Path,
     options: &GcOptions,
@@ -216,7 +221,8 @@ pub async fn collect_root(
         root: root.to_path_buf(),
         source,
     };
-    if options.delete_referrers_with_subject && served(root) {
+    let running = served(root);
+    if options.delete_referrers_with_subject && running {
         return Err(GcError::Served {
             root: root.to_path_buf(),
         });
@@ -237,9 +243,13 @@ pub async fn collect_root(
             .with_name(name.clone());
         collect_one(&mut report, name, &store, options).await?;
     }
-    let (count, bytes) = old_uploads(&root.join(UPLOADS_DIR), upload_age, options.dry_run);
-    report.uploads_removed = count;
-    report.bytes_removed += bytes;
+    if running {
+        report.uploads_left_to_server = true;
+    } else {
+        let (count, bytes) = old_uploads(&root.join(UPLOADS_DIR), upload_age, options.dry_run);
+        report.uploads_removed = count;
+        report.bytes_removed += bytes;
+    }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -327,3 +327,55 @@ async fn gc_of_a_root_refuses_to_remove_referrers_under_a_running_server() {
     .unwrap();
     assert!(dry.dry_run);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_of_a_root_leaves_a_running_servers_upload_sessions_alone() {
+    let server = Server::start(Policy::default()).await;
+    let r = server
+        .client
+        .post(format!("{}/v2/app/blobs/uploads/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let uploads = server.root.join(".lineage-uploads");
+    let files: Vec<_> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Idle longer than the age asked for, but the server's own idle timeout has not passed.
+    age(&files[0]);
+
+    let report = lineage_server::registry::collect_root(
+        &server.root,
+        &GcOptions::default(),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(report.uploads_left_to_server, "{report:?}");
+    assert_eq!(report.uploads_removed, 0);
+    assert!(files[0].is_file(), "the session's file is still there");
+
+    let data = b"finished after the collection";
+    let digest = lineage_oci::Digest::sha256(data);
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let r = server
+        .client
+        .put(format!("{}{location}{sep}digest={digest}", server.base))
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let r = server
+        .client
+        .get(format!("{}/v2/app/blobs/{digest}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), data);
+}
