@@ -5,8 +5,10 @@ use std::collections::HashSet;
 
 use lineage_oci::{ImageRef, ReferenceError};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
-use super::wire::{AdmissionError, AdmissionRequest, AdmissionReview, Operation};
+use super::wire::{AdmissionError, AdmissionRequest, AdmissionReview, Operation, RawObject};
 
 /// Where in a pod spec an image sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -147,9 +149,9 @@ pub(crate) fn previous_images(request: &AdmissionRequest) -> HashSet<String> {
 /// The images `object` (of the request's kind and subresource) runs.
 fn images_of(
     request: &AdmissionRequest,
-    object: Option<&serde_json::Value>,
+    object: Option<&RawObject>,
 ) -> Result<Vec<ImageUse>, AdmissionError> {
-    let Some(object) = object.filter(|o| !o.is_null()) else {
+    let Some(object) = object else {
         return Ok(vec![]);
     };
     let subresource = request.sub_resource.as_deref().unwrap_or_default();
@@ -165,17 +167,19 @@ fn images_of(
         ("", "PodTemplate") => ("template.spec", false),
         _ => return Ok(vec![]),
     };
-    let Some(spec) = spec_path
-        .split('.')
-        .try_fold(object, |value, key| value.get(key))
-    else {
-        return Ok(vec![]);
-    };
-    let spec = PodSpec::deserialize(spec).map_err(|source| AdmissionError::PodSpec {
+    let pod_spec_error = |source| AdmissionError::PodSpec {
         kind: kind.kind.clone(),
         path: spec_path.to_string(),
         source,
-    })?;
+    };
+    let mut value = object.raw();
+    for key in spec_path.split('.') {
+        match member(value, key).map_err(pod_spec_error)? {
+            Some(v) => value = v,
+            None => return Ok(vec![]),
+        }
+    }
+    let spec: PodSpec = serde_json::from_str(value.get()).map_err(pod_spec_error)?;
 
     let mut uses = Vec::new();
     let mut containers = |list: Option<Vec<Container>>, field: &str, role: ImageRole| {
@@ -216,4 +220,62 @@ fn images_of(
         }
     }
     Ok(uses)
+}
+
+/// The member `key` of `value`, unparsed; `None` when `value` is not an object or has no such
+/// member (the last one when a key is repeated). The other members are skipped, not built.
+fn member<'a>(value: &'a RawValue, key: &str) -> Result<Option<&'a RawValue>, serde_json::Error> {
+    if !value.get().starts_with('{') {
+        return Ok(None);
+    }
+    let mut de = serde_json::Deserializer::from_str(value.get());
+    de.deserialize_map(Member { key })
+}
+
+/// Finds one member of a JSON object: see [`member`].
+struct Member<'k> {
+    key: &'k str,
+}
+
+impl<'de> Visitor<'de> for Member<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(IsKey(self.key))? {
+            if wanted {
+                found = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Reads an object's key as whether it is the one wanted, without allocating it.
+struct IsKey<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) use images::images;
 pub use lineage_lifecycle::verdict::{Mode, UnknownMode, Verdict};
 pub use wire::{
     AdmissionError, AdmissionRequest, AdmissionResponse, AdmissionReview, GroupVersionKind,
-    Operation, ResponseStatus, ReviewResponse,
+    Operation, RawObject, ResponseStatus, ReviewResponse,
 };
 
 #[cfg(test)]

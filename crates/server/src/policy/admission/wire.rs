@@ -75,13 +75,39 @@ pub struct AdmissionRequest {
     pub operation: Operation,
     /// The object as it will be stored; `null` on DELETE.
     #[serde(default)]
-    pub object: Option<serde_json::Value>,
+    pub object: Option<RawObject>,
     /// The object before an UPDATE; `null` otherwise.
     #[serde(default)]
-    pub old_object: Option<serde_json::Value>,
+    pub old_object: Option<RawObject>,
     /// Whether nothing will be persisted.
     #[serde(default)]
     pub dry_run: Option<bool>,
+}
+
+/// An object under admission as it was sent: its JSON text, checked to be well-formed but not
+/// built into a tree. Only the parts lineage reads are parsed, when they are read
+/// ([`super::images`]): a pod's metadata, status and the fields of its containers other than
+/// the name and image are skipped, not allocated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct RawObject(Box<serde_json::value::RawValue>);
+
+impl RawObject {
+    /// The object's JSON text, exactly as sent.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The object as a raw JSON value.
+    pub(crate) fn raw(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+}
+
+impl PartialEq for RawObject {
+    fn eq(&self, other: &RawObject) -> bool {
+        self.json() == other.json()
+    }
 }
 
 /// An API group, version and kind.

@@ -221,6 +221,68 @@ fn refuses_what_is_not_an_admission_review_v1() {
     );
 }
 
+/// The object is read only along the pod spec's path: shapes off that path are skipped, a
+/// path that stops early runs no images, and a repeated key counts once, the last one (as a
+/// JSON object is read everywhere else).
+#[test]
+fn the_object_is_read_along_the_pod_spec_path_only() {
+    let image_of = |body: &str| {
+        let r = AdmissionReview::parse(body.as_bytes()).unwrap();
+        images(&r).map(|uses| uses.into_iter().map(|u| u.image).collect::<Vec<_>>())
+    };
+    let deployment = |object: &str| {
+        format!(
+            r#"{{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {{
+                "uid": "u", "operation": "CREATE", "kind": {{"group": "apps", "version": "v1", "kind": "Deployment"}},
+                "object": {object}}}}}"#
+        )
+    };
+    let spec = r#"{"template": {"spec": {"containers": [{"name": "a", "image": "nginx:1"}]}}}"#;
+    let cases = [
+        (format!(r#"{{"spec": {spec}}}"#), Some(vec!["nginx:1"])),
+        // Anything off the path, whatever its shape, is skipped.
+        (
+            format!(r#"{{"metadata": [1, {{"x": null}}], "status": "odd", "spec": {spec}}}"#),
+            Some(vec!["nginx:1"]),
+        ),
+        // Escaped keys are keys.
+        (format!(r#"{{"spec": {spec}}}"#), Some(vec!["nginx:1"])),
+        // The last of a repeated key.
+        (
+            format!(r#"{{"spec": {{"template": 5}}, "spec": {spec}}}"#),
+            Some(vec!["nginx:1"]),
+        ),
+        (
+            format!(r#"{{"spec": {spec}, "spec": {{"template": 5}}}}"#),
+            Some(vec![]),
+        ),
+        // A path that stops early, or passes through something not an object: no images.
+        (r#"{"spec": {"template": "x"}}"#.to_string(), Some(vec![])),
+        (r#"{"spec": [1, 2]}"#.to_string(), Some(vec![])),
+        (r#"{"kind": "Deployment"}"#.to_string(), Some(vec![])),
+        ("[]".to_string(), Some(vec![])),
+        ("7".to_string(), Some(vec![])),
+        ("null".to_string(), Some(vec![])),
+        // The pod spec itself must be one.
+        (r#"{"spec": {"template": {"spec": 5}}}"#.to_string(), None),
+        (
+            r#"{"spec": {"template": {"spec": {"containers": [{"image": 5}]}}}}"#.to_string(),
+            None,
+        ),
+    ];
+    for (object, want) in cases {
+        let got = image_of(&deployment(&object));
+        match want {
+            Some(want) => assert_eq!(got.unwrap(), want, "{object}"),
+            None => assert_eq!(
+                got.unwrap_err().to_string(),
+                "the Deployment object's `spec.template.spec` is not a pod spec",
+                "{object}"
+            ),
+        }
+    }
+}
+
 #[test]
 fn lookup_keys_are_normalised_deduplicated_and_shown_as_written() {
     let r = review("pod-create");
