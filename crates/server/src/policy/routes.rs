@@ -248,7 +248,10 @@ impl PolicyState {
             .images
             .iter()
             .any(|d| matches!(d.verdict, Verdict::Warn | Verdict::Deny));
-        if notable {
+        // The outcome is written out only for a log that takes it.
+        if notable
+            && tracing::enabled!(target: "lineage_server::admission", tracing::Level::INFO)
+        {
             let json = serde_json::to_string(&outcome).unwrap_or_default();
             tracing::info!(
                 target: "lineage_server::admission",
