@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# policy-callgrind.sh - instructions per request of `lineage webhook` (warm cache), counted
+# by callgrind: repeatable for the same binary and inputs whatever else the machine does, so
+# two builds can be compared on a busy machine where CPU time is noise.
+#
+# Usage: bench/policy-callgrind.sh LINEAGE_BINARY OUTDIR [N]
+#   LINEAGE_BINARY  a release build of lineage (e.g. target/release/lineage)
+#   OUTDIR          where the callgrind files go (emptied first)
+#   N               requests per route (default 200)
+# Logging as the caller's environment says (RUST_LOG=off, or unset for the default).
+#
+# It starts `lineage serve` (the same binary) on loopback, releases 3 revisions of
+# HOST/app:1.0 (make-image.sh; each release retires the one before), then `lineage webhook
+# --tag-ttl 30m` under `valgrind --tool=callgrind`. After 20 warm-up rounds it zeroes the
+# counters, sends N requests one after another on one keep-alive connection, and dumps, for
+# each of: GET /healthz; POST /lifecycle/v1/lookup of the oldest revision; POST
+# /admission/v1/validate of the pod-create fixture running all 3 revisions (denied: 2 are
+# end-of-life). Prints "FILE TOTAL per=INSTRUCTIONS_PER_REQUEST" for the three dumps, in
+# that order. Needs valgrind, python3, jq, curl, GNU date.
+set -euo pipefail
+[ $# -ge 2 ] || { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bin=$1; out=$2; n=${3:-200}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mkdir -p "$out"; rm -f "$out"/cg.*
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+launch() { local log=$1; shift; "$@" 2> "$log" > /dev/null < /dev/null & pids+=($!); for _ in $(seq 1 600); do h=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\).*|\1|p' "$log" | head -n1); [ -n "$h" ] && return 0; sleep 0.1; done; echo "no start: $(cat $log)" >&2; exit 1; }
+launch "$work/serve.log" env -u RUST_LOG "$bin" serve --root "$work/root" --addr 127.0.0.1:0
+reg=$h
+for i in 1 2 3; do
+  day=$(date -u -d "2024-01-01 00:00:00Z + $((i - 1)) days" +%Y-%m-%dT%H:%M:%SZ)
+  rev=$(date -u -d "$day" +%Y%m%d)
+  "$root/scripts/make-image.sh" -t "r$i" -s "cg-$i" "$work/layout" > /dev/null
+  "$bin" -q --plain-http release "oci:$work/layout:r$i" "$reg/app" --version 1.0 --revision "$rev" --eol-at "$day" --created "$day" > /dev/null 2>&1
+done
+refs=$(for i in 1 2 3; do printf '%s/app:1.0-%s\n' "$reg" "$(date -u -d "2024-01-0$i" +%Y%m%d)"; done | jq -R . | jq -s -c .)
+jq -c --argjson imgs "$refs" '
+  .request.object.spec.initContainers = []
+  | .request.object.spec.volumes |= map(select(has("image") | not))
+  | .request.object.spec.containers = [range(0; $imgs | length) as $k
+      | .request.object.spec.containers[0] + {name: "c\($k)", image: $imgs[$k]}]' \
+  "$root/crates/server/tests/fixtures/admission/pod-create.json" > "$work/review.json"
+echo "{\"images\":[$(echo "$refs" | jq -c '.[0]')]}" > "$work/lookup.json"
+launch "$work/wh.log" valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bin" webhook --addr 127.0.0.1:0 --tag-ttl 30m
+wh=$h; vpid=${pids[-1]}
+python3 - "$wh" "$work" "$n" "$vpid" "$out" << 'PY'
+import http.client, sys, subprocess, json
+host, port = sys.argv[1].split(':'); work = sys.argv[2]; n = int(sys.argv[3]); pid = sys.argv[4]; out = sys.argv[5]
+c = http.client.HTTPConnection(host, int(port), timeout=120)
+review = open(work + '/review.json', 'rb').read(); lookup = open(work + '/lookup.json', 'rb').read()
+def req(method, path, body=None):
+    c.request(method, path, body=body, headers={'Content-Type': 'application/json'} if body else {})
+    r = c.getresponse(); b = r.read(); assert r.status == 200, (r.status, b[:300]); return b
+for _ in range(20):
+    a = json.loads(req('POST', '/admission/v1/validate', review)); req('POST', '/lifecycle/v1/lookup', lookup); req('GET', '/healthz')
+assert a['response']['allowed'] is False, a
+for name, m, p, b in [('healthz', 'GET', '/healthz', None), ('lookup', 'POST', '/lifecycle/v1/lookup', lookup), ('admission', 'POST', '/admission/v1/validate', review)]:
+    subprocess.run(['callgrind_control', '-z', pid], check=True, capture_output=True)
+    for _ in range(n): req(m, p, b)
+    subprocess.run(['callgrind_control', '-d', name, pid], check=True, capture_output=True)
+PY
+kill "$vpid"; wait "$vpid" 2>/dev/null || true
+for f in "$out"/cg.*.*; do
+  [ -e "$f" ] || continue
+  tot=$(grep -m1 '^summary:\|^totals:' "$f" | awk '{print $2}')
+  echo "$(basename "$f") $tot per=$((tot / n))"
+done
