@@ -790,6 +790,12 @@ fn lookup_api_on_lineage_serve() {
         metric(&text, "lineage_lookups_total").is_some_and(|n| n > 0.0),
         "{text}"
     );
+    // Issue 15: the registry's garbage collections are counted there too (none ran).
+    assert_eq!(
+        metric(&text, "lineage_registry_gc_runs_total"),
+        Some(0.0),
+        "{text}"
+    );
     // The registry routes are still there.
     let (code, text) = http.get("/v2/");
     assert_eq!(code, 200, "{text}");
@@ -837,7 +843,12 @@ fn lineage_webhook_health_and_metrics() {
             "{name} did not grow\n--- before\n{before}\n--- after\n{after}"
         );
     }
-    // The webhook serves no registry.
+    // The webhook serves no registry, and collects none.
+    assert_eq!(
+        metric(&after, "lineage_registry_gc_runs_total"),
+        None,
+        "{after}"
+    );
     let (code, _) = http.get("/v2/");
     assert_eq!(code, 404);
 }

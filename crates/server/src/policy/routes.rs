@@ -9,7 +9,7 @@
 //! | `POST /admission/v1/validate` | AdmissionReview v1 or v1beta1 → the same version |
 //! | `POST /gatekeeper/v1/lookup` | Gatekeeper `ProviderRequest` → `ProviderResponse` |
 //! | `GET /healthz`, `GET /readyz` | `ok` |
-//! | `GET /metrics` | Prometheus text: lookups, cache hits, registry requests and time, decisions |
+//! | `GET /metrics` | Prometheus text: lookups, cache hits, registry requests and time, decisions; on `lineage serve`, its garbage collections |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -249,9 +249,7 @@ impl PolicyState {
             .iter()
             .any(|d| matches!(d.verdict, Verdict::Warn | Verdict::Deny));
         // The outcome is written out only for a log that takes it.
-        if notable
-            && tracing::enabled!(target: "lineage_server::admission", tracing::Level::INFO)
-        {
+        if notable && tracing::enabled!(target: "lineage_server::admission", tracing::Level::INFO) {
             let json = serde_json::to_string(&outcome).unwrap_or_default();
             tracing::info!(
                 target: "lineage_server::admission",
@@ -380,6 +378,21 @@ async fn metrics(State(state): State<Arc<PolicyState>>) -> Response {
             ("{verdict=\"exempt\"}", get(&c.verdicts[3])),
         ],
     );
+    if let Some(registry) = state.scope.own_registry() {
+        for (name, value) in registry.gc_metrics() {
+            let (kind, help) = match name.strip_suffix("_total") {
+                Some(_) => (
+                    "counter",
+                    "Garbage collections of lineage serve's root and what they removed (lineage serve --gc-interval).",
+                ),
+                None => (
+                    "gauge",
+                    "How long the last garbage collection of lineage serve's root took.",
+                ),
+            };
+            family(&mut out, name, kind, help, &[("", value.to_string())]);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -145,6 +145,11 @@ fn local_names(addr: SocketAddr) -> BTreeSet<String> {
 }
 
 impl Scope {
+    /// `lineage serve`'s own registry, once it listens; `None` for `lineage webhook`.
+    pub(crate) fn own_registry(&self) -> Option<&Arc<Registry>> {
+        self.own.get().map(|own| &own.registry)
+    }
+
     /// The scope of `lineage serve`: its own repositories (once [`Scope::attach`]ed), also
     /// under each of `registry_names`, and the registries in `lookup_registries`.
     pub fn serve(
