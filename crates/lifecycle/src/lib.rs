@@ -67,6 +67,7 @@ mod once_map;
 pub mod profile;
 pub mod record;
 pub mod release;
+pub mod scope;
 pub mod status;
 mod successors;
 pub mod verdict;
