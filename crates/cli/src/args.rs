@@ -431,6 +431,10 @@ pub struct CopyArgs {
     /// With `--referrers`, skip referrers of this artifact type (repeatable).
     #[arg(long = "exclude-type", value_name = "TYPE", requires = "referrers")]
     pub exclude_types: Vec<String>,
+    /// With `--referrers`, the record scopes (`NS.scope`) that travel (repeatable; `*` for
+    /// every scope). Unscoped referrers always travel [default: public].
+    #[arg(long = "include-scope", value_name = "SCOPE", requires = "referrers")]
+    pub include_scopes: Vec<String>,
     /// Blob transfers in flight at once.
     #[arg(long, default_value_t = lineage_store::copy::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub concurrency: usize,
