@@ -200,9 +200,12 @@ pub enum Command {
     )]
     Release(ReleaseArgs),
 
-    /// Record that an image is (or will be) end-of-life.
+    /// Record that an image is (or will be) past end-of-support or end-of-life.
+    ///
+    /// With `--filter`, retire every tagged image of the matching repositories of a
+    /// registry (a dry run with `--dry-run`; a rerun writes only what is left).
     #[command(
-        after_help = "Example:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable \\\n      --successor registry.example.com/app:1.0-20230710"
+        after_help = "Examples:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable \\\n      --successor registry.example.com/app:1.0-20230710\n  lineage retire registry.example.com/app:1.0 --end-of-support 2030-01-01 \\\n      --at 2030-02-01\n  lineage retire --filter 'team/.*' --tags '1\\..*' --dry-run reg.example.com"
     )]
     Retire(RetireArgs),
 

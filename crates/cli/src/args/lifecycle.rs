@@ -128,8 +128,8 @@ pub struct RetireArgs {
     /// What to use instead.
     #[arg(long, value_name = "REF", conflicts_with = "filter")]
     pub successor: Option<super::value::AsWritten>,
-    /// Where the record may travel: `public`, `internal`, or free text (`lineage copy
-    /// --referrers` leaves scoped records out unless `--include-scope` names the scope).
+    /// Where the record may travel: `public`, `internal`, or free text (a promotion leaves
+    /// records of other scopes than `public` behind unless told otherwise).
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
     /// Also write Microsoft's lifecycle record.

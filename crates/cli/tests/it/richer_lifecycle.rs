@@ -44,8 +44,13 @@ fn end_of_support_then_end_of_life_at_three_times() {
     let s = Scratch::new();
     let builds = s.join("builds");
     build_revisions(&builds);
-    for (label, host, _serve) in registries(test, &s) {
-        let repo = format!("{host}/{}", unique_repo("eos"));
+    for (label, host, serve) in registries(test, &s) {
+        // A fresh `lineage serve` holds nothing else: a fixed name keeps the snapshots' columns.
+        let name = match serve {
+            Some(_) => "eos/app".to_string(),
+            None => unique_repo("eos"),
+        };
+        let repo = format!("{host}/{name}");
         lineage_ok(
             s.path(),
             &[
@@ -409,10 +414,16 @@ fn bulk_retire_of_fifty_repositories() {
             })
             .collect();
         assert_eq!(images.len(), 150);
-        let listing = || -> BTreeSet<String> {
+        // (repository, subject, record): identical images in two repositories get records
+        // of the same digest, one in each.
+        let listing = || -> BTreeSet<(String, String, String)> {
             images
                 .iter()
-                .flat_map(|(r, d)| referrer_digests(&host, r, d))
+                .flat_map(|(r, d)| {
+                    referrer_digests(&host, r, d)
+                        .into_iter()
+                        .map(move |x| (r.clone(), d.clone(), x))
+                })
                 .collect()
         };
         assert!(listing().is_empty(), "{label}: the dry run wrote");
