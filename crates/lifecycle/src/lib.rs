@@ -42,6 +42,7 @@
 //!     superseded_by: None,
 //!     version: Some("1.0".into()),
 //!     revision: Some("20230707".into()),
+//!     ..RecordSpec::default()
 //! };
 //! let record = spec.manifests(&image, &WriteOptions::default()).unwrap().profile;
 //!
