@@ -200,9 +200,12 @@ pub enum Command {
     )]
     Release(ReleaseArgs),
 
-    /// Record that an image is (or will be) end-of-life.
+    /// Record that an image is (or will be) past end-of-support or end-of-life.
+    ///
+    /// With `--filter`, retire every tagged image of the matching repositories of a
+    /// registry (a dry run with `--dry-run`; a rerun writes only what is left).
     #[command(
-        after_help = "Example:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable \\\n      --successor registry.example.com/app:1.0-20230710"
+        after_help = "Examples:\n  lineage retire registry.example.com/app:1.0-20230707 --reason vulnerable \\\n      --successor registry.example.com/app:1.0-20230710\n  lineage retire registry.example.com/app:1.0 --end-of-support 2030-01-01 \\\n      --at 2030-02-01\n  lineage retire --filter 'team/.*' --tags '1\\..*' --dry-run reg.example.com"
     )]
     Retire(RetireArgs),
 
@@ -431,6 +434,10 @@ pub struct CopyArgs {
     /// With `--referrers`, skip referrers of this artifact type (repeatable).
     #[arg(long = "exclude-type", value_name = "TYPE", requires = "referrers")]
     pub exclude_types: Vec<String>,
+    /// With `--referrers`, the record scopes (`NS.scope`) that travel (repeatable; `*` for
+    /// every scope). Unscoped referrers always travel [default: public].
+    #[arg(long = "include-scope", value_name = "SCOPE", requires = "referrers")]
+    pub include_scopes: Vec<String>,
     /// Blob transfers in flight at once.
     #[arg(long, default_value_t = lineage_store::copy::DEFAULT_CONCURRENCY, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub concurrency: usize,

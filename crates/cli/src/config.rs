@@ -2,7 +2,8 @@
 //! else `~/.config/lineage/config.json`. Flags and environment variables take precedence.
 //!
 //! ```json
-//! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"]}
+//! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
+//!  "supportFor": "90d", "eolAfter": "30d"}
 //! ```
 
 use std::path::PathBuf;
@@ -19,6 +20,10 @@ pub struct Config {
     /// Registries (host[:port]) reached over plain HTTP.
     #[serde(default)]
     pub plain_http: Vec<String>,
+    /// `release`'s default `--support-for` (a duration such as `90d`).
+    pub support_for: Option<String>,
+    /// `release`'s default `--eol-after` (a duration such as `30d`).
+    pub eol_after: Option<String>,
 }
 
 /// Where the config file is looked for.

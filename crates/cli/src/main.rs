@@ -114,6 +114,16 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let p = settings.printer;
     match cli.command {
         Command::Copy(a) => {
+            // Scoped records travel only where `--include-scope` lets them (issue 18).
+            let referrer_filter = if a.referrers {
+                Some(std::sync::Arc::new(lineage_lifecycle::scope::ScopeFilter {
+                    scopes: lineage_lifecycle::scope::ScopeSet::new(&a.include_scopes),
+                    namespaces: vec![settings.namespace()?],
+                })
+                    as std::sync::Arc<dyn lineage_store::copy::ReferrerFilter>)
+            } else {
+                None
+            };
             let request = commands::copy::CopyRequest {
                 source: a.source,
                 destination: a.destination,
@@ -123,6 +133,7 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                     include_types: a.include_types,
                     exclude_types: a.exclude_types,
                     progress: None,
+                    referrer_filter,
                 },
                 output: a.output,
             };
@@ -167,7 +178,10 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
             commands::webhook::run(connection, &settings.namespace()?, p, a).await
         }
         Command::Push(a) => commands::push::push(&opener, p, a).await,
-        Command::Release(a) => commands::push::release(&opener, &settings.namespace()?, p, a).await,
+        Command::Release(a) => {
+            let windows = settings.release_windows(a.support_for, a.eol_after)?;
+            commands::push::release(&opener, &settings.namespace()?, p, a, windows).await
+        }
         Command::Status(a) => {
             commands::lifecycle::status(&opener, &settings.namespace()?, p, a).await
         }

@@ -21,6 +21,9 @@ pub struct Settings {
     /// The namespace as given; checked by [`Settings::namespace`] for the commands that use
     /// it, so that a bad one does not stop a command that reads no lifecycle record.
     namespace: String,
+    /// The config file's `supportFor` and `eolAfter`, checked by
+    /// [`Settings::release_windows`] when `release` uses them.
+    windows: (Option<String>, Option<String>),
 }
 
 impl Settings {
@@ -40,7 +43,30 @@ impl Settings {
                 .clone()
                 .or(config.namespace.clone())
                 .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string()),
+            windows: (config.support_for.clone(), config.eol_after.clone()),
         }
+    }
+
+    /// `release`'s support windows: the flags, else the config file's `supportFor` and
+    /// `eolAfter` (a bad value there is a usage error naming the key).
+    pub fn release_windows(
+        &self,
+        support_for: Option<std::time::Duration>,
+        eol_after: Option<std::time::Duration>,
+    ) -> anyhow::Result<(Option<std::time::Duration>, Option<std::time::Duration>)> {
+        let read = |key: &str, v: &Option<String>| -> anyhow::Result<_> {
+            v.as_deref()
+                .map(|v| {
+                    crate::args::value::parse_duration(v).map_err(|e| {
+                        anyhow::Error::new(UsageError(anyhow::anyhow!("config file `{key}`: {e}")))
+                    })
+                })
+                .transpose()
+        };
+        Ok((
+            support_for.or(read("supportFor", &self.windows.0)?),
+            eol_after.or(read("eolAfter", &self.windows.1)?),
+        ))
     }
 
     /// The lifecycle namespace, as a usage error when it is not a valid one.

@@ -87,6 +87,27 @@ pub enum EngineError {
         /// The successor named.
         successor: Digest,
     },
+    /// `--created` names another time than the one the image carries: it used to be
+    /// ignored silently (issue 18).
+    #[error(
+        "`--created` says {}, but the image carries its own created time {} ({from}); drop `--created` to keep the image's time, or add `--override-created` to replace it",
+        lineage_oci::time::format_rfc3339(requested),
+        lineage_oci::time::format_rfc3339(image)
+    )]
+    CreatedConflict {
+        /// The image's own time.
+        image: DateTime<Utc>,
+        /// Where the image's time was read.
+        from: crate::release::CreatedFrom,
+        /// The time the request gave.
+        requested: DateTime<Utc>,
+    },
+    /// A support window that no date can hold.
+    #[error("a support window of {} s is too long", window.as_secs())]
+    WindowTooLong {
+        /// The window.
+        window: std::time::Duration,
+    },
 }
 
 impl EngineError {
@@ -116,6 +137,9 @@ pub struct Engine {
     pub namespaces: Vec<Namespace>,
     /// How records are written.
     pub write: WriteOptions,
+    /// Read only referrers of these scopes (and unscoped ones); every referrer when `None`
+    /// (`lineage status --scope`, issue 18).
+    pub scopes: Option<crate::scope::ScopeSet>,
 }
 
 /// What `write_record` did.
@@ -165,6 +189,14 @@ impl Engine {
     ) -> Result<Status, EngineError> {
         let image = source.manifest(target).await?;
         let referrers = source.referrers(&image.digest).await?;
+        let narrowed;
+        let referrers = match &self.scopes {
+            Some(scopes) => {
+                narrowed = scopes.narrow(referrers.to_vec(), &self.read_namespaces());
+                &narrowed[..]
+            }
+            None => &referrers[..],
+        };
         let rolling_tag = match (image.version(), &image.rolling_tag) {
             (Some(_), Some(own)) => Some(own.clone()),
             (Some(version), None) => source.rolling_tag(version).await?,
@@ -175,7 +207,7 @@ impl Engine {
             Facts {
                 digest: &image.digest,
                 image_annotations: &image.annotations,
-                referrers: &referrers,
+                referrers,
                 namespaces: &self.read_namespaces(),
                 rolling_tag: rolling_tag.as_deref(),
             },
@@ -200,6 +232,38 @@ impl Engine {
             for child in &view.manifests {
                 out.push(self.write_one(store, child, spec).await?);
             }
+        }
+        Ok(out)
+    }
+
+    /// What [`Engine::write_record`] would do, without writing: for `subject` and, for an
+    /// index, each platform manifest, whether a record would be pushed (`Pushed` with the
+    /// subject's digest) or the newest record already says the same (`Unchanged`). A dry
+    /// run's plan (`lineage retire --filter … --dry-run`).
+    pub async fn record_plan(
+        &self,
+        store: &dyn ReadStore,
+        subject: &Descriptor,
+        spec: &RecordSpec,
+    ) -> Result<Vec<Written>, EngineError> {
+        let mut subjects = vec![subject.digest.clone()];
+        let manifest = store.manifest_get(&subject.digest).await?;
+        if let Ok(view) = manifest.view()
+            && view.kind == ManifestKind::Index
+        {
+            subjects.extend(view.manifests.iter().map(|c| c.digest.clone()));
+        }
+        let namespaces = self.read_namespaces();
+        let mut out = Vec::with_capacity(subjects.len());
+        for digest in subjects {
+            let listing = store.referrers(&digest, None).await?;
+            let records = Records::read(&listing, &namespaces);
+            out.push(match records.effective() {
+                Some(current) if is_same_as(current, spec) => {
+                    Written::Unchanged(current.digest.clone())
+                }
+                _ => Written::Pushed(digest),
+            });
         }
         Ok(out)
     }

@@ -31,4 +31,16 @@ pub enum LifecycleError {
     /// The record manifest could not be built.
     #[error("cannot build the lifecycle record manifest")]
     Manifest(#[source] ManifestError),
+    /// An end-of-support after the end-of-life it precedes (issue 18).
+    #[error(
+        "end-of-support {} is after end-of-life {}: support ends first, then the image reaches end-of-life",
+        lineage_oci::time::format_rfc3339(end_of_support),
+        lineage_oci::time::format_rfc3339(end_of_life)
+    )]
+    SupportAfterEndOfLife {
+        /// The end-of-support given.
+        end_of_support: chrono::DateTime<chrono::Utc>,
+        /// The end-of-life given.
+        end_of_life: chrono::DateTime<chrono::Utc>,
+    },
 }

@@ -354,6 +354,8 @@ mod tests {
             superseded_by: None,
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         };
         Engine::default()
             .write_record(&layout, &old.descriptor(), &spec)

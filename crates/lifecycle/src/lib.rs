@@ -42,6 +42,7 @@
 //!     superseded_by: None,
 //!     version: Some("1.0".into()),
 //!     revision: Some("20230707".into()),
+//!     ..RecordSpec::default()
 //! };
 //! let record = spec.manifests(&image, &WriteOptions::default()).unwrap().profile;
 //!
@@ -67,6 +68,7 @@ mod once_map;
 pub mod profile;
 pub mod record;
 pub mod release;
+pub mod scope;
 pub mod status;
 mod successors;
 pub mod verdict;

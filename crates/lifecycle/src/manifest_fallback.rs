@@ -10,8 +10,10 @@
 //! leniently. A value that cannot be read gives a [`Warning`] and the next key is tried, so a
 //! bad value never produces end-of-life.
 //!
-//! When `NS.end-of-life` answers, `NS.reason`, `NS.successor` and `NS.superseded-by` of the
-//! same namespace are read from the manifest as well.
+//! When `NS.end-of-life` answers, `NS.reason`, `NS.successor`, `NS.superseded-by` and
+//! `NS.end-of-support` of the same namespace are read from the manifest as well. #903's
+//! `end-of-support` stays an end-of-life fallback here: in #903 it is the later milestone
+//! ("outdated, dangerous to use"), the opposite of lineage's end-of-support.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,8 @@ pub struct ManifestLifecycle {
     pub successor: Option<String>,
     /// `NS.superseded-by`, when the profile key answered.
     pub superseded_by: Option<Digest>,
+    /// `NS.end-of-support`, when the profile key answered (issue 18).
+    pub end_of_support: Option<DateTime<Utc>>,
 }
 
 /// Read end-of-life from the annotations of the image manifest `image`, pushing a warning
@@ -79,6 +83,7 @@ pub fn read(
                 reason: ann.text(&ns.reason_key()).and_then(|r| r.parse().ok()),
                 successor: ann.text(&ns.successor_key()),
                 superseded_by: ann.digest(&ns.superseded_by_key(), warnings),
+                end_of_support: ann.time(&ns.end_of_support_key(), warnings),
             },
             None => ManifestLifecycle {
                 end_of_life,
@@ -87,6 +92,7 @@ pub fn read(
                 reason: None,
                 successor: None,
                 superseded_by: None,
+                end_of_support: None,
             },
         });
     }

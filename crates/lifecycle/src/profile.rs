@@ -1,9 +1,10 @@
 //! The names of lifecycle profile v1 and of the other dialects lineage reads (DESIGN §3).
 //!
 //! A [`Namespace`] names the profile's keys (`NS.end-of-life`, `NS.superseded-by`,
-//! `NS.successor`, `NS.reason`) and its record artifactType (`application/NS.lifecycle.metadata`).
+//! `NS.successor`, `NS.reason`, and since issue 18 `NS.end-of-support` and `NS.scope`) and its record artifactType (`application/NS.lifecycle.metadata`).
 //! The Microsoft dialect (`application/vnd.microsoft.artifact.lifecycle` with
-//! `vnd.microsoft.artifact.lifecycle.end-of-life.date`) is fixed; which dialect a record
+//! `vnd.microsoft.artifact.lifecycle.end-of-life.date`; it has no end-of-support key: the
+//! sources in research name none) is fixed; which dialect a record
 //! speaks is decided by its artifactType alone ([`Dialect::for_artifact_type`]).
 
 use std::fmt;
@@ -106,6 +107,18 @@ impl Namespace {
     /// `application/NS.lifecycle.metadata`: the artifactType of the profile's records.
     pub fn record_artifact_type(&self) -> String {
         format!("application/{}{ARTIFACT_TYPE_SUFFIX}", self.0)
+    }
+
+    /// `NS.end-of-support`: the RFC 3339 instant from which the image gets no more fixes
+    /// (it is still admitted, with a warning, until its end-of-life; DESIGN §8.3).
+    pub fn end_of_support_key(&self) -> String {
+        format!("{}.end-of-support", self.0)
+    }
+
+    /// `NS.scope`: where a record may travel (`public`, `internal`, or free text; empty and
+    /// `public` travel on promotion by default; DESIGN §8.3).
+    pub fn scope_key(&self) -> String {
+        format!("{}.scope", self.0)
     }
 }
 

@@ -11,7 +11,8 @@
 //!   win;
 //! - a bad `org.opencontainers.image.created`: the **value is ignored**, and the record sorts
 //!   as one without `created` (oldest);
-//! - a bad `NS.superseded-by` digest: the **value is ignored**; the record still counts.
+//! - a bad `NS.superseded-by` digest or `NS.end-of-support`: the **value is ignored**; the
+//!   record still counts (end-of-support is a warning, never a denial).
 //!
 //! The newest record wins across dialects ([`effective`]).
 
@@ -21,7 +22,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, time};
 
-use crate::profile::{ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION};
+use crate::profile::{
+    ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, OCI_SUPPORT_END_OF_SUPPORT,
+};
 use crate::profile::{Dialect, Namespace, Reason};
 use crate::warning::{Effect, Problem, Warning};
 
@@ -46,6 +49,11 @@ pub struct Record {
     pub version: Option<String>,
     /// The image's `org.opencontainers.image.revision`, copied onto the record.
     pub revision: Option<String>,
+    /// From when the image gets no more fixes (`NS.end-of-support`, else the proposed
+    /// `org.opencontainers.image.support.end-of-support`); profile records only.
+    pub end_of_support: Option<DateTime<Utc>>,
+    /// Where the record may travel (`NS.scope`); `None` when unscoped.
+    pub scope: Option<String>,
 }
 
 impl Record {
@@ -92,6 +100,20 @@ impl Record {
             ),
             Dialect::Microsoft => (None, None, None),
         };
+        let end_of_support = match &dialect {
+            Dialect::Profile(ns) => [ns.end_of_support_key(), OCI_SUPPORT_END_OF_SUPPORT.into()]
+                .iter()
+                .find(|k| ann.raw(k).is_some())
+                .and_then(|k| ann.time(k, warnings)),
+            // Microsoft's convention has no end-of-support key.
+            Dialect::Microsoft => None,
+        };
+        // A profile record's scope is in its namespace; a Microsoft record lineage wrote
+        // carries the scope of the namespace it was written with.
+        let scope = match &dialect {
+            Dialect::Profile(ns) => ann.text(&ns.scope_key()),
+            Dialect::Microsoft => namespaces.iter().find_map(|ns| ann.text(&ns.scope_key())),
+        };
         Some(Record {
             digest: desc.digest.clone(),
             dialect,
@@ -102,6 +124,8 @@ impl Record {
             reason,
             version: ann.text(ANNOTATION_VERSION),
             revision: ann.text(ANNOTATION_REVISION),
+            end_of_support,
+            scope,
         })
     }
 
@@ -263,6 +287,67 @@ pub(crate) mod tests {
         assert_eq!(r.reason, Some(Reason::Superseded));
         assert_eq!(r.version.as_deref(), Some("1.0"));
         assert_eq!(r.revision.as_deref(), Some("20230707"));
+    }
+
+    /// Issue 18: end-of-support (ours, else image-spec #903's key on the record) and scope.
+    #[test]
+    fn reads_end_of_support_and_scope() {
+        let d = referrer(
+            "eos",
+            PROFILE,
+            &[
+                ("vnd.lineage.image.end-of-life", "2024-02-01"),
+                ("vnd.lineage.image.end-of-support", "2024-01-01T00:00:00Z"),
+                (
+                    "org.opencontainers.image.support.end-of-support",
+                    "2023-01-01",
+                ),
+                ("vnd.lineage.image.scope", " internal "),
+            ],
+        );
+        let (r, w) = read_one(&d);
+        assert!(w.is_empty(), "{w:?}");
+        let r = r.unwrap();
+        assert_eq!(r.end_of_support, Some(at("2024-01-01")));
+        assert_eq!(r.scope.as_deref(), Some("internal"));
+        let d = referrer(
+            "eos903",
+            PROFILE,
+            &[(
+                "org.opencontainers.image.support.end-of-support",
+                "2023-01-01",
+            )],
+        );
+        assert_eq!(
+            read_one(&d).0.unwrap().end_of_support,
+            Some(at("2023-01-01"))
+        );
+        // A bad end-of-support drops the value, with a warning; the record still counts.
+        let d = referrer(
+            "bad",
+            PROFILE,
+            &[
+                ("vnd.lineage.image.end-of-life", "2024-02-01"),
+                ("vnd.lineage.image.end-of-support", "soon"),
+            ],
+        );
+        let (r, w) = read_one(&d);
+        assert_eq!(r.unwrap().end_of_support, None);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].effect, Effect::ValueIgnored);
+        // Microsoft's records have no end-of-support; a scope lineage wrote is read.
+        let d = referrer(
+            "ms",
+            MICROSOFT_ARTIFACT_TYPE,
+            &[
+                (MICROSOFT_END_OF_LIFE, "2024-11-12"),
+                ("vnd.lineage.image.end-of-support", "2024-01-01"),
+                ("vnd.lineage.image.scope", "internal"),
+            ],
+        );
+        let r = read_one(&d).0.unwrap();
+        assert_eq!(r.end_of_support, None);
+        assert_eq!(r.scope.as_deref(), Some("internal"));
     }
 
     #[test]
@@ -483,6 +568,8 @@ pub(crate) mod tests {
             reason: None,
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         }
     }
 

@@ -14,7 +14,9 @@
 //!
 //! The new image's `created` is its own time when it has one (the manifest's
 //! `org.opencontainers.image.created`, else its config's `created`), else the request's, else
-//! now; [`Release::created_from`] says which.
+//! now; [`Release::created_from`] says which. A request's `created` that differs from the
+//! image's own time is refused ([`EngineError::CreatedConflict`]) unless the request says
+//! `override_created`: it used to be ignored silently (issue 18).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,7 +41,7 @@ use crate::write::RecordSpec;
 const EARLIEST_REAL_CREATED: i64 = 315_532_800;
 
 /// What `release` needs beyond the stores.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReleaseRequest {
     /// The lineage's version, its rolling tag.
     pub version: String,
@@ -53,8 +55,50 @@ pub struct ReleaseRequest {
     pub now: DateTime<Utc>,
     /// Allow moving the rolling tag back to an older revision (which is restored first).
     pub rollback: bool,
-    /// How the image is copied (blob concurrency, a progress observer); never its referrers.
+    /// How the image is copied (blob concurrency, a progress observer); its referrers only
+    /// when `copy.referrers` asks, through `copy.referrer_filter` (a promotion leaves out
+    /// records whose scope may not travel: [`crate::scope::ScopeFilter`]).
     pub copy: CopyOptions,
+    /// Use `created` even when the image carries a time of its own (which is then replaced
+    /// in the manifest's `org.opencontainers.image.created`); without it, a `created` that
+    /// differs from the image's own time is refused.
+    pub override_created: bool,
+    /// The previous revision stays supported this long after the new image's `created`,
+    /// then reaches end-of-support (issue 18).
+    pub support_for: Option<std::time::Duration>,
+    /// The previous revision reaches end-of-life this long after its end-of-support
+    /// (ignored with `eol_at`).
+    pub eol_after: Option<std::time::Duration>,
+    /// The scope of the records written (`NS.scope`).
+    pub scope: Option<String>,
+}
+
+impl ReleaseRequest {
+    /// The previous revision's end-of-support and end-of-life when the new image was created
+    /// at `created`: without windows, end-of-life at `eol_at`, else at `created`; with
+    /// `support_for` (default 0), end-of-support that long after `created`, then end-of-life
+    /// `eol_after` (default 0) later, or at `eol_at`. An end-of-support that would fall on
+    /// the end-of-life is not written (there would be no time in that state).
+    pub fn previous_dates(
+        &self,
+        created: DateTime<Utc>,
+    ) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), EngineError> {
+        let later = |t: DateTime<Utc>, d: std::time::Duration| {
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| t.checked_add_signed(d))
+                .ok_or(EngineError::WindowTooLong { window: d })
+        };
+        if self.support_for.is_none() && self.eol_after.is_none() {
+            return Ok((None, self.eol_at.unwrap_or(created)));
+        }
+        let eos = later(created, self.support_for.unwrap_or_default())?;
+        let eol = match self.eol_at {
+            Some(t) => t,
+            None => later(eos, self.eol_after.unwrap_or_default())?,
+        };
+        Ok(((eos < eol).then_some(eos), eol))
+    }
 }
 
 /// Where the released image's `created` came from.
@@ -128,12 +172,21 @@ impl Engine {
     ) -> Result<Release, EngineError> {
         let source = src.manifest_fetch_target(src_target).await?;
         let own = manifest_annotations(&source);
-        let (mut created, mut created_from) = match image_created(src, &source).await? {
-            Some(found) => found,
-            None => match req.created {
-                Some(t) => (t, CreatedFrom::Request),
-                None => (req.now, CreatedFrom::Now),
-            },
+        let own_time = image_created(src, &source).await?;
+        // `--override-created` over a time of the image's own: the annotation is replaced.
+        let replace_created = req.override_created && own_time.is_some() && req.created.is_some();
+        let (mut created, mut created_from) = match (own_time, req.created) {
+            (Some((own_time, from)), Some(asked)) if own_time != asked && !req.override_created => {
+                return Err(EngineError::CreatedConflict {
+                    image: own_time,
+                    from,
+                    requested: asked,
+                });
+            }
+            (Some(_), Some(asked)) if req.override_created => (asked, CreatedFrom::Request),
+            (Some(found), _) => found,
+            (None, Some(t)) => (t, CreatedFrom::Request),
+            (None, None) => (req.now, CreatedFrom::Now),
         };
         let revision = req
             .revision
@@ -149,7 +202,7 @@ impl Engine {
         let mut add = BTreeMap::new();
         add.insert(ANNOTATION_VERSION.to_string(), version.clone());
         add.insert(ANNOTATION_REVISION.to_string(), revision.clone());
-        if !own.contains_key(ANNOTATION_CREATED) {
+        if !own.contains_key(ANNOTATION_CREATED) || replace_created {
             add.insert(
                 ANNOTATION_CREATED.to_string(),
                 time::format_rfc3339(&created),
@@ -195,11 +248,10 @@ impl Engine {
             }
         };
 
+        // The windows are checked before anything is written.
+        let (previous_eos, previous_eol) = req.previous_dates(created)?;
         let overlay = WithManifest::new(src, image.clone());
-        let copy = CopyOptions {
-            referrers: false,
-            ..req.copy.clone()
-        };
+        let copy = req.copy.clone();
         copy_graph(&overlay, dst, &image.descriptor(), Some(&tag), &copy)
             .await
             .map_err(Box::new)?;
@@ -216,6 +268,8 @@ impl Engine {
                 superseded_by: None,
                 version: Some(version.clone()),
                 revision: Some(revision.clone()),
+                end_of_support: None,
+                scope: req.scope.clone(),
             };
             if self.is_retired(dst, image.digest()).await? {
                 restored = self.write_record(dst, &image.descriptor(), &spec).await?;
@@ -228,7 +282,9 @@ impl Engine {
             let prev_ann = manifest_annotations(prev);
             let spec = RecordSpec {
                 created: req.now,
-                end_of_life: Some(req.eol_at.unwrap_or(created)),
+                end_of_life: Some(previous_eol),
+                end_of_support: previous_eos,
+                scope: req.scope.clone(),
                 reason: Some(Reason::Superseded),
                 successor: Some(format!("{}:{tag}", dst.name())),
                 superseded_by: Some(image.digest().clone()),
@@ -452,6 +508,7 @@ mod tests {
             now: t("2024-03-01T00:00:00Z"),
             rollback,
             copy: CopyOptions::default(),
+            ..ReleaseRequest::default()
         }
     }
 
@@ -528,6 +585,105 @@ mod tests {
             (done.created, done.created_from),
             (req.now, CreatedFrom::Now)
         );
+    }
+
+    /// Issue 18: a `created` that contradicts the image's own time is refused naming both,
+    /// nothing is written; the same time is no conflict; `override_created` replaces it.
+    #[tokio::test]
+    async fn a_created_that_contradicts_the_image_is_refused_unless_overridden() {
+        let f = fixture().await;
+        let mut req = request(false);
+        req.created = Some(t("2030-01-01T00:00:00Z"));
+        let err = f.release("v1", &req).await.unwrap_err();
+        assert!(
+            matches!(&err, EngineError::CreatedConflict { image, from, requested }
+                if *image == t("2024-01-01T00:00:00Z")
+                    && *from == CreatedFrom::Config
+                    && *requested == t("2030-01-01T00:00:00Z")),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("2030-01-01T00:00:00Z") && msg.contains("2024-01-01T00:00:00Z"),
+            "{msg}"
+        );
+        assert!(
+            f.dst.tag_list().await.unwrap().is_empty(),
+            "nothing written"
+        );
+
+        req.created = Some(t("2024-01-01T00:00:00Z"));
+        let same = f.release("v1", &req).await.unwrap();
+        assert_eq!(same.created_from, CreatedFrom::Config);
+
+        let mut req = request(false);
+        req.version = "2.0".into();
+        req.created = Some(t("2030-01-01T00:00:00Z"));
+        req.override_created = true;
+        let done = f.release("v2", &req).await.unwrap();
+        assert_eq!(
+            (done.created, done.created_from, done.revision.as_str()),
+            (t("2030-01-01T00:00:00Z"), CreatedFrom::Request, "20300101")
+        );
+        let pushed = f.dst.manifest_get(&done.image.digest).await.unwrap();
+        assert_eq!(
+            pushed.view().unwrap().annotation(ANNOTATION_CREATED),
+            Some("2030-01-01T00:00:00Z")
+        );
+    }
+
+    /// Issue 18: support windows give the replaced revision an end-of-support, then an
+    /// end-of-life.
+    #[tokio::test]
+    async fn support_windows_date_the_previous_revision() {
+        let day = std::time::Duration::from_secs(86_400);
+        let mut req = request(false);
+        let created = t("2024-02-01T00:00:00Z");
+        assert_eq!(req.previous_dates(created).unwrap(), (None, created));
+        req.support_for = Some(90 * day);
+        req.eol_after = Some(30 * day);
+        assert_eq!(
+            req.previous_dates(created).unwrap(),
+            (Some(t("2024-05-01T00:00:00Z")), t("2024-05-31T00:00:00Z"))
+        );
+        req.eol_after = None;
+        assert_eq!(
+            req.previous_dates(created).unwrap(),
+            (None, t("2024-05-01T00:00:00Z")),
+            "no time between the two: no end-of-support written"
+        );
+        req.support_for = None;
+        req.eol_after = Some(30 * day);
+        assert_eq!(
+            req.previous_dates(created).unwrap(),
+            (Some(created), t("2024-03-02T00:00:00Z"))
+        );
+        req.support_for = Some(std::time::Duration::MAX);
+        assert!(matches!(
+            req.previous_dates(created),
+            Err(EngineError::WindowTooLong { .. })
+        ));
+
+        let f = fixture().await;
+        f.release("v1", &request(false)).await.unwrap();
+        let mut req = request(false);
+        req.support_for = Some(90 * day);
+        req.eol_after = Some(30 * day);
+        f.release("v2", &req).await.unwrap();
+        let s = f
+            .engine
+            .status(
+                &f.dst,
+                "old",
+                Some(&TagOrDigest::Tag("1.0-20240101".into())),
+                t("2024-05-15T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.state, State::EndOfSupport);
+        assert_eq!(s.end_of_support, Some(t("2024-05-01T00:00:00Z")));
+        assert_eq!(s.end_of_life, Some(t("2024-05-31T00:00:00Z")));
+        assert_eq!(s.days_left, Some(16));
     }
 
     #[tokio::test]
@@ -638,6 +794,8 @@ mod tests {
             superseded_by: Some(v1.image.digest.clone()),
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         };
         let err = f
             .engine

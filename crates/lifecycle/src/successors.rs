@@ -201,6 +201,8 @@ mod tests {
             superseded_by,
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         };
         Engine::default()
             .write_record(layout, &image.descriptor(), &spec)

@@ -32,7 +32,7 @@ use crate::profile::{
 use crate::record::Record;
 
 /// What a new lifecycle record says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecordSpec {
     /// When the record is written (orders it among the image's records); usually now.
     pub created: DateTime<Utc>,
@@ -48,6 +48,11 @@ pub struct RecordSpec {
     pub version: Option<String>,
     /// The image's `org.opencontainers.image.revision`, copied onto the record.
     pub revision: Option<String>,
+    /// From when the image gets no more fixes (`NS.end-of-support`); at or before
+    /// `end_of_life`.
+    pub end_of_support: Option<DateTime<Utc>>,
+    /// Where the record may travel (`NS.scope`), e.g. `internal`; `None` is unscoped.
+    pub scope: Option<String>,
 }
 
 /// Which records to write.
@@ -96,6 +101,18 @@ impl RecordSpec {
         if let Some(d) = &self.superseded_by {
             ann.insert(namespace.superseded_by_key(), d.to_string());
         }
+        if let Some(eos) = &self.end_of_support {
+            if let Some(eol) = self.end_of_life
+                && *eos > eol
+            {
+                return Err(LifecycleError::SupportAfterEndOfLife {
+                    end_of_support: *eos,
+                    end_of_life: eol,
+                });
+            }
+            ann.insert(namespace.end_of_support_key(), time::format_rfc3339(eos));
+        }
+        insert_text(&mut ann, namespace.scope_key(), self.scope.as_deref())?;
         self.insert_lineage(&mut ann)?;
         Ok(ann)
     }
@@ -137,10 +154,19 @@ impl RecordSpec {
         )
         .map_err(LifecycleError::Manifest)?;
         let microsoft = match self.microsoft_annotations()? {
-            Some(ann) if options.microsoft => Some(
-                artifact::manifest(MICROSOFT_ARTIFACT_TYPE, subject, &[], &ann)
-                    .map_err(LifecycleError::Manifest)?,
-            ),
+            Some(mut ann) if options.microsoft => {
+                // Microsoft's readers ignore the key; lineage's copy filter reads it, so a
+                // scoped record's companion stays where the record stays.
+                insert_text(
+                    &mut ann,
+                    options.namespace.scope_key(),
+                    self.scope.as_deref(),
+                )?;
+                Some(
+                    artifact::manifest(MICROSOFT_ARTIFACT_TYPE, subject, &[], &ann)
+                        .map_err(LifecycleError::Manifest)?,
+                )
+            }
             _ => None,
         };
         Ok(RecordManifests { profile, microsoft })
@@ -173,13 +199,15 @@ pub fn microsoft_value(t: &DateTime<Utc>) -> String {
 }
 
 /// Whether the effective record already says what `spec` would: the same end-of-life
-/// instant, reason, successor reference and successor digest. Then nothing needs to be
-/// pushed. `created`, version and revision do not count.
+/// instant, reason, successor reference and successor digest, end-of-support and scope.
+/// Then nothing needs to be pushed. `created`, version and revision do not count.
 pub fn is_same_as(effective: &Record, spec: &RecordSpec) -> bool {
     effective.end_of_life == spec.end_of_life
         && effective.reason == spec.reason
         && effective.successor == spec.successor
         && effective.superseded_by == spec.superseded_by
+        && effective.end_of_support == spec.end_of_support
+        && effective.scope.as_deref() == spec.scope.as_deref().map(str::trim)
 }
 
 #[cfg(test)]
@@ -208,6 +236,8 @@ mod tests {
             superseded_by: Some(Digest::sha256(b"flasksample 1.0-20230710")),
             version: Some("1.0".into()),
             revision: Some("20230707".into()),
+            end_of_support: None,
+            scope: None,
         }
     }
 
@@ -220,6 +250,8 @@ mod tests {
             superseded_by: None,
             version: Some("1.0".into()),
             revision: Some("20230707".into()),
+            end_of_support: None,
+            scope: None,
         }
     }
 
@@ -479,6 +511,8 @@ mod tests {
             reason: None,
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         };
         let spec = RecordSpec {
             created: at("2025-01-01T00:00:00Z"),
@@ -488,6 +522,8 @@ mod tests {
             superseded_by: None,
             version: None,
             revision: None,
+            end_of_support: None,
+            scope: None,
         };
         assert!(is_same_as(&record, &spec));
         let mut with_reason = spec;
@@ -531,5 +567,46 @@ mod tests {
         let mut spec = retire();
         spec.reason = Some(Reason::Other(String::new()));
         assert_eq!(spec.annotations(&ns), Err(LifecycleError::EmptyReason));
+    }
+
+    /// Issue 18: end-of-support and scope are written in the namespace; the scope rides on
+    /// the Microsoft companion too; an end-of-support after end-of-life is refused.
+    #[test]
+    fn end_of_support_and_scope_are_written() {
+        let spec = RecordSpec {
+            created: at("2024-01-01T00:00:00Z"),
+            end_of_life: Some(at("2024-03-01T00:00:00Z")),
+            end_of_support: Some(at("2024-02-01T00:00:00Z")),
+            scope: Some("internal".into()),
+            ..RecordSpec::default()
+        };
+        let ann = spec.annotations(&Namespace::default()).unwrap();
+        assert_eq!(
+            ann.get("vnd.lineage.image.end-of-support")
+                .map(String::as_str),
+            Some("2024-02-01T00:00:00Z")
+        );
+        assert_eq!(
+            ann.get("vnd.lineage.image.scope").map(String::as_str),
+            Some("internal")
+        );
+        let options = WriteOptions {
+            namespace: Namespace::default(),
+            microsoft: true,
+        };
+        let m = spec.manifests(&subject(), &options).unwrap();
+        let ms = m.microsoft.unwrap();
+        assert_eq!(
+            ms.view().unwrap().annotation("vnd.lineage.image.scope"),
+            Some("internal")
+        );
+        let late = RecordSpec {
+            end_of_support: Some(at("2024-04-01T00:00:00Z")),
+            ..spec
+        };
+        assert!(matches!(
+            late.annotations(&Namespace::default()),
+            Err(LifecycleError::SupportAfterEndOfLife { .. })
+        ));
     }
 }

@@ -55,6 +55,14 @@ pub trait CopyProgress: Send + Sync {
     }
 }
 
+/// Decides, from a referrer manifest's own bytes, whether a copy with referrers takes it
+/// (a promotion leaves out records whose scope may not travel: `lineage_lifecycle::scope`).
+/// A referrer left out is not copied, nor are its own referrers.
+pub trait ReferrerFilter: Send + Sync {
+    /// Whether to copy `referrer` (read from the source, digest verified).
+    fn admits(&self, referrer: &RawManifest) -> bool;
+}
+
 /// How to copy.
 #[derive(Clone)]
 pub struct CopyOptions {
@@ -68,6 +76,8 @@ pub struct CopyOptions {
     pub exclude_types: Vec<String>,
     /// Progress observer.
     pub progress: Option<Arc<dyn CopyProgress>>,
+    /// With `referrers`, a filter on each referrer's manifest, after the type filters.
+    pub referrer_filter: Option<Arc<dyn ReferrerFilter>>,
 }
 
 impl Default for CopyOptions {
@@ -78,6 +88,7 @@ impl Default for CopyOptions {
             include_types: Vec::new(),
             exclude_types: Vec::new(),
             progress: None,
+            referrer_filter: None,
         }
     }
 }
@@ -89,6 +100,7 @@ impl fmt::Debug for CopyOptions {
             .field("referrers", &self.referrers)
             .field("include_types", &self.include_types)
             .field("exclude_types", &self.exclude_types)
+            .field("referrer_filter", &self.referrer_filter.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +132,8 @@ pub struct CopyReport {
     pub bytes_copied: u64,
     /// Referrer manifests reached (copied or already present).
     pub referrers: u64,
+    /// Referrers the [`ReferrerFilter`] left out.
+    pub referrers_left_out: u64,
 }
 
 /// Which side of a copy failed.
@@ -208,6 +222,7 @@ pub async fn copy_graph(
         blobs_skipped: s.blobs_skipped.load(Ordering::Relaxed),
         bytes_copied: s.bytes.load(Ordering::Relaxed),
         referrers: s.referrers.load(Ordering::Relaxed),
+        referrers_left_out: s.referrers_left_out.load(Ordering::Relaxed),
     })
 }
 
@@ -225,6 +240,7 @@ struct Stats {
     blobs_skipped: AtomicU64,
     bytes: AtomicU64,
     referrers: AtomicU64,
+    referrers_left_out: AtomicU64,
 }
 
 struct Ctx<'a> {
@@ -573,10 +589,28 @@ async fn copy_referrers(ctx: &Ctx<'_>) -> Result<(), CopyError> {
             .referrers(&subject, None)
             .await
             .map_err(ctx.src_err("list referrers of", &subject))?;
-        let wanted: Vec<&Descriptor> = referrers
+        let mut wanted: Vec<&Descriptor> = referrers
             .iter()
             .filter(|r| ctx.opts.wants_referrer(r))
             .collect();
+        if let Some(filter) = &ctx.opts.referrer_filter {
+            let mut kept = Vec::with_capacity(wanted.len());
+            for r in wanted {
+                // Decided from the manifest itself; the copy below reuses what was read.
+                let raw = ctx.source_manifest(&r.digest).await?;
+                let admitted = filter.admits(&raw);
+                ctx.fetched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(r.digest.clone(), raw);
+                if admitted {
+                    kept.push(r);
+                } else {
+                    ctx.stats.referrers_left_out.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            wanted = kept;
+        }
         ctx.stats
             .referrers
             .fetch_add(wanted.len() as u64, Ordering::Relaxed);

@@ -36,6 +36,9 @@ impl StatusBuilder {
                 record: None,
                 dialect: None,
                 warnings: Vec::new(),
+                end_of_support: None,
+                days_left: None,
+                scope: None,
             },
         }
     }
@@ -79,6 +82,12 @@ impl StatusBuilder {
     pub fn record(mut self, record: Digest, dialect: &str) -> StatusBuilder {
         self.status.record = Some(record);
         self.status.dialect = Some(dialect.to_string());
+        self
+    }
+
+    /// The effective end-of-support (see [`at`] for the forms; issue 18).
+    pub fn end_of_support(mut self, end_of_support: &str) -> StatusBuilder {
+        self.status.end_of_support = Some(at(end_of_support));
         self
     }
 

@@ -22,12 +22,16 @@ pub struct PushArgs {
     /// `org.opencontainers.image.revision`.
     #[arg(long)]
     pub revision: Option<String>,
-    /// `org.opencontainers.image.created`, when the image has none.
+    /// `org.opencontainers.image.created`, when the image has none (a different time than
+    /// the image's own is refused unless `--override-created`).
     #[arg(long, value_name = "TIME", value_parser = super::value::time)]
     pub created: Option<DateTime<Utc>>,
     /// More tags for the pushed image (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Replace the image's own `org.opencontainers.image.created` with `--created`.
+    #[arg(long, requires = "created")]
+    pub override_created: bool,
 }
 
 /// Arguments of `lineage status`.
@@ -43,9 +47,13 @@ pub struct StatusArgs {
     #[arg(long, value_name = "TIME", value_parser = super::value::time)]
     pub at: Option<DateTime<Utc>>,
     /// Exit with status 3 when any image is in this state or past it
-    /// (supported < superseded < scheduled < end-of-life).
+    /// (supported < superseded < scheduled < end-of-support < end-of-life).
     #[arg(long, value_name = "STATE")]
     pub fail_on: Option<State>,
+    /// Read only records of this scope, and unscoped ones (repeatable), e.g. `public` for
+    /// what a promotion to a public registry would carry.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
 }
 
 /// Arguments of `lineage release`.
@@ -61,7 +69,8 @@ pub struct ReleaseArgs {
     /// The revision (default: the UTC date YYYYMMDD of the image's created time).
     #[arg(long)]
     pub revision: Option<String>,
-    /// The image's created time, when it does not carry one.
+    /// The image's created time, when it does not carry one (a different time than the
+    /// image's own is refused unless `--override-created`).
     #[arg(long, value_name = "TIME", value_parser = super::value::time)]
     pub created: Option<DateTime<Utc>>,
     /// End-of-life of the previous revision (default: the new image's created time).
@@ -74,25 +83,82 @@ pub struct ReleaseArgs {
     /// revision the tag names is retired in its favour.
     #[arg(long)]
     pub rollback: bool,
+    /// Use `--created` even though the image carries a created time of its own (the
+    /// image's `org.opencontainers.image.created` is replaced).
+    #[arg(long, requires = "created")]
+    pub override_created: bool,
+    /// Keep supporting the previous revision this long after the new one is created, then
+    /// its end-of-support (e.g. `90d`) [default: the config file's `supportFor`].
+    #[arg(long, value_name = "DURATION", value_parser = super::value::parse_duration)]
+    pub support_for: Option<std::time::Duration>,
+    /// The previous revision reaches end-of-life this long after its end-of-support (e.g.
+    /// `30d`) [default: the config file's `eolAfter`].
+    #[arg(long, value_name = "DURATION", value_parser = super::value::parse_duration, conflicts_with = "eol_at")]
+    pub eol_after: Option<std::time::Duration>,
+    /// The scope of the records the release writes (`public`, `internal`, free text).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Also copy the source's referrers (SBOMs, signatures, records) whose scope may travel
+    /// (unscoped and `public`, unless `--include-scope`), where their subject is unchanged.
+    #[arg(long)]
+    pub referrers: bool,
+    /// With `--referrers`, the scopes that travel (repeatable; `*` for every scope);
+    /// unscoped referrers always travel [default: public].
+    #[arg(long = "include-scope", value_name = "SCOPE", requires = "referrers")]
+    pub include_scopes: Vec<String>,
 }
 
 /// Arguments of `lineage retire`.
 #[derive(Debug, Args)]
 pub struct RetireArgs {
-    /// The image.
-    pub reference: StoreRef,
-    /// From when it is end-of-life (default: now); a future time schedules it.
+    /// The image; with `--filter`, a registry (`host[:port]`: every repository its catalog
+    /// lists) or repositories (`host/repo`, when the catalog is closed).
+    #[arg(required = true, value_name = "REF")]
+    pub targets: Vec<String>,
+    /// From when it is end-of-life (default: now, unless `--end-of-support` is given); a
+    /// future time schedules it.
     #[arg(long, value_name = "TIME", value_parser = super::value::time)]
     pub at: Option<DateTime<Utc>>,
+    /// From when it gets no more fixes (still admitted, with a warning, until `--at`).
+    #[arg(long, value_name = "TIME", value_parser = super::value::time)]
+    pub end_of_support: Option<DateTime<Utc>>,
     /// Why: superseded, unsupported, vulnerable, withdrawn, internal, or free text.
     #[arg(long)]
     pub reason: Option<Reason>,
     /// What to use instead.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", conflicts_with = "filter")]
     pub successor: Option<super::value::AsWritten>,
+    /// Where the record may travel: `public`, `internal`, or free text (a promotion leaves
+    /// records of other scopes than `public` behind unless told otherwise).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
     /// Also write Microsoft's lifecycle record.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Bulk: retire the tagged images of every repository whose name matches this regular
+    /// expression (anchored: it must match the whole name).
+    #[arg(long, value_name = "REPO_REGEX", help_heading = "Bulk retire")]
+    pub filter: Option<String>,
+    /// Bulk: only tags matching this regular expression (anchored; default: every tag).
+    #[arg(
+        long,
+        value_name = "TAG_REGEX",
+        requires = "filter",
+        help_heading = "Bulk retire"
+    )]
+    pub tags: Option<String>,
+    /// Bulk: also the manifests no tag names, where the registry can list them.
+    #[arg(long, requires = "filter", help_heading = "Bulk retire")]
+    pub untagged: bool,
+    /// Bulk: say what would be retired, write nothing.
+    #[arg(long, requires = "filter", help_heading = "Bulk retire")]
+    pub dry_run: bool,
+    /// Bulk: repositories worked on at once.
+    #[arg(long, default_value_t = 4, requires = "filter", help_heading = "Bulk retire", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub concurrency: usize,
+    /// Bulk: output format of the summary on stdout.
+    #[arg(long, short, value_enum, default_value_t = Output::Text, requires = "filter", help_heading = "Bulk retire")]
+    pub output: Output,
 }
 
 /// Extra dialects to write.
@@ -110,6 +176,9 @@ pub struct HistoryArgs {
     /// Only this version's lineage.
     #[arg(long)]
     pub version: Option<String>,
+    /// Evaluate at this time instead of now (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME", value_parser = super::value::time)]
+    pub at: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
     pub output: Output,

@@ -43,6 +43,10 @@ pub struct PolicyArgs {
     /// ago (`30m`, `12h`, `7d`).
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
     pub grace_period: std::time::Duration,
+    /// The grace period of objects in these Kubernetes namespaces instead (`NS=DURATION`,
+    /// repeatable, `*` globs; the first that matches wins), e.g. `team-*=7d`.
+    #[arg(long = "namespace-grace-period", value_name = "NS=DURATION", value_parser = super::value::namespace_duration)]
+    pub namespace_grace_periods: Vec<(String, std::time::Duration)>,
     /// Deny an image that cannot be looked up (default: admit it with a warning).
     #[arg(long)]
     pub fail_closed: bool,

@@ -160,6 +160,15 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(total)
 }
 
+/// `NS=DURATION` (`--namespace-grace-period`): a namespace pattern and a [`parse_duration`].
+pub fn namespace_duration(text: &str) -> Result<(String, std::time::Duration), String> {
+    let (ns, d) = text
+        .split_once('=')
+        .filter(|(ns, _)| !ns.trim().is_empty())
+        .ok_or_else(|| format!("`{text}` is not NS=DURATION (e.g. `team-*=7d`)"))?;
+    Ok((ns.trim().to_string(), parse_duration(d)?))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -213,6 +222,13 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         for bad in ["", "5", "s", "5x", "-5s", "1.5h", "99999999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            namespace_duration("team-*=7d"),
+            Ok(("team-*".to_string(), Duration::from_secs(7 * 86_400)))
+        );
+        for bad in ["7d", "=7d", "team=soon"] {
+            assert!(namespace_duration(bad).is_err(), "{bad}");
         }
     }
 

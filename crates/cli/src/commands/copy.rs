@@ -125,6 +125,7 @@ fn print(
                 "blobsSkipped": report.blobs_skipped,
                 "bytesCopied": report.bytes_copied,
                 "referrers": report.referrers,
+                "referrersLeftOut": report.referrers_left_out,
             });
             crate::output::json(&value)?;
         }
@@ -139,10 +140,13 @@ fn print(
         plural(report.blobs_copied, "blob"),
         human_bytes(report.bytes_copied),
         report.manifests_skipped + report.blobs_skipped,
-        if req.options.referrers {
-            format!(", {}", plural(report.referrers, "referrer"))
-        } else {
-            String::new()
+        match (req.options.referrers, report.referrers_left_out) {
+            (false, _) => String::new(),
+            (true, 0) => format!(", {}", plural(report.referrers, "referrer")),
+            (true, out) => format!(
+                ", {}, {out} left out by scope",
+                plural(report.referrers, "referrer")
+            ),
         }
     );
     Ok(())

@@ -152,6 +152,7 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
             now: lineage_oci::time::now(),
             rollback: false,
             copy: CopyOptions::default(),
+            ..ReleaseRequest::default()
         };
         let source = open::parse(&layout(tag))?;
         let (done, name) =

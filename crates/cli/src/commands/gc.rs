@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::output::Printer;
 use lineage_lifecycle::Namespace;
 use lineage_lifecycle::gc::{CompactOptions, RecordAction, RecordFinding, compact};
-use lineage_oci::ImageRef;
 use lineage_registry_client::RegistryStore;
 use lineage_registry_client::gc::{GcEvent, GcOptions, RepositoryReport, run as gc_run};
 use serde::Serialize;
 
 use crate::args::{GcArgs, Output};
-use crate::error::{Hinted, UsageError};
+use crate::error::UsageError;
 use crate::open::Opener;
 
 /// One repository's findings: referrers and records.
@@ -72,36 +71,6 @@ impl Totals {
     }
 }
 
-/// The repositories a target names: `host[:port]` is a registry (its catalog), anything with
-/// a `/` a repository, named without tag or digest.
-async fn repositories(opener: &Opener, target: &str) -> anyhow::Result<Vec<(String, String)>> {
-    if !target.contains('/') || target.contains("://") {
-        let host = crate::args::value::registry(target)
-            .map_err(|e| UsageError(anyhow::anyhow!("`{target}`: {e}")))?
-            .host;
-        let client = opener.client().await?;
-        let repos = client.catalog(&host).await.map_err(|e| {
-            anyhow::Error::new(Hinted {
-                error: anyhow::Error::new(e)
-                    .context(format!("cannot list the repositories of {host}")),
-                hint: format!("name the repositories instead: `lineage gc {host}/REPOSITORY…`"),
-            })
-        })?;
-        return Ok(repos.into_iter().map(|r| (host.clone(), r)).collect());
-    }
-    let image = ImageRef::parse(target).map_err(|e| UsageError(anyhow::Error::new(e)))?;
-    if !image.tag_defaulted() {
-        return Err(UsageError(anyhow::anyhow!(
-            "`{target}`: gc works on whole repositories; name one without tag or digest"
-        ))
-        .into());
-    }
-    Ok(vec![(
-        image.registry().to_string(),
-        image.repository().to_string(),
-    )])
-}
-
 /// `lineage gc TARGET… [--apply] [--migrate] [--compact-records] [--protect] [--older-than D]`.
 pub async fn run(
     opener: &Opener,
@@ -120,7 +89,7 @@ pub async fn run(
     }
     let mut targets = Vec::new();
     for t in &a.targets {
-        targets.extend(repositories(opener, t).await?);
+        targets.extend(super::targets::repositories(opener, t, "gc").await?);
     }
     let client = opener.client().await?;
     let created_before = a

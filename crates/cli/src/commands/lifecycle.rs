@@ -28,6 +28,7 @@ pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
             namespace: namespace.clone(),
             microsoft: dialect == Some(DialectArg::Microsoft),
         },
+        scopes: None,
     }
 }
 
@@ -53,7 +54,9 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// The status table of `status` and `history`: a row per status, a row in state `unknown`
-/// per reference that could not be looked up (`Err(reference)`).
+/// per reference that could not be looked up (`Err(reference)`). The columns
+/// `END-OF-SUPPORT` and `DAYS LEFT` appear only when a row has one (issue 18), so a table
+/// without those dates reads as before.
 pub fn table<'a>(rows: impl Iterator<Item = Result<&'a Status, &'a str>> + Clone) -> String {
     use std::fmt::Write as _;
     let width = rows
@@ -65,33 +68,59 @@ pub fn table<'a>(rows: impl Iterator<Item = Result<&'a Status, &'a str>> + Clone
         .max()
         .unwrap_or(9)
         .max(9);
-    let mut out = format!(
-        "{:<width$}  {:<12}  {:<22}  SUCCESSOR\n",
-        "REFERENCE", "STATE", "END-OF-LIFE"
-    );
+    let found = || rows.clone().filter_map(Result::ok);
+    let state_width = found()
+        .map(|s| s.state.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let support = found().any(|s| s.end_of_support.is_some());
+    let days = found().any(|s| s.days_left.is_some());
+    let mut out = format!("{:<width$}  {:<state_width$}  ", "REFERENCE", "STATE");
+    if support {
+        let _ = write!(out, "{:<22}  ", "END-OF-SUPPORT");
+    }
+    let _ = write!(out, "{:<22}  ", "END-OF-LIFE");
+    if days {
+        let _ = write!(out, "{:<9}  ", "DAYS LEFT");
+    }
+    out.push_str("SUCCESSOR\n");
     for row in rows {
-        // Writing to a String cannot fail.
-        let _ = match row {
-            Ok(s) => {
-                let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
+        let (reference, state, eos, eol, left, successor) = match row {
+            Ok(s) => (
+                s.reference.as_str(),
+                s.state,
+                when(s.end_of_support),
+                when(s.end_of_life),
+                s.days_left
+                    .map_or_else(|| "-".to_string(), |d| d.to_string()),
+                s.successor.as_ref().map_or("-".to_string(), |x| {
                     x.reference.clone().unwrap_or_else(|| "-".into())
-                });
-                writeln!(
-                    out,
-                    "{:<width$}  {:<12}  {:<22}  {}",
-                    s.reference,
-                    s.state.to_string(),
-                    when(s.end_of_life),
-                    successor
-                )
-            }
-            Err(reference) => writeln!(
-                out,
-                "{reference:<width$}  {:<12}  {:<22}  -",
-                State::Unknown.to_string(),
-                "-"
+                }),
+            ),
+            Err(reference) => (
+                reference,
+                State::Unknown,
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
             ),
         };
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "{reference:<width$}  {:<state_width$}  ",
+            state.as_str()
+        );
+        if support {
+            let _ = write!(out, "{eos:<22}  ");
+        }
+        let _ = write!(out, "{eol:<22}  ");
+        if days {
+            let _ = write!(out, "{left:<9}  ");
+        }
+        let _ = writeln!(out, "{successor}");
     }
     out
 }
@@ -196,7 +225,10 @@ pub async fn status(
     printer: Printer,
     a: StatusArgs,
 ) -> anyhow::Result<()> {
-    let engine = engine(namespace, None);
+    let mut engine = engine(namespace, None);
+    if !a.scopes.is_empty() {
+        engine.scopes = Some(lineage_lifecycle::scope::ScopeSet::new(&a.scopes));
+    }
     let at = a.at.unwrap_or_else(lineage_oci::time::now);
     let rows = statuses(opener, &engine, &a.references, at).await;
     print_statuses(&rows, a.output, printer)?;
@@ -266,13 +298,22 @@ async fn record(
     Ok(())
 }
 
-/// `lineage retire REF …`
+/// `lineage retire REF …`, or with `--filter` the bulk retire of [`super::bulk_retire`].
 pub async fn retire(
     opener: &Opener,
     namespace: &Namespace,
     printer: Printer,
     a: RetireArgs,
 ) -> anyhow::Result<()> {
+    if a.filter.is_some() {
+        return super::bulk_retire::run(opener, namespace, printer, a).await;
+    }
+    let [target] = a.targets.as_slice() else {
+        return Err(usage(anyhow::anyhow!(
+            "retire takes one image; to retire many, select them with `--filter REPO_REGEX REGISTRY`"
+        )));
+    };
+    let reference: StoreRef = target.parse().map_err(usage)?;
     let engine = engine(namespace, a.dialect);
     let superseded_by = match &a.successor {
         Some(s) => {
@@ -287,15 +328,29 @@ pub async fn retire(
         None => None,
     };
     let spec = RecordSpec {
-        created: lineage_oci::time::now(),
-        end_of_life: Some(a.at.unwrap_or_else(lineage_oci::time::now)),
-        reason: a.reason,
-        successor: a.successor.map(|s| s.text),
+        successor: a.successor.as_ref().map(|s| s.text.clone()),
         superseded_by,
-        version: None,
-        revision: None,
+        ..retire_spec(&a, lineage_oci::time::now())
     };
-    record(opener, &engine, &a.reference, spec, "retire", printer).await
+    record(opener, &engine, &reference, spec, "retire", printer).await
+}
+
+/// The record `lineage retire` writes, without a successor: end-of-life at `--at`, else now
+/// unless only `--end-of-support` is given (then the image reaches end-of-support and no
+/// end-of-life is set yet); reason and scope as given.
+pub fn retire_spec(a: &RetireArgs, now: DateTime<Utc>) -> RecordSpec {
+    RecordSpec {
+        created: now,
+        end_of_life: match (a.at, a.end_of_support) {
+            (Some(at), _) => Some(at),
+            (None, Some(_)) => None,
+            (None, None) => Some(now),
+        },
+        end_of_support: a.end_of_support,
+        reason: a.reason.clone(),
+        scope: a.scope.clone(),
+        ..RecordSpec::default()
+    }
 }
 
 /// `lineage restore REF`
@@ -314,6 +369,8 @@ pub async fn restore(
         superseded_by: None,
         version: None,
         revision: None,
+        end_of_support: None,
+        scope: None,
     };
     record(opener, &engine, r, spec, "restore", printer).await
 }
@@ -343,7 +400,7 @@ pub async fn history(opener: &Opener, namespace: &Namespace, a: HistoryArgs) -> 
         &engine,
         &a.repository,
         a.version.as_deref(),
-        lineage_oci::time::now(),
+        a.at.unwrap_or_else(lineage_oci::time::now),
     )
     .await?;
     match a.output {
@@ -412,6 +469,9 @@ mod tests {
             record: None,
             dialect: None,
             warnings: Vec::new(),
+            end_of_support: None,
+            days_left: None,
+            scope: None,
         }
     }
 
@@ -440,6 +500,17 @@ mod tests {
             .chain([Err("registry.example/app:nope")])
             .collect();
         insta::assert_snapshot!("status-table", table(looked.iter().copied()));
+        // Issue 18: the two dates and the days left, in their own columns.
+        let mut eos = status(
+            "registry.example/app:1.0-20230701",
+            State::EndOfSupport,
+            Some("2030-02-01T00:00:00Z"),
+            Some("registry.example/app:1.0-20230710"),
+        );
+        eos.end_of_support = Some(lineage_oci::time::parse_lenient("2030-01-01").unwrap());
+        eos.days_left = Some(17);
+        let dated = [eos, rows[1].clone()];
+        insta::assert_snapshot!("status-table-end-of-support", table(dated.iter().map(Ok)));
         let short = [status("a:1", State::Supported, None, None)];
         insta::assert_snapshot!("status-table-short", table(short.iter().map(Ok)));
     }

@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod audit;
+pub mod bulk_retire;
 pub mod copy;
 pub mod delete;
 pub mod demo;
@@ -20,6 +21,7 @@ pub mod resolve;
 pub mod serve;
 pub mod serve_gc;
 pub mod tags;
+pub mod targets;
 pub mod update;
 pub mod webhook;
 

@@ -11,12 +11,14 @@ use crate::commands::lifecycle::{describe, engine, usage};
 use crate::open::Opener;
 use crate::output::Printer;
 
-/// `lineage release SRC REPO --version V …`
+/// `lineage release SRC REPO --version V …`; `windows` are the support windows
+/// (`--support-for`, `--eol-after`, else the config file's).
 pub async fn release(
     opener: &Opener,
     namespace: &Namespace,
     printer: Printer,
     a: ReleaseArgs,
+    windows: (Option<std::time::Duration>, Option<std::time::Duration>),
 ) -> anyhow::Result<()> {
     let engine = engine(namespace, a.dialect);
     let repository = repository_arg("REPOSITORY", &a.repository).map_err(|e| {
@@ -42,7 +44,21 @@ pub async fn release(
         eol_at: a.eol_at,
         now: lineage_oci::time::now(),
         rollback: a.rollback,
-        copy: lineage_store::copy::CopyOptions::default(),
+        copy: lineage_store::copy::CopyOptions {
+            referrers: a.referrers,
+            // Scoped records travel only where `--include-scope` lets them (issue 18).
+            referrer_filter: a.referrers.then(|| {
+                std::sync::Arc::new(lineage_lifecycle::scope::ScopeFilter {
+                    scopes: lineage_lifecycle::scope::ScopeSet::new(&a.include_scopes),
+                    namespaces: vec![namespace.clone()],
+                }) as std::sync::Arc<dyn lineage_store::copy::ReferrerFilter>
+            }),
+            ..lineage_store::copy::CopyOptions::default()
+        },
+        override_created: a.override_created,
+        support_for: windows.0,
+        eol_after: windows.1,
+        scope: a.scope.clone(),
     };
     let (done, destination) =
         release_into(opener, &engine, printer, &a.source, &repository, req).await?;
@@ -73,7 +89,11 @@ pub async fn release_into(
     if let Some(b) = &bar {
         b.finish();
     }
-    let done = done.with_context(|| format!("cannot release `{source}` into `{repository}`"))?;
+    let done = match done {
+        // The request contradicts the image: a usage error, with nothing written.
+        Err(e @ lineage_lifecycle::EngineError::CreatedConflict { .. }) => return Err(usage(e)),
+        other => other.with_context(|| format!("cannot release `{source}` into `{repository}`"))?,
+    };
     Ok((done, dst.name().to_string()))
 }
 
@@ -152,12 +172,32 @@ pub async fn push(opener: &Opener, printer: Printer, a: PushArgs) -> anyhow::Res
     if let Some(r) = &a.revision {
         add.insert(ANNOTATION_REVISION.to_string(), r.clone());
     }
-    if !own.contains_key(ANNOTATION_CREATED) {
-        let c = created.unwrap_or_else(lineage_oci::time::now);
-        add.insert(
-            ANNOTATION_CREATED.to_string(),
-            lineage_oci::time::format_rfc3339(&c),
-        );
+    let own_created = own
+        .get(ANNOTATION_CREATED)
+        .and_then(|c| lineage_oci::time::parse_lenient(c).ok());
+    match (own_created, created) {
+        (Some(image), Some(requested)) if image != requested && !a.override_created => {
+            // The same refusal, in the same words, as `release`.
+            return Err(usage(lineage_lifecycle::EngineError::CreatedConflict {
+                image,
+                from: lineage_lifecycle::CreatedFrom::Annotation,
+                requested,
+            }));
+        }
+        (Some(_), Some(requested)) => {
+            add.insert(
+                ANNOTATION_CREATED.to_string(),
+                lineage_oci::time::format_rfc3339(&requested),
+            );
+        }
+        _ if !own.contains_key(ANNOTATION_CREATED) => {
+            let c = created.unwrap_or_else(lineage_oci::time::now);
+            add.insert(
+                ANNOTATION_CREATED.to_string(),
+                lineage_oci::time::format_rfc3339(&c),
+            );
+        }
+        _ => {}
     }
     let image = annotate(&manifest, &add)?;
     let mut tags: Vec<String> = destination

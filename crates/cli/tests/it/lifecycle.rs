@@ -332,6 +332,8 @@ fn a_thousand_records_cost_three_requests() {
                 superseded_by: None,
                 version: None,
                 revision: None,
+                end_of_support: None,
+                scope: None,
             };
             let m = spec.manifests(&subject, &options).unwrap().profile;
             let store = store.clone();
@@ -544,7 +546,9 @@ fn index_releases_microsoft_dialect_and_scheduled() {
         sources.push(format!("oci:{}:list", layout.display()));
     }
     let repo = server.reference("multi", "");
-    lineage_ok(
+    // The images carry their own created time (2024-01-01): a different `--created` is
+    // refused, naming both, and nothing is written (issue 18; it used to be ignored).
+    let refused = lineage_run(
         s.path(),
         &[
             "release",
@@ -556,6 +560,34 @@ fn index_releases_microsoft_dialect_and_scheduled() {
             "1",
             "--created",
             "2030-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`--created` says 2030-01-01T00:00:00Z")
+            && refused
+                .stderr
+                .contains("own created time 2024-01-01T00:00:00Z")
+            && refused.stderr.contains("--override-created"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        lineage_run(s.path(), &["resolve", &format!("{repo}:2.0")]).code,
+        Some(1)
+    );
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &sources[0],
+            &repo,
+            "--version",
+            "2.0",
+            "--revision",
+            "1",
         ],
     );
     lineage_ok(
@@ -575,8 +607,8 @@ fn index_releases_microsoft_dialect_and_scheduled() {
         ],
     );
     let old = format!("{repo}:2.0-1");
-    // The end-of-life (`--eol-at`; the images carry their own created times, which win
-    // over `--created`) is in the future: scheduled; at a later time, end-of-life.
+    // The end-of-life (`--eol-at`) is in the future: scheduled; at a later time,
+    // end-of-life.
     assert_eq!(status(s.path(), &old)["state"], "scheduled");
     let later: Value = serde_json::from_slice(
         &lineage_ok(

@@ -15,6 +15,7 @@ mod policy;
 mod probe;
 mod registry;
 mod report;
+mod richer_lifecycle;
 mod robustness;
 mod serve;
 mod update;

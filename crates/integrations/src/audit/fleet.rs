@@ -184,12 +184,12 @@ pub fn rows(images: Vec<Image>, looked: &HashMap<String, Looked>) -> Vec<Row> {
     rows
 }
 
-/// Where a row sorts: end-of-life 0, scheduled 1, superseded 2, unknown (including failed
-/// lookups) 3, supported 4.
+/// Where a row sorts: end-of-life 0, end-of-support 1, scheduled 1, superseded 2, unknown
+/// (including failed lookups) 3, supported 4.
 pub fn severity(row: &Row) -> u8 {
     match row.state {
         State::EndOfLife => 0,
-        State::Scheduled => 1,
+        State::EndOfSupport | State::Scheduled => 1,
         State::Superseded => 2,
         State::Unknown => 3,
         State::Supported => 4,

@@ -209,6 +209,8 @@ impl Lifecycle {
             reason: self.reason.as_ref(),
             version: self.version.as_deref(),
             error: self.error.as_deref(),
+            // The report's section carries no end-of-support yet.
+            end_of_support: None,
         }
     }
 
@@ -284,6 +286,9 @@ mod tests {
             record: Some(Digest::sha256(b"record")),
             dialect: Some("vnd.lineage.image".into()),
             warnings: vec![],
+            end_of_support: None,
+            days_left: None,
+            scope: None,
         }
     }
 

@@ -45,7 +45,11 @@ pub fn markdown(report: &Report, l: &Lifecycle) -> String {
                     .map(|d| d.to_string());
             let _ = writeln!(out, "- **Recommended image:** `{to}`{}", digest(succ));
         }
-        None if matches!(l.state, State::EndOfLife | State::Scheduled) => {
+        None if matches!(
+            l.state,
+            State::EndOfLife | State::Scheduled | State::EndOfSupport
+        ) =>
+        {
             let _ = writeln!(
                 out,
                 "- **Recommended image:** {}",

@@ -28,7 +28,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// lineage's rules: one per state. `(state, id, name, level)`; the description is
 /// [`words::state_description`].
-const RULES: [(State, &str, &str, &str); 5] = [
+const RULES: [(State, &str, &str, &str); 6] = [
     (
         State::EndOfLife,
         "lineage/end-of-life",
@@ -58,6 +58,12 @@ const RULES: [(State, &str, &str, &str); 5] = [
         "lineage/unknown",
         "ImageLifecycleUnknown",
         "note",
+    ),
+    (
+        State::EndOfSupport,
+        "lineage/end-of-support",
+        "ImageEndOfSupport",
+        "warning",
     ),
 ];
 
@@ -129,6 +135,9 @@ fn relative_uri(path: &str) -> String {
     }
 }
 
+/// The index of the `unknown` rule in [`RULES`].
+const UNKNOWN_RULE: usize = 4;
+
 fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
@@ -148,7 +157,7 @@ fn lineage_run(l: &Lifecycle, name: &str, at: &Value) -> Value {
         .iter()
         .enumerate()
         .find(|(_, r)| r.0 == l.state)
-        .unwrap_or((RULES.len() - 1, &RULES[RULES.len() - 1]));
+        .unwrap_or((UNKNOWN_RULE, &RULES[UNKNOWN_RULE]));
 
     let mut result = Map::new();
     result.insert("ruleId".into(), json!(id));
@@ -202,7 +211,12 @@ fn message(l: &Lifecycle, name: &str) -> String {
                 s.as_ref().and_then(|s| s.digest.as_ref()),
             ));
         }
-        (None, None) if matches!(l.state, State::EndOfLife | State::Scheduled) => {
+        (None, None)
+            if matches!(
+                l.state,
+                State::EndOfLife | State::Scheduled | State::EndOfSupport
+            ) =>
+        {
             text.push(' ');
             text.push_str(words::NO_SUCCESSOR);
         }

@@ -45,6 +45,7 @@ impl Move {
             reason: None,
             version: None,
             error: None,
+            end_of_support: None,
         }
         .why_moved()
     }

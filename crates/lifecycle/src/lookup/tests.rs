@@ -172,6 +172,8 @@ async fn fixture() -> Fixture {
         superseded_by: None,
         version: Some("1.0".into()),
         revision: Some(revision.into()),
+        end_of_support: None,
+        scope: None,
     };
     engine
         .write_record(

@@ -22,6 +22,8 @@ struct Declared {
     source: Source,
     record: Option<Digest>,
     dialect: String,
+    end_of_support: Option<DateTime<Utc>>,
+    scope: Option<String>,
 }
 
 /// Decide the status of an image (DESIGN §4; the rules are in the [`status`](super) module
@@ -75,6 +77,8 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
                 source: Source::Referrer,
                 record: Some(r.digest.clone()),
                 dialect: r.dialect.name().to_string(),
+                end_of_support: r.end_of_support,
+                scope: r.scope.clone(),
             }),
             None => manifest_fallback::read(digest, image_annotations, namespaces, &mut warnings)
                 .map(|m| Declared {
@@ -85,6 +89,8 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
                     source: Source::Manifest,
                     record: None,
                     dialect: m.dialect,
+                    end_of_support: m.end_of_support,
+                    scope: None,
                 }),
         };
 
@@ -96,9 +102,12 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
     let other = rolling_tag.filter(|r| r.digest != *digest);
 
     let end_of_life = declared.as_ref().and_then(|d| d.end_of_life);
-    let (state, source) = match (end_of_life, &declared) {
-        (Some(eol), Some(d)) if eol <= at => (State::EndOfLife, d.source),
-        (Some(_), Some(d)) => (State::Scheduled, d.source),
+    let end_of_support = declared.as_ref().and_then(|d| d.end_of_support);
+    let (state, source) = match (
+        super::milestones::state(end_of_support, end_of_life, at),
+        &declared,
+    ) {
+        (Some(state), Some(d)) => (state, d.source),
         _ => {
             let created_later = other.is_some_and(|r| {
                 let mine = image.time(ANNOTATION_CREATED, &mut warnings);
@@ -147,7 +156,10 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
         successor,
         source,
         record: declared.as_ref().and_then(|d| d.record.clone()),
+        scope: declared.as_ref().and_then(|d| d.scope.clone()),
         dialect: declared.map(|d| d.dialect),
         warnings,
+        end_of_support,
+        days_left: super::milestones::days_left(end_of_support, end_of_life, at),
     }
 }

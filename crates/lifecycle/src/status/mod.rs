@@ -12,7 +12,9 @@
 //!    the image has no (readable) record, from the manifest's own annotations
 //!    ([`crate::manifest_fallback`]). A record without end-of-life therefore also overrides an
 //!    end-of-life baked into the manifest.
-//! 2. End-of-life at or before `at` is `end-of-life`; after `at`, `scheduled`.
+//! 2. End-of-life at or before `at` is `end-of-life`; else end-of-support at or before `at`
+//!    is `end-of-support`; a date still ahead is `scheduled`, with `daysLeft` until the
+//!    next one ([`milestones`]).
 //! 3. Without end-of-life: when the rolling tag points to a different image whose `created`
 //!    is later than this image's `created`, `superseded` (source `lineage`). When either
 //!    `created` is missing the order cannot be known and the image is not called superseded.
@@ -24,6 +26,7 @@
 //! vocabulary and `record` is `null`.
 
 mod decide;
+pub mod milestones;
 mod types;
 
 pub use decide::decide;

@@ -507,7 +507,8 @@ fn states_and_sources_have_their_contract_names() {
             r#""scheduled""#,
             r#""superseded""#,
             r#""supported""#,
-            r#""unknown""#
+            r#""unknown""#,
+            r#""end-of-support""#
         ]
     );
     for s in State::ALL {
@@ -548,4 +549,42 @@ fn fail_on_order() {
     assert!(Unknown.is_at_least(Unknown));
     assert!(!Unknown.is_at_least(Supported));
     assert!(!EndOfLife.is_at_least(Unknown));
+}
+
+/// Issue 18: end-of-support before end-of-life, `daysLeft`, `scope`; the fields are left
+/// out of the JSON when empty, so the §4 shape is unchanged for statuses without them.
+#[test]
+fn end_of_support_days_left_and_scope_are_additive() {
+    let mut i = input();
+    i.referrers = vec![referrer(
+        "r",
+        PROFILE,
+        &[
+            ("org.opencontainers.image.created", "2023-07-01T00:00:00Z"),
+            ("vnd.lineage.image.end-of-support", "2024-01-01T00:00:00Z"),
+            ("vnd.lineage.image.end-of-life", "2024-02-01T00:00:00Z"),
+            ("vnd.lineage.image.scope", "internal"),
+        ],
+    )];
+    i.at = at("2023-12-20T00:00:00Z");
+    let s = decide(i.clone());
+    assert_eq!(s.state, State::Scheduled);
+    assert_eq!(s.days_left, Some(12));
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["endOfSupport"], "2024-01-01T00:00:00Z");
+    assert_eq!(json["daysLeft"], 12);
+    assert_eq!(json["scope"], "internal");
+    i.at = at("2024-01-10T00:00:00Z");
+    let s = decide(i.clone());
+    assert_eq!((s.state, s.days_left), (State::EndOfSupport, Some(22)));
+    i.at = at("2024-02-01T00:00:00Z");
+    let s = decide(i);
+    assert_eq!((s.state, s.days_left), (State::EndOfLife, None));
+    let json = serde_json::to_value(&s).unwrap();
+    assert!(json.get("daysLeft").is_none(), "{json}");
+    // Without the new keys, none of the new fields appears.
+    let plain = serde_json::to_value(decide(input())).unwrap();
+    for key in ["endOfSupport", "daysLeft", "scope"] {
+        assert!(plain.get(key).is_none(), "{key}: {plain}");
+    }
 }

@@ -26,16 +26,20 @@ pub enum State {
     Supported,
     /// No record, no lifecycle annotation, no lineage.
     Unknown,
+    /// Its end-of-support has passed, its end-of-life has not: no more fixes, still
+    /// admitted with a warning (issue 18, DESIGN §8.2).
+    EndOfSupport,
 }
 
 impl State {
-    /// Every state, in the order of the table in DESIGN §4.
-    pub const ALL: [State; 5] = [
+    /// Every state, in the order of the table in DESIGN §4, then the states added since.
+    pub const ALL: [State; 6] = [
         State::EndOfLife,
         State::Scheduled,
         State::Superseded,
         State::Supported,
         State::Unknown,
+        State::EndOfSupport,
     ];
 
     /// The state's name in JSON and on the command line.
@@ -46,13 +50,15 @@ impl State {
             State::Superseded => "superseded",
             State::Supported => "supported",
             State::Unknown => "unknown",
+            State::EndOfSupport => "end-of-support",
         }
     }
 
     /// Whether this state is `threshold` or past it, for `--fail-on` ("in or past"). The
     /// states an image moves through are ordered `supported` < `superseded` < `scheduled` <
-    /// `end-of-life` (a newer revision appears, then an end-of-life is recorded, then it
-    /// passes); `unknown` is outside that order and only matches itself.
+    /// `end-of-support` < `end-of-life` (a newer revision appears, then an end-of-life is
+    /// recorded, then support ends, then end-of-life passes); `unknown` is outside that
+    /// order and only matches itself.
     pub fn is_at_least(self, threshold: State) -> bool {
         match (self.rank(), threshold.rank()) {
             (Some(a), Some(b)) => a >= b,
@@ -70,7 +76,8 @@ impl State {
             State::Supported => Some(0),
             State::Superseded => Some(1),
             State::Scheduled => Some(2),
-            State::EndOfLife => Some(3),
+            State::EndOfSupport => Some(3),
+            State::EndOfLife => Some(4),
             State::Unknown => None,
         }
     }
@@ -85,7 +92,7 @@ impl fmt::Display for State {
 /// A name that is not a [`State`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown lifecycle state `{0}` (expected end-of-life, scheduled, superseded, supported or unknown)"
+    "unknown lifecycle state `{0}` (expected end-of-life, end-of-support, scheduled, superseded, supported or unknown)"
 )]
 pub struct UnknownState(pub String);
 
@@ -194,4 +201,18 @@ pub struct Status {
     /// Lifecycle data that could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// The effective end-of-support, RFC 3339 UTC (`endOfSupport`, omitted when none;
+    /// issue 18).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lineage_oci::time::serialize_rfc3339_opt"
+    )]
+    pub end_of_support: Option<DateTime<Utc>>,
+    /// Whole days from the instant of the status until the next date ahead: end-of-support,
+    /// else end-of-life (`daysLeft`, omitted when none is ahead; issue 18).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+    /// The effective record's scope (`scope`, omitted when unscoped; issue 18).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }

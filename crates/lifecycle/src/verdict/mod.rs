@@ -14,7 +14,7 @@
 pub mod policy;
 pub mod words;
 
-pub use policy::{Judgement, Mode, Policy, UnknownMode, Verdict, state_at};
+pub use policy::{Judgement, Mode, Policy, UnknownMode, Verdict, days_left_at, state_at};
 pub use words::{AdmissionWords, Facts};
 
 #[cfg(test)]

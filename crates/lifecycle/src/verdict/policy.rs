@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `end-of-life`, past the grace period | deny | warning | allow |
 //! | `end-of-life`, within the grace period | warning | warning | allow |
-//! | `scheduled`, `superseded` | warning | warning | allow |
+//! | `end-of-support`, `scheduled`, `superseded` | warning | warning | allow |
 //! | `supported`, `unknown` | allow | allow | allow |
 //! | lookup failed, fail open | warning | warning | allow |
 //! | lookup failed, fail closed | deny | warning | allow |
@@ -110,16 +110,28 @@ pub struct Judgement {
     /// For an end-of-life image within the grace period: from when it is denied (`None`
     /// when that instant is out of range: it is never denied).
     pub denied_from: Option<DateTime<Utc>>,
+    /// Whole days from the instant of judging until the image's next date (end-of-support,
+    /// else end-of-life), when one is ahead ([`days_left_at`]; issue 18).
+    pub days_left: Option<i64>,
 }
 
 /// The state of `status` at `now`, not at the instant it was computed for: a status cached
-/// as `scheduled` whose end-of-life has passed is `end-of-life`, and the other way round.
+/// as `scheduled` whose end-of-life has passed is `end-of-life`, and the other way round;
+/// the same for end-of-support ([`crate::status::milestones`]).
 pub fn state_at(status: &Status, now: DateTime<Utc>) -> State {
-    match (status.state, status.end_of_life) {
-        (State::EndOfLife | State::Scheduled, Some(eol)) if eol <= now => State::EndOfLife,
-        (State::EndOfLife | State::Scheduled, Some(_)) => State::Scheduled,
-        (state, _) => state,
+    match status.state {
+        State::EndOfLife | State::Scheduled | State::EndOfSupport => {
+            crate::status::milestones::state(status.end_of_support, status.end_of_life, now)
+                .unwrap_or(status.state)
+        }
+        state => state,
     }
+}
+
+/// Whole days from `now` until the next date of `status` still ahead (end-of-support, else
+/// end-of-life), as [`state_at`] judges it again at `now`.
+pub fn days_left_at(status: &Status, now: DateTime<Utc>) -> Option<i64> {
+    crate::status::milestones::days_left(status.end_of_support, status.end_of_life, now)
 }
 
 impl Policy {
@@ -127,10 +139,12 @@ impl Policy {
     /// documentation).
     pub fn judge(&self, status: &Status, now: DateTime<Utc>) -> Judgement {
         let state = state_at(status, now);
+        let days_left = days_left_at(status, now);
         let judgement = |verdict, denied_from| Judgement {
             state: Some(state),
             verdict,
             denied_from,
+            days_left,
         };
         match state {
             State::EndOfLife => {
@@ -147,7 +161,9 @@ impl Policy {
                     judgement(Verdict::Warn, denied_from)
                 }
             }
-            State::Scheduled | State::Superseded => judgement(Verdict::Warn, None),
+            State::Scheduled | State::Superseded | State::EndOfSupport => {
+                judgement(Verdict::Warn, None)
+            }
             State::Supported | State::Unknown => judgement(Verdict::Pass, None),
         }
     }
@@ -163,6 +179,7 @@ impl Policy {
                 Verdict::Deny
             },
             denied_from: None,
+            days_left: None,
         }
     }
 

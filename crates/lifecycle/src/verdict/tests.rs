@@ -38,6 +38,9 @@ pub(crate) fn status(state: State, eol: Option<&str>) -> Status {
         record: Some(Digest::sha256(b"record")),
         dialect: Some("vnd.lineage.image".into()),
         warnings: vec![],
+        end_of_support: None,
+        days_left: None,
+        scope: None,
     }
 }
 
@@ -52,6 +55,11 @@ fn cases() -> Vec<(&'static str, Status)> {
     });
     let mut no_successor = status(State::EndOfLife, None);
     no_successor.successor = None;
+    // Issue 18: past end-of-support, end-of-life ahead; and both ahead.
+    let mut past_support = status(State::EndOfSupport, Some("2025-04-30T00:00:00Z"));
+    past_support.end_of_support = Some(time("2024-02-01T00:00:00Z"));
+    let mut support_ahead = status(State::Scheduled, Some("2025-04-30T00:00:00Z"));
+    support_ahead.end_of_support = Some(time("2024-03-11T09:00:00Z"));
     vec![
         (
             "end-of-life",
@@ -70,6 +78,8 @@ fn cases() -> Vec<(&'static str, Status)> {
         ("superseded", status(State::Superseded, None)),
         ("supported", status(State::Supported, None)),
         ("unknown", status(State::Unknown, None)),
+        ("end-of-support", past_support),
+        ("scheduled, end-of-support first", support_ahead),
     ]
 }
 

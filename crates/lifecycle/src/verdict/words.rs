@@ -97,6 +97,9 @@ pub fn state_description(state: State) -> &'static str {
         State::Superseded => "A newer revision of the image's lineage exists. Move to it.",
         State::Supported => "The image is supported.",
         State::Unknown => "lineage has no lifecycle data for the image, or could not look it up.",
+        State::EndOfSupport => {
+            "The image is past its end-of-support: its publisher no longer fixes it. It is still admitted; move to its successor before its end-of-life."
+        }
     }
 }
 
@@ -114,6 +117,8 @@ pub struct Facts<'a> {
     pub version: Option<&'a str>,
     /// Why the state is `unknown`, when the image could not be looked up.
     pub error: Option<&'a str>,
+    /// The effective end-of-support (issue 18).
+    pub end_of_support: Option<DateTime<Utc>>,
 }
 
 impl<'a> Facts<'a> {
@@ -125,6 +130,7 @@ impl<'a> Facts<'a> {
             reason: status.reason.as_ref(),
             version: status.version.as_deref(),
             error: None,
+            end_of_support: status.end_of_support,
         }
     }
 
@@ -144,8 +150,30 @@ impl<'a> Facts<'a> {
             .unwrap_or_default();
         match self.state {
             State::EndOfLife => format!("end-of-life{}{reason}", self.when("since")),
-            State::Scheduled => {
-                format!("scheduled to reach end-of-life{}{reason}", self.when("at"))
+            State::Scheduled => match (self.end_of_support, self.end_of_life) {
+                (Some(eos), Some(_)) => format!(
+                    "scheduled to reach end-of-support at {} and end-of-life{}{reason}",
+                    rfc3339(&eos),
+                    self.when("at")
+                ),
+                (Some(eos), None) => {
+                    format!(
+                        "scheduled to reach end-of-support at {}{reason}",
+                        rfc3339(&eos)
+                    )
+                }
+                _ => format!("scheduled to reach end-of-life{}{reason}", self.when("at")),
+            },
+            State::EndOfSupport => {
+                let since = self
+                    .end_of_support
+                    .map(|t| format!(" since {}", rfc3339(&t)))
+                    .unwrap_or_default();
+                let eol = self
+                    .end_of_life
+                    .map(|t| format!(", end-of-life at {}", rfc3339(&t)))
+                    .unwrap_or_default();
+                format!("past end-of-support{since}{eol}{reason}")
             }
             State::Superseded => match self.version {
                 Some(v) => format!("superseded: a newer revision of lineage {v} exists"),
@@ -161,9 +189,12 @@ impl<'a> Facts<'a> {
 
     /// Why a reference moves, short: `end-of-life since T`, or the state.
     pub fn why_moved(&self) -> String {
-        match (self.state, self.end_of_life) {
-            (State::EndOfLife, Some(t)) => format!("end-of-life since {}", rfc3339(&t)),
-            (state, _) => state.to_string(),
+        match (self.state, self.end_of_life, self.end_of_support) {
+            (State::EndOfLife, Some(t), _) => format!("end-of-life since {}", rfc3339(&t)),
+            (State::EndOfSupport, _, Some(t)) => {
+                format!("past end-of-support since {}", rfc3339(&t))
+            }
+            (state, _, _) => state.to_string(),
         }
     }
 
@@ -272,15 +303,48 @@ pub fn admission(
             )))
         }
         (State::Scheduled, _) => {
-            let on = eol.map(|t| format!(" {}", date(&t))).unwrap_or_default();
+            let left = in_days(judgement.days_left);
+            let eos_ahead = status
+                .end_of_support
+                .filter(|t| judgement.days_left.is_some() && eol.is_none_or(|e| *t < e));
+            Some(warn(match eos_ahead {
+                Some(eos) => format!(
+                    "{used}: {image} reaches end-of-support {}{left}{use_successor}",
+                    date(&eos)
+                ),
+                None => {
+                    let on = eol.map(|t| format!(" {}", date(&t))).unwrap_or_default();
+                    format!("{used}: {image} reaches end-of-life{on}{left}{use_successor}")
+                }
+            }))
+        }
+        (State::EndOfSupport, _) => {
+            let since = status
+                .end_of_support
+                .map(|t| format!(" since {}", date(&t)))
+                .unwrap_or_default();
+            let until = eol
+                .map(|t| format!("; end-of-life {}{}", date(&t), in_days(judgement.days_left)))
+                .unwrap_or_default();
             Some(warn(format!(
-                "{used}: {image} reaches end-of-life{on}{use_successor}"
+                "{used}: {image} is past end-of-support{since}{until}{use_successor}"
             )))
         }
         (State::Superseded, _) => Some(warn(format!(
             "{used}: {image} is superseded{use_successor}"
         ))),
         (State::Supported | State::Unknown, _) => None,
+    }
+}
+
+/// ` in N days`, or nothing when the count is not known. Without parentheses: a warning
+/// stays short enough for one terminal line.
+fn in_days(days: Option<i64>) -> String {
+    match days {
+        Some(0) => " in less than a day".to_string(),
+        Some(1) => " in 1 day".to_string(),
+        Some(n) => format!(" in {n} days"),
+        None => String::new(),
     }
 }
 

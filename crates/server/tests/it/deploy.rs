@@ -610,6 +610,8 @@ fn status_json_has_what_the_policies_read() {
         superseded_by: None,
         version: Some("1.0".into()),
         revision: Some("20230707".into()),
+        end_of_support: None,
+        scope: None,
     };
     let record = spec
         .manifests(&image, &WriteOptions::default())

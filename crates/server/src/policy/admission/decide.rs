@@ -33,6 +33,9 @@ pub struct AdmissionSettings {
     pub exempt_images: Vec<String>,
     /// When an image cannot be looked up: admit it with a warning (true) or deny it.
     pub fail_open: bool,
+    /// Grace periods of particular Kubernetes namespaces (`*` globs, the first that
+    /// matches wins) in place of `grace_period` (issue 18).
+    pub namespace_grace_periods: Vec<(String, Duration)>,
 }
 
 impl Default for AdmissionSettings {
@@ -50,6 +53,7 @@ impl Default for AdmissionSettings {
             exempt_namespaces: vec!["kube-system".to_string()],
             exempt_images: vec![],
             fail_open: true,
+            namespace_grace_periods: vec![],
         }
     }
 }
@@ -61,6 +65,23 @@ impl AdmissionSettings {
             mode: self.mode,
             grace_period: self.grace_period,
             fail_open: self.fail_open,
+        }
+    }
+
+    /// The policy for an object in the Kubernetes namespace `namespace`: the grace period
+    /// of the first `namespace_grace_periods` pattern that matches it, else `grace_period`.
+    /// Cluster-scoped objects get `grace_period`.
+    pub fn policy_for(&self, namespace: Option<&str>) -> Policy {
+        let grace_period = namespace
+            .and_then(|ns| {
+                self.namespace_grace_periods
+                    .iter()
+                    .find(|(pattern, _)| glob::matches(pattern, ns))
+            })
+            .map_or(self.grace_period, |(_, d)| *d);
+        Policy {
+            grace_period,
+            ..self.policy()
         }
     }
 }
@@ -188,7 +209,7 @@ pub(crate) fn decide(
     now: DateTime<Utc>,
 ) -> (ReviewResponse, Outcome) {
     let request = &review.request;
-    let policy = settings.policy();
+    let policy = settings.policy_for(request.namespace.as_deref());
     let exempt_namespace = is_exempt_namespace(review, settings);
     let previous = previous_images(request);
     let decisions: Vec<ImageDecision> = uses

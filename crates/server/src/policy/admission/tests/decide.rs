@@ -48,7 +48,7 @@ fn enforce_warns_on_scheduled_and_superseded_and_names_every_denied_image() {
         json["response"]["warnings"],
         json!([
             format!(
-                "container \"proxy\": nginx:1.25 reaches end-of-life 2025-04-30; use {SUCCESSOR}"
+                "container \"proxy\": nginx:1.25 reaches end-of-life 2025-04-30 in 424 days; use {SUCCESSOR}"
             ),
             format!(
                 "image volume \"models\": registry.example/models:2024 is superseded; use {SUCCESSOR}"
@@ -123,7 +123,7 @@ fn warn_mode_admits_with_a_warning_per_image() {
             "allowed": true,
             "warnings": [
                 format!("container \"web\": {FLASK} is end-of-life since 2023-07-10; use {SUCCESSOR}"),
-                format!("container \"proxy\": nginx:1.25 reaches end-of-life 2025-04-30; use {SUCCESSOR}"),
+                format!("container \"proxy\": nginx:1.25 reaches end-of-life 2025-04-30 in 424 days; use {SUCCESSOR}"),
             ]
         })
     );
@@ -269,6 +269,84 @@ fn grace_period_turns_a_fresh_end_of_life_into_a_warning() {
     };
     let (json, _) = run(&r, &forever, eol_at("2024-02-28T09:00:00Z"));
     assert_eq!(json["response"]["allowed"], true);
+}
+
+/// Issue 18: a namespace's own grace period, first matching pattern first; other
+/// namespaces keep the webhook's.
+#[test]
+fn grace_periods_per_namespace() {
+    let settings = AdmissionSettings {
+        grace_period: Duration::ZERO,
+        namespace_grace_periods: vec![
+            ("team-a".into(), Duration::from_secs(7 * 24 * 3600)),
+            ("team-*".into(), Duration::from_secs(3600)),
+        ],
+        ..enforce()
+    };
+    let eol = |key: &str| {
+        Some(Ok(status(
+            key,
+            State::EndOfLife,
+            Some("2024-02-28T09:00:00Z"),
+        )))
+    };
+    let in_ns = |ns: &str| {
+        let ns = ns.to_string();
+        edited("pod-create", move |v| v["request"]["namespace"] = json!(ns))
+    };
+    let (json, _) = run(&in_ns("team-a"), &settings, eol);
+    assert_eq!(json["response"]["allowed"], true, "{json}");
+    let (json, _) = run(&in_ns("team-b"), &settings, eol);
+    assert_eq!(
+        json["response"]["allowed"], false,
+        "an hour's grace is over"
+    );
+    let (json, _) = run(&in_ns("default"), &settings, eol);
+    assert_eq!(json["response"]["allowed"], false);
+    assert_eq!(
+        settings.policy_for(None).grace_period,
+        Duration::ZERO,
+        "cluster-scoped objects get the webhook's grace period"
+    );
+}
+
+/// Issue 18: an image past end-of-support is admitted with a warning naming both dates and
+/// the days left; a scheduled one says how many days are left.
+#[test]
+fn end_of_support_is_warned_and_scheduled_says_the_days_left() {
+    use lineage_test_support::status::StatusBuilder;
+    let r = review("pod-create");
+    let (json, outcome) = run(&r, &enforce(), |key| {
+        Some(Ok(StatusBuilder::new(key, State::EndOfSupport)
+            .end_of_support("2024-02-01T00:00:00Z")
+            .end_of_life(
+                "2024-03-11T09:00:00Z",
+                lineage_lifecycle::Reason::Superseded,
+            )
+            .build()))
+    });
+    assert_eq!(json["response"]["allowed"], true, "{json}");
+    assert_eq!(outcome.images[0].state, Some(State::EndOfSupport));
+    assert_eq!(outcome.images[0].verdict, Verdict::Warn);
+    let warning = json["response"]["warnings"][0].as_str().unwrap();
+    assert!(
+        warning
+            .contains("is past end-of-support since 2024-02-01; end-of-life 2024-03-11 in 10 days"),
+        "{warning}"
+    );
+    let (json, outcome) = run(&r, &enforce(), |key| {
+        Some(Ok(status(
+            key,
+            State::Scheduled,
+            Some("2024-03-04T09:00:00Z"),
+        )))
+    });
+    assert_eq!(outcome.images[0].state, Some(State::Scheduled));
+    let warning = json["response"]["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("reaches end-of-life 2024-03-04 in 3 days"),
+        "{warning}"
+    );
 }
 
 #[test]

@@ -1,0 +1,423 @@
+//! `lineage retire --filter REPO_REGEX [--tags TAG_REGEX] [--dry-run] [--concurrency N]
+//! TARGET…` (issue 18): retire every tagged image of the repositories a registry's catalog
+//! (or a list of repositories, when the catalog is closed) holds whose name matches, the way
+//! `acr annotate --filter` does for Microsoft's records.
+//!
+//! Each image gets the record a single `lineage retire` would write (the same flags, one
+//! record spec for the whole run), through the engine's idempotent write: an image whose
+//! newest record already says the same is left alone, so a rerun writes only what is left.
+//! Without `--at`, an image already end-of-life with the same reason, scope and
+//! end-of-support counts as done too (its end-of-life was "now" on an earlier run).
+//! Referrers-tag-schema tags (`sha256-…`) and tagged referrers (a manifest with a `subject`)
+//! are never retired. Progress goes to stderr, one line per repository; the summary to
+//! stdout (text, or JSON with `--output json`); failures are reported per image and make
+//! the exit status 1 after the summary.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use lineage_lifecycle::{Engine, Namespace, RecordSpec, Records, Written};
+use lineage_oci::TagOrDigest;
+use lineage_oci::quantity::plural;
+use lineage_registry_client::RegistryStore;
+use lineage_store::{ReadStore, Store};
+use serde::Serialize;
+
+use crate::args::{Output, RetireArgs};
+use crate::commands::lifecycle::{engine, retire_spec, usage};
+use crate::open::Opener;
+use crate::output::Printer;
+
+/// What happened to one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Records were written.
+    Retired,
+    /// A dry run: records would be written.
+    WouldRetire,
+    /// The newest record already says so; nothing written.
+    AlreadyRetired,
+    /// It could not be read or written.
+    Failed,
+}
+
+/// One image of the run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// `host/repo:tag`.
+    pub reference: String,
+    /// Its digest, when it could be resolved.
+    pub digest: Option<String>,
+    /// What happened.
+    pub action: Action,
+    /// Records written (or, in a dry run, to write): one per manifest, platform manifests
+    /// of an index included.
+    pub records: usize,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The run, as `--output json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Repositories whose name matched.
+    pub repositories: usize,
+    /// Images (tags) selected.
+    pub images: usize,
+    /// Records written.
+    pub records_written: usize,
+    /// Records a dry run would write.
+    pub records_to_write: usize,
+    /// Images already retired as asked.
+    pub already_retired: usize,
+    /// Images that failed.
+    pub failed: usize,
+    /// Every image, sorted by reference.
+    pub items: Vec<Item>,
+}
+
+impl Summary {
+    fn of(dry_run: bool, repositories: usize, mut items: Vec<Item>) -> Summary {
+        items.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let count = |a: Action| items.iter().filter(|i| i.action == a).count();
+        let records = |a: Action| {
+            items
+                .iter()
+                .filter(|i| i.action == a)
+                .map(|i| i.records)
+                .sum()
+        };
+        Summary {
+            dry_run,
+            repositories,
+            images: items.len(),
+            records_written: records(Action::Retired),
+            records_to_write: records(Action::WouldRetire),
+            already_retired: count(Action::AlreadyRetired),
+            failed: count(Action::Failed),
+            items,
+        }
+    }
+
+    /// The summary for people: one line, then one line per failure.
+    pub fn text(&self) -> String {
+        let images = plural(self.images as u64, "image");
+        let repos = plural(self.repositories as u64, "repository");
+        let mut out = if self.dry_run {
+            format!(
+                "Dry run: {images} in {repos}: {} to write, {} already retired; nothing was written\n",
+                plural(self.records_to_write as u64, "record"),
+                self.already_retired,
+            )
+        } else {
+            format!(
+                "Retired {images} in {repos}: {} written, {} already retired, {} failed\n",
+                plural(self.records_written as u64, "record"),
+                self.already_retired,
+                self.failed,
+            )
+        };
+        for i in self.items.iter().filter(|i| i.action == Action::Failed) {
+            out.push_str(&format!(
+                "  failed: {}: {}\n",
+                i.reference,
+                i.error.as_deref().unwrap_or("-")
+            ));
+        }
+        out
+    }
+}
+
+/// A regular expression that must match the whole text.
+fn anchored(flag: &str, pattern: &str) -> anyhow::Result<regex::Regex> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        usage(anyhow::anyhow!(
+            "`{flag} {pattern}` is not a regular expression: {e}"
+        ))
+    })
+}
+
+/// Whether `tag` is a referrers-tag-schema tag (`sha256-<hex>`, with any suffix such as
+/// cosign's `.sig`): never an image to retire.
+fn is_referrers_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .is_some_and(|rest| rest.len() >= 64 && rest[..64].bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Run the bulk retire of `a` (which has `--filter`).
+pub async fn run(
+    opener: &Opener,
+    namespace: &Namespace,
+    printer: Printer,
+    a: RetireArgs,
+) -> anyhow::Result<()> {
+    let repo_re = anchored("--filter", a.filter.as_deref().unwrap_or(".*"))?;
+    let tag_re = a
+        .tags
+        .as_deref()
+        .map(|t| anchored("--tags", t))
+        .transpose()?;
+    if a.untagged {
+        return Err(usage(anyhow::anyhow!(
+            "`--untagged` needs a listing of untagged manifests, which the distribution API does not have (it lists tags only); lineage retires what tags name"
+        )));
+    }
+    let mut repositories = Vec::new();
+    for t in &a.targets {
+        repositories
+            .extend(super::targets::repositories(opener, t, "retire --filter REPO_REGEX").await?);
+    }
+    repositories.retain(|(_, repo)| repo_re.is_match(repo));
+    repositories.dedup();
+    let now = lineage_oci::time::now();
+    let spec = retire_spec(&a, now);
+    let engine = engine(namespace, a.dialect);
+    let client = opener.client().await?;
+    let total = repositories.len();
+    let done = AtomicUsize::new(0);
+    let job = Job {
+        engine: &engine,
+        spec: &spec,
+        tag_re: tag_re.as_ref(),
+        dry_run: a.dry_run,
+        at_given: a.at.is_some(),
+        now,
+        namespace,
+    };
+    let items: Vec<Vec<Item>> = futures_util::stream::iter(repositories.iter())
+        .map(|(registry, repository)| {
+            let store = RegistryStore::for_repository(client.clone(), registry, repository);
+            let job = &job;
+            let done = &done;
+            async move {
+                let name = format!("{registry}/{repository}");
+                let items = job.repository(&store, &name).await;
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                note!(
+                    printer,
+                    "{}",
+                    progress_line(n, total, &name, &items, job.dry_run)
+                );
+                items
+            }
+        })
+        .buffer_unordered(a.concurrency)
+        .collect()
+        .await;
+    let summary = Summary::of(a.dry_run, total, items.into_iter().flatten().collect());
+    match a.output {
+        Output::Json => crate::output::json(&summary)?,
+        Output::Text => out!("{}", summary.text())?,
+    }
+    if summary.failed > 0 {
+        anyhow::bail!(
+            "{} of {} could not be retired (listed above)",
+            summary.failed,
+            plural(summary.images as u64, "image")
+        );
+    }
+    Ok(())
+}
+
+/// The progress line of one repository: `[3/50] host/repo: 3 images, 3 records written`.
+pub fn progress_line(n: usize, total: usize, name: &str, items: &[Item], dry_run: bool) -> String {
+    let records: usize = items
+        .iter()
+        .filter(|i| matches!(i.action, Action::Retired | Action::WouldRetire))
+        .map(|i| i.records)
+        .sum();
+    let failed = items.iter().filter(|i| i.action == Action::Failed).count();
+    let failed = if failed > 0 {
+        format!(", {failed} failed")
+    } else {
+        String::new()
+    };
+    format!(
+        "[{n}/{total}] {name}: {}, {} {}{failed}",
+        plural(items.len() as u64, "image"),
+        plural(records as u64, "record"),
+        if dry_run { "to write" } else { "written" },
+    )
+}
+
+/// What every repository of the run shares.
+struct Job<'a> {
+    engine: &'a Engine,
+    spec: &'a RecordSpec,
+    tag_re: Option<&'a regex::Regex>,
+    dry_run: bool,
+    at_given: bool,
+    now: DateTime<Utc>,
+    namespace: &'a Namespace,
+}
+
+impl Job<'_> {
+    /// Retire the selected tags of one repository, one after the other.
+    async fn repository(&self, store: &RegistryStore, name: &str) -> Vec<Item> {
+        let tags = match store.tag_list().await {
+            Ok(t) => t,
+            Err(e) => {
+                return vec![Item {
+                    reference: name.to_string(),
+                    digest: None,
+                    action: Action::Failed,
+                    records: 0,
+                    error: Some(format!(
+                        "cannot list the tags: {}",
+                        lineage_store::one_line(&e)
+                    )),
+                }];
+            }
+        };
+        let mut items = Vec::new();
+        for tag in tags
+            .into_iter()
+            .filter(|t| !is_referrers_tag(t))
+            .filter(|t| self.tag_re.is_none_or(|re| re.is_match(t)))
+        {
+            let reference = format!("{name}:{tag}");
+            let item = match self.image(store, &tag).await {
+                Ok(Some((digest, action, records))) => Item {
+                    reference,
+                    digest: Some(digest),
+                    action,
+                    records,
+                    error: None,
+                },
+                // A tagged referrer: not an image to retire.
+                Ok(None) => continue,
+                Err(e) => Item {
+                    reference,
+                    digest: None,
+                    action: Action::Failed,
+                    records: 0,
+                    error: Some(lineage_store::one_line(e.as_ref())),
+                },
+            };
+            items.push(item);
+        }
+        items
+    }
+
+    /// Retire the image `tag` names: its digest, what was done and how many records.
+    async fn image(
+        &self,
+        store: &RegistryStore,
+        tag: &str,
+    ) -> anyhow::Result<Option<(String, Action, usize)>> {
+        let manifest = store
+            .manifest_fetch(&TagOrDigest::Tag(tag.to_string()))
+            .await
+            .with_context(|| format!("cannot read `{tag}`"))?;
+        if manifest.view().is_ok_and(|v| v.subject.is_some()) {
+            return Ok(None);
+        }
+        let desc = manifest.descriptor();
+        let digest = desc.digest.to_string();
+        if !self.at_given && self.already_retired(store, &desc.digest).await? {
+            return Ok(Some((digest, Action::AlreadyRetired, 0)));
+        }
+        let written = if self.dry_run {
+            self.engine.record_plan(store, &desc, self.spec).await?
+        } else {
+            let w = self.engine.write_record(store, &desc, self.spec).await?;
+            store.flush().await?;
+            w
+        };
+        let pushed = written
+            .iter()
+            .filter(|w| matches!(w, Written::Pushed(_)))
+            .count();
+        let action = match (pushed, self.dry_run) {
+            (0, _) => Action::AlreadyRetired,
+            (_, true) => Action::WouldRetire,
+            (_, false) => Action::Retired,
+        };
+        Ok(Some((digest, action, pushed)))
+    }
+
+    /// Without `--at`: whether the image's newest record already declares it end-of-life
+    /// by now, with the reason, scope and end-of-support this run would write.
+    async fn already_retired(
+        &self,
+        store: &RegistryStore,
+        digest: &lineage_oci::Digest,
+    ) -> anyhow::Result<bool> {
+        let listing = store.referrers(digest, None).await?;
+        let records = Records::read(&listing, std::slice::from_ref(self.namespace));
+        Ok(records.effective().is_some_and(|r| {
+            r.end_of_life.is_some_and(|eol| eol <= self.now)
+                && r.reason == self.spec.reason
+                && r.end_of_support == self.spec.end_of_support
+                && r.scope.as_deref() == self.spec.scope.as_deref().map(str::trim)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(reference: &str, action: Action, records: usize) -> Item {
+        Item {
+            reference: reference.into(),
+            digest: Some("sha256:abc".into()),
+            action,
+            records,
+            error: (action == Action::Failed).then(|| "manifest unknown".to_string()),
+        }
+    }
+
+    #[test]
+    fn referrers_tags_are_never_images() {
+        let hex = "a".repeat(64);
+        assert!(is_referrers_tag(&format!("sha256-{hex}")));
+        assert!(is_referrers_tag(&format!("sha256-{hex}.sig")));
+        assert!(!is_referrers_tag("sha256-short"));
+        assert!(!is_referrers_tag("1.0"));
+    }
+
+    #[test]
+    fn filters_match_the_whole_name() {
+        let re = anchored("--filter", "team/app-.*").unwrap();
+        assert!(re.is_match("team/app-1"));
+        assert!(!re.is_match("other/team/app-1"));
+        assert!(anchored("--filter", "(").is_err());
+    }
+
+    /// The progress lines and the summary, as people read them.
+    #[test]
+    fn progress_and_summary_text() {
+        let items = vec![
+            item("reg/a:2", Action::Retired, 1),
+            item("reg/a:1", Action::Retired, 3),
+            item("reg/a:3", Action::AlreadyRetired, 0),
+        ];
+        let mut text = progress_line(1, 2, "reg/a", &items, false);
+        text.push('\n');
+        text.push_str(&progress_line(
+            2,
+            2,
+            "reg/b",
+            &[item("reg/b:x", Action::Failed, 0)],
+            false,
+        ));
+        text.push('\n');
+        let mut all = items.clone();
+        all.push(item("reg/b:x", Action::Failed, 0));
+        text.push_str(&Summary::of(false, 2, all).text());
+        let dry = vec![item("reg/a:1", Action::WouldRetire, 3)];
+        text.push_str(&progress_line(1, 1, "reg/a", &dry, true));
+        text.push('\n');
+        text.push_str(&Summary::of(true, 1, dry).text());
+        insta::assert_snapshot!("bulk-retire-text", text);
+    }
+}
