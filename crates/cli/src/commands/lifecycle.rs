@@ -45,56 +45,10 @@ pub async fn one_status(
         .with_context(|| format!("cannot determine the status of `{r}`"))
 }
 
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(
-        || "-".to_string(),
-        |t| lineage_oci::time::format_rfc3339(&t),
-    )
-}
-
 /// The status table of `status` and `history`: a row per status, a row in state `unknown`
-/// per reference that could not be looked up (`Err(reference)`).
-pub fn table<'a>(rows: impl Iterator<Item = Result<&'a Status, &'a str>> + Clone) -> String {
-    use std::fmt::Write as _;
-    let width = rows
-        .clone()
-        .map(|r| match r {
-            Ok(s) => s.reference.len(),
-            Err(reference) => reference.len(),
-        })
-        .max()
-        .unwrap_or(9)
-        .max(9);
-    let mut out = format!(
-        "{:<width$}  {:<12}  {:<22}  SUCCESSOR\n",
-        "REFERENCE", "STATE", "END-OF-LIFE"
-    );
-    for row in rows {
-        // Writing to a String cannot fail.
-        let _ = match row {
-            Ok(s) => {
-                let successor = s.successor.as_ref().map_or("-".to_string(), |x| {
-                    x.reference.clone().unwrap_or_else(|| "-".into())
-                });
-                writeln!(
-                    out,
-                    "{:<width$}  {:<12}  {:<22}  {}",
-                    s.reference,
-                    s.state.to_string(),
-                    when(s.end_of_life),
-                    successor
-                )
-            }
-            Err(reference) => writeln!(
-                out,
-                "{reference:<width$}  {:<12}  {:<22}  -",
-                State::Unknown.to_string(),
-                "-"
-            ),
-        };
-    }
-    out
-}
+/// per reference that could not be looked up (`Err(reference)`). Its home is the lifecycle
+/// crate, which the dashboard shares.
+pub use lineage_lifecycle::status::table;
 
 /// `warning: REF: {…}` on stderr for each warning of `s` (a record that could not be read…).
 fn warn_about(printer: Printer, s: &Status) {

@@ -17,4 +17,5 @@ mod registry;
 mod report;
 mod robustness;
 mod serve;
+mod ui;
 mod update;
