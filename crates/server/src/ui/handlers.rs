@@ -164,16 +164,16 @@ fn refused(ui: &Ui, reference: &str) -> Option<Response> {
 }
 
 /// `REGISTRY/REPO` of `name`, or the error page saying why it is not one.
-fn repository_name(name: &str) -> Result<String, Response> {
+fn repository_name(name: &str) -> Result<String, Box<Response>> {
     ImageRef::parse(name.trim())
         .map(|r| r.repository_ref())
         .map_err(|e| {
-            error_page(
+            Box::new(error_page(
                 StatusCode::BAD_REQUEST,
                 "Not a repository",
                 &e.to_string(),
                 name,
-            )
+            ))
         })
 }
 
@@ -211,7 +211,7 @@ async fn repository(State(ui): State<Ui>, Query(q): Query<RepoQuery>) -> Respons
     let mut timing = Timing::start();
     let repo = match repository_name(&q.name) {
         Ok(r) => r,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if let Some(r) = refused(&ui, &repo) {
         return r;
@@ -245,7 +245,7 @@ async fn lineage(State(ui): State<Ui>, Query(q): Query<LineageQuery>) -> Respons
     let mut timing = Timing::start();
     let repo = match repository_name(&q.repo) {
         Ok(r) => r,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if let Some(r) = refused(&ui, &repo) {
         return r;

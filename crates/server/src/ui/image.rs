@@ -108,7 +108,11 @@ pub fn render(view: &ImageView) -> String {
     let mut body = String::with_capacity(8192);
     body.push_str("<section aria-labelledby=\"h-status\"><h2 id=\"h-status\">Status</h2>\n<p class=\"verdict\">");
     layout::state_badge(&mut body, s.state);
-    let _ = writeln!(body, " {}</p>", Esc(&words::Facts::of(s).summary()));
+    let summary = words::Facts::of(s).summary();
+    if summary != s.state.as_str() {
+        let _ = write!(body, " {}", Esc(&summary));
+    }
+    body.push_str("</p>\n");
     body.push_str("<dl class=\"facts\">");
     let mut fact = |name: &str, value: &str| {
         let _ = write!(body, "<dt>{}</dt><dd>{}</dd>", Esc(name), Esc(value));
@@ -165,7 +169,7 @@ pub fn render(view: &ImageView) -> String {
     );
     let _ = writeln!(
         body,
-        "<details class=\"out\" id=\"status-json\"><summary>As JSON (<a href=\"{}\">download</a>)</summary><pre>{}</pre></details>",
+        "<details class=\"out\" id=\"status-json\"><summary>As JSON, as <code>lineage status --output json</code> prints it</summary><p><a href=\"{}\">Download the JSON</a></p><pre>{}</pre></details>",
         href("/ui/status.json", &[("ref", &view.reference)]),
         Esc(&json)
     );
@@ -251,7 +255,7 @@ fn records(out: &mut String, records: &[RecordView]) {
             Esc(&when(rec.end_of_life)),
             Esc(&rec.reason.as_ref().map_or_else(dash, ToString::to_string)),
             Esc(rec.successor.as_deref().unwrap_or("-")),
-            Esc(&rec.dialect.name()),
+            Esc(rec.dialect.name()),
             Esc(r.signed_by.as_deref().unwrap_or("-")),
             Esc(rec.digest.short()),
         );

@@ -130,9 +130,9 @@ pub fn image_link(reference: &str) -> String {
 
 /// A command people copy: the text, and a button that copies it (the script's).
 pub fn command(out: &mut String, id: &str, label: &str, text: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<div class=\"cmd\"><p id=\"{id}-label\">{}</p><pre><code id=\"{id}\">{}</code></pre><button type=\"button\" class=\"copy\" data-copy=\"{id}\" aria-describedby=\"{id}-label\">Copy</button></div>\n",
+        "<div class=\"cmd\"><p id=\"{id}-label\">{}</p><pre><code id=\"{id}\">{}</code></pre><button type=\"button\" class=\"copy\" data-copy=\"{id}\" aria-describedby=\"{id}-label\">Copy</button></div>",
         Esc(label),
         Esc(text)
     );

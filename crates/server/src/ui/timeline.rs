@@ -175,9 +175,11 @@ fn revision(out: &mut String, r: &RevisionView) {
         layout::time(out, t, &words::date(t));
         out.push_str("</span>");
     }
-    out.push_str("</div>\n<p class=\"summary\">");
-    let _ = write!(out, "{}", Esc(&r.summary));
-    out.push_str("</p>\n");
+    out.push_str("</div>\n");
+    // The verdict in words, unless it only repeats the badge (`supported`).
+    if r.summary != r.state.as_str() {
+        let _ = writeln!(out, "<p class=\"summary\">{}</p>", Esc(&r.summary));
+    }
     let marks = r.end_of_life.is_some() || r.end_of_support.is_some() || !r.markers.is_empty();
     if marks {
         out.push_str("<ul class=\"marks\">");
@@ -202,9 +204,9 @@ fn revision(out: &mut String, r: &RevisionView) {
         out.push_str("</ul>\n");
     }
     if let Some(s) = &r.successor {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p class=\"successor\"><span aria-hidden=\"true\">→</span> replaced by <a href=\"{}\">{}</a></p>\n",
+            "<p class=\"successor\"><span aria-hidden=\"true\">→</span> replaced by <a href=\"{}\">{}</a></p>",
             layout::image_link(&s.reference),
             Esc(&s.label)
         );
