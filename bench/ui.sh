@@ -18,6 +18,7 @@
 #   chromium  `node scripts/ui-browser.mjs paint URL ROUNDS`: first paint and first
 #             contentful paint of the same page, each in a fresh browser context
 #             (LINEAGE_TEST_NODE_MODULES as scripts/test.sh sets it)
+# LINEAGE_BIN=PATH uses that lineage binary instead of building the release one.
 # Progress goes to stderr; the report (markdown) to stdout.
 # Needs: cargo, curl, node, chromium, awk, sort, GNU tar, gzip, sha256sum, python3.
 set -euo pipefail
@@ -79,9 +80,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "building lineage (release)"
-(cd "$root" && cargo build --release -p lineage-cli) >&2
-lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
+if [ -n "${LINEAGE_BIN:-}" ]; then
+  lineage=$LINEAGE_BIN
+else
+  say "building lineage (release)"
+  (cd "$root" && cargo build --release -p lineage-cli) >&2
+  lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
+fi
 [ -x "$lineage" ] || die "no binary at $lineage after the build"
 
 start_server() {

@@ -292,3 +292,52 @@ fn serve_with_htpasswd_guards_the_dashboard() {
         assert_eq!(code, 200, "{path}: {body}");
     }
 }
+
+/// Search on `lineage serve`: a digest alone finds its image in the server's repositories, a
+/// reference without its registry opens the image page, part of a name lists the
+/// repository, and a repository name opens the repository page.
+#[test]
+fn search_by_digest_reference_and_name() {
+    if !require_tools("search_by_digest_reference_and_name", &["curl"]) {
+        return;
+    }
+    let s = Scratch::new();
+    let server = Serve::start(&s.join("root"), &[]);
+    let repo = server.reference("flasksample", "");
+    let sc = scenario(&s, &repo);
+    let base = format!("http://{}/ui/search?q=", server.host);
+
+    let (code, html) = get(&format!("{base}{}", sc.eol_digest.replace(':', "%3A")), &[]);
+    assert_eq!(code, 200, "{html}");
+    let link = format!(
+        "/ui/image?ref={}",
+        sc.eol_by_digest
+            .replace(':', "%3A")
+            .replace('/', "%2F")
+            .replace('@', "%40")
+    );
+    assert!(html.contains(&link), "{link} in {html}");
+
+    let (code, _) = get(&format!("{base}flasksample%3A1.0-20230707"), &[]);
+    assert_eq!(code, 303, "a reference opens its image page");
+    let (code, headers) = get(&format!("{base}flasksample%3A1.0-20230707"), &["-I"]);
+    assert_eq!(code, 303);
+    assert!(
+        headers.contains(&format!(
+            "location: /ui/image?ref={}",
+            sc.eol.replace(':', "%3A").replace('/', "%2F")
+        )),
+        "{headers}"
+    );
+
+    let (code, html) = get(&format!("{base}flask"), &[]);
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains(&format!(">{repo}</a>")), "{html}");
+
+    let (code, html) = get(&format!("{base}nothing-here"), &[]);
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("Nothing here matches nothing-here."),
+        "{html}"
+    );
+}
