@@ -2,10 +2,12 @@
 # ui.sh - the web dashboard (issue 20) on a lineage of many revisions: the server's
 # render time of the timeline page and the first paint in headless Chromium.
 #
-# Usage: bench/ui.sh [-w DIR] [-r REVISIONS] [-n ROUNDS]
+# Usage: bench/ui.sh [-w DIR] [-r REVISIONS] [-n ROUNDS] [-R ROOT]
 #   -w DIR        work directory, kept afterwards (default: a temporary one, removed)
 #   -r REVISIONS  revisions in the lineage (default 1000)
 #   -n ROUNDS     timed rounds (default 5); the report gives each and the median
+#   -R ROOT       serve this root of an earlier run (its DIR/root) instead of releasing
+#                 the revisions again (it must hold app with REVISIONS revisions)
 #
 # One `lineage serve --root DIR/root --addr 127.0.0.1:0` (release build) holds HOST/app,
 # lineage 1.0 of REVISIONS revisions released one after the other with `lineage release`
@@ -26,13 +28,15 @@ set -euo pipefail
 prog=ui
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 revisions=1000
 rounds=5
 work=""
-while getopts ":w:r:n:h" opt; do
+reuse=""
+while getopts ":w:r:n:R:h" opt; do
   case "$opt" in
+    R) reuse=$OPTARG ;;
     w) work=$OPTARG ;;
     r) revisions=$OPTARG ;;
     n) rounds=$OPTARG ;;
@@ -89,8 +93,10 @@ else
 fi
 [ -x "$lineage" ] || die "no binary at $lineage after the build"
 
+serve_root="$work/root"
+[ -z "$reuse" ] || serve_root=$(cd "$reuse" && pwd)
 start_server() {
-  "$lineage" serve --root "$work/root" --addr 127.0.0.1:0 2> "$work/serve.log" &
+  "$lineage" serve --root "$serve_root" --addr 127.0.0.1:0 2> "$work/serve.log" &
   server_pid=$!
   host=""
   for _ in $(seq 1 100); do
@@ -102,16 +108,17 @@ start_server() {
   [ -n "$host" ] || die "lineage serve did not print its address"
 }
 start_server
-say "lineage serve on $host; releasing $revisions revisions"
-
-"$root/scripts/make-image.sh" -t v1 -s bench-ui "$work/layout" > /dev/null
-started=$(date +%s)
-for i in $(seq 1 "$revisions"); do
-  created=$(date -u -d "2020-01-01T00:00:00Z + $i hours" +%Y-%m-%dT%H:%M:%SZ)
-  "$lineage" -q release "oci:$work/layout:v1" "$host/app" --version 1.0 \
-    --revision "$(printf 'r%04d' "$i")" --created "$created" > /dev/null
-  [ $((i % 100)) -ne 0 ] || say "$i revisions ($(($(date +%s) - started)) s)"
-done
+if [ -z "$reuse" ]; then
+  say "lineage serve on $host; releasing $revisions revisions"
+  "$root/scripts/make-image.sh" -t v1 -s bench-ui "$work/layout" > /dev/null
+  started=$(date +%s)
+  for i in $(seq 1 "$revisions"); do
+    created=$(date -u -d "2020-01-01T00:00:00Z + $i hours" +%Y-%m-%dT%H:%M:%SZ)
+    "$lineage" -q release "oci:$work/layout:v1" "$host/app" --version 1.0 \
+      --revision "$(printf 'r%04d' "$i")" --created "$created" > /dev/null
+    [ $((i % 100)) -ne 0 ] || say "$i revisions ($(($(date +%s) - started)) s)"
+  done
+fi
 
 # A fresh server: nothing cached, so the first round is cold.
 kill -TERM "$server_pid"; wait "$server_pid" 2> /dev/null || true
