@@ -9,7 +9,8 @@
 #
 # Steps:
 #   1. install the interop tools if missing (skopeo, umoci, buildah,
-#      docker-registry, apache2-utils, curl, python3-venv) with apt-get; needs root
+#      docker-registry, apache2-utils, curl, python3-venv, and for the dashboard's
+#      browser test chromium, nodejs and npm) with apt-get; needs root
 #   2. start throw-away registries on free loopback ports, in parallel; all are
 #      stopped on exit:
 #        LINEAGE_TEST_REGISTRY=127.0.0.1:PORT           docker-registry, deletes on
@@ -27,6 +28,9 @@
 #        LINEAGE_TEST_OCI_CONFORMANCE  the official OCI conformance suite
 #        LINEAGE_TEST_OPA    Open Policy Agent 1.22.4
 #        LINEAGE_TEST_TOXIPROXY  toxiproxy-server 2.12.0 (TCP faults)
+#      and installs the browser test's Node packages with npm into a cache
+#      (~/.cache/lineage-test/node):
+#        LINEAGE_TEST_NODE_MODULES  playwright-core 1.65.2 and axe-core 4.14.1
 #   3. cargo fmt --all -- --check; cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo nextest run --workspace ARGS, then cargo test --workspace --doc
 #      (or cargo test --workspace ARGS without nextest)
@@ -49,7 +53,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-lint) lint=false ;;
-    -h | --help) sed -n '4,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '4,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) args+=("$@"); break ;;
     *) args+=("$1") ;;
   esac
@@ -61,7 +65,8 @@ in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; }
 # --- 1. tools ---------------------------------------------------------------
 # command on PATH -> Debian package that provides it
 tools=(skopeo:skopeo umoci:umoci buildah:buildah docker-registry:docker-registry
-  htpasswd:apache2-utils curl:curl python3:python3 openssl:openssl)
+  htpasswd:apache2-utils curl:curl python3:python3 openssl:openssl
+  chromium:chromium node:nodejs npm:npm)
 missing_pkgs=()
 missing_cmds=()
 for pair in "${tools[@]}"; do
@@ -327,6 +332,30 @@ if command -v python3 > /dev/null; then
   else
     missing_registry "cannot install oras-py and jmespath from PyPI; their tests will be skipped"
   fi
+fi
+
+# The dashboard's browser test (crates/cli/tests/it/ui.rs) drives Debian's chromium from
+# scripts/ui-browser.mjs with playwright-core, and checks pages with axe-core: both pinned,
+# installed with npm into a cache, reinstalled only when the pins change.
+node_dir="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/node"
+node_pkgs=(playwright-core@1.65.2 axe-core@4.14.1)
+unset LINEAGE_TEST_NODE_MODULES
+if command -v npm > /dev/null; then
+  if [ "$(cat "$node_dir/.pins" 2> /dev/null)" != "${node_pkgs[*]}" ]; then
+    step "installing ${node_pkgs[*]} with npm into $node_dir"
+    rm -rf "$node_dir" && mkdir -p "$node_dir" && echo '{"private": true}' > "$node_dir/package.json"
+    if npm install --prefix "$node_dir" --no-audit --no-fund --save-exact "${node_pkgs[@]}" >&2; then
+      echo "${node_pkgs[*]}" > "$node_dir/.pins"
+    fi
+  fi
+  if [ -f "$node_dir/.pins" ]; then
+    export LINEAGE_TEST_NODE_MODULES="$node_dir/node_modules"
+    say "LINEAGE_TEST_NODE_MODULES=$LINEAGE_TEST_NODE_MODULES (${node_pkgs[*]})"
+  else
+    missing_registry "cannot install ${node_pkgs[*]} with npm; the browser test will be skipped"
+  fi
+else
+  missing_registry "npm is missing; the browser test will be skipped"
 fi
 
 # --- 3. lint ----------------------------------------------------------------

@@ -20,7 +20,9 @@
 //! - `once_map`: the generic single-flight cache the caching source is made of;
 //! - [`Lookup`]: the batch lookup, the same pipeline over cached facts (the policy routes,
 //!   admission, report, audit, update), and [`Lookup::follow_successors`], which follows a
-//!   successor chain to the image to move to;
+//!   successor chain to the image to move to, and what a browsing client reads besides a
+//!   status ([`Lookup::revisions`], [`Lookup::image`]: a lineage's revisions, an image's
+//!   referrers);
 //! - [`release`]: the release flow, which refuses what would damage a lineage;
 //! - [`verdict`]: what a status means for its consumers: the admission policy (mode, grace
 //!   period, fail open or closed) and the words of a verdict every consumer prints;
@@ -77,7 +79,9 @@ pub mod write;
 
 pub use engine::{Engine, EngineError, Written};
 pub use error::LifecycleError;
-pub use lookup::{Lookup, LookupError, LookupMetrics, LookupOptions, StoreOpener};
+pub use lookup::{
+    ImageFacts, Lookup, LookupError, LookupMetrics, LookupOptions, Revision, StoreOpener, lineages,
+};
 pub use manifest_fallback::ManifestLifecycle;
 pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};
 pub use record::{Record, Records, effective};

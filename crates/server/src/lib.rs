@@ -1,5 +1,6 @@
 //! `lineage serve`: a complete OCI distribution v1.1 registry with the referrers API, and the
-//! server that lineage's later services (lookup API, admission webhook) join.
+//! server that lineage's later services (lookup API, admission webhook, the web dashboard
+//! [`ui`]) join.
 //!
 //! [`app`] builds the axum router from shared state, so tests drive it without a socket;
 //! [`serve`] binds, prints where it listens, and runs until SIGTERM or Ctrl-C, under the
@@ -10,6 +11,7 @@ pub mod auth;
 mod connection;
 pub mod policy;
 pub mod registry;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,8 +88,9 @@ pub enum ServeError {
     Run(#[source] std::io::Error),
 }
 
-/// The whole application: registry routes, optional basic auth, the policy routes when
-/// given (behind the same auth, as `admission_without_auth` allows), the access log.
+/// The whole application: registry routes, optional basic auth, the policy routes and the
+/// dashboard when given (behind the same auth, as `admission_without_auth` allows), the
+/// access log.
 pub fn app(
     registry: Arc<Registry>,
     auth: Option<Arc<auth::Htpasswd>>,
@@ -102,6 +105,7 @@ pub fn app(
         ));
     }
     if let Some(p) = policy_routes {
+        router = router.merge(ui::router(p.clone(), auth.clone()));
         let access = policy::routes::Access {
             htpasswd: auth,
             admission_without_auth,
@@ -111,8 +115,8 @@ pub fn app(
     router.layer(axum::middleware::from_fn(access::log))
 }
 
-/// Run the policy routes alone (`lineage webhook`) on `addr`, with TLS when given, until
-/// SIGTERM or Ctrl-C.
+/// Run the policy routes and the dashboard alone (`lineage webhook`) on `addr`, with TLS
+/// when given, until SIGTERM or Ctrl-C.
 pub async fn serve_policy(
     state: Arc<policy::routes::PolicyState>,
     addr: SocketAddr,
@@ -120,7 +124,11 @@ pub async fn serve_policy(
     limits: ConnectionLimits,
     on_listen: impl FnOnce(SocketAddr, bool),
 ) -> Result<(), ServeError> {
-    let app = policy::routes::router(state, policy::routes::Access::default())
+    let app = ui::router(state.clone(), None)
+        .merge(policy::routes::router(
+            state,
+            policy::routes::Access::default(),
+        ))
         .layer(axum::middleware::from_fn(access::log));
     let (listener, local) = bind(addr)?;
     run(app, listener, local, tls, limits, on_listen).await

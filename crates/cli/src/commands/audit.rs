@@ -12,8 +12,7 @@ use std::io::{IsTerminal as _, Read as _};
 
 use anyhow::Context as _;
 use lineage_integrations::audit;
-use lineage_lifecycle::{Namespace, State};
-use lineage_oci::quantity::plural;
+use lineage_lifecycle::Namespace;
 
 use crate::args::{AuditArgs, AuditOutput};
 use crate::error::{Exit, exit_code};
@@ -79,22 +78,7 @@ pub async fn run(
             ));
         }
     }
-    let uses: usize = rows.iter().map(|r| r.uses.len()).sum();
-    let mut counts = Vec::new();
-    for state in State::ALL {
-        let n = rows.iter().filter(|r| r.state == state).count();
-        if n > 0 {
-            counts.push(format!("{n} {state}"));
-        }
-    }
-    note!(
-        printer,
-        "{} in {}{}{}",
-        plural(rows.len() as u64, "distinct image"),
-        plural(uses as u64, "use"),
-        if counts.is_empty() { "" } else { ": " },
-        counts.join(", ")
-    );
+    note!(printer, "{}", audit::summary(&rows));
 
     if let Some(limit) = a.fail_on
         && audit::fails(&rows, limit)

@@ -18,4 +18,5 @@ mod report;
 mod richer_lifecycle;
 mod robustness;
 mod serve;
+mod ui;
 mod update;

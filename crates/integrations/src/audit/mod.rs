@@ -36,7 +36,7 @@ pub mod render;
 
 pub use fleet::{Image, Row, fails, group, rows, severity};
 pub use input::{Format, InputError, Place, Use, detect, read};
-pub use render::{json, markdown, table, where_used};
+pub use render::{json, markdown, summary, table, where_used};
 
 /// The distinct images used in `text`: [`read`], then [`group`].
 pub fn images(text: &str) -> Result<Vec<Image>, InputError> {

@@ -35,7 +35,7 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 
 /// The successor to pull ([`words::successor_name`]: its reference, else its digest), else
 /// `-`.
-fn successor(row: &Row) -> String {
+pub fn successor(row: &Row) -> String {
     row.successor
         .as_ref()
         .and_then(words::successor_name)
@@ -44,7 +44,7 @@ fn successor(row: &Row) -> String {
 
 /// The image as written, with the short digest that runs when the spelling names none (two
 /// rows may share a spelling: pods started on either side of a release).
-fn image(row: &Row) -> String {
+pub fn image(row: &Row) -> String {
     match &row.digest {
         Some(d) if !row.image.contains('@') && row.reference.contains('@') => {
             format!("{} ({})", row.image, d.short())
@@ -120,6 +120,27 @@ pub fn markdown(rows: &[Row]) -> String {
         }
     }
     out
+}
+
+/// The audit in one line: `N distinct images in M uses: 1 end-of-life, 2 supported`.
+pub fn summary(rows: &[Row]) -> String {
+    use lineage_lifecycle::State;
+    use lineage_oci::quantity::plural;
+    let uses: usize = rows.iter().map(|r| r.uses.len()).sum();
+    let counts: Vec<String> = State::ALL
+        .into_iter()
+        .filter_map(|state| {
+            let n = rows.iter().filter(|r| r.state == state).count();
+            (n > 0).then(|| format!("{n} {state}"))
+        })
+        .collect();
+    format!(
+        "{} in {}{}{}",
+        plural(rows.len() as u64, "distinct image"),
+        plural(uses as u64, "use"),
+        if counts.is_empty() { "" } else { ": " },
+        counts.join(", ")
+    )
 }
 
 /// The rows as pretty JSON: an array of [`Row`]s.

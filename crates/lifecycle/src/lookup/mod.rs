@@ -41,6 +41,9 @@ use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::once_map::OnceMap;
 use crate::status::{RollingTagInfo, Status};
 
+mod browse;
+pub use browse::{ImageFacts, Revision, lineages};
+
 /// Opens the store holding an image's repository (a registry client, or a layout), for
 /// [`Lookup`]. Called at most once per (registry, repository) while the store stays cached.
 #[async_trait]

@@ -521,3 +521,5 @@ async fn tiny_caches_stay_bounded_and_correct() {
     assert!(l.inner.facts.tags.len() <= 1);
     assert!(l.inner.facts.referrers.len() <= 1);
 }
+
+mod browse;

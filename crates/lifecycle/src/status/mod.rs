@@ -5,7 +5,7 @@
 //! and gets a [`Status`] that serialises to the JSON of `lineage status --output json`. The
 //! engine gathers them through its fact source and decides over them borrowed
 //! (`Engine::status_from`). What a status is lives in `types.rs`, the decision in
-//! `decide.rs`.
+//! `decide.rs`, the table people read ([`table`](fn@table)) in `table.rs`.
 //!
 //! The rules, in order:
 //! 1. End-of-life comes from the effective record ([`crate::record::effective`]); only when
@@ -27,10 +27,12 @@
 
 mod decide;
 pub mod milestones;
+mod table;
 mod types;
 
 pub use decide::decide;
 pub(crate) use decide::{Facts, decide_from};
+pub use table::table;
 pub use types::{RollingTagInfo, Source, State, Status, StatusInput, Successor, UnknownState};
 
 #[cfg(test)]

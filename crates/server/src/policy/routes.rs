@@ -43,7 +43,7 @@ const FOLLOW_BUDGET: std::time::Duration = std::time::Duration::from_millis(500)
 /// What the policy routes share.
 #[derive(Debug)]
 pub struct PolicyState {
-    /// The cached lookup.
+    /// The cached lookup (the dashboard's too).
     pub(crate) lookup: Lookup,
     /// How admission requests are decided.
     pub admission: AdmissionSettings,

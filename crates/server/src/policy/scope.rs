@@ -91,6 +91,9 @@ pub struct Scope {
 
 struct Own {
     names: BTreeSet<String>,
+    /// The name its images are shown under: the first `--registry-name`, else the address
+    /// it listens on (`localhost:PORT` when it listens on every address).
+    primary: String,
     registry: Arc<Registry>,
 }
 
@@ -181,7 +184,22 @@ impl Scope {
         let mut names = local_names(addr);
         names.extend(self.names.iter().cloned());
         tracing::info!(names = ?names, lookup_registries = ?self.lookup, "the policy routes answer for these registries");
-        let _ = self.own.set(Own { names, registry });
+        let primary = match self.names.first() {
+            Some(n) => n.clone(),
+            None if addr.ip().is_unspecified() => format!("localhost:{}", addr.port()),
+            None => addr.to_string(),
+        };
+        let _ = self.own.set(Own {
+            names,
+            primary,
+            registry,
+        });
+    }
+
+    /// `lineage serve`'s own registry and the name its images are shown under, once it
+    /// listens; `None` on `lineage webhook`.
+    pub(crate) fn own(&self) -> Option<(&str, &Arc<Registry>)> {
+        self.own.get().map(|o| (o.primary.as_str(), &o.registry))
     }
 
     /// Where images of `registry` (a reference's registry, `HOST[:PORT]`) are read from, or
