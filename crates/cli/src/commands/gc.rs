@@ -37,6 +37,8 @@ struct Report {
     totals: Totals,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<String>,
+    /// Registry requests sent, every try counted.
+    requests: u64,
 }
 
 /// How many findings ended each way.
@@ -177,7 +179,9 @@ pub async fn run(
         totals: Totals::of(&repositories),
         repositories,
         stopped: stopped.as_ref().map(|e| format!("{e:#}")),
+        requests: client.attempts(),
     };
+    note!(printer, "gc: {} registry requests", report.requests);
     match a.output {
         Output::Json => {
             crate::output::json(&report)?;
@@ -377,6 +381,7 @@ mod tests {
                 kept: 2,
             },
             stopped: None,
+            requests: 0,
         };
         insta::assert_snapshot!(text(&report));
         let json = serde_json::to_value(&report).unwrap();

@@ -553,3 +553,50 @@ fn gc_migrates_redundant_referrers_tags_on_serve() {
         "the API still lists the referrer: {tree}"
     );
 }
+
+/// An orphaned tree of `leaves` referrers (no tag in the repository), removed by `lineage gc
+/// REPO --apply`; returns the registry requests gc reports it sent.
+fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
+    let repo = unique_repo("gc-cost");
+    let gone = push(ctx, reg, &repo, "v1");
+    for i in 0..leaves {
+        attach(
+            ctx,
+            &reg.reference(&repo, ":v1"),
+            "application/x.orphan",
+            &["--annotation", &format!("n={i}")],
+        );
+    }
+    delete_elsewhere(reg, &repo, &gone);
+    let report = gc_json(ctx, &[&reg.reference(&repo, ""), "--apply"]);
+    assert_eq!(
+        report["totals"]["removed"],
+        leaves + 1,
+        "every referrer and the referrers tag: {report:#}"
+    );
+    report["requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+}
+
+/// The cost of `--apply` on distribution 2.8: each more orphaned referrer costs one request,
+/// its DELETE. The subject is checked to be still gone once per level of the tree, right
+/// before that level's deletes, not once per delete.
+#[test]
+fn gc_apply_costs_one_request_per_orphan() {
+    let test = "gc_apply_costs_one_request_per_orphan";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
+        return;
+    };
+    if !require_tools(test, &["skopeo"]) {
+        return;
+    }
+    let ctx = Ctx::new();
+    let two = requests_to_remove(&ctx, &reg, 2);
+    let eight = requests_to_remove(&ctx, &reg, 8);
+    assert_eq!(
+        eight - two,
+        6,
+        "six more orphans, six more requests ({two} for 2, {eight} for 8)"
+    );
+}
