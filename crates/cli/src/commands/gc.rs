@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::output::Printer;
+use anyhow::Context as _;
 use lineage_lifecycle::Namespace;
 use lineage_lifecycle::gc::{CompactOptions, RecordAction, RecordFinding, compact};
 use lineage_oci::ImageRef;
-use lineage_registry_client::RegistryStore;
 use lineage_registry_client::gc::{GcEvent, GcOptions, RepositoryReport, run as gc_run};
+use lineage_registry_client::{RegistryClient, RegistryStore};
 use serde::Serialize;
 
 use crate::args::{GcArgs, Output};
@@ -74,14 +75,43 @@ impl Totals {
     }
 }
 
+/// A target as given, with its scheme taken off: `http://` asks for plain HTTP to its host.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    /// `host[:port]` or `host[:port]/repository`.
+    name: String,
+    /// Whether `http://` was given.
+    plain_http: bool,
+}
+
+/// Split the scheme off `target`: `http://` and `https://` are allowed in front of a
+/// registry or a repository.
+fn target(target: &str) -> anyhow::Result<Target> {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Ok(Target {
+            name: target.to_string(),
+            plain_http: false,
+        });
+    };
+    let host = rest.split('/').next().unwrap_or(rest);
+    let registry = crate::args::value::registry(&format!("{scheme}://{host}"))
+        .map_err(|e| UsageError(anyhow::anyhow!("`{target}`: {e}")))?;
+    Ok(Target {
+        name: rest.trim_end_matches('/').to_string(),
+        plain_http: registry.plain_http,
+    })
+}
+
 /// The repositories a target names: `host[:port]` is a registry (its catalog), anything with
 /// a `/` a repository, named without tag or digest.
-async fn repositories(opener: &Opener, target: &str) -> anyhow::Result<Vec<(String, String)>> {
-    if !target.contains('/') || target.contains("://") {
+async fn repositories(
+    client: &RegistryClient,
+    target: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if !target.contains('/') {
         let host = crate::args::value::registry(target)
             .map_err(|e| UsageError(anyhow::anyhow!("`{target}`: {e}")))?
             .host;
-        let client = opener.client().await?;
         let repos = client.catalog(&host).await.map_err(|e| {
             anyhow::Error::new(Hinted {
                 error: anyhow::Error::new(e)
@@ -120,11 +150,25 @@ pub async fn run(
         ))
         .into());
     }
-    let mut targets = Vec::new();
-    for t in &a.targets {
-        targets.extend(repositories(opener, t).await?);
+    let given = a
+        .targets
+        .iter()
+        .map(|t| target(t))
+        .collect::<anyhow::Result<Vec<Target>>>()?;
+    // `http://HOST…` speaks plain HTTP to that host, whatever else the flags say.
+    let mut client_options = opener.client_options()?;
+    for t in given.iter().filter(|t| t.plain_http) {
+        let host = t.name.split('/').next().unwrap_or(&t.name).to_string();
+        if !client_options.plain_http_hosts.contains(&host) {
+            client_options.plain_http_hosts.push(host);
+        }
     }
-    let client = opener.client().await?;
+    let client =
+        RegistryClient::new(client_options).context("cannot set up the registry client")?;
+    let mut targets = Vec::new();
+    for t in &given {
+        targets.extend(repositories(&client, &t.name).await?);
+    }
     let created_before = a
         .older_than
         .and_then(|d| chrono::Duration::from_std(d).ok())
@@ -322,6 +366,24 @@ mod tests {
 
     fn d(seed: &str) -> Digest {
         Digest::sha256(seed.as_bytes())
+    }
+
+    #[test]
+    fn a_scheme_in_front_of_a_target() {
+        let t = |s: &str| target(s).map(|t| (t.name, t.plain_http)).ok();
+        assert_eq!(t("localhost:5000"), Some(("localhost:5000".into(), false)));
+        assert_eq!(t("http://host:5000"), Some(("host:5000".into(), true)));
+        assert_eq!(t("http://host:5000/"), Some(("host:5000".into(), true)));
+        assert_eq!(
+            t("http://host:5000/team/app"),
+            Some(("host:5000/team/app".into(), true))
+        );
+        assert_eq!(
+            t("https://ghcr.io/o/r"),
+            Some(("ghcr.io/o/r".into(), false))
+        );
+        assert_eq!(t("ftp://host/app"), None);
+        assert_eq!(t("http:///app"), None);
     }
 
     #[test]

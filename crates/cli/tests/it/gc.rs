@@ -600,3 +600,55 @@ fn gc_apply_costs_one_request_per_orphan() {
         "six more orphans, six more requests ({two} for 2, {eight} for 8)"
     );
 }
+
+/// A local address other than loopback, where the machine has one: a registry reached there
+/// gets no automatic fallback to plain HTTP.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing; it only picks the local address of the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// `lineage gc http://HOST…` speaks plain HTTP to HOST: the registry (its catalog) and a
+/// repository, on an address where nothing falls back to HTTP by itself.
+#[test]
+fn gc_speaks_plain_http_to_an_http_target() {
+    let test = "gc_speaks_plain_http_to_an_http_target";
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("{test}: skipped: no address other than loopback on this machine");
+        return;
+    };
+    let ctx = Ctx::new();
+    let root = ctx.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let serve = Serve::start_command(
+        "serve",
+        &[
+            "--addr",
+            "0.0.0.0:0",
+            "--root",
+            root.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    let port = serve
+        .host
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("a port");
+    let local = TestRegistry {
+        host: format!("127.0.0.1:{port}"),
+        creds: None,
+    };
+    push(&ctx, &local, "app", "v1");
+    let host = format!("{ip}:{port}");
+    for target in [format!("http://{host}"), format!("http://{host}/app")] {
+        let report = gc_json(&ctx, &[&target]);
+        assert_eq!(
+            report["repositories"][0]["repository"],
+            format!("{host}/app").as_str(),
+            "{target}: {report:#}"
+        );
+    }
+}
