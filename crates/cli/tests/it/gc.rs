@@ -652,3 +652,57 @@ fn gc_speaks_plain_http_to_an_http_target() {
         );
     }
 }
+
+/// The report for people, of a dry run and of `--apply`: an orphaned referrers tag with two
+/// referrers, a stale entry of a live tag, and a lifecycle record that repeats the one
+/// before it (removed with `--compact-records`).
+#[test]
+fn gc_text_report_snapshots() {
+    let test = "gc_text_report_snapshots";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
+        return;
+    };
+    if !require_tools(test, &["skopeo"]) {
+        return;
+    }
+    let ctx = Ctx::new();
+    let repo = unique_repo("gc-text");
+    let gone = push(&ctx, &reg, &repo, "gone");
+    push(&ctx, &reg, &repo, "live");
+    // Two referrers alike but for an annotation lineage does not print: the same line twice.
+    for i in 0..2 {
+        attach(
+            &ctx,
+            &reg.reference(&repo, ":gone"),
+            "application/x.orphan",
+            &["--annotation", &format!("n={i}")],
+        );
+    }
+    delete_elsewhere(&reg, &repo, &gone);
+    let live = reg.reference(&repo, ":live");
+    for day in 1..=3 {
+        attach(
+            &ctx,
+            &live,
+            "application/vnd.lineage.image.lifecycle.metadata",
+            &[
+                "--annotation",
+                &format!("org.opencontainers.image.created=2024-01-0{day}T00:00:00Z"),
+                "--annotation",
+                "vnd.lineage.image.end-of-life=2024-02-01T00:00:00Z",
+            ],
+        );
+    }
+    let stale = attach(&ctx, &live, "application/x.stale", &[]);
+    delete_elsewhere(&reg, &repo, &stale);
+    let target = reg.reference(&repo, "");
+    let text = |args: &[&str]| {
+        let mut all = vec!["gc", target.as_str()];
+        all.extend_from_slice(args);
+        let r = ctx.ok(&all);
+        crate::support::snapshot::redacted(&r.stdout_text(), &reg.host).replace(&repo, "REPO")
+    };
+    insta::assert_snapshot!("gc-dry-run", text(&[]));
+    insta::assert_snapshot!("gc-apply", text(&["--apply", "--compact-records"]));
+    insta::assert_snapshot!("gc-after", text(&[]));
+}
