@@ -5,6 +5,10 @@ through the distribution API, and list and fetch everything live.
   gc.py fill HOST REPOS DEAD_PER_REPO LIVE_PER_REPO ORPHANS_PER_DEAD LIVE_REFERRERS
   gc.py live HOST STATE.json      (prints the sorted digests of every live referrer it fetched)
   gc.py gone HOST STATE.json      (prints how many orphans and orphaned tags still answer)
+  gc.py subjects STATE.json       (prints `REPO SUBJECT` of every live image, one a line)
+  gc.py attached HOST FILE        (FILE: `REPO SUBJECT DIGEST` lines; prints how many of those
+                                   referrers are not listed by their subject's referrers tag or
+                                   do not fetch and verify)
 """
 import hashlib
 import http.client
@@ -144,10 +148,40 @@ def gone(host, state):
     print(len(each_repo(host, state, work)))
 
 
+def subjects(state):
+    for s in state:
+        for sub in s["live"]:
+            print(s["repo"], sub["subject"])
+
+
+def attached(host, path):
+    """Referrers attached during the run: each listed by its subject's referrers tag, and
+    fetched and verified by digest."""
+    c = Conn(host)
+    listed, missing = {}, 0
+    for line in open(path):
+        repo, subject, d = line.split()
+        key = (repo, subject)
+        if key not in listed:
+            r, data = c.req("GET", f"/v2/{repo}/manifests/{subject.replace(':', '-')}",
+                            headers={"Accept": ACCEPT}, ok=None)
+            listed[key] = {e["digest"] for e in json.loads(data)["manifests"]} if r.status == 200 else set()
+        r, body = c.req("GET", f"/v2/{repo}/manifests/{d}", headers={"Accept": ACCEPT}, ok=None)
+        if d not in listed[key] or r.status != 200 or digest(body) != d:
+            missing += 1
+    print(missing)
+
+
 if __name__ == "__main__":
-    cmd, host = sys.argv[1], sys.argv[2]
+    cmd = sys.argv[1]
+    if cmd == "subjects":
+        subjects(json.load(open(sys.argv[2])))
+        sys.exit(0)
+    host = sys.argv[2]
     if cmd == "fill":
         fill(host, *map(int, sys.argv[3:8]))
+    elif cmd == "attached":
+        attached(host, sys.argv[3])
     else:
         state = json.load(open(sys.argv[3]))
         {"live": live, "gone": gone}[cmd](host, state)

@@ -126,7 +126,8 @@ pub enum Command {
     /// with the referrers only they name (recursively), entries naming deleted manifests,
     /// tags the referrers API makes redundant (--migrate removes them) and lifecycle records
     /// that repeat the one before them (--compact-records removes them). A manifest a tag
-    /// names is never deleted, and every delete is checked again right before it is made.
+    /// names is never deleted; right before each level of a tree's deletes the subject is
+    /// checked to be still gone, and right before an index is deleted it is checked unchanged.
     #[command(
         after_help = "Examples:\n  lineage gc registry.example.com/app\n  lineage gc localhost:5000 --apply --older-than 7d\n  lineage gc registry.example.com/app --protect --output json"
     )]
@@ -464,7 +465,7 @@ pub struct DeleteArgs {
 #[derive(Debug, Args)]
 pub struct GcArgs {
     /// A registry (`host[:port]`: every repository its catalog lists) or repositories
-    /// (`host/repo`).
+    /// (`host/repo`); `http://` in front speaks plain HTTP to that host.
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Remove what was found; without it nothing is deleted.

@@ -106,9 +106,11 @@ struct Inner {
     schemes: Mutex<Memo<String, &'static str>>,
     credentials: tokio::sync::Mutex<Memo<String, Option<Credential>>>,
     referrers: Mutex<Memo<(String, String), ReferrersSupport>>,
-    /// Registry host → when and why it could not be reached (a name that does not resolve, a
-    /// refused connection): it is not tried again for [`UNREACHABLE_FOR`], the rest of a
-    /// command's run; a long-running server tries again after that.
+    /// Host contacted (`host:port`, [`authority`]) → when and why it could not be reached (a
+    /// name that does not resolve, a refused connection): it is not tried again for
+    /// [`UNREACHABLE_FOR`], the rest of a command's run; a long-running server tries again
+    /// after that. Keyed by the host a connection was attempted to, which is not the
+    /// registry's when an upload location or a redirect points elsewhere.
     down: Mutex<Memo<String, (std::time::Instant, String)>>,
     /// Requests sent, each try counted ([`RegistryClient::attempts`]).
     attempts: AtomicU64,
@@ -152,6 +154,16 @@ fn is_unreachable(e: &reqwest::Error) -> bool {
         source = err.source();
     }
     false
+}
+
+/// The key of a host in the memo of unreachable hosts: `host:port`, the port the URL's
+/// scheme implies when it names none.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
 }
 
 /// The host to contact for a registry name: Docker Hub's API lives at `registry-1.docker.io`.
@@ -320,6 +332,9 @@ impl RegistryClient {
         mut req: Request,
     ) -> Result<Response, RegistryError> {
         let host = api_host(registry).to_string();
+        // A host known to be down is refused before anything else is done for the request
+        // (a credential helper, a token prefetch).
+        self.refuse_if_down(&req, &self.target_url(registry, &req.target)?)?;
         let cred = self.credential(registry).await?;
         let mut scopes = req.scope.token_scopes();
         if matches!(req.body, Body::Stream(..)) && self.inner.auth.bearer_realm(&host) {
@@ -332,28 +347,9 @@ impl RegistryClient {
         let mut attempt = 0u32;
         let mut fell_back = false;
         loop {
-            let url = match &req.target {
-                Target::Url(u) => u.clone(),
-                Target::Path(p) => {
-                    let base = self.base_url(registry)?;
-                    base.join(p).map_err(|e| RegistryError::Protocol {
-                        url: format!("{base}{p}"),
-                        message: e.to_string(),
-                    })?
-                }
-            };
+            let url = self.target_url(registry, &req.target)?;
             let shown = redact(&url);
-            if let Some(message) = self.down(&host) {
-                return Err(RegistryError::Transport {
-                    method: req.method.to_string(),
-                    url: shown,
-                    message: format!(
-                        "{message} (unreachable earlier in this run; not tried again)"
-                    ),
-                    retryable: false,
-                    source: None,
-                });
-            }
+            self.refuse_if_down(&req, &url)?;
             let mut builder = self
                 .inner
                 .http
@@ -435,8 +431,11 @@ impl RegistryClient {
                     if certificate {
                         message.push_str(" (the registry's certificate is not trusted: add its CA with `--ca-file`, or skip verification with `--insecure`)");
                     }
+                    // The host a connection was attempted to: after a redirect, not the
+                    // one asked.
                     if unreachable && let Ok(mut down) = self.inner.down.lock() {
-                        down.insert(host.clone(), (std::time::Instant::now(), message.clone()));
+                        let contacted = authority(e.url().unwrap_or(&url));
+                        down.insert(contacted, (std::time::Instant::now(), message.clone()));
                     }
                     return Err(RegistryError::Transport {
                         method: req.method.to_string(),
@@ -499,10 +498,38 @@ impl RegistryClient {
         }
     }
 
-    /// Why `host` is known to be unreachable in this run, when it is.
-    fn down(&self, host: &str) -> Option<String> {
+    /// The URL a request goes to first.
+    fn target_url(&self, registry: &str, target: &Target) -> Result<Url, RegistryError> {
+        match target {
+            Target::Url(u) => Ok(u.clone()),
+            Target::Path(p) => {
+                let base = self.base_url(registry)?;
+                base.join(p).map_err(|e| RegistryError::Protocol {
+                    url: format!("{base}{p}"),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Fail `req` at once when the host `url` names is known to be unreachable.
+    fn refuse_if_down(&self, req: &Request, url: &Url) -> Result<(), RegistryError> {
+        match self.down(&authority(url)) {
+            Some(message) => Err(RegistryError::Transport {
+                method: req.method.to_string(),
+                url: redact(url),
+                message: format!("{message} (unreachable earlier in this run; not tried again)"),
+                retryable: false,
+                source: None,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Why `authority` (`host:port`) is known to be unreachable in this run, when it is.
+    fn down(&self, authority: &str) -> Option<String> {
         let down = self.inner.down.lock().ok()?;
-        let (since, message) = down.get(host)?;
+        let (since, message) = down.get(authority)?;
         (since.elapsed() < UNREACHABLE_FOR).then(|| message.clone())
     }
 

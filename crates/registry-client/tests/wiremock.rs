@@ -1046,3 +1046,63 @@ async fn unreachable_registries_fail_fast_and_are_remembered() {
     c.ping(&host(&server)).await.unwrap_err();
     assert_eq!(c.attempts(), 3);
 }
+
+/// The memo of unreachable hosts is keyed by the host a connection was attempted to: an
+/// upload location on a host that refuses connections marks that host, not the registry,
+/// which keeps answering; and a later request to that host fails before it is sent.
+#[tokio::test]
+async fn an_unreachable_upload_host_is_remembered_not_the_registry() {
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/app/blobs/uploads/"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("location", format!("http://{refused}/upload/s1").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let s = store(&server, ClientOptions::default());
+    let data = Bytes::from_static(b"to an upload host that is down");
+    let desc = Descriptor::new(
+        media_type::OCI_LAYER_TAR,
+        Digest::sha256(&data),
+        data.len() as u64,
+    );
+    let put = || {
+        let stream = futures_util::stream::iter(vec![Ok(data.clone())]).boxed();
+        s.blob_put(&desc, stream)
+    };
+    let e = put().await.unwrap_err();
+    assert!(e.to_string().contains(&refused), "{e}");
+
+    let c = s.client();
+    c.ping(&host(&server))
+        .await
+        .expect("the registry itself answers; only the upload host is down");
+
+    let sent = |requests: &[Request]| requests.len() as u64;
+    let before = (
+        c.attempts(),
+        sent(&server.received_requests().await.unwrap()),
+    );
+    let again = put().await.unwrap_err();
+    let after = (
+        c.attempts(),
+        sent(&server.received_requests().await.unwrap()),
+    );
+    assert!(again.to_string().contains("not tried again"), "{again}");
+    assert_eq!(
+        after.0 - before.0,
+        after.1 - before.1,
+        "every request sent went to the registry; none to the host known to be down"
+    );
+}

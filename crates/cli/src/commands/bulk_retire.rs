@@ -170,17 +170,13 @@ pub async fn run(
             "`--untagged` needs a listing of untagged manifests, which the distribution API does not have (it lists tags only); lineage retires what tags name"
         )));
     }
-    let mut repositories = Vec::new();
-    for t in &a.targets {
-        repositories
-            .extend(super::targets::repositories(opener, t, "retire --filter REPO_REGEX").await?);
-    }
+    let (client, mut repositories) =
+        super::targets::resolve(opener, &a.targets, "retire --filter REPO_REGEX").await?;
     repositories.retain(|(_, repo)| repo_re.is_match(repo));
     repositories.dedup();
     let now = lineage_oci::time::now();
     let spec = retire_spec(&a, now);
     let engine = engine(namespace, a.dialect);
-    let client = opener.client().await?;
     let total = repositories.len();
     let done = AtomicUsize::new(0);
     let job = Job {

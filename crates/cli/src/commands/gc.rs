@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::output::Printer;
 use lineage_lifecycle::Namespace;
 use lineage_lifecycle::gc::{CompactOptions, RecordAction, RecordFinding, compact};
-use lineage_registry_client::RegistryStore;
 use lineage_registry_client::gc::{GcEvent, GcOptions, RepositoryReport, run as gc_run};
+use lineage_registry_client::RegistryStore;
 use serde::Serialize;
 
 use crate::args::{GcArgs, Output};
@@ -36,6 +36,8 @@ struct Report {
     totals: Totals,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<String>,
+    /// Registry requests sent, every try counted.
+    requests: u64,
 }
 
 /// How many findings ended each way.
@@ -87,11 +89,7 @@ pub async fn run(
         ))
         .into());
     }
-    let mut targets = Vec::new();
-    for t in &a.targets {
-        targets.extend(super::targets::repositories(opener, t, "gc").await?);
-    }
-    let client = opener.client().await?;
+    let (client, targets) = super::targets::resolve(opener, &a.targets, "gc").await?;
     let created_before = a
         .older_than
         .and_then(|d| chrono::Duration::from_std(d).ok())
@@ -146,7 +144,9 @@ pub async fn run(
         totals: Totals::of(&repositories),
         repositories,
         stopped: stopped.as_ref().map(|e| format!("{e:#}")),
+        requests: client.attempts(),
     };
+    note!(printer, "gc: {} registry requests", report.requests);
     match a.output {
         Output::Json => {
             crate::output::json(&report)?;
@@ -346,6 +346,7 @@ mod tests {
                 kept: 2,
             },
             stopped: None,
+            requests: 0,
         };
         insta::assert_snapshot!(text(&report));
         let json = serde_json::to_value(&report).unwrap();

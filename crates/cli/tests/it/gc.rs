@@ -553,3 +553,156 @@ fn gc_migrates_redundant_referrers_tags_on_serve() {
         "the API still lists the referrer: {tree}"
     );
 }
+
+/// An orphaned tree of `leaves` referrers (no tag in the repository), removed by `lineage gc
+/// REPO --apply`; returns the registry requests gc reports it sent.
+fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
+    let repo = unique_repo("gc-cost");
+    let gone = push(ctx, reg, &repo, "v1");
+    for i in 0..leaves {
+        attach(
+            ctx,
+            &reg.reference(&repo, ":v1"),
+            "application/x.orphan",
+            &["--annotation", &format!("n={i}")],
+        );
+    }
+    delete_elsewhere(reg, &repo, &gone);
+    let report = gc_json(ctx, &[&reg.reference(&repo, ""), "--apply"]);
+    assert_eq!(
+        report["totals"]["removed"],
+        leaves + 1,
+        "every referrer and the referrers tag: {report:#}"
+    );
+    report["requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+}
+
+/// The cost of `--apply` on distribution 2.8: each more orphaned referrer costs one request,
+/// its DELETE. The subject is checked to be still gone once per level of the tree, right
+/// before that level's deletes, not once per delete.
+#[test]
+fn gc_apply_costs_one_request_per_orphan() {
+    let test = "gc_apply_costs_one_request_per_orphan";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
+        return;
+    };
+    if !require_tools(test, &["skopeo"]) {
+        return;
+    }
+    let ctx = Ctx::new();
+    let two = requests_to_remove(&ctx, &reg, 2);
+    let eight = requests_to_remove(&ctx, &reg, 8);
+    assert_eq!(
+        eight - two,
+        6,
+        "six more orphans, six more requests ({two} for 2, {eight} for 8)"
+    );
+}
+
+/// A local address other than loopback, where the machine has one: a registry reached there
+/// gets no automatic fallback to plain HTTP.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing; it only picks the local address of the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// `lineage gc http://HOST…` speaks plain HTTP to HOST: the registry (its catalog) and a
+/// repository, on an address where nothing falls back to HTTP by itself.
+#[test]
+fn gc_speaks_plain_http_to_an_http_target() {
+    let test = "gc_speaks_plain_http_to_an_http_target";
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("{test}: skipped: no address other than loopback on this machine");
+        return;
+    };
+    let ctx = Ctx::new();
+    let root = ctx.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let serve = Serve::start_command(
+        "serve",
+        &[
+            "--addr",
+            "0.0.0.0:0",
+            "--root",
+            root.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    let port = serve
+        .host
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("a port");
+    let local = TestRegistry {
+        host: format!("127.0.0.1:{port}"),
+        creds: None,
+    };
+    push(&ctx, &local, "app", "v1");
+    let host = format!("{ip}:{port}");
+    for target in [format!("http://{host}"), format!("http://{host}/app")] {
+        let report = gc_json(&ctx, &[&target]);
+        assert_eq!(
+            report["repositories"][0]["repository"],
+            format!("{host}/app").as_str(),
+            "{target}: {report:#}"
+        );
+    }
+}
+
+/// The report for people, of a dry run and of `--apply`: an orphaned referrers tag with two
+/// referrers, a stale entry of a live tag, and a lifecycle record that repeats the one
+/// before it (removed with `--compact-records`).
+#[test]
+fn gc_text_report_snapshots() {
+    let test = "gc_text_report_snapshots";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
+        return;
+    };
+    if !require_tools(test, &["skopeo"]) {
+        return;
+    }
+    let ctx = Ctx::new();
+    let repo = unique_repo("gc-text");
+    let gone = push(&ctx, &reg, &repo, "gone");
+    push(&ctx, &reg, &repo, "live");
+    // Two referrers alike but for an annotation lineage does not print: the same line twice.
+    for i in 0..2 {
+        attach(
+            &ctx,
+            &reg.reference(&repo, ":gone"),
+            "application/x.orphan",
+            &["--annotation", &format!("n={i}")],
+        );
+    }
+    delete_elsewhere(&reg, &repo, &gone);
+    let live = reg.reference(&repo, ":live");
+    for day in 1..=3 {
+        attach(
+            &ctx,
+            &live,
+            "application/vnd.lineage.image.lifecycle.metadata",
+            &[
+                "--annotation",
+                &format!("org.opencontainers.image.created=2024-01-0{day}T00:00:00Z"),
+                "--annotation",
+                "vnd.lineage.image.end-of-life=2024-02-01T00:00:00Z",
+            ],
+        );
+    }
+    let stale = attach(&ctx, &live, "application/x.stale", &[]);
+    delete_elsewhere(&reg, &repo, &stale);
+    let target = reg.reference(&repo, "");
+    let text = |args: &[&str]| {
+        let mut all = vec!["gc", target.as_str()];
+        all.extend_from_slice(args);
+        let r = ctx.ok(&all);
+        crate::support::snapshot::redacted(&r.stdout_text(), &reg.host).replace(&repo, "REPO")
+    };
+    insta::assert_snapshot!("gc-dry-run", text(&[]));
+    insta::assert_snapshot!("gc-apply", text(&["--apply", "--compact-records"]));
+    insta::assert_snapshot!("gc-after", text(&[]));
+}

@@ -1,5 +1,6 @@
 //! Carrying out a gc plan: findings for the report, and with `apply` the deletes, each
-//! preceded by the re-check that makes it safe at that moment.
+//! level of a tree preceded by the re-check that makes it safe at that moment (the subject
+//! is still gone), each index delete by the check that the index is unchanged.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -290,13 +291,12 @@ fn levels(tree: &Tree) -> Vec<Vec<&Step>> {
 /// What one step came to.
 enum Outcome {
     Done(Digest),
-    SubjectBack,
     Stays(String),
     Failed(Digest, &'static str, StoreError),
 }
 
-/// Remove one orphaned tree, leaves first, a level at a time, checking before every delete
-/// that its subject is still gone.
+/// Remove one orphaned tree, leaves first, a level at a time, checking right before each
+/// level that its subject is still gone.
 async fn remove_tree(
     store: &RegistryStore,
     facts: &Facts,
@@ -327,10 +327,30 @@ async fn remove_tree(
             mark_rest(&mut findings, &done, STOPPED);
             return findings;
         }
+        // The subject may have come back (pushed again): then everything is live again.
+        // Checked once per level, right before that level's deletes start: the steps of a
+        // level are independent, and a level ends before the next check.
+        match still_gone(store, &tree.subject, permits).await {
+            Ok(true) => {}
+            Ok(false) => {
+                mark_rest(&mut findings, &done, "the subject exists again");
+                return findings;
+            }
+            Err(e) => {
+                stop.set(
+                    store,
+                    &tree.subject,
+                    "checking that the subject is still gone",
+                    e,
+                );
+                mark_rest(&mut findings, &done, STOPPED);
+                return findings;
+            }
+        }
         let outcomes = futures_util::future::join_all(
             level
                 .into_iter()
-                .map(|step| run_step(store, facts, tree, step, stop, permits)),
+                .map(|step| run_step(store, facts, step, stop, permits)),
         )
         .await;
         let mut end: Option<String> = None;
@@ -339,9 +359,6 @@ async fn remove_tree(
                 Outcome::Done(d) => {
                     done.insert(d);
                     progress(&GcEvent::Removed);
-                }
-                Outcome::SubjectBack => {
-                    end.get_or_insert_with(|| "the subject exists again".to_string());
                 }
                 // Whatever it still lists stays reachable through it; what is done is done.
                 Outcome::Stays(why) => {
@@ -361,11 +378,22 @@ async fn remove_tree(
     findings
 }
 
-/// One step: check that the subject is still gone, then delete.
+/// Whether `subject` is still gone (one HEAD, under a permit).
+async fn still_gone(
+    store: &RegistryStore,
+    subject: &Digest,
+    permits: &tokio::sync::Semaphore,
+) -> Result<bool, StoreError> {
+    let Ok(_permit) = permits.acquire().await else {
+        return Ok(false);
+    };
+    manifest::exists(store, subject).await.map(|e| !e)
+}
+
+/// One step of a level whose subject was just checked to be still gone: delete.
 async fn run_step(
     store: &RegistryStore,
     facts: &Facts,
-    tree: &Tree,
     step: &Step,
     stop: &Stop,
     permits: &tokio::sync::Semaphore,
@@ -375,18 +403,6 @@ async fn run_step(
     };
     if stop.is_set() {
         return Outcome::Stays(STOPPED.to_string());
-    }
-    // The subject may have come back (pushed again): then everything is live again.
-    match manifest::exists(store, &tree.subject).await {
-        Ok(false) => {}
-        Ok(true) => return Outcome::SubjectBack,
-        Err(e) => {
-            return Outcome::Failed(
-                tree.subject.clone(),
-                "checking that the subject is still gone",
-                e,
-            );
-        }
     }
     match step {
         Step::Delete { node, .. } => match delete_manifest(store, &node.digest).await {
@@ -421,6 +437,17 @@ fn mark_rest(findings: &mut [Finding], done: &BTreeSet<Digest>, why: &str) {
     }
 }
 
+/// What the referrers tag of `subject` names now (a HEAD tells the digest; the content was
+/// read and checked by the scan), `None` when there is no such tag.
+async fn tag_now(store: &RegistryStore, subject: &Digest) -> Result<Option<Digest>, StoreError> {
+    let tag = lineage_oci::referrers::fallback_tag(subject);
+    match store.resolve(&TagOrDigest::Tag(tag)).await {
+        Ok(d) => Ok(Some(d.digest)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Delete the referrers tag of `subject` if it still holds `expected` and no other tag names
 /// that index: by digest, which removes the tag on registries that delete only by digest,
 /// then the tag itself where the registry kept it. `Some(reason)` when it stays.
@@ -431,18 +458,12 @@ async fn drop_index(
     expected: &Digest,
 ) -> Result<Option<String>, StoreError> {
     let tag = lineage_oci::referrers::fallback_tag(subject);
-    match referrers::read_fallback_strict(store, subject).await {
-        Ok(None) => return Ok(None),
-        Ok(Some((raw, _))) if raw.digest() != expected => {
+    match tag_now(store, subject).await? {
+        None => return Ok(None),
+        Some(now) if &now != expected => {
             return Ok(Some(format!("the referrers tag `{tag}` changed during gc")));
         }
-        Ok(Some(_)) => {}
-        Err(StoreError::InvalidInput { message, .. }) => {
-            return Ok(Some(format!(
-                "the referrers tag `{tag}` became unusable: {message}"
-            )));
-        }
-        Err(e) => return Err(e),
+        Some(_) => {}
     }
     if let Some((other, _)) = facts.tags.iter().find(|(_, d)| *d == expected) {
         return Ok(Some(format!("the tag `{other}` names the index too")));
@@ -453,23 +474,20 @@ async fn drop_index(
         Err(e) => return Err(e),
     }
     for attempt in 0..2 {
-        match referrers::read_fallback_strict(store, subject).await {
-            Ok(None) => return Ok(None),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Ok(Some((raw, _))) if raw.digest() != expected => {
+        match tag_now(store, subject).await? {
+            None => return Ok(None),
+            Some(now) if &now != expected => {
                 return Ok(Some(format!(
                     "the referrers tag `{tag}` was written again during gc"
                 )));
             }
-            Err(StoreError::InvalidInput { .. }) => return Ok(None),
-            Err(e) => return Err(e),
             // A registry that keeps the tags of a deleted manifest: remove the tag itself.
-            Ok(Some(_)) if attempt == 0 => match store.tag_delete(&tag).await {
+            Some(_) if attempt == 0 => match store.tag_delete(&tag).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
             },
-            Ok(Some(_)) => {}
+            Some(_) => {}
         }
     }
     // Both deletes were answered, and the tag is still there: the registry does not delete.
@@ -540,8 +558,19 @@ async fn drop_stale(
     }
     let mut done: BTreeSet<Digest> = BTreeSet::new();
     for d in &missing {
-        // Pushed again while the entry was being dropped: list it again.
-        match manifest::fetch(store, &TagOrDigest::Digest(d.clone())).await {
+        // Pushed again while the entry was being dropped: list it again (a HEAD tells
+        // whether; the manifest is read only when it came back).
+        let back = match manifest::exists(store, d).await {
+            Ok(false) => {
+                done.insert(d.clone());
+                progress(&GcEvent::Removed);
+                continue;
+            }
+            Ok(true) => manifest::fetch(store, &TagOrDigest::Digest(d.clone())).await,
+            Err(e) => Err(e),
+        };
+        match back {
+            // Gone again between the two requests.
             Err(e) if e.is_not_found() => {
                 done.insert(d.clone());
                 progress(&GcEvent::Removed);

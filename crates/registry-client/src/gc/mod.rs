@@ -13,8 +13,10 @@
 //!   --delete-untagged`) would remove.
 //!
 //! [`scan`] reads, [`plan`] decides (pure), [`apply`] deletes. The safety rules, each in one
-//! place: a manifest that a tag names is never deleted ([`plan`]); right before every
-//! delete the subject is checked to be still gone and an index to be unchanged ([`apply`]);
+//! place: a manifest that a tag names is never deleted ([`plan`]); right before each level
+//! of a tree's deletes (a referrer's own referrers are a level below it) the subject is
+//! checked to be still gone, and right before an index is deleted it is checked to be
+//! unchanged ([`apply`]);
 //! indexes of live subjects change only through the store's read, write, read back protocol;
 //! the first unexpected answer stops every further delete.
 

@@ -34,8 +34,8 @@ pub(super) async fn scan(store: &RegistryStore, options: &GcOptions) -> Result<F
         .into_iter()
         .partition(|t| subject_of_fallback_tag(t).is_some());
 
-    // What every other tag names.
-    let tags: BTreeMap<String, Digest> = stream::iter(plain)
+    // What every other tag names (the HEAD also tells its media type).
+    let named: BTreeMap<String, Descriptor> = stream::iter(plain)
         .map(|t| async move {
             match store.resolve(&TagOrDigest::Tag(t.clone())).await {
                 Ok(d) => Ok(Some((t, d))),
@@ -46,9 +46,17 @@ pub(super) async fn scan(store: &RegistryStore, options: &GcOptions) -> Result<F
         })
         .buffer_unordered(n)
         .try_filter_map(|x| async move { Ok(x) })
-        .map_ok(|(t, d)| (t, d.digest))
         .try_collect()
         .await?;
+    let tags: BTreeMap<String, Digest> = named
+        .iter()
+        .map(|(t, d)| (t.clone(), d.digest.clone()))
+        .collect();
+    let tagged_indexes: BTreeSet<Digest> = named
+        .values()
+        .filter(|d| media_type::is_index(&d.media_type))
+        .map(|d| d.digest.clone())
+        .collect();
 
     // Every referrers tag's index.
     let subjects: Vec<Digest> = fallback
@@ -81,7 +89,9 @@ pub(super) async fn scan(store: &RegistryStore, options: &GcOptions) -> Result<F
         .try_collect()
         .await?;
 
-    // Whether each subject, then each entry of a live index, exists.
+    // Whether each subject, then each entry of a live index, exists: asked by digest even
+    // when a tag named it a moment ago, since some registries (crane's) keep serving a tag
+    // whose manifest was deleted by digest.
     let mut exists = heads(store, indexes.keys().cloned().collect(), n).await?;
     let live_entries: BTreeSet<Digest> = indexes
         .iter()
@@ -117,15 +127,21 @@ pub(super) async fn scan(store: &RegistryStore, options: &GcOptions) -> Result<F
         true
     };
     if facts.api {
-        read_api(store, &mut facts, n).await?;
+        read_api(store, &mut facts, &tagged_indexes, n).await?;
     }
     Ok(facts)
 }
 
 /// With the referrers API: the listing of every referrers tag's subject (live ones, to judge
 /// the tag redundant; gone ones, whose referrers the registry may still list), of everything
-/// below a gone subject, and the children of tagged image indexes.
-async fn read_api(store: &RegistryStore, facts: &mut Facts, n: usize) -> Result<(), GcError> {
+/// below a gone subject, and the children of the tagged image indexes (`tagged_indexes`,
+/// known from the media types the tags resolved to).
+async fn read_api(
+    store: &RegistryStore,
+    facts: &mut Facts,
+    tagged_indexes: &BTreeSet<Digest>,
+    n: usize,
+) -> Result<(), GcError> {
     let mut asked: BTreeSet<Digest> = BTreeSet::new();
     let mut next: Vec<Digest> = facts.indexes.keys().cloned().collect();
     while !next.is_empty() {
@@ -166,8 +182,7 @@ async fn read_api(store: &RegistryStore, facts: &mut Facts, n: usize) -> Result<
         next.dedup();
     }
     // Platform manifests of tagged indexes carry records too (`lineage release` writes them).
-    let tagged: BTreeSet<Digest> = facts.tagged();
-    let children: Vec<Digest> = stream::iter(tagged)
+    let children: Vec<Digest> = stream::iter(tagged_indexes.iter().cloned())
         .map(|d| async move {
             let raw = match manifest::fetch(store, &TagOrDigest::Digest(d.clone())).await {
                 Ok(raw) => raw,
