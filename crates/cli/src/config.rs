@@ -2,7 +2,8 @@
 //! else `~/.config/lineage/config.json`. Flags and environment variables take precedence.
 //!
 //! ```json
-//! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"]}
+//! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
+//!  "baseRepositories": ["registry.internal:5000/base"]}
 //! ```
 
 use std::path::PathBuf;
@@ -19,6 +20,9 @@ pub struct Config {
     /// Registries (host[:port]) reached over plain HTTP.
     #[serde(default)]
     pub plain_http: Vec<String>,
+    /// Known base lineages (repositories) for layer matching, as `--base-repo`.
+    #[serde(default)]
+    pub base_repositories: Vec<String>,
 }
 
 /// Where the config file is looked for.

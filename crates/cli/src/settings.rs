@@ -21,6 +21,8 @@ pub struct Settings {
     /// The namespace as given; checked by [`Settings::namespace`] for the commands that use
     /// it, so that a bad one does not stop a command that reads no lifecycle record.
     namespace: String,
+    /// The known base repositories: `--base-repo` and the file's `baseRepositories`.
+    pub base_repositories: Vec<String>,
 }
 
 impl Settings {
@@ -40,7 +42,31 @@ impl Settings {
                 .clone()
                 .or(config.namespace.clone())
                 .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string()),
+            base_repositories: config
+                .base_repositories
+                .iter()
+                .chain(&cli.base_repos)
+                .cloned()
+                .collect(),
         }
+    }
+
+    /// The known bases, as a usage error when one is not a registry repository.
+    pub fn known_bases(&self) -> anyhow::Result<lineage_lifecycle::KnownBases> {
+        let mut repos = Vec::new();
+        for r in &self.base_repositories {
+            let image = lineage_oci::ImageRef::parse(r).map_err(|e| {
+                anyhow::Error::new(UsageError(
+                    anyhow::Error::new(e).context(format!("invalid --base-repo `{r}`")),
+                ))
+            })?;
+            repos.push(image);
+        }
+        // Long-running services see new base revisions within the refresh interval.
+        Ok(lineage_lifecycle::KnownBases::new(
+            repos,
+            Some(std::time::Duration::from_secs(300)),
+        ))
     }
 
     /// The lifecycle namespace, as a usage error when it is not a valid one.

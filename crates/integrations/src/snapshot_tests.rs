@@ -34,6 +34,7 @@ fn status(reference: &str, state: State, eol: Option<&str>, successor: Option<&s
         record: Some(Digest::sha256(b"record")),
         dialect: Some("vnd.lineage.image".into()),
         warnings: vec![],
+        base: None,
     }
 }
 

@@ -21,6 +21,8 @@
 //! - [`Lookup`]: the batch lookup, the same pipeline over cached facts (the policy routes,
 //!   admission, report, audit, update), and [`Lookup::follow_successors`], which follows a
 //!   successor chain to the image to move to;
+//! - [`base`]: an image's base, found by evidence (annotations, build provenance, layers
+//!   against known bases), and the state it passes on (`base-end-of-life`);
 //! - [`release`]: the release flow, which refuses what would damage a lineage;
 //! - [`verdict`]: what a status means for its consumers: the admission policy (mode, grace
 //!   period, fail open or closed) and the words of a verdict every consumer prints;
@@ -57,6 +59,7 @@
 //! assert_eq!(status.state, State::EndOfLife);
 //! ```
 
+pub mod base;
 pub mod engine;
 pub mod error;
 mod facts;
@@ -73,6 +76,7 @@ pub mod verdict;
 pub mod warning;
 pub mod write;
 
+pub use base::{BaseStatus, Evidence, KnownBases};
 pub use engine::{Engine, EngineError, Written};
 pub use error::LifecycleError;
 pub use lookup::{Lookup, LookupError, LookupMetrics, LookupOptions, StoreOpener};

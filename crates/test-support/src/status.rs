@@ -36,6 +36,7 @@ impl StatusBuilder {
                 record: None,
                 dialect: None,
                 warnings: Vec::new(),
+                base: None,
             },
         }
     }

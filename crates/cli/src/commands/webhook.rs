@@ -59,6 +59,7 @@ pub fn policy_state(
         exempt_namespaces: args.exempt_namespaces.clone(),
         exempt_images: args.exempt_images.clone(),
         fail_open: !args.fail_closed,
+        inherited: args.inherited,
     };
     Ok(PolicyState::new(lookup, admission, scope))
 }

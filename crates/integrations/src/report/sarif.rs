@@ -28,7 +28,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// lineage's rules: one per state. `(state, id, name, level)`; the description is
 /// [`words::state_description`].
-const RULES: [(State, &str, &str, &str); 5] = [
+const RULES: [(State, &str, &str, &str); 6] = [
     (
         State::EndOfLife,
         "lineage/end-of-life",
@@ -58,6 +58,12 @@ const RULES: [(State, &str, &str, &str); 5] = [
         "lineage/unknown",
         "ImageLifecycleUnknown",
         "note",
+    ),
+    (
+        State::BaseEndOfLife,
+        "lineage/base-end-of-life",
+        "ImageBaseEndOfLife",
+        "warning",
     ),
 ];
 

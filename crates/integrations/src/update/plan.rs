@@ -45,6 +45,7 @@ impl Move {
             reason: None,
             version: None,
             error: None,
+            base: None,
         }
         .why_moved()
     }

@@ -149,5 +149,6 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
         record: declared.as_ref().and_then(|d| d.record.clone()),
         dialect: declared.map(|d| d.dialect),
         warnings,
+        base: None,
     }
 }

@@ -507,7 +507,8 @@ fn states_and_sources_have_their_contract_names() {
             r#""scheduled""#,
             r#""superseded""#,
             r#""supported""#,
-            r#""unknown""#
+            r#""unknown""#,
+            r#""base-end-of-life""#
         ]
     );
     for s in State::ALL {
@@ -520,6 +521,7 @@ fn states_and_sources_have_their_contract_names() {
         Source::Manifest,
         Source::Lineage,
         Source::None,
+        Source::Base,
     ]
     .iter()
     .map(|s| serde_json::to_string(s).unwrap())
@@ -530,7 +532,8 @@ fn states_and_sources_have_their_contract_names() {
             r#""referrer""#,
             r#""manifest""#,
             r#""lineage""#,
-            r#""none""#
+            r#""none""#,
+            r#""base""#
         ]
     );
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest};
 
+use crate::base::BaseStatus;
 use crate::profile::{Namespace, Reason};
 use crate::warning::Warning;
 
@@ -26,16 +27,21 @@ pub enum State {
     Supported,
     /// No record, no lifecycle annotation, no lineage.
     Unknown,
+    /// No verdict of its own (it would be `supported` or `unknown`), but its base is
+    /// end-of-life or superseded (or itself built on such a base): rebuild it on the base's
+    /// successor (issue 17).
+    BaseEndOfLife,
 }
 
 impl State {
     /// Every state, in the order of the table in DESIGN §4.
-    pub const ALL: [State; 5] = [
+    pub const ALL: [State; 6] = [
         State::EndOfLife,
         State::Scheduled,
         State::Superseded,
         State::Supported,
         State::Unknown,
+        State::BaseEndOfLife,
     ];
 
     /// The state's name in JSON and on the command line.
@@ -46,13 +52,16 @@ impl State {
             State::Superseded => "superseded",
             State::Supported => "supported",
             State::Unknown => "unknown",
+            State::BaseEndOfLife => "base-end-of-life",
         }
     }
 
     /// Whether this state is `threshold` or past it, for `--fail-on` ("in or past"). The
     /// states an image moves through are ordered `supported` < `superseded` < `scheduled` <
     /// `end-of-life` (a newer revision appears, then an end-of-life is recorded, then it
-    /// passes); `unknown` is outside that order and only matches itself.
+    /// passes); `unknown` is outside that order and only matches itself. `base-end-of-life`
+    /// is past `supported` and before `superseded` (DESIGN §8.2: it is the image's own
+    /// verdict that comes first).
     pub fn is_at_least(self, threshold: State) -> bool {
         match (self.rank(), threshold.rank()) {
             (Some(a), Some(b)) => a >= b,
@@ -68,9 +77,10 @@ impl State {
     fn rank(self) -> Option<u8> {
         match self {
             State::Supported => Some(0),
-            State::Superseded => Some(1),
-            State::Scheduled => Some(2),
-            State::EndOfLife => Some(3),
+            State::BaseEndOfLife => Some(1),
+            State::Superseded => Some(2),
+            State::Scheduled => Some(3),
+            State::EndOfLife => Some(4),
             State::Unknown => None,
         }
     }
@@ -85,7 +95,7 @@ impl fmt::Display for State {
 /// A name that is not a [`State`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown lifecycle state `{0}` (expected end-of-life, scheduled, superseded, supported or unknown)"
+    "unknown lifecycle state `{0}` (expected end-of-life, scheduled, superseded, supported, unknown or base-end-of-life)"
 )]
 pub struct UnknownState(pub String);
 
@@ -112,6 +122,8 @@ pub enum Source {
     Lineage,
     /// Nothing.
     None,
+    /// The image's base: its state is `base-end-of-life` (issue 17).
+    Base,
 }
 
 /// What the lineage's rolling tag (the image's `org.opencontainers.image.version`) points to
@@ -194,4 +206,8 @@ pub struct Status {
     /// Lifecycle data that could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// The image's base and the base's status, when evidence names one (issue 17; absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseStatus>,
 }

@@ -14,7 +14,9 @@
 pub mod policy;
 pub mod words;
 
-pub use policy::{Judgement, Mode, Policy, UnknownMode, Verdict, state_at};
+pub use policy::{
+    Inherited, Judgement, Mode, Policy, UnknownInherited, UnknownMode, Verdict, state_at,
+};
 pub use words::{AdmissionWords, Facts};
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub(crate) fn status(state: State, eol: Option<&str>) -> Status {
         record: Some(Digest::sha256(b"record")),
         dialect: Some("vnd.lineage.image".into()),
         warnings: vec![],
+        base: None,
     }
 }
 
@@ -87,6 +88,7 @@ fn admission_messages() {
             mode,
             grace_period: grace,
             fail_open: true,
+            ..Policy::default()
         };
         let _ = writeln!(out, "## {mode}, grace {}s", grace.as_secs());
         for (name, s) in cases() {

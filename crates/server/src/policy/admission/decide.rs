@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::State;
-use lineage_lifecycle::verdict::{AdmissionWords, Judgement, Mode, Policy, Verdict, words};
+use lineage_lifecycle::verdict::{
+    AdmissionWords, Inherited, Judgement, Mode, Policy, Verdict, words,
+};
 
 use super::images::{ImageUse, previous_images};
 use super::wire::{AdmissionReview, Operation, ReviewResponse, cap};
@@ -33,6 +35,9 @@ pub struct AdmissionSettings {
     pub exempt_images: Vec<String>,
     /// When an image cannot be looked up: admit it with a warning (true) or deny it.
     pub fail_open: bool,
+    /// What enforce mode makes of an image whose base is end-of-life (`base-end-of-life`):
+    /// deny, warn (the default) or ignore.
+    pub inherited: Inherited,
 }
 
 impl Default for AdmissionSettings {
@@ -50,6 +55,7 @@ impl Default for AdmissionSettings {
             exempt_namespaces: vec!["kube-system".to_string()],
             exempt_images: vec![],
             fail_open: true,
+            inherited: Inherited::Warn,
         }
     }
 }
@@ -61,6 +67,7 @@ impl AdmissionSettings {
             mode: self.mode,
             grace_period: self.grace_period,
             fail_open: self.fail_open,
+            inherited: self.inherited,
         }
     }
 }
