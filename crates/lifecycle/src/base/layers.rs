@@ -232,6 +232,7 @@ async fn candidates(src: &dyn FactSource, repository: &ImageRef, tag: String) ->
             .children
             .iter()
             .filter(|c| super::is_platform_image(c))
+            .take(super::MAX_PLATFORMS)
         {
             if let Ok(m) = src
                 .manifest(Some(&TagOrDigest::Digest(child.digest.clone())))

@@ -53,6 +53,9 @@ pub const MAX_BASE_HOPS: usize = 4;
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 /// The largest provenance statement read.
 pub const MAX_PROVENANCE_BYTES: u64 = 4 << 20;
+/// The most platform manifests of an index looked into for their bases (one request each
+/// when not cached).
+pub const MAX_PLATFORMS: usize = 16;
 /// The most tags of one known base repository indexed.
 pub const MAX_BASE_TAGS: usize = 10_000;
 
@@ -242,7 +245,8 @@ impl Engine {
             }
             // An index: the base of each platform; the worst one is the index's.
             let mut worst: Option<Found> = None;
-            for child in image.children.iter().filter(|c| is_platform_image(c)) {
+            let platforms = image.children.iter().filter(|c| is_platform_image(c));
+            for child in platforms.take(MAX_PLATFORMS) {
                 let target = TagOrDigest::Digest(child.digest.clone());
                 let Ok(manifest) = source.manifest(Some(&target)).await else {
                     continue;
