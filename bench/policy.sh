@@ -47,6 +47,12 @@
 #             latency does not include the wait
 #   admission POST /admission/v1/validate: the pod-create fixture with its images
 #             replaced by -a revisions (oldest, ..., newest): one review per request
+#   derived   as rotate, over IMAGES application images built FROM the revisions
+#             (issue 17): each revision's manifest with the base annotations
+#             org.opencontainers.image.base.digest/.name naming it added, as buildah
+#             writes them (tags d-REV in the same repository, so no blob moves); the
+#             answer is base-end-of-life (supported for the newest); its rate is
+#             compared with the rotate run's (target >= 0.8x)
 # Answers are checked before timing; a run fails on non-2xx answers, socket errors
 # or lookup errors. A `top` snapshot is taken in the middle of every timed run.
 #
@@ -218,6 +224,34 @@ rolling=$(curl -fsS -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 
 ref() { printf '%s/app:1.0-%s' "$host" "${rev[$1]}"; }
 
+# The derived images: revision I's manifest with the base annotations naming it (and its
+# own annotations, version and revision included, inherited as buildah copies them).
+dref() { printf '%s/app:d-%s' "$host" "${rev[$1]}"; }
+say "pushing $images derived images (base annotations naming each revision)"
+for i in $(seq 1 "$images"); do
+  curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$host/v2/app/manifests/1.0-${rev[i]}" > "$work/base-$i.json" || die "cannot read revision $i"
+  jq -c --arg d "${digest[i]}" --arg n "$(ref "$i")" \
+    '.annotations += {"org.opencontainers.image.base.digest": $d, "org.opencontainers.image.base.name": $n}' \
+    "$work/base-$i.json" > "$work/derived-$i.json"
+  curl -fsS -o /dev/null -X PUT -H "Content-Type: $(jq -r .mediaType "$work/derived-$i.json")" \
+    --data-binary "@$work/derived-$i.json" "http://$host/v2/app/manifests/d-${rev[i]}" ||
+    die "cannot push the derived image of revision $i"
+done
+
+# check_derived FILE I -> the lookup answer in FILE is right for derived image I.
+check_derived() {
+  local file=$1 i=$2 want got
+  if [ "$i" -lt "$images" ]; then
+    want="base-end-of-life ${digest[i]} end-of-life $(ref $((i + 1)))"
+  else
+    want="supported ${digest[i]} supported null"
+  fi
+  got=$(jq -r '.results[0] | "\(.state) \(.base.digest) \(.base.state) \(.base.successor.reference // "null")"' "$file") ||
+    die "unreadable answer in $file"
+  [ "$got" = "$want" ] || die "wrong answer for $(dref "$i") in $file: $got (want $want)"
+}
+
 # check_answer FILE I -> the lookup answer in FILE is right for image I.
 check_answer() {
   local file=$1 i=$2 want_state want_succ_ref want_succ_digest got
@@ -324,6 +358,24 @@ single_body="{\"images\":[\"$(ref 1)\"]}"
   echo "$done_fn"
 } > "$work/rotate.lua"
 {
+  echo 'wrk.method = "POST"'
+  echo 'wrk.headers["Content-Type"] = "application/json"'
+  echo 'local bodies = {'
+  for i in $(seq 1 "$images"); do printf "  '{\"images\":[\"%s\"]}',\n" "$(dref "$i")"; done
+  echo '}'
+  echo 'local reqs = {}'
+  echo 'local n = 0'
+  echo 'init = function(args)'
+  echo '  for k, b in ipairs(bodies) do reqs[k] = wrk.format(nil, nil, nil, b) end'
+  echo '  n = math.random(#reqs) - 1'
+  echo 'end'
+  echo 'request = function()'
+  echo '  n = n % #reqs + 1'
+  echo '  return reqs[n]'
+  echo 'end'
+  echo "$done_fn"
+} > "$work/derived.lua"
+{
   cat "$work/rotate.lua"
   echo "delay = function() return $think end"
 } > "$work/paced.lua"
@@ -364,6 +416,10 @@ check_webhook() {
     curl -fsS -o "$f" -H 'Content-Type: application/json' -d "{\"images\":[\"$(ref "$i")\"]}" \
       "http://$h/lifecycle/v1/lookup" || die "lookup of $(ref "$i") on the $(wh_label "$s") webhook failed"
     check_answer "$f" "$i"
+    f="$work/runs/check-$s-d$i.json"
+    curl -fsS -o "$f" -H 'Content-Type: application/json' -d "{\"images\":[\"$(dref "$i")\"]}" \
+      "http://$h/lifecycle/v1/lookup" || die "lookup of $(dref "$i") on the $(wh_label "$s") webhook failed"
+    check_derived "$f" "$i"
   done
   f="$work/runs/check-$s-review.json"
   curl -fsS -o "$f" -H 'Content-Type: application/json' --data-binary "@$work/review.json" \
@@ -459,15 +515,16 @@ log_bytes0=$(stat -c %s "${wh_log[log]}")
 log_lines0=$(wc -l < "${wh_log[log]}")
 measure_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-runs=(baseline single rotate paced admission)
+runs=(baseline single rotate paced admission derived)
 declare -A run_path=([baseline]=/healthz [single]=/lifecycle/v1/lookup [rotate]=/lifecycle/v1/lookup
-  [paced]=/lifecycle/v1/lookup [admission]=/admission/v1/validate)
+  [paced]=/lifecycle/v1/lookup [admission]=/admission/v1/validate [derived]=/lifecycle/v1/lookup)
 declare -A run_label=(
   [baseline]="GET /healthz (no lookup): the HTTP stack on these cores, for reference"
   [single]="lookup, 1 image per request, always the same"
   [rotate]="lookup, 1 image per request, rotating over $images"
   [paced]="lookup, rotating over $images, each client waiting $think ms between requests"
-  [admission]="admission review, $adm_images images each")
+  [admission]="admission review, $adm_images images each"
+  [derived]="lookup of derived images (issue 17), 1 per request, rotating over $images")
 for name in "${runs[@]}"; do
   for s in log off; do
     say "timed: $name on the $(wh_label "$s") webhook (wrk -t2 -c$conns -d${duration}s)"
@@ -513,6 +570,12 @@ for name in single rotate paced; do
     echo "| warm p99 latency (ms), same run | ${res[$k-p99]} | <= 5 | $(yesno "${res[$k-p99]}" max 5) |"
     echo "| registry requests during that run (access log / webhook metric) | ${res[$k-reg]} / ${res[$k-regm]} | ~0 | $(yesno "${res[$k-reg]}" max "$(( res[$k-n] / 1000 ))") |"
   done
+done
+for s in log off; do
+  k="derived-$s"
+  ratio=$(awk -v d="${res[$k-rps]}" -v b="${res[rotate-$s-rps]}" 'BEGIN { printf "%.2f", d / b }')
+  echo "| warm lookups/s of derived images (base annotations, rotating over $images), $(wh_label "$s") | ${res[$k-rps]} | >= 0.8 x rotate (${res[rotate-$s-rps]}) | $(yesno "$ratio" min 0.8) ($ratio x) |"
+  echo "| derived: p50 / p99 latency (ms), same run | ${res[$k-p50]} / ${res[$k-p99]} | - | - |"
 done
 for s in log off; do
   k="admission-$s"

@@ -67,6 +67,17 @@ pub struct Cli {
     )]
     pub namespace: Option<String>,
 
+    /// A known base lineage: images whose layers begin with every layer of one of its
+    /// revisions are built on it (repeatable; added to the config file's `baseRepositories`),
+    /// e.g. `registry.example.com/base`.
+    #[arg(
+        long = "base-repo",
+        global = true,
+        help_heading = "Global options",
+        value_name = "REPO"
+    )]
+    pub base_repos: Vec<String>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,

@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
-//!  "supportFor": "90d", "eolAfter": "30d"}
+//!  "supportFor": "90d", "eolAfter": "30d",
+//!  "baseRepositories": ["registry.internal:5000/base"]}
 //! ```
 
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub struct Config {
     pub support_for: Option<String>,
     /// `release`'s default `--eol-after` (a duration such as `30d`).
     pub eol_after: Option<String>,
+    /// Known base lineages (repositories) for layer matching, as `--base-repo`.
+    #[serde(default)]
+    pub base_repositories: Vec<String>,
 }
 
 /// Where the config file is looked for.

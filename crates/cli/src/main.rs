@@ -109,6 +109,7 @@ async fn until_interrupted(
 async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let config = config::load()?;
     let settings = Settings::resolve(&cli, &config, printer);
+    commands::lifecycle::set_known_bases(settings.known_bases()?);
     let connection = &settings.connection;
     let opener = open::Opener::new(connection.clone());
     let p = settings.printer;

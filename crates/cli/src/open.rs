@@ -73,6 +73,26 @@ impl StoreOpener for RegistryOpener {
     }
 }
 
+/// Opens registry repositories through an [`Opener`]'s client, built on first use (so a
+/// command on a layout needs no registry client until an image's base is in a registry).
+pub struct LazyRegistryOpener<'a>(pub &'a Opener);
+
+#[async_trait::async_trait]
+impl StoreOpener for LazyRegistryOpener<'_> {
+    async fn open(&self, image: &ImageRef) -> Result<Arc<dyn ReadStore>, StoreError> {
+        let client = self.0.client().await.map_err(|e| StoreError::Backend {
+            kind: lineage_store::ErrorKind::Other,
+            message: format!(
+                "cannot reach {}: {}",
+                image.registry(),
+                lineage_store::one_line(e.as_ref())
+            ),
+            source: None,
+        })?;
+        Ok(Arc::new(RegistryStore::new(client, image)))
+    }
+}
+
 /// The lifecycle engine's cached batch lookup for `namespace`, opening registries through
 /// `client`.
 pub fn registry_lookup(

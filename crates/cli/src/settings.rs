@@ -24,6 +24,8 @@ pub struct Settings {
     /// The config file's `supportFor` and `eolAfter`, checked by
     /// [`Settings::release_windows`] when `release` uses them.
     windows: (Option<String>, Option<String>),
+    /// The known base repositories: `--base-repo` and the file's `baseRepositories`.
+    pub base_repositories: Vec<String>,
 }
 
 impl Settings {
@@ -44,6 +46,12 @@ impl Settings {
                 .or(config.namespace.clone())
                 .unwrap_or_else(|| lineage_lifecycle::DEFAULT_NAMESPACE.to_string()),
             windows: (config.support_for.clone(), config.eol_after.clone()),
+            base_repositories: config
+                .base_repositories
+                .iter()
+                .chain(&cli.base_repos)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -66,6 +74,24 @@ impl Settings {
         Ok((
             support_for.or(read("supportFor", &self.windows.0)?),
             eol_after.or(read("eolAfter", &self.windows.1)?),
+        ))
+    }
+
+    /// The known bases, as a usage error when one is not a registry repository.
+    pub fn known_bases(&self) -> anyhow::Result<lineage_lifecycle::KnownBases> {
+        let mut repos = Vec::new();
+        for r in &self.base_repositories {
+            let image = lineage_oci::ImageRef::parse(r).map_err(|e| {
+                anyhow::Error::new(UsageError(
+                    anyhow::Error::new(e).context(format!("invalid --base-repo `{r}`")),
+                ))
+            })?;
+            repos.push(image);
+        }
+        // Long-running services see new base revisions within the refresh interval.
+        Ok(lineage_lifecycle::KnownBases::new(
+            repos,
+            Some(std::time::Duration::from_secs(300)),
         ))
     }
 

@@ -37,6 +37,7 @@ fn status(reference: &str, state: State, eol: Option<&str>, successor: Option<&s
         end_of_support: None,
         days_left: None,
         scope: None,
+        base: None,
     }
 }
 

@@ -21,11 +21,13 @@ use lineage_oci::{Descriptor, Digest, ManifestKind, RawManifest, TagOrDigest};
 use lineage_store::copy::CopyError;
 use lineage_store::{ReadStore, Store, StoreError, blob};
 
+use crate::base::{BoxFuture, KnownBases, MAX_BASE_HOPS, own_annotations};
 use crate::error::LifecycleError;
-use crate::facts::{FactCache, FactSource, StoreFacts};
-use crate::profile::{Namespace, revision_of};
+use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
+use crate::lookup::StoreOpener;
+use crate::profile::{ANNOTATION_VERSION, Namespace, revision_of};
 use crate::record::Records;
-use crate::status::{Facts, Status, decide_from};
+use crate::status::{Facts, Status, decide_from, with_base};
 use crate::write::{RecordSpec, WriteOptions, is_same_as};
 
 /// What the engine can fail with. Cheap to clone (causes are shared), so one failed read can
@@ -140,6 +142,8 @@ pub struct Engine {
     /// Read only referrers of these scopes (and unscoped ones); every referrer when `None`
     /// (`lineage status --scope`, issue 18).
     pub scopes: Option<crate::scope::ScopeSet>,
+    /// The known base lineages, matched by layers (`--base-repo`; issue 17).
+    pub bases: KnownBases,
 }
 
 /// What `write_record` did.
@@ -175,11 +179,31 @@ impl Engine {
             .await
     }
 
+    /// [`Engine::status`], reaching the repositories of the image's base (issue 17)
+    /// through `opener`.
+    pub async fn status_with_opener(
+        &self,
+        store: &dyn ReadStore,
+        opener: &dyn StoreOpener,
+        reference: &str,
+        target: Option<&TagOrDigest>,
+        at: DateTime<Utc>,
+    ) -> Result<Status, EngineError> {
+        self.status_from(
+            &StoreFacts::with_opener(store, opener),
+            reference,
+            target,
+            at,
+        )
+        .await
+    }
+
     /// The status of the image `target` names, from the facts `source` gives, evaluated at
     /// `at`; `reference` is how the user named it. The one way to a status: the image's
-    /// manifest, its referrers listing and, when it has a version, what its rolling tag
+    /// manifest, its referrers listing, its base and the base's status (when evidence names
+    /// one, [`crate::base`]) and, when it has a version of its own, what its rolling tag
     /// points to (from the manifest just read when the image was named by that tag), then
-    /// the decision ([`decide_from`]).
+    /// the decision ([`decide_from`], [`with_base`]).
     pub(crate) async fn status_from(
         &self,
         source: &dyn FactSource,
@@ -187,32 +211,59 @@ impl Engine {
         target: Option<&TagOrDigest>,
         at: DateTime<Utc>,
     ) -> Result<Status, EngineError> {
-        let image = source.manifest(target).await?;
-        let referrers = source.referrers(&image.digest).await?;
-        let narrowed;
-        let referrers = match &self.scopes {
-            Some(scopes) => {
-                narrowed = scopes.narrow(referrers.to_vec(), &self.read_namespaces());
-                &narrowed[..]
-            }
-            None => &referrers[..],
-        };
-        let rolling_tag = match (image.version(), &image.rolling_tag) {
-            (Some(_), Some(own)) => Some(own.clone()),
-            (Some(version), None) => source.rolling_tag(version).await?,
-            (None, _) => None,
-        };
-        Ok(decide_from(
-            reference.to_string(),
-            Facts {
-                digest: &image.digest,
-                image_annotations: &image.annotations,
-                referrers,
-                namespaces: &self.read_namespaces(),
-                rolling_tag: rolling_tag.as_deref(),
-            },
-            at,
-        ))
+        Ok(self
+            .status_hops(source, reference, target, at, MAX_BASE_HOPS)
+            .await?
+            .0)
+    }
+
+    /// [`Engine::status_from`], following at most `hops` bases, with the image's manifest
+    /// facts.
+    pub(crate) fn status_hops<'a>(
+        &'a self,
+        source: &'a dyn FactSource,
+        reference: &'a str,
+        target: Option<&'a TagOrDigest>,
+        at: DateTime<Utc>,
+        hops: usize,
+    ) -> BoxFuture<'a, Result<(Status, Arc<ManifestFacts>), EngineError>> {
+        Box::pin(async move {
+            let image = source.manifest(target).await?;
+            let referrers = source.referrers(&image.digest).await?;
+            let narrowed;
+            let referrers = match &self.scopes {
+                Some(scopes) => {
+                    narrowed = scopes.narrow(referrers.to_vec(), &self.read_namespaces());
+                    &narrowed[..]
+                }
+                None => &referrers[..],
+            };
+            let base = self.base_of(source, &image, at, hops).await;
+            // Annotations inherited from the base are the base's: a derived image is not a
+            // revision of its base's lineage.
+            let own = own_annotations(&image.annotations, base.as_ref());
+            let rolling_tag = match (own.get(ANNOTATION_VERSION), &image.rolling_tag) {
+                (Some(_), Some(own)) => Some(own.clone()),
+                (Some(version), None) => source.rolling_tag(version).await?,
+                (None, _) => None,
+            };
+            let status = decide_from(
+                reference.to_string(),
+                Facts {
+                    digest: &image.digest,
+                    image_annotations: &own,
+                    referrers,
+                    namespaces: &self.read_namespaces(),
+                    rolling_tag: rolling_tag.as_deref(),
+                },
+                at,
+            );
+            let status = match base {
+                Some(found) => with_base(status, found.status),
+                None => status,
+            };
+            Ok((status, image))
+        })
     }
 
     /// Write the record `spec` about `subject`, unless the newest record already says the
@@ -377,6 +428,20 @@ impl Engine {
         version: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Vec<Status>, EngineError> {
+        self.history_with_opener(store, None, name, version, at)
+            .await
+    }
+
+    /// [`Engine::history`], reaching the repositories of the revisions' bases (what each
+    /// revision was built on, issue 17) through `opener`.
+    pub async fn history_with_opener(
+        &self,
+        store: &dyn ReadStore,
+        opener: Option<&dyn StoreOpener>,
+        name: &str,
+        version: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Status>, EngineError> {
         let tags = store.tag_list().await?;
         let revisions: Vec<&String> = tags
             .iter()
@@ -387,7 +452,11 @@ impl Engine {
             .collect();
         // Revisions of one lineage share their rolling tag: read once for the command.
         let cache = FactCache::unbounded();
-        let source = cache.over("", StoreFacts::new(store));
+        let reads = match opener {
+            Some(o) => StoreFacts::with_opener(store, o),
+            None => StoreFacts::new(store),
+        };
+        let source = cache.over("", reads);
         let mut out = Vec::new();
         for t in revisions {
             let target = TagOrDigest::Tag(t.clone());

@@ -13,17 +13,28 @@
 //!   settings; `lineage history` keeps one for the length of the command, so revisions of one
 //!   lineage read their rolling tag once.
 //!
+//! Base detection (issue 17, [`crate::base`]) reads three more kinds of fact through the same
+//! interface, so the caches cover them too: an image config's `rootfs.diff_ids`
+//! ([`FactSource::config`]), a build provenance statement ([`FactSource::provenance`]) and a
+//! repository's tags ([`FactSource::tags`], for the index of known bases); and it reaches the
+//! base's repository through [`FactSource::elsewhere`].
+//!
 //! An image named by its own rolling tag (tag `1.0` on an image of version `1.0`) carries what
 //! that tag points to from the one manifest read ([`ManifestFacts::rolling_tag`]), so its
 //! rolling tag is not read a second time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest, time};
-use lineage_store::{ErrorKind, ReadStore};
+use lineage_oci::{Descriptor, Digest, ImageRef, ManifestKind, RawManifest, TagOrDigest, time};
+use lineage_store::{ErrorKind, ReadStore, blob};
+use tokio::sync::OnceCell;
+
+use crate::base::{ImageConfig, Provenance};
+use crate::lookup::StoreOpener;
 
 use crate::engine::EngineError;
 use crate::once_map::OnceMap;
@@ -40,6 +51,14 @@ pub(crate) struct ManifestFacts {
     /// What the image's rolling tag points to, when the manifest was read by that very tag
     /// (so it points to this manifest).
     pub(crate) rolling_tag: Option<Arc<RollingTagInfo>>,
+    /// Whether it is an image index.
+    pub(crate) is_index: bool,
+    /// The config descriptor of an image manifest.
+    pub(crate) config: Option<Descriptor>,
+    /// The layers of an image manifest (an attestation manifest's statements among them).
+    pub(crate) layers: Vec<Descriptor>,
+    /// The manifests an index lists.
+    pub(crate) children: Vec<Descriptor>,
 }
 
 impl ManifestFacts {
@@ -51,10 +70,15 @@ impl ManifestFacts {
             .get(ANNOTATION_VERSION)
             .filter(|version| Some(version.as_str()) == tag)
             .map(|version| Arc::new(rolling_info(name, version, manifest.digest(), &annotations)));
+        let view = manifest.view().ok();
         ManifestFacts {
             digest: manifest.digest().clone(),
             annotations,
             rolling_tag,
+            is_index: view.is_some_and(|v| v.kind == ManifestKind::Index),
+            config: view.and_then(|v| v.config.clone()),
+            layers: view.map(|v| v.layers.clone()).unwrap_or_default(),
+            children: view.map(|v| v.manifests.clone()).unwrap_or_default(),
         }
     }
 
@@ -112,18 +136,155 @@ pub(crate) trait FactSource: Send + Sync {
     /// What the rolling tag `version` points to; `None` when there is no such tag (or
     /// `version` cannot be a tag).
     async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError>;
+
+    /// The image config `config` describes (its `rootfs.diff_ids`): one blob read.
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError>;
+
+    /// The build provenance statement in the attestation layer `layer`: one blob read.
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError>;
+
+    /// The repository's tags (at most [`crate::base::MAX_BASE_TAGS`] are used).
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError>;
+
+    /// A source of the same kind for `image`'s repository (its tag or digest is not used),
+    /// or `None` when this source reads its own repository only.
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>>;
+}
+
+#[async_trait]
+impl FactSource for Box<dyn FactSource + '_> {
+    async fn manifest(
+        &self,
+        target: Option<&TagOrDigest>,
+    ) -> Result<Arc<ManifestFacts>, EngineError> {
+        (**self).manifest(target).await
+    }
+
+    async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
+        (**self).referrers(digest).await
+    }
+
+    async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
+        (**self).rolling_tag(version).await
+    }
+
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+        (**self).config(config).await
+    }
+
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+        (**self).provenance(layer).await
+    }
+
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+        (**self).tags().await
+    }
+
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+        (**self).elsewhere(image)
+    }
 }
 
 /// The direct reads: each fact is one request to `store`.
 #[derive(Clone, Copy)]
 pub(crate) struct StoreFacts<'a> {
     store: &'a dyn ReadStore,
+    /// Opens other repositories (a base's), when the caller gave a way to.
+    opener: Option<&'a dyn StoreOpener>,
 }
 
 impl<'a> StoreFacts<'a> {
     /// Reads from `store`.
     pub(crate) fn new(store: &'a dyn ReadStore) -> StoreFacts<'a> {
-        StoreFacts { store }
+        StoreFacts {
+            store,
+            opener: None,
+        }
+    }
+
+    /// Reads from `store`, and from other repositories through `opener`.
+    pub(crate) fn with_opener(
+        store: &'a dyn ReadStore,
+        opener: &'a dyn StoreOpener,
+    ) -> StoreFacts<'a> {
+        StoreFacts {
+            store,
+            opener: Some(opener),
+        }
+    }
+
+    /// The small JSON blob `desc` describes, verified, refused over `limit` bytes.
+    async fn small_blob(&self, desc: &Descriptor, limit: u64) -> Result<bytes::Bytes, EngineError> {
+        if desc.size > limit {
+            return Err(EngineError::Store(Arc::new(
+                lineage_store::StoreError::InvalidInput {
+                    store: self.store.name().to_string(),
+                    message: format!(
+                        "blob {} is {} bytes, over the {limit}-byte limit",
+                        desc.digest, desc.size
+                    ),
+                },
+            )));
+        }
+        let stream = blob::verified(self.store.blob_get(desc).await?, desc, self.store.name());
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(blob::read_all(stream, limit).await?)
+    }
+}
+
+/// Direct reads from a repository opened on first use through an opener: the source
+/// [`StoreFacts::elsewhere`] gives.
+struct OpenedFacts<'a> {
+    image: ImageRef,
+    opener: &'a dyn StoreOpener,
+    store: OnceCell<Arc<dyn ReadStore>>,
+}
+
+impl OpenedFacts<'_> {
+    async fn reads(&self) -> Result<StoreFacts<'_>, EngineError> {
+        let store = self
+            .store
+            .get_or_try_init(|| self.opener.open(&self.image))
+            .await?;
+        Ok(StoreFacts::with_opener(store.as_ref(), self.opener))
+    }
+}
+
+#[async_trait]
+impl FactSource for OpenedFacts<'_> {
+    async fn manifest(
+        &self,
+        target: Option<&TagOrDigest>,
+    ) -> Result<Arc<ManifestFacts>, EngineError> {
+        self.reads().await?.manifest(target).await
+    }
+
+    async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
+        self.reads().await?.referrers(digest).await
+    }
+
+    async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
+        self.reads().await?.rolling_tag(version).await
+    }
+
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+        self.reads().await?.config(config).await
+    }
+
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+        self.reads().await?.provenance(layer).await
+    }
+
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+        self.reads().await?.tags().await
+    }
+
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+        Some(Box::new(OpenedFacts {
+            image: image.clone(),
+            opener: self.opener,
+            store: OnceCell::new(),
+        }))
     }
 }
 
@@ -171,6 +332,33 @@ impl FactSource for StoreFacts<'_> {
         );
         Ok(Some(Arc::new(info)))
     }
+
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+        let bytes = self
+            .small_blob(config, crate::base::MAX_CONFIG_BYTES)
+            .await?;
+        Ok(Arc::new(ImageConfig::parse(&bytes)))
+    }
+
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+        let bytes = self
+            .small_blob(layer, crate::base::MAX_PROVENANCE_BYTES)
+            .await?;
+        Ok(Arc::new(Provenance::parse(&bytes)))
+    }
+
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+        Ok(self.store.tag_list().await?.into())
+    }
+
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+        let opener = self.opener?;
+        Some(Box::new(OpenedFacts {
+            image: image.clone(),
+            opener,
+            store: OnceCell::new(),
+        }))
+    }
 }
 
 /// Single-flight maps of facts, shared by every [`Cached`] source made over them. Facts are
@@ -186,6 +374,13 @@ pub(crate) struct FactCache {
     /// Version → what the rolling tag points to, "no such tag" included; kept for the tag
     /// time to live (it is a tag resolution).
     pub(crate) rolling: OnceMap<String, Option<Arc<RollingTagInfo>>, EngineError>,
+    /// Config digest → its `rootfs.diff_ids`, kept for the digest time to live (content
+    /// addressed; scoped all the same, as a registry grants reads per repository).
+    pub(crate) configs: OnceMap<String, Arc<ImageConfig>, EngineError>,
+    /// Statement digest → the base images a provenance statement names.
+    pub(crate) provenance: OnceMap<String, Arc<Provenance>, EngineError>,
+    /// Repository → its tags, kept for the tag time to live.
+    pub(crate) tags_of: OnceMap<String, Arc<[String]>, EngineError>,
 }
 
 impl FactCache {
@@ -197,6 +392,9 @@ impl FactCache {
             manifests: OnceMap::new(digest_ttl, max_entries),
             referrers: OnceMap::new(digest_ttl, max_entries),
             rolling: OnceMap::new(tag_ttl, max_entries),
+            configs: OnceMap::new(digest_ttl, max_entries),
+            provenance: OnceMap::new(digest_ttl, max_entries),
+            tags_of: OnceMap::new(tag_ttl, max_entries),
         }
     }
 
@@ -207,10 +405,14 @@ impl FactCache {
 
     /// A source that answers from these maps for the repository `scope`, reading through
     /// `reads` on a miss.
-    pub(crate) fn over<'a, S: FactSource>(&'a self, scope: &'a str, reads: S) -> Cached<'a, S> {
+    pub(crate) fn over<'a, S: FactSource>(
+        &'a self,
+        scope: impl Into<Cow<'a, str>>,
+        reads: S,
+    ) -> Cached<'a, S> {
         Cached {
             cache: self,
-            scope,
+            scope: scope.into(),
             reads,
         }
     }
@@ -222,7 +424,7 @@ pub(crate) struct Cached<'a, S> {
     cache: &'a FactCache,
     /// The repository: keys are qualified by it, since tags and referrers listings belong to
     /// a repository.
-    scope: &'a str,
+    scope: Cow<'a, str>,
     reads: S,
 }
 
@@ -276,6 +478,35 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
             .rolling
             .get_or_fetch(key, || self.reads.rolling_tag(version))
             .await
+    }
+
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+        let key = format!("{}@{}", self.scope, config.digest);
+        self.cache
+            .configs
+            .get_or_fetch(key, || self.reads.config(config))
+            .await
+    }
+
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+        let key = format!("{}@{}", self.scope, layer.digest);
+        self.cache
+            .provenance
+            .get_or_fetch(key, || self.reads.provenance(layer))
+            .await
+    }
+
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+        let key = self.scope.to_string();
+        self.cache
+            .tags_of
+            .get_or_fetch(key, || self.reads.tags())
+            .await
+    }
+
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+        let reads = self.reads.elsewhere(image)?;
+        Some(Box::new(self.cache.over(image.repository_ref(), reads)))
     }
 }
 
@@ -333,6 +564,25 @@ mod tests {
         ) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
             self.count("rolling_tag");
             self.inner.rolling_tag(version).await
+        }
+
+        async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+            self.count("config");
+            self.inner.config(config).await
+        }
+
+        async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+            self.count("provenance");
+            self.inner.provenance(layer).await
+        }
+
+        async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+            self.count("tags");
+            self.inner.tags().await
+        }
+
+        fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+            self.inner.elsewhere(image)
         }
     }
 

@@ -23,6 +23,8 @@
 //!   successor chain to the image to move to, and what a browsing client reads besides a
 //!   status ([`Lookup::revisions`], [`Lookup::image`]: a lineage's revisions, an image's
 //!   referrers);
+//! - [`base`]: an image's base, found by evidence (annotations, build provenance, layers
+//!   against known bases), and the state it passes on (`base-end-of-life`);
 //! - [`release`]: the release flow, which refuses what would damage a lineage;
 //! - [`verdict`]: what a status means for its consumers: the admission policy (mode, grace
 //!   period, fail open or closed) and the words of a verdict every consumer prints;
@@ -60,6 +62,7 @@
 //! assert_eq!(status.state, State::EndOfLife);
 //! ```
 
+pub mod base;
 pub mod engine;
 pub mod error;
 mod facts;
@@ -77,6 +80,7 @@ pub mod verdict;
 pub mod warning;
 pub mod write;
 
+pub use base::{BaseStatus, Evidence, KnownBases};
 pub use engine::{Engine, EngineError, Written};
 pub use error::LifecycleError;
 pub use lookup::{

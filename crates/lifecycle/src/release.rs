@@ -147,6 +147,10 @@ pub struct Release {
     pub records: Vec<Written>,
     /// On a rollback, the records that declare the released image supported again.
     pub restored: Vec<Written>,
+    /// The base the released image names (`org.opencontainers.image.base.name`, else
+    /// `.base.digest`), kept on the released manifest so the lineage's history shows what
+    /// each revision was built on (issue 17).
+    pub base: Option<String>,
 }
 
 /// What the destination's rolling tag names, relative to the image being released.
@@ -294,7 +298,13 @@ impl Engine {
             records = self.write_record(dst, &prev.descriptor(), &spec).await?;
         }
         dst.flush().await?;
+        let released = manifest_annotations(&image);
+        let base = released
+            .get(crate::base::ANNOTATION_BASE_NAME)
+            .or_else(|| released.get(crate::base::ANNOTATION_BASE_DIGEST))
+            .cloned();
         Ok(Release {
+            base,
             image: image.descriptor(),
             version: version.clone(),
             revision,

@@ -39,6 +39,7 @@ impl StatusBuilder {
                 end_of_support: None,
                 days_left: None,
                 scope: None,
+                base: None,
             },
         }
     }

@@ -69,6 +69,10 @@ pub struct UpdateArgs {
     /// Print Renovate `packageRules` for the same moves instead of a diff.
     #[arg(long)]
     pub renovate: bool,
+    /// An image built from these files (repeatable): named when its base is one of the
+    /// references moved, as it must be rebuilt after the update.
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
     /// Evaluate at this time instead of now (RFC 3339, or a date).
     #[arg(long, value_name = "TIME", value_parser = value::time)]
     pub at: Option<DateTime<Utc>>,

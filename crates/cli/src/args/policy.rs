@@ -50,6 +50,10 @@ pub struct PolicyArgs {
     /// Deny an image that cannot be looked up (default: admit it with a warning).
     #[arg(long)]
     pub fail_closed: bool,
+    /// What enforce mode does with an image built on an end-of-life or superseded base
+    /// (state `base-end-of-life`): `deny`, `warn` or `ignore`.
+    #[arg(long, value_name = "SETTING", default_value = "warn")]
+    pub inherited: lineage_lifecycle::verdict::Inherited,
     /// How long what an image's digest says (its records) is cached.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub digest_ttl: std::time::Duration,

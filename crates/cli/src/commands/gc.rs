@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::output::Printer;
 use lineage_lifecycle::Namespace;
 use lineage_lifecycle::gc::{CompactOptions, RecordAction, RecordFinding, compact};
-use lineage_registry_client::gc::{GcEvent, GcOptions, RepositoryReport, run as gc_run};
 use lineage_registry_client::RegistryStore;
+use lineage_registry_client::gc::{GcEvent, GcOptions, RepositoryReport, run as gc_run};
 use serde::Serialize;
 
 use crate::args::{GcArgs, Output};

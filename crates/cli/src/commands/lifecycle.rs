@@ -6,7 +6,8 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::status::State;
-use lineage_lifecycle::{Engine, Namespace, RecordSpec, Status, WriteOptions, Written};
+use lineage_lifecycle::verdict::words;
+use lineage_lifecycle::{Engine, KnownBases, Namespace, RecordSpec, Status, WriteOptions, Written};
 use lineage_oci::StoreRef;
 
 use crate::args::{DialectArg, HistoryArgs, Output, RetireArgs, StatusArgs};
@@ -20,7 +21,16 @@ pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(UsageError(e.into()))
 }
 
-/// The engine for `--namespace` (and `--dialect`).
+/// The process's known base lineages (`--base-repo`, `baseRepositories`), set once by
+/// `main` before any command runs, so every engine the commands make matches against them.
+static KNOWN_BASES: std::sync::OnceLock<KnownBases> = std::sync::OnceLock::new();
+
+/// Set the process's known bases (the first call wins).
+pub fn set_known_bases(bases: KnownBases) {
+    let _ = KNOWN_BASES.set(bases);
+}
+
+/// The engine for `--namespace` (and `--dialect`), with the process's known bases.
 pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
     Engine {
         namespaces: vec![namespace.clone()],
@@ -29,6 +39,7 @@ pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
             microsoft: dialect == Some(DialectArg::Microsoft),
         },
         scopes: None,
+        bases: KNOWN_BASES.get().cloned().unwrap_or_default(),
     }
 }
 
@@ -40,8 +51,15 @@ pub async fn one_status(
     at: DateTime<Utc>,
 ) -> anyhow::Result<Status> {
     let store = opener.read(r).await?;
+    // The image's base may be in another repository: reached through the same client.
     engine
-        .status(store.as_ref(), &r.to_string(), r.target().as_ref(), at)
+        .status_with_opener(
+            store.as_ref(),
+            &crate::open::LazyRegistryOpener(opener),
+            &r.to_string(),
+            r.target().as_ref(),
+            at,
+        )
         .await
         .with_context(|| format!("cannot determine the status of `{r}`"))
 }
@@ -50,6 +68,24 @@ pub async fn one_status(
 /// per reference that could not be looked up (`Err(reference)`). Its home is the lifecycle
 /// crate, which the dashboard shares.
 pub use lineage_lifecycle::status::table;
+
+/// A line per status about its base (issue 17): what it is built on and what to rebuild on,
+/// or, for an image whose state is `unknown`, that no base was found either.
+pub fn bases<'a>(rows: impl Iterator<Item = &'a Status>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for s in rows {
+        // Writing to a String cannot fail.
+        let _ = match (&s.base, s.state) {
+            (Some(b), _) => writeln!(out, "{}: {}", s.reference, words::base_sentence(b)),
+            (None, State::Unknown) => {
+                writeln!(out, "{}: {}", s.reference, words::NO_BASE_FOUND)
+            }
+            (None, _) => Ok(()),
+        };
+    }
+    out
+}
 
 /// `warning: REF: {…}` on stderr for each warning of `s` (a record that could not be read…).
 fn warn_about(printer: Printer, s: &Status) {
@@ -131,6 +167,10 @@ pub fn print_statuses(rows: &[Looked], output: Output, printer: Printer) -> anyh
         }
         Output::Text => {
             out!("{}", table(rows.iter().map(Looked::row)))?;
+            let bases = bases(rows.iter().filter_map(|r| r.row().ok()));
+            if !bases.is_empty() {
+                out!("\n{bases}")?;
+            }
             for row in rows {
                 match row {
                     Looked::Found(s) => warn_about(printer, s),
@@ -313,7 +353,13 @@ pub async fn history_of(
     let store = opener.read(&r).await?;
     let name = store.name().to_string();
     engine
-        .history(store.as_ref(), &name, version, at)
+        .history_with_opener(
+            store.as_ref(),
+            Some(&crate::open::LazyRegistryOpener(opener)),
+            &name,
+            version,
+            at,
+        )
         .await
         .with_context(|| format!("cannot read the history of `{r}`"))
 }
@@ -331,7 +377,14 @@ pub async fn history(opener: &Opener, namespace: &Namespace, a: HistoryArgs) -> 
     .await?;
     match a.output {
         Output::Json => output::json(&rows)?,
-        Output::Text => out!("{}", table(rows.iter().map(Ok)))?,
+        Output::Text => {
+            out!("{}", table(rows.iter().map(Ok)))?;
+            // What each revision was built on.
+            let bases = bases(rows.iter().filter(|s| s.base.is_some()));
+            if !bases.is_empty() {
+                out!("\n{bases}")?;
+            }
+        }
     }
     Ok(())
 }
@@ -398,6 +451,7 @@ mod tests {
             end_of_support: None,
             days_left: None,
             scope: None,
+            base: None,
         }
     }
 

@@ -117,6 +117,9 @@ pub fn report_release(printer: Printer, repository: &str, done: &Release) {
         lineage_oci::time::format_rfc3339(&done.created),
         done.created_from
     );
+    if let Some(base) = &done.base {
+        note!(printer, "  built on {base}");
+    }
     if !done.restored.is_empty() {
         note!(
             printer,

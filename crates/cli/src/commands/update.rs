@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use lineage_integrations::update::{self, FileKind, FilePlan, FileScan, Move};
 use lineage_lifecycle::Namespace;
+use lineage_lifecycle::verdict::words;
 use lineage_oci::quantity::plural;
 
 use crate::args::UpdateArgs;
@@ -125,6 +126,31 @@ pub async fn run(
     for (f, p, _) in &changed {
         for m in &p.moves {
             note!(printer, "{}:{}: {}", f.shown, m.line, describe(m));
+        }
+    }
+    if !a.images.is_empty() {
+        // The images built on a moved reference: their base is the image that moves.
+        let moved: HashMap<&lineage_oci::Digest, &str> = changed
+            .iter()
+            .flat_map(|(_, p, _)| &p.moves)
+            .filter_map(|m| {
+                let key = statuses
+                    .keys()
+                    .find(|k| lineage_oci::ImageRef::parse(k).is_ok_and(|i| i == m.from_image))?;
+                let status = statuses.get(key)?.as_ref().ok()?;
+                Some((&status.digest, m.to.as_str()))
+            })
+            .collect();
+        let derived = opener.statuses(namespace, &a.images, at).await?;
+        for image in &a.images {
+            let Some(Ok(status)) = derived.get(image) else {
+                continue;
+            };
+            let Some(base) = &status.base else { continue };
+            if let Some(to) = base.digest.as_ref().and_then(|d| moved.get(d)) {
+                let from = base.reference.as_deref().unwrap_or_default();
+                note!(printer, "{}", words::rebuild_after_update(image, from, to));
+            }
         }
     }
 

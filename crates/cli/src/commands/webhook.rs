@@ -60,6 +60,7 @@ pub fn policy_state(
         exempt_images: args.exempt_images.clone(),
         fail_open: !args.fail_closed,
         namespace_grace_periods: args.namespace_grace_periods.clone(),
+        inherited: args.inherited,
     };
     Ok(PolicyState::new(lookup, admission, scope))
 }

@@ -8,6 +8,7 @@ mod audit;
 mod conformance;
 mod copy;
 mod gc;
+mod inherited;
 mod interop;
 mod lifecycle;
 mod output;

@@ -35,14 +35,14 @@ const EOL_SINCE: &str = "2023-07-10T08:00:00Z";
 // --- HTTP -------------------------------------------------------------------------------
 
 /// A blocking HTTP client for one server.
-struct Http {
+pub(crate) struct Http {
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
     base: String,
 }
 
 impl Http {
-    fn new(host: &str) -> Http {
+    pub(crate) fn new(host: &str) -> Http {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -123,7 +123,7 @@ impl Http {
     }
 
     /// POST `body` as JSON; the answer must be 200 and JSON.
-    fn post_json(&self, path: &str, body: &Value) -> Value {
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> Value {
         let (code, text) = self.post(path, serde_json::to_vec(body).unwrap());
         assert_eq!(code, 200, "POST {path} {body}\n--- answer\n{text}");
         parse(&text, path)
@@ -135,7 +135,7 @@ fn parse(text: &str, what: &str) -> Value {
 }
 
 /// `lineage webhook --addr 127.0.0.1:0 FLAGS…`.
-fn webhook(flags: &[&str]) -> Serve {
+pub(crate) fn webhook(flags: &[&str]) -> Serve {
     let mut args = vec!["--addr", "127.0.0.1:0"];
     args.extend_from_slice(flags);
     Serve::start_command("webhook", &args)
@@ -148,7 +148,7 @@ fn fixtures_dir() -> PathBuf {
 }
 
 /// The fixture `name` (`pod-create`, …) as JSON.
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = fixtures_dir().join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse(&text, &path.display().to_string())
@@ -189,7 +189,7 @@ fn replace_images(value: &mut Value, image: &str) -> usize {
 /// `review` with every image of its object replaced by `image` (of its old object when it has
 /// no object: a DELETE). On UPDATE, the old object keeps its images, so `image` is one the
 /// update brings in.
-fn with_images(mut review: Value, image: &str) -> Value {
+pub(crate) fn with_images(mut review: Value, image: &str) -> Value {
     let request = &mut review["request"];
     let n = if request["object"].is_null() {
         replace_images(&mut request["oldObject"], image)
@@ -213,7 +213,7 @@ fn fresh_uid() -> String {
 /// POST `review` (with a fresh uid) to the admission route; checks the envelope and that the
 /// uid is echoed, and returns `response`.
 #[track_caller]
-fn admit(http: &Http, mut review: Value) -> Value {
+pub(crate) fn admit(http: &Http, mut review: Value) -> Value {
     let uid = fresh_uid();
     review["request"]["uid"] = json!(uid);
     let answer = http.post_json("/admission/v1/validate", &review);
@@ -227,7 +227,7 @@ fn admit(http: &Http, mut review: Value) -> Value {
     answer["response"].clone()
 }
 
-fn warnings(response: &Value) -> Vec<String> {
+pub(crate) fn warnings(response: &Value) -> Vec<String> {
     match &response["warnings"] {
         Value::Null => vec![],
         w => w
@@ -331,14 +331,14 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 /// `lineage serve`'s access log, read in windows delimited by marker requests, so that a
 /// window holds exactly the requests made between two calls (the log is read by a thread, and
 /// a request's line is written before its response).
-struct AccessLog<'a> {
+pub(crate) struct AccessLog<'a> {
     server: &'a Serve,
     markers: u32,
     mark: usize,
 }
 
 impl<'a> AccessLog<'a> {
-    fn new(server: &'a Serve) -> AccessLog<'a> {
+    pub(crate) fn new(server: &'a Serve) -> AccessLog<'a> {
         let mut log = AccessLog {
             server,
             markers: 0,
@@ -356,7 +356,7 @@ impl<'a> AccessLog<'a> {
     }
 
     /// The registry API (`/v2/`) requests since the last call.
-    fn registry_requests(&mut self) -> Vec<String> {
+    pub(crate) fn registry_requests(&mut self) -> Vec<String> {
         let end = self.sync();
         let window: Vec<String> = self.server.requests()[self.mark + 1..end]
             .iter()

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use lineage_lifecycle::{State, Successor, Warning};
+use lineage_lifecycle::{BaseStatus, State, Successor, Warning};
 use lineage_oci::{Digest, ImageRef};
 
 use super::input::{Place, Use};
@@ -37,7 +37,7 @@ pub struct Image {
 /// One row of the audit: an image, its status, where it is used.
 ///
 /// Serialised as `{"image", "reference", "digest", "state", "endOfLife", "successor",
-/// "uses", "error"}`; absent values are `null`, and `error` is present only when the lookup
+/// "uses", "error", "base"}`; absent values are `null`, and `error` is present only when the lookup
 /// failed (the state is then `unknown`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +63,9 @@ pub struct Row {
     /// Lifecycle data that could not be read (not serialised; the caller reports them).
     #[serde(skip)]
     pub warnings: Vec<Warning>,
+    /// The image's base and its status (issue 17), when one was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseStatus>,
 }
 
 /// How one spelling of an image is looked up and grouped.
@@ -161,6 +164,7 @@ pub fn rows(images: Vec<Image>, looked: &HashMap<String, Looked>) -> Vec<Row> {
                 uses: i.uses,
                 error: None,
                 warnings: s.warnings.clone(),
+                base: s.base.clone(),
             },
             failed => Row {
                 image: i.image,
@@ -175,6 +179,7 @@ pub fn rows(images: Vec<Image>, looked: &HashMap<String, Looked>) -> Vec<Row> {
                 }),
                 reference: i.reference,
                 warnings: Vec::new(),
+                base: None,
             },
         })
         .collect();
@@ -184,15 +189,16 @@ pub fn rows(images: Vec<Image>, looked: &HashMap<String, Looked>) -> Vec<Row> {
     rows
 }
 
-/// Where a row sorts: end-of-life 0, end-of-support 1, scheduled 1, superseded 2, unknown
-/// (including failed lookups) 3, supported 4.
+/// Where a row sorts: end-of-life 0, end-of-support and scheduled 1, superseded 2,
+/// base-end-of-life 3, unknown (including failed lookups) 4, supported 5.
 pub fn severity(row: &Row) -> u8 {
     match row.state {
         State::EndOfLife => 0,
         State::EndOfSupport | State::Scheduled => 1,
         State::Superseded => 2,
-        State::Unknown => 3,
-        State::Supported => 4,
+        State::BaseEndOfLife => 3,
+        State::Unknown => 4,
+        State::Supported => 5,
     }
 }
 

@@ -42,6 +42,13 @@ pub fn successor(row: &Row) -> String {
         .unwrap_or_else(|| "-".to_string())
 }
 
+/// What the image is built on ([`words::base_phrase`]: `base (state)`), else `-`.
+fn base(row: &Row) -> String {
+    row.base
+        .as_ref()
+        .map_or_else(|| "-".to_string(), words::base_phrase)
+}
+
 /// The image as written, with the short digest that runs when the spelling names none (two
 /// rows may share a spelling: pods started on either side of a release).
 pub fn image(row: &Row) -> String {
@@ -53,20 +60,22 @@ pub fn image(row: &Row) -> String {
     }
 }
 
-/// The rows as a text table: IMAGE, STATE, END-OF-LIFE, SUCCESSOR, USES, WHERE.
+/// The rows as a text table: IMAGE, STATE, END-OF-LIFE, SUCCESSOR, BASE, USES, WHERE.
 pub fn table(rows: &[Row]) -> String {
     let images: Vec<String> = rows.iter().map(image).collect();
     let successors: Vec<String> = rows.iter().map(successor).collect();
+    let bases: Vec<String> = rows.iter().map(base).collect();
     let iw = images.iter().map(String::len).max().unwrap_or(0).max(5);
     let sw = successors.iter().map(String::len).max().unwrap_or(0).max(9);
+    let bw = bases.iter().map(String::len).max().unwrap_or(0).max(4);
     let mut out = format!(
-        "{:<iw$}  {:<12}  {:<20}  {:<sw$}  {:>4}  WHERE\n",
-        "IMAGE", "STATE", "END-OF-LIFE", "SUCCESSOR", "USES"
+        "{:<iw$}  {:<12}  {:<20}  {:<sw$}  {:<bw$}  {:>4}  WHERE\n",
+        "IMAGE", "STATE", "END-OF-LIFE", "SUCCESSOR", "BASE", "USES"
     );
-    for ((row, image), successor) in rows.iter().zip(&images).zip(&successors) {
+    for (((row, image), successor), base) in rows.iter().zip(&images).zip(&successors).zip(&bases) {
         let _ = writeln!(
             out,
-            "{image:<iw$}  {:<12}  {:<20}  {successor:<sw$}  {:>4}  {}",
+            "{image:<iw$}  {:<12}  {:<20}  {successor:<sw$}  {base:<bw$}  {:>4}  {}",
             row.state.as_str(),
             when(row.end_of_life),
             row.uses.len(),
@@ -93,16 +102,17 @@ fn code(text: &str) -> String {
 /// The rows as a markdown table, followed by the failed lookups, if any.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| Image | State | End-of-life | Successor | Uses | Where |\n|---|---|---|---|---:|---|\n",
+        "| Image | State | End-of-life | Successor | Base | Uses | Where |\n|---|---|---|---|---|---:|---|\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             code(&image(row)),
             row.state.as_str(),
             when(row.end_of_life),
             code(&successor(row)),
+            cell(&base(row)),
             row.uses.len(),
             cell(&where_used(&row.uses))
         );
@@ -187,6 +197,7 @@ mod tests {
                 uses: (1..=5).map(|i| pod(&format!("app-{i}"))).collect(),
                 error: None,
                 warnings: Vec::new(),
+                base: None,
             },
             Row {
                 image: "ghcr.io/o/gone|x".into(),
@@ -201,6 +212,7 @@ mod tests {
                 }],
                 error: Some("cannot look up\nmanifest unknown".into()),
                 warnings: Vec::new(),
+                base: None,
             },
         ]
     }
@@ -242,11 +254,11 @@ mod tests {
         let text = markdown(&rows());
         assert!(text.starts_with("| Image | State |"), "{text}");
         assert!(
-            text.contains("| `ghcr.io/o/app:1.0 (sha256:aaaaaaaaaaaa)` | end-of-life | 2023-07-10T08:00:00Z | `ghcr.io/o/app:1.0-20230710` | 5 |"),
+            text.contains("| `ghcr.io/o/app:1.0 (sha256:aaaaaaaaaaaa)` | end-of-life | 2023-07-10T08:00:00Z | `ghcr.io/o/app:1.0-20230710` | - | 5 |"),
             "{text}"
         );
         assert!(
-            text.contains("| `ghcr.io/o/gone\\|x` | unknown | - | - | 1 | line 2 |"),
+            text.contains("| `ghcr.io/o/gone\\|x` | unknown | - | - | - | 1 | line 2 |"),
             "{text}"
         );
         assert!(

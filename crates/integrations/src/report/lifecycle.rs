@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::verdict::{Facts, words};
-use lineage_lifecycle::{Reason, Source, State, Status, Warning};
+use lineage_lifecycle::{BaseStatus, Reason, Source, State, Status, Warning};
 use lineage_oci::{Digest, ImageRef};
 
 use super::scanner::{Candidate, MatchedBy, ScannedImage};
@@ -70,6 +70,9 @@ pub struct Lifecycle {
     /// Lifecycle data that could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// The image's base and its status (issue 17), when one was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseStatus>,
 }
 
 impl Lifecycle {
@@ -130,6 +133,7 @@ impl Lifecycle {
             checked_at: at,
             error: Some(error),
             warnings: Vec::new(),
+            base: None,
         }
     }
 
@@ -157,8 +161,15 @@ impl Lifecycle {
             checked_at: at,
             error: None,
             warnings: s.warnings.clone(),
+            base: s.base.clone(),
         };
-        l.action = l.move_to().as_deref().map(words::action);
+        l.action = match &l.base {
+            // Built on an end-of-life base: rebuild on the base's successor.
+            Some(b) if words::rebuild_due(l.state) => {
+                words::rebuild_on(b).as_deref().map(words::rebuild_action)
+            }
+            _ => l.move_to().as_deref().map(words::action),
+        };
         l
     }
 
@@ -211,6 +222,7 @@ impl Lifecycle {
             error: self.error.as_deref(),
             // The report's section carries no end-of-support yet.
             end_of_support: None,
+            base: self.base.as_ref(),
         }
     }
 
@@ -289,6 +301,7 @@ mod tests {
             end_of_support: None,
             days_left: None,
             scope: None,
+            base: None,
         }
     }
 

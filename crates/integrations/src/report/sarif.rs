@@ -28,7 +28,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// lineage's rules: one per state. `(state, id, name, level)`; the description is
 /// [`words::state_description`].
-const RULES: [(State, &str, &str, &str); 6] = [
+const RULES: [(State, &str, &str, &str); 7] = [
     (
         State::EndOfLife,
         "lineage/end-of-life",
@@ -63,6 +63,12 @@ const RULES: [(State, &str, &str, &str); 6] = [
         State::EndOfSupport,
         "lineage/end-of-support",
         "ImageEndOfSupport",
+        "warning",
+    ),
+    (
+        State::BaseEndOfLife,
+        "lineage/base-end-of-life",
+        "ImageBaseEndOfLife",
         "warning",
     ),
 ];

@@ -46,6 +46,7 @@ impl Move {
             version: None,
             error: None,
             end_of_support: None,
+            base: None,
         }
         .why_moved()
     }

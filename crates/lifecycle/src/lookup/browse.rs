@@ -6,6 +6,7 @@
 //! limit and the same caches, so a page that shows a status and its referrers costs no more
 //! requests than the status alone.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -114,7 +115,7 @@ impl Lookup {
             &scope,
             StoreReads {
                 inner,
-                image: &image,
+                image: Cow::Borrowed(&image),
             },
         );
         source
@@ -144,7 +145,7 @@ impl Lookup {
             &scope,
             StoreReads {
                 inner,
-                image: &image,
+                image: Cow::Borrowed(&image),
             },
         );
         let engine_error = |source| LookupError::Engine {

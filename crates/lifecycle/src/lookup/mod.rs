@@ -22,6 +22,7 @@
 //! store requests (tag or digest manifest, referrers listing, rolling tag), a warm one none.
 //! Following successors to the image to move to is [`crate::successors`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -36,6 +37,7 @@ use lineage_oci::{Descriptor, Digest, ImageRef, ReferenceError, TagOrDigest};
 use lineage_store::{Memo, ReadStore, StoreError};
 use tokio::sync::Semaphore;
 
+use crate::base::{ImageConfig, Provenance};
 use crate::engine::{Engine, EngineError};
 use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::once_map::OnceMap;
@@ -323,9 +325,13 @@ impl Inner {
         at: DateTime<Utc>,
     ) -> Result<Status, LookupError> {
         let repository = image.repository_ref();
-        let source = self
-            .facts
-            .over(&repository, StoreReads { inner: self, image });
+        let source = self.facts.over(
+            repository,
+            StoreReads {
+                inner: self,
+                image: Cow::Borrowed(image),
+            },
+        );
         self.engine
             .status_from(&source, reference, Some(&image.target()), at)
             .await
@@ -383,7 +389,7 @@ impl Inner {
 /// repository's store, each one a request within the registry's limit.
 struct StoreReads<'a> {
     inner: &'a Inner,
-    image: &'a ImageRef,
+    image: Cow<'a, ImageRef>,
 }
 
 #[async_trait]
@@ -392,24 +398,52 @@ impl FactSource for StoreReads<'_> {
         &self,
         target: Option<&TagOrDigest>,
     ) -> Result<Arc<ManifestFacts>, EngineError> {
-        let store = self.inner.store(self.image).await?;
+        let store = self.inner.store(&self.image).await?;
         let reads = StoreFacts::new(store.as_ref());
         let read = reads.manifest(target);
         self.inner.request(self.image.registry(), read).await
     }
 
     async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
-        let store = self.inner.store(self.image).await?;
+        let store = self.inner.store(&self.image).await?;
         let reads = StoreFacts::new(store.as_ref());
         let read = reads.referrers(digest);
         self.inner.request(self.image.registry(), read).await
     }
 
     async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
-        let store = self.inner.store(self.image).await?;
+        let store = self.inner.store(&self.image).await?;
         let reads = StoreFacts::new(store.as_ref());
         let read = reads.rolling_tag(version);
         self.inner.request(self.image.registry(), read).await
+    }
+
+    async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
+        let store = self.inner.store(&self.image).await?;
+        let reads = StoreFacts::new(store.as_ref());
+        let read = reads.config(config);
+        self.inner.request(self.image.registry(), read).await
+    }
+
+    async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
+        let store = self.inner.store(&self.image).await?;
+        let reads = StoreFacts::new(store.as_ref());
+        let read = reads.provenance(layer);
+        self.inner.request(self.image.registry(), read).await
+    }
+
+    async fn tags(&self) -> Result<Arc<[String]>, EngineError> {
+        let store = self.inner.store(&self.image).await?;
+        let reads = StoreFacts::new(store.as_ref());
+        let read = reads.tags();
+        self.inner.request(self.image.registry(), read).await
+    }
+
+    fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
+        Some(Box::new(StoreReads {
+            inner: self.inner,
+            image: Cow::Owned(image.clone()),
+        }))
     }
 }
 

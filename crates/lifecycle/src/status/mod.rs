@@ -21,17 +21,25 @@
 //! 4. Otherwise `supported` when there is a record (source `referrer`) or a rolling tag
 //!    (source `lineage`), else `unknown` (source `none`).
 //!
+//! 5. An image with a base (issue 17, [`crate::base`]) that would be `supported` or
+//!    `unknown` is `base-end-of-life` (source `base`) when its base's state passes on
+//!    (`end-of-life`, `superseded`, `base-end-of-life`); its own verdict otherwise comes
+//!    first. An image without lifecycle data built on a `supported` or `scheduled` base is
+//!    `supported` (source `base`). The base's status is in `base` either way (`inherit.rs`).
+//!
 //! `record` and `dialect` describe the effective record whenever there is one, even when the
 //! lineage decided the state; for source `manifest`, `dialect` names the annotation's
 //! vocabulary and `record` is `null`.
 
 mod decide;
+mod inherit;
 pub mod milestones;
 mod table;
 mod types;
 
 pub use decide::decide;
 pub(crate) use decide::{Facts, decide_from};
+pub(crate) use inherit::with_base;
 pub use table::table;
 pub use types::{RollingTagInfo, Source, State, Status, StatusInput, Successor, UnknownState};
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use super::{State, Status};
+use crate::verdict::words;
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
@@ -54,9 +55,14 @@ pub fn table<'a>(rows: impl Iterator<Item = Result<&'a Status, &'a str>> + Clone
                 when(s.end_of_life),
                 s.days_left
                     .map_or_else(|| "-".to_string(), |d| d.to_string()),
-                s.successor.as_ref().map_or("-".to_string(), |x| {
-                    x.reference.clone().unwrap_or_else(|| "-".into())
-                }),
+                match (s.state, &s.base) {
+                    // Built on an end-of-life base: what to rebuild on.
+                    (State::BaseEndOfLife, Some(b)) => words::rebuild_on(b)
+                        .map_or("-".to_string(), |to| words::rebuild_action(&to)),
+                    _ => s.successor.as_ref().map_or("-".to_string(), |x| {
+                        x.reference.clone().unwrap_or_else(|| "-".into())
+                    }),
+                },
             ),
             Err(reference) => (
                 reference,

@@ -508,7 +508,8 @@ fn states_and_sources_have_their_contract_names() {
             r#""superseded""#,
             r#""supported""#,
             r#""unknown""#,
-            r#""end-of-support""#
+            r#""end-of-support""#,
+            r#""base-end-of-life""#
         ]
     );
     for s in State::ALL {
@@ -521,6 +522,7 @@ fn states_and_sources_have_their_contract_names() {
         Source::Manifest,
         Source::Lineage,
         Source::None,
+        Source::Base,
     ]
     .iter()
     .map(|s| serde_json::to_string(s).unwrap())
@@ -531,7 +533,8 @@ fn states_and_sources_have_their_contract_names() {
             r#""referrer""#,
             r#""manifest""#,
             r#""lineage""#,
-            r#""none""#
+            r#""none""#,
+            r#""base""#
         ]
     );
 }

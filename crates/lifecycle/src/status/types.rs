@@ -9,6 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest};
 
+use crate::base::BaseStatus;
 use crate::profile::{Namespace, Reason};
 use crate::warning::Warning;
 
@@ -29,17 +30,22 @@ pub enum State {
     /// Its end-of-support has passed, its end-of-life has not: no more fixes, still
     /// admitted with a warning (issue 18, DESIGN §8.2).
     EndOfSupport,
+    /// No verdict of its own (it would be `supported` or `unknown`), but its base is
+    /// end-of-life or superseded (or itself built on such a base): rebuild it on the base's
+    /// successor (issue 17).
+    BaseEndOfLife,
 }
 
 impl State {
     /// Every state, in the order of the table in DESIGN §4, then the states added since.
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
         State::EndOfLife,
         State::Scheduled,
         State::Superseded,
         State::Supported,
         State::Unknown,
         State::EndOfSupport,
+        State::BaseEndOfLife,
     ];
 
     /// The state's name in JSON and on the command line.
@@ -51,6 +57,7 @@ impl State {
             State::Supported => "supported",
             State::Unknown => "unknown",
             State::EndOfSupport => "end-of-support",
+            State::BaseEndOfLife => "base-end-of-life",
         }
     }
 
@@ -58,7 +65,8 @@ impl State {
     /// states an image moves through are ordered `supported` < `superseded` < `scheduled` <
     /// `end-of-support` < `end-of-life` (a newer revision appears, then an end-of-life is
     /// recorded, then support ends, then end-of-life passes); `unknown` is outside that
-    /// order and only matches itself.
+    /// order and only matches itself. `base-end-of-life` is past `supported` and before
+    /// `superseded` (DESIGN §8.2: it is the image's own verdict that comes first).
     pub fn is_at_least(self, threshold: State) -> bool {
         match (self.rank(), threshold.rank()) {
             (Some(a), Some(b)) => a >= b,
@@ -74,10 +82,11 @@ impl State {
     fn rank(self) -> Option<u8> {
         match self {
             State::Supported => Some(0),
-            State::Superseded => Some(1),
-            State::Scheduled => Some(2),
-            State::EndOfSupport => Some(3),
-            State::EndOfLife => Some(4),
+            State::BaseEndOfLife => Some(1),
+            State::Superseded => Some(2),
+            State::Scheduled => Some(3),
+            State::EndOfSupport => Some(4),
+            State::EndOfLife => Some(5),
             State::Unknown => None,
         }
     }
@@ -92,7 +101,7 @@ impl fmt::Display for State {
 /// A name that is not a [`State`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown lifecycle state `{0}` (expected end-of-life, end-of-support, scheduled, superseded, supported or unknown)"
+    "unknown lifecycle state `{0}` (expected end-of-life, end-of-support, scheduled, superseded, supported, unknown or base-end-of-life)"
 )]
 pub struct UnknownState(pub String);
 
@@ -119,6 +128,8 @@ pub enum Source {
     Lineage,
     /// Nothing.
     None,
+    /// The image's base: its state is `base-end-of-life` (issue 17).
+    Base,
 }
 
 /// What the lineage's rolling tag (the image's `org.opencontainers.image.version`) points to
@@ -215,4 +226,8 @@ pub struct Status {
     /// The effective record's scope (`scope`, omitted when unscoped; issue 18).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The image's base and the base's status, when evidence names one (issue 17; absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseStatus>,
 }

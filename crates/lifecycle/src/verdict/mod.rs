@@ -14,7 +14,10 @@
 pub mod policy;
 pub mod words;
 
-pub use policy::{Judgement, Mode, Policy, UnknownMode, Verdict, days_left_at, state_at};
+pub use policy::{
+    Inherited, Judgement, Mode, Policy, UnknownInherited, UnknownMode, Verdict, days_left_at,
+    state_at,
+};
 pub use words::{AdmissionWords, Facts};
 
 #[cfg(test)]

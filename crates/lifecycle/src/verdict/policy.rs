@@ -7,6 +7,7 @@
 //! | `end-of-life`, past the grace period | deny | warning | allow |
 //! | `end-of-life`, within the grace period | warning | warning | allow |
 //! | `end-of-support`, `scheduled`, `superseded` | warning | warning | allow |
+//! | `base-end-of-life` (issue 17) | per [`Inherited`]: deny, warning (default) or allow | warning unless ignored | allow |
 //! | `supported`, `unknown` | allow | allow | allow |
 //! | lookup failed, fail open | warning | warning | allow |
 //! | lookup failed, fail closed | deny | warning | allow |
@@ -97,6 +98,57 @@ pub struct Policy {
     pub grace_period: Duration,
     /// When an image cannot be looked up: admit it with a warning (true) or deny it.
     pub fail_open: bool,
+    /// What enforce mode makes of an image whose base is end-of-life (`base-end-of-life`,
+    /// issue 17): deny, warn (the default) or ignore.
+    pub inherited: Inherited,
+}
+
+/// What enforce mode makes of an inherited verdict (`base-end-of-life`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Inherited {
+    /// Deny it, as an end-of-life image.
+    Deny,
+    /// Admit it with a warning.
+    #[default]
+    Warn,
+    /// Admit it silently.
+    Ignore,
+}
+
+impl Inherited {
+    /// The setting's name in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Inherited::Deny => "deny",
+            Inherited::Warn => "warn",
+            Inherited::Ignore => "ignore",
+        }
+    }
+}
+
+impl fmt::Display for Inherited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not an [`Inherited`] setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown setting for inherited verdicts `{0}` (expected deny, warn or ignore)")]
+pub struct UnknownInherited(pub String);
+
+impl FromStr for Inherited {
+    type Err = UnknownInherited;
+
+    fn from_str(s: &str) -> Result<Inherited, UnknownInherited> {
+        [Inherited::Deny, Inherited::Warn, Inherited::Ignore]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| UnknownInherited(s.to_string()))
+    }
 }
 
 /// The judgement of one image: its state at the instant of judging and what enforce mode
@@ -164,6 +216,11 @@ impl Policy {
             State::Scheduled | State::Superseded | State::EndOfSupport => {
                 judgement(Verdict::Warn, None)
             }
+            State::BaseEndOfLife => match self.inherited {
+                Inherited::Deny => judgement(Verdict::Deny, None),
+                Inherited::Warn => judgement(Verdict::Warn, None),
+                Inherited::Ignore => judgement(Verdict::Pass, None),
+            },
             State::Supported | State::Unknown => judgement(Verdict::Pass, None),
         }
     }

@@ -41,6 +41,7 @@ pub(crate) fn status(state: State, eol: Option<&str>) -> Status {
         end_of_support: None,
         days_left: None,
         scope: None,
+        base: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn admission_messages() {
             mode,
             grace_period: grace,
             fail_open: true,
+            ..Policy::default()
         };
         let _ = writeln!(out, "## {mode}, grace {}s", grace.as_secs());
         for (name, s) in cases() {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use lineage_oci::{Digest, ImageRef, TagOrDigest};
 
 use super::policy::{Judgement, Verdict};
+use crate::base::BaseStatus;
 use crate::profile::Reason;
 use crate::status::{State, Status, Successor};
 
@@ -100,8 +101,78 @@ pub fn state_description(state: State) -> &'static str {
         State::EndOfSupport => {
             "The image is past its end-of-support: its publisher no longer fixes it. It is still admitted; move to its successor before its end-of-life."
         }
+        State::BaseEndOfLife => {
+            "The image is built on a base image that is end-of-life or superseded. Rebuild it on the base's successor."
+        }
     }
 }
+
+/// Whether an image in `state` should be rebuilt on its base's successor (a report's
+/// `action`): it is `base-end-of-life`.
+pub fn rebuild_due(state: State) -> bool {
+    state == State::BaseEndOfLife
+}
+
+/// The action for an image built on an end-of-life base: `rebuild on X`.
+pub fn rebuild_action(to: &str) -> String {
+    format!("rebuild on {to}")
+}
+
+/// The image to rebuild on: the base's successor, by name.
+pub fn rebuild_on(base: &BaseStatus) -> Option<String> {
+    base.successor.as_ref().and_then(successor_name)
+}
+
+/// What the image is built on, for people: `base-ref (end-of-life since T)`, with the
+/// evidence: `found by annotation`.
+pub fn base_phrase(base: &BaseStatus) -> String {
+    let name = base
+        .reference
+        .clone()
+        .or_else(|| base.digest.as_ref().map(ToString::to_string))
+        .unwrap_or_else(|| "an unnamed image".into());
+    let since = match (base.state, base.end_of_life) {
+        (State::EndOfLife, Some(t)) => format!(" since {}", date(&t)),
+        _ => String::new(),
+    };
+    format!("{name} ({}{since})", base.state)
+}
+
+/// The sentence about an image's base: `built on B (end-of-life since T; found by
+/// annotation): rebuild on X.` (or `…; no successor is recorded.`).
+pub fn base_sentence(base: &BaseStatus) -> String {
+    let evidence = match base.evidence {
+        crate::base::Evidence::Annotation => "its base annotation",
+        crate::base::Evidence::Provenance => "its build provenance",
+        crate::base::Evidence::Layers => "its layers",
+    };
+    let advice = match (base.passes_on(), rebuild_on(base)) {
+        (true, Some(to)) => format!(": {}", rebuild_action(&to)),
+        (true, None) => format!(": rebuild once its base is rebuilt; {NO_SUCCESSOR_ADVICE}"),
+        (false, _) => String::new(),
+    };
+    let error = base
+        .error
+        .as_ref()
+        .map(|e| format!(" (lookup failed: {e})"))
+        .unwrap_or_default();
+    format!(
+        "built on {} (found by {evidence}){error}{advice}",
+        base_phrase(base)
+    )
+}
+
+/// What `lineage update` says of an image built on a reference it moves: `IMAGE is built on
+/// FROM: rebuild it on TO after this update`.
+pub fn rebuild_after_update(image: &str, from: &str, to: &str) -> String {
+    format!(
+        "{image} is built on {from}: {} after this update",
+        rebuild_action(to)
+    )
+}
+
+/// The plain statement that no base was found for an image.
+pub const NO_BASE_FOUND: &str = "base unknown: no base annotation, no build provenance, and its layers begin with no known base (--base-repo)";
 
 /// The facts a verdict is worded from: a status's own, or a copy of them (a report's
 /// `lifecycle` section).
@@ -119,6 +190,8 @@ pub struct Facts<'a> {
     pub error: Option<&'a str>,
     /// The effective end-of-support (issue 18).
     pub end_of_support: Option<DateTime<Utc>>,
+    /// The image's base (issue 17), when one was found.
+    pub base: Option<&'a BaseStatus>,
 }
 
 impl<'a> Facts<'a> {
@@ -131,6 +204,7 @@ impl<'a> Facts<'a> {
             version: status.version.as_deref(),
             error: None,
             end_of_support: status.end_of_support,
+            base: status.base.as_ref(),
         }
     }
 
@@ -183,6 +257,10 @@ impl<'a> Facts<'a> {
             State::Unknown => match self.error {
                 Some(e) => format!("unknown: {e}"),
                 None => "unknown: lineage has no lifecycle data for it".to_string(),
+            },
+            State::BaseEndOfLife => match self.base {
+                Some(b) => format!("base-end-of-life: {}", base_sentence(b)),
+                None => "base-end-of-life: its base image is end-of-life".to_string(),
             },
         }
     }
@@ -333,6 +411,26 @@ pub fn admission(
         (State::Superseded, _) => Some(warn(format!(
             "{used}: {image} is superseded{use_successor}"
         ))),
+        (State::BaseEndOfLife, verdict) => {
+            let base = status.base.as_ref();
+            let on = base
+                .map(|b| format!(" {}", base_phrase(b)))
+                .unwrap_or_default();
+            let rebuild = base
+                .and_then(rebuild_on)
+                .map(|to| format!("; {}", rebuild_action(&to)))
+                .unwrap_or_default();
+            let warning = format!("{used}: {image} is built on{on}{rebuild}");
+            Some(AdmissionWords {
+                message: match verdict {
+                    Verdict::Deny => format!(
+                        "image \"{image}\" ({used}) is built on an end-of-life base{on}{rebuild}"
+                    ),
+                    _ => warning.clone(),
+                },
+                warning,
+            })
+        }
         (State::Supported | State::Unknown, _) => None,
     }
 }

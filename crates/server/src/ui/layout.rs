@@ -83,6 +83,7 @@ pub fn state_symbol(state: State) -> &'static str {
         State::EndOfLife => "✕",
         State::Scheduled => "◷",
         State::EndOfSupport => "!",
+        State::BaseEndOfLife => "△",
         State::Superseded => "↻",
         State::Supported => "✓",
         State::Unknown => "?",

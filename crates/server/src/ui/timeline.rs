@@ -110,6 +110,7 @@ impl RevisionView {
                     version: None,
                     error: Some(&e.message()),
                     end_of_support: None,
+                    base: None,
                 }
                 .summary(),
                 successor: None,

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::State;
-use lineage_lifecycle::verdict::{AdmissionWords, Judgement, Mode, Policy, Verdict, words};
+use lineage_lifecycle::verdict::{
+    AdmissionWords, Inherited, Judgement, Mode, Policy, Verdict, words,
+};
 
 use super::images::{ImageUse, previous_images};
 use super::wire::{AdmissionReview, Operation, ReviewResponse, cap};
@@ -36,6 +38,9 @@ pub struct AdmissionSettings {
     /// Grace periods of particular Kubernetes namespaces (`*` globs, the first that
     /// matches wins) in place of `grace_period` (issue 18).
     pub namespace_grace_periods: Vec<(String, Duration)>,
+    /// What enforce mode makes of an image whose base is end-of-life (`base-end-of-life`):
+    /// deny, warn (the default) or ignore.
+    pub inherited: Inherited,
 }
 
 impl Default for AdmissionSettings {
@@ -54,6 +59,7 @@ impl Default for AdmissionSettings {
             exempt_images: vec![],
             fail_open: true,
             namespace_grace_periods: vec![],
+            inherited: Inherited::Warn,
         }
     }
 }
@@ -65,6 +71,7 @@ impl AdmissionSettings {
             mode: self.mode,
             grace_period: self.grace_period,
             fail_open: self.fail_open,
+            inherited: self.inherited,
         }
     }
 
