@@ -73,6 +73,16 @@ pub struct Lifecycle {
     /// The image's base and its status (issue 17), when one was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseStatus>,
+    /// The effective end-of-support, RFC 3339 UTC (issue 18; omitted when none).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lineage_oci::time::serialize_rfc3339_opt"
+    )]
+    pub end_of_support: Option<DateTime<Utc>>,
+    /// Whole days until the next date ahead, end-of-support else end-of-life (issue 18;
+    /// omitted when none is ahead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
 }
 
 impl Lifecycle {
@@ -134,6 +144,8 @@ impl Lifecycle {
             error: Some(error),
             warnings: Vec::new(),
             base: None,
+            end_of_support: None,
+            days_left: None,
         }
     }
 
@@ -162,6 +174,8 @@ impl Lifecycle {
             error: None,
             warnings: s.warnings.clone(),
             base: s.base.clone(),
+            end_of_support: s.end_of_support,
+            days_left: s.days_left,
         };
         l.action = match &l.base {
             // Built on an end-of-life base: rebuild on the base's successor.
@@ -220,8 +234,7 @@ impl Lifecycle {
             reason: self.reason.as_ref(),
             version: self.version.as_deref(),
             error: self.error.as_deref(),
-            // The report's section carries no end-of-support yet.
-            end_of_support: None,
+            end_of_support: self.end_of_support,
             base: self.base.as_ref(),
         }
     }
@@ -303,6 +316,34 @@ mod tests {
             scope: None,
             base: None,
         }
+    }
+
+    #[test]
+    fn end_of_support_is_reported_with_the_days_left() {
+        let mut s = status(OLD, old(), State::EndOfSupport);
+        s.end_of_support = Some(at("2023-07-01T00:00:00Z"));
+        s.end_of_life = Some(at("2023-08-01T00:00:00Z"));
+        s.days_left = Some(21);
+        let looked = HashMap::from([(by_digest(&old()), Ok(s))]);
+        let l = Lifecycle::decide(&image(), &looked, at("2023-07-11T00:00:00Z"));
+        let json = serde_json::to_value(&l).unwrap();
+        assert_eq!(json["state"], "end-of-support");
+        assert_eq!(json["endOfSupport"], "2023-07-01T00:00:00Z");
+        assert_eq!(json["daysLeft"], 21);
+        assert!(
+            l.summary()
+                .starts_with("past end-of-support since 2023-07-01"),
+            "{}",
+            l.summary()
+        );
+        // Without one, neither key is written.
+        let looked = HashMap::from([(by_digest(&old()), Ok(status(OLD, old(), State::EndOfLife)))]);
+        let json =
+            serde_json::to_value(Lifecycle::decide(&image(), &looked, at("2024-01-01"))).unwrap();
+        assert!(
+            json.get("endOfSupport").is_none() && json.get("daysLeft").is_none(),
+            "{json}"
+        );
     }
 
     #[test]
