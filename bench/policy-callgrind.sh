@@ -15,8 +15,9 @@
 # counters, sends N requests one after another on one keep-alive connection, and dumps, for
 # each of: GET /healthz; POST /lifecycle/v1/lookup of the oldest revision; POST
 # /admission/v1/validate of the pod-create fixture running all 3 revisions (denied: 2 are
-# end-of-life). Prints "FILE TOTAL per=INSTRUCTIONS_PER_REQUEST" for the three dumps, in
-# that order. Needs valgrind, python3, jq, curl, GNU date.
+# end-of-life); POST /lifecycle/v1/lookup of a derived image of the oldest revision (its
+# manifest with the base annotations naming it, issue 17: base-end-of-life). Prints
+# "FILE TOTAL per=INSTRUCTIONS_PER_REQUEST" for the four dumps, in that order. Needs valgrind, python3, jq, curl, GNU date.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 bin=$1; out=$2; n=${3:-200}
@@ -32,7 +33,7 @@ for i in 1 2 3; do
   day=$(date -u -d "2024-01-01 00:00:00Z + $((i - 1)) days" +%Y-%m-%dT%H:%M:%SZ)
   rev=$(date -u -d "$day" +%Y%m%d)
   "$root/scripts/make-image.sh" -t "r$i" -s "cg-$i" "$work/layout" > /dev/null
-  "$bin" -q --plain-http release "oci:$work/layout:r$i" "$reg/app" --version 1.0 --revision "$rev" --eol-at "$day" --created "$day" > /dev/null 2>&1
+  "$bin" -q --plain-http release "oci:$work/layout:r$i" "$reg/app" --version 1.0 --revision "$rev" --eol-at "$day" > /dev/null
 done
 refs=$(for i in 1 2 3; do printf '%s/app:1.0-%s\n' "$reg" "$(date -u -d "2024-01-0$i" +%Y%m%d)"; done | jq -R . | jq -s -c .)
 jq -c --argjson imgs "$refs" '
@@ -42,20 +43,35 @@ jq -c --argjson imgs "$refs" '
       | .request.object.spec.containers[0] + {name: "c\($k)", image: $imgs[$k]}]' \
   "$root/crates/server/tests/fixtures/admission/pod-create.json" > "$work/review.json"
 echo "{\"images\":[$(echo "$refs" | jq -c '.[0]')]}" > "$work/lookup.json"
+# A derived image of the oldest revision: its manifest with the base annotations naming it
+# (issue 17), as bench/policy.sh's derived run pushes them.
+base_ref=$(echo "$refs" | jq -r '.[0]')
+base_path=${base_ref#*/}
+curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' -D "$work/base.h" \
+  "http://$reg/v2/${base_path%%:*}/manifests/${base_path#*:}" > "$work/base.json"
+base_digest=$(tr -d '\r' < "$work/base.h" | awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }')
+jq -c --arg d "$base_digest" --arg n "$base_ref" \
+  '.annotations += {"org.opencontainers.image.base.digest": $d, "org.opencontainers.image.base.name": $n}' \
+  "$work/base.json" > "$work/derived.json"
+curl -fsS -o /dev/null -X PUT -H "Content-Type: $(jq -r .mediaType "$work/derived.json")" \
+  --data-binary "@$work/derived.json" "http://$reg/v2/app/manifests/derived"
+echo "{\"images\":[\"$reg/app:derived\"]}" > "$work/derived-lookup.json"
 launch "$work/wh.log" valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bin" webhook --addr 127.0.0.1:0 --tag-ttl 30m
 wh=$h; vpid=${pids[-1]}
 python3 - "$wh" "$work" "$n" "$vpid" "$out" << 'PY'
 import http.client, sys, subprocess, json
 host, port = sys.argv[1].split(':'); work = sys.argv[2]; n = int(sys.argv[3]); pid = sys.argv[4]; out = sys.argv[5]
 c = http.client.HTTPConnection(host, int(port), timeout=120)
-review = open(work + '/review.json', 'rb').read(); lookup = open(work + '/lookup.json', 'rb').read()
+review = open(work + '/review.json', 'rb').read(); lookup = open(work + '/lookup.json', 'rb').read(); derived = open(work + '/derived-lookup.json', 'rb').read()
 def req(method, path, body=None):
     c.request(method, path, body=body, headers={'Content-Type': 'application/json'} if body else {})
     r = c.getresponse(); b = r.read(); assert r.status == 200, (r.status, b[:300]); return b
 for _ in range(20):
     a = json.loads(req('POST', '/admission/v1/validate', review)); req('POST', '/lifecycle/v1/lookup', lookup); req('GET', '/healthz')
 assert a['response']['allowed'] is False, a
-for name, m, p, b in [('healthz', 'GET', '/healthz', None), ('lookup', 'POST', '/lifecycle/v1/lookup', lookup), ('admission', 'POST', '/admission/v1/validate', review)]:
+d = json.loads(req('POST', '/lifecycle/v1/lookup', derived))['results'][0]
+assert d['state'] == 'base-end-of-life', d
+for name, m, p, b in [('healthz', 'GET', '/healthz', None), ('lookup', 'POST', '/lifecycle/v1/lookup', lookup), ('admission', 'POST', '/admission/v1/validate', review), ('derived', 'POST', '/lifecycle/v1/lookup', derived)]:
     subprocess.run(['callgrind_control', '-z', pid], check=True, capture_output=True)
     for _ in range(n): req(m, p, b)
     subprocess.run(['callgrind_control', '-d', name, pid], check=True, capture_output=True)

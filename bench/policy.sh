@@ -23,9 +23,9 @@
 #
 # Images: IMAGES distinct images from scripts/make-image.sh (seed per image and
 # run), released one after the other with `lineage release oci:LAYOUT:rI HOST/app
-# --version 1.0 --revision YYYYMMDD --eol-at DAY --created DAY`, DAY = 2024-01-01
-# plus I-1 days (make-image.sh stamps its images 2024-01-01, so --created is
-# ignored and the revision is given). Each release retires the previous revision;
+# --version 1.0 --revision YYYYMMDD --eol-at DAY`, DAY = 2024-01-01 plus I-1 days
+# (make-image.sh stamps its images 2024-01-01, their created time, so the revision is
+# given). Each release retires the previous revision;
 # so all but the newest are end-of-life with the next revision as successor.
 #
 # Cold cost: against the fresh "log" webhook, one POST /lifecycle/v1/lookup per
@@ -209,7 +209,7 @@ for i in $(seq 1 "$images"); do
   rev[i]=$(date -u -d "$day" +%Y%m%d)
   "$root/scripts/make-image.sh" -t "r$i" -s "bench-policy-$run_id-$i" "$work/layout" > /dev/null
   out=$("$lineage" -q --plain-http release "oci:$work/layout:r$i" "$host/app" \
-    --version 1.0 --revision "${rev[i]}" --eol-at "$day" --created "$day" 2> "$work/logs/release-$i.log") ||
+    --version 1.0 --revision "${rev[i]}" --eol-at "$day" 2> "$work/logs/release-$i.log") ||
     { cat "$work/logs/release-$i.log" >&2; die "release $i failed"; }
   got=$(curl -fsS -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$host/v2/app/manifests/1.0-${rev[i]}" |
