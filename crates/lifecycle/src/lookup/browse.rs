@@ -6,7 +6,6 @@
 //! limit and the same caches, so a page that shows a status and its referrers costs no more
 //! requests than the status alone.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use lineage_oci::{Descriptor, Digest, ImageRef, TagOrDigest, time};
 
-use super::{Lookup, LookupError, StoreReads};
+use super::{Lookup, LookupError};
 use crate::engine::EngineError;
 use crate::facts::FactSource;
 use crate::profile::{ANNOTATION_CREATED, revision_of};
@@ -109,20 +108,12 @@ impl Lookup {
         digest: &Digest,
     ) -> Result<Arc<[Descriptor]>, LookupError> {
         let image = repository_of(repository)?;
-        let scope = image.repository_ref();
-        let inner = &self.inner;
-        let source = inner.facts.over(
-            &scope,
-            StoreReads {
-                inner,
-                image: Cow::Borrowed(&image),
-            },
-        );
+        let source = self.inner.source(&image);
         source
             .referrers(digest)
             .await
             .map_err(|source| LookupError::Engine {
-                reference: format!("{scope}@{digest}"),
+                reference: format!("{}@{digest}", image.repository_ref()),
                 source,
             })
     }
@@ -139,15 +130,8 @@ impl Lookup {
             error,
         })?;
         let status = self.lookup_image(reference, &image, at).await?;
-        let scope = image.repository_ref();
         let inner = &self.inner;
-        let source = inner.facts.over(
-            &scope,
-            StoreReads {
-                inner,
-                image: Cow::Borrowed(&image),
-            },
-        );
+        let source = inner.source(&image);
         let engine_error = |source| LookupError::Engine {
             reference: reference.to_string(),
             source,

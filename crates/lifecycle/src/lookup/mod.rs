@@ -39,7 +39,7 @@ use tokio::sync::Semaphore;
 
 use crate::base::{ImageConfig, Provenance};
 use crate::engine::{Engine, EngineError};
-use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
+use crate::facts::{Cached, FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::once_map::OnceMap;
 use crate::status::{RollingTagInfo, Status};
 
@@ -324,14 +324,7 @@ impl Inner {
         image: &ImageRef,
         at: DateTime<Utc>,
     ) -> Result<Status, LookupError> {
-        let repository = image.repository_ref();
-        let source = self.facts.over(
-            repository,
-            StoreReads {
-                inner: self,
-                image: Cow::Borrowed(image),
-            },
-        );
+        let source = self.source(image);
         self.engine
             .status_from(&source, reference, Some(&image.target()), at)
             .await
@@ -339,6 +332,17 @@ impl Inner {
                 reference: reference.to_string(),
                 source,
             })
+    }
+
+    /// The cached facts of `image`'s repository, read through its store on a miss.
+    pub(crate) fn source<'a>(&'a self, image: &'a ImageRef) -> Cached<'a, StoreReads<'a>> {
+        self.facts.over(
+            image.repository_ref(),
+            StoreReads {
+                inner: self,
+                image: Cow::Borrowed(image),
+            },
+        )
     }
 
     /// The store of `image`'s repository, opened once.
@@ -387,7 +391,7 @@ impl Inner {
 
 /// The reads of one lookup on a cache miss: the direct reads ([`StoreFacts`]) from its
 /// repository's store, each one a request within the registry's limit.
-struct StoreReads<'a> {
+pub(crate) struct StoreReads<'a> {
     inner: &'a Inner,
     image: Cow<'a, ImageRef>,
 }
