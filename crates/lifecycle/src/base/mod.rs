@@ -30,6 +30,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, ImageRef, TagOrDigest};
@@ -141,8 +142,9 @@ pub(crate) struct Claim {
 pub(crate) struct Found {
     /// The `base` object.
     pub(crate) status: BaseStatus,
-    /// The base manifest's annotations, to tell the image's own from inherited ones.
-    pub(crate) annotations: Option<BTreeMap<String, String>>,
+    /// The base manifest as read (cached: shared, not copied), whose annotations tell the
+    /// image's own from inherited ones.
+    pub(crate) manifest: Option<Arc<ManifestFacts>>,
     /// The reference the evidence names, to tell inherited annotations when the base's
     /// could not be read.
     pub(crate) reference: Option<String>,
@@ -159,7 +161,7 @@ pub(crate) fn own_annotations<'a>(
     let Some(base) = base else {
         return Cow::Borrowed(image);
     };
-    if let Some(theirs) = &base.annotations {
+    if let Some(theirs) = base.manifest.as_ref().map(|m| &m.annotations) {
         if !image.iter().any(|(k, v)| theirs.get(k) == Some(v)) {
             return Cow::Borrowed(image);
         }
@@ -272,7 +274,7 @@ impl Engine {
             }
             // Annotations of the index are compared with the base index, not a platform's.
             if let Some(w) = &mut worst {
-                w.annotations = None;
+                w.manifest = None;
             }
             worst
         })
@@ -303,14 +305,14 @@ impl Engine {
                     "the base's name `{}` is not a registry reference lineage can look up",
                     claim.reference.as_deref().unwrap_or("")
                 )),
-                annotations: None,
+                manifest: None,
                 reference: claim.reference.clone(),
             };
         };
         let Some(elsewhere) = source.elsewhere(image) else {
             return Found {
                 status: unknown("the base's repository was not opened (no opener)".into()),
-                annotations: None,
+                manifest: None,
                 reference: claim.reference.clone(),
             };
         };
@@ -325,12 +327,12 @@ impl Engine {
         {
             Ok((status, manifest)) => Found {
                 status: from_status(status, claim.evidence),
-                annotations: Some(manifest.annotations.clone()),
+                manifest: Some(manifest),
                 reference: Some(reference),
             },
             Err(e) => Found {
                 status: unknown(lineage_store::one_line(&e)),
-                annotations: None,
+                manifest: None,
                 reference: Some(reference),
             },
         }

@@ -15,7 +15,17 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn found(annotations: Option<&[(&str, &str)]>, reference: &str) -> Found {
     Found {
         status: base(State::EndOfLife),
-        annotations: annotations.map(map),
+        manifest: annotations.map(|a| {
+            Arc::new(ManifestFacts {
+                digest: Digest::sha256(b"base"),
+                annotations: map(a),
+                rolling_tag: None,
+                is_index: false,
+                config: None,
+                layers: vec![],
+                children: vec![],
+            })
+        }),
         reference: Some(reference.into()),
     }
 }
