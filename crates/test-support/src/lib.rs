@@ -41,7 +41,7 @@ pub use layout::{
     oci_archive, reachable, read_blob, tagged, tagged_digest,
 };
 pub use scratch::Scratch;
-pub use snapshot::redacted;
+pub use snapshot::{columns, redacted};
 pub use tools::{
     digest_of, in_ci, is_root, on_path, output, require_tools, run, sha256_file, sha256_hex,
     skopeo_raw, tool,

@@ -235,6 +235,10 @@ fn a_derived_image_inherits_its_bases_end_of_life_by_annotation() {
         table.contains(&format!("rebuild on {}", bases.new)),
         "{table}"
     );
+    insta::assert_snapshot!(
+        "derived-status-table",
+        crate::support::columns(&crate::support::redacted(&table, &server.host))
+    );
 
     // `--fail-on base-end-of-life` fails; `--fail-on superseded` does not.
     let code =

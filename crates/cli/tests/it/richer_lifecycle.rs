@@ -120,21 +120,8 @@ fn end_of_support_then_end_of_life_at_three_times() {
             again.stderr
         );
         if label == "lineage serve" {
-            // The table's padding follows the registry's port (4 or 5 digits): columns are
-            // compared with their separating runs of spaces made two.
-            let redact = |t: &str| {
-                let t = crate::support::redacted(t, &host);
-                t.lines()
-                    .map(|l| {
-                        l.split("  ")
-                            .filter(|c| !c.is_empty())
-                            .map(str::trim)
-                            .collect::<Vec<_>>()
-                            .join("  ")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
+            // The table's padding follows the registry's port: compared by columns.
+            let redact = |t: &str| crate::support::columns(&crate::support::redacted(t, &host));
             let history = lineage_ok(
                 s.path(),
                 &["history", &repo, "--at", "2030-01-15T00:00:00Z"],
