@@ -610,3 +610,40 @@ done"#
         assert_eq!(code, b"200", "{d}");
     }
 }
+
+/// Issue 15: `lineage serve gc` on the root of a running server leaves upload files to the
+/// server (its sessions are its own) and says so; what it reports is JSON on stdout and one
+/// summary for people on stderr.
+#[test]
+fn serve_gc_on_a_served_root_leaves_uploads_to_the_server() {
+    let s = Scratch::new();
+    let root = s.join("root");
+    let _server = Serve::start(&root, &[]);
+    let root_text = root.display().to_string();
+    let run = lineage_ok(
+        s.path(),
+        &[
+            "serve",
+            "gc",
+            "--root",
+            &root_text,
+            "--dry-run",
+            "--upload-max-age",
+            "0s",
+        ],
+    );
+    let report = json(&run.stdout, "serve gc report");
+    assert_eq!(report["dry_run"], true, "{report}");
+    assert_eq!(report["uploads_left_to_server"], true, "{report}");
+    assert_eq!(report["uploads_removed"], 0, "{report}");
+    // The elapsed milliseconds vary from run to run.
+    let stderr = run.stderr.replace(&root_text, "ROOT");
+    let stderr: String = stderr
+        .lines()
+        .map(|l| match (l.rfind('('), l.strip_suffix(" ms)")) {
+            (Some(open), Some(_)) => format!("{}(N ms)\n", &l[..open]),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!("serve-gc-served-root", stderr);
+}
