@@ -58,6 +58,8 @@ pub enum Listing {
     Catalog,
     /// `GET /v2/<name>/referrers/<digest>`.
     Referrers,
+    /// `GET /v2/<name>/_lineage/untagged` (`lineage serve`'s extension).
+    Untagged,
 }
 
 impl Listing {
@@ -67,6 +69,7 @@ impl Listing {
             Listing::Tags => "tag list",
             Listing::Catalog => "catalog",
             Listing::Referrers => "referrers listing",
+            Listing::Untagged => "untagged manifests listing",
         }
     }
 
@@ -76,6 +79,7 @@ impl Listing {
             Listing::Tags => "tag list page",
             Listing::Catalog => "catalog page",
             Listing::Referrers => "referrers page",
+            Listing::Untagged => "untagged manifests page",
         }
     }
 }

@@ -147,7 +147,9 @@ pub struct RetireArgs {
         help_heading = "Bulk retire"
     )]
     pub tags: Option<String>,
-    /// Bulk: also the manifests no tag names, where the registry can list them.
+    /// Bulk: also the images no tag names: all of them on `lineage serve` (it lists them);
+    /// on registries that list tags only, those that have referrers (found through their
+    /// `sha256-<hex>` referrers tags).
     #[arg(long, requires = "filter", help_heading = "Bulk retire")]
     pub untagged: bool,
     /// Bulk: say what would be retired, write nothing.

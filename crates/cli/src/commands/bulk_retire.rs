@@ -1,7 +1,14 @@
-//! `lineage retire --filter REPO_REGEX [--tags TAG_REGEX] [--dry-run] [--concurrency N]
-//! TARGET…` (issue 18): retire every tagged image of the repositories a registry's catalog
-//! (or a list of repositories, when the catalog is closed) holds whose name matches, the way
-//! `acr annotate --filter` does for Microsoft's records.
+//! `lineage retire --filter REPO_REGEX [--tags TAG_REGEX] [--untagged] [--dry-run]
+//! [--concurrency N] TARGET…` (issue 18): retire every tagged image of the repositories a
+//! registry's catalog (or a list of repositories, when the catalog is closed) holds whose name
+//! matches, the way `acr annotate --filter` does for Microsoft's records.
+//!
+//! With `--untagged`, also the images no tag names (a digest-pinned build whose tag moved
+//! on). The distribution API lists tags only, so they are found where the registry can say:
+//! `lineage serve` lists them (its `/v2/<name>/_lineage/untagged` extension); elsewhere the
+//! subjects the referrers tags (`sha256-<hex>`) name are the ones that can be found, and the
+//! summary says which repositories were searched that way. Artifacts, referrers, and
+//! platform manifests of an index (retired with it) are never retired on their own.
 //!
 //! Each image gets the record a single `lineage retire` would write (the same flags, one
 //! record spec for the whole run), through the engine's idempotent write: an image whose
@@ -13,14 +20,14 @@
 //! stdout (text, or JSON with `--output json`); failures are reported per image and make
 //! the exit status 1 after the summary.
 
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use lineage_lifecycle::{Engine, Namespace, RecordSpec, Records, Written};
-use lineage_oci::TagOrDigest;
 use lineage_oci::quantity::plural;
+use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest};
 use lineage_registry_client::RegistryStore;
 use lineage_store::{ReadStore, Store};
 use serde::Serialize;
@@ -60,6 +67,53 @@ pub struct Item {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `--untagged`: how an image no tag names was found (absent for tagged images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untagged: Option<Discovery>,
+}
+
+impl Item {
+    /// An image (or repository) that could not be worked on.
+    fn failed(reference: String, error: String) -> Item {
+        Item {
+            reference,
+            digest: None,
+            action: Action::Failed,
+            records: 0,
+            error: Some(error),
+            untagged: None,
+        }
+    }
+}
+
+/// How the images no tag names were found in a repository (`--untagged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Discovery {
+    /// The registry listed them (`lineage serve`'s `/_lineage/untagged`).
+    Listing,
+    /// The registry lists tags only: the subjects its referrers tags (`sha256-<hex>`) name
+    /// that no tag names. An untagged image without referrers cannot be found there.
+    ReferrersTags,
+}
+
+/// One repository of the run.
+struct Repository {
+    items: Vec<Item>,
+    untagged: Option<Discovery>,
+}
+
+/// With `--untagged`: how the search for images no tag names went.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntaggedSearch {
+    /// Images found that no tag names.
+    pub found: usize,
+    /// Repositories whose registry listed its untagged manifests.
+    pub listed: usize,
+    /// Repositories searched only through their referrers tags (the registry lists tags
+    /// only), where an untagged image without referrers is not found.
+    pub referrers_tags_only: Vec<String>,
 }
 
 /// The run, as `--output json` prints it.
@@ -80,6 +134,9 @@ pub struct Summary {
     pub already_retired: usize,
     /// Images that failed.
     pub failed: usize,
+    /// With `--untagged`: how images no tag names were searched for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untagged: Option<UntaggedSearch>,
     /// Every image, sorted by reference.
     pub items: Vec<Item>,
 }
@@ -103,8 +160,26 @@ impl Summary {
             records_to_write: records(Action::WouldRetire),
             already_retired: count(Action::AlreadyRetired),
             failed: count(Action::Failed),
+            untagged: None,
             items,
         }
+    }
+
+    /// The summary of a run with `--untagged`: `searched` is each repository's name and how
+    /// its untagged images were found.
+    fn with_untagged(mut self, searched: Vec<(String, Discovery)>) -> Summary {
+        let mut only_tags: Vec<String> = searched
+            .iter()
+            .filter(|(_, d)| *d == Discovery::ReferrersTags)
+            .map(|(name, _)| name.clone())
+            .collect();
+        only_tags.sort();
+        self.untagged = Some(UntaggedSearch {
+            found: self.items.iter().filter(|i| i.untagged.is_some()).count(),
+            listed: searched.len() - only_tags.len(),
+            referrers_tags_only: only_tags,
+        });
+        self
     }
 
     /// The summary for people: one line, then one line per failure.
@@ -125,6 +200,20 @@ impl Summary {
                 self.failed,
             )
         };
+        if let Some(u) = &self.untagged {
+            out.push_str(&format!(
+                "Untagged: {} found",
+                plural(u.found as u64, "image")
+            ));
+            if !u.referrers_tags_only.is_empty() {
+                out.push_str(&format!(
+                    "; searched through referrers tags only in {} (the registry lists tags only; an untagged image without referrers is not found there): {}",
+                    plural(u.referrers_tags_only.len() as u64, "repository"),
+                    u.referrers_tags_only.join(", ")
+                ));
+            }
+            out.push('\n');
+        }
         for i in self.items.iter().filter(|i| i.action == Action::Failed) {
             out.push_str(&format!(
                 "  failed: {}: {}\n",
@@ -152,6 +241,25 @@ fn is_referrers_tag(tag: &str) -> bool {
         .is_some_and(|rest| rest.len() >= 64 && rest[..64].bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The subject a referrers-tag-schema tag names (`sha256-<hex>` → `sha256:<hex>`).
+fn referrers_tag_subject(tag: &str) -> Option<Digest> {
+    if !is_referrers_tag(tag) {
+        return None;
+    }
+    let hex = tag.get("sha256-".len()..)?.get(..64)?;
+    format!("sha256:{hex}").parse().ok()
+}
+
+/// The digest of `manifest` and of every manifest it lists (an index's platform
+/// manifests), first its own.
+fn covered(manifest: &RawManifest) -> Vec<Digest> {
+    let mut digests = vec![manifest.digest().clone()];
+    if let Ok(v) = manifest.view() {
+        digests.extend(v.manifests.iter().map(|d| d.digest.clone()));
+    }
+    digests
+}
+
 /// Run the bulk retire of `a` (which has `--filter`).
 pub async fn run(
     opener: &Opener,
@@ -165,11 +273,6 @@ pub async fn run(
         .as_deref()
         .map(|t| anchored("--tags", t))
         .transpose()?;
-    if a.untagged {
-        return Err(usage(anyhow::anyhow!(
-            "`--untagged` needs a listing of untagged manifests, which the distribution API does not have (it lists tags only); lineage retires what tags name"
-        )));
-    }
     let (client, mut repositories) =
         super::targets::resolve(opener, &a.targets, "retire --filter REPO_REGEX").await?;
     repositories.retain(|(_, repo)| repo_re.is_match(repo));
@@ -184,31 +287,40 @@ pub async fn run(
         spec: &spec,
         tag_re: tag_re.as_ref(),
         dry_run: a.dry_run,
+        untagged: a.untagged,
         at_given: a.at.is_some(),
         now,
         namespace,
     };
-    let items: Vec<Vec<Item>> = futures_util::stream::iter(repositories.iter())
+    let runs: Vec<(String, Repository)> = futures_util::stream::iter(repositories.iter())
         .map(|(registry, repository)| {
             let store = RegistryStore::for_repository(client.clone(), registry, repository);
             let job = &job;
             let done = &done;
             async move {
                 let name = format!("{registry}/{repository}");
-                let items = job.repository(&store, &name).await;
+                let run = job.repository(&store, &name).await;
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 note!(
                     printer,
                     "{}",
-                    progress_line(n, total, &name, &items, job.dry_run)
+                    progress_line(n, total, &name, &run.items, job.dry_run)
                 );
-                items
+                (name, run)
             }
         })
         .buffer_unordered(a.concurrency)
         .collect()
         .await;
-    let summary = Summary::of(a.dry_run, total, items.into_iter().flatten().collect());
+    let searched: Vec<(String, Discovery)> = runs
+        .iter()
+        .filter_map(|(name, run)| run.untagged.map(|d| (name.clone(), d)))
+        .collect();
+    let items = runs.into_iter().flat_map(|(_, run)| run.items).collect();
+    let mut summary = Summary::of(a.dry_run, total, items);
+    if a.untagged {
+        summary = summary.with_untagged(searched);
+    }
     match a.output {
         Output::Json => crate::output::json(&summary)?,
         Output::Text => out!("{}", summary.text())?,
@@ -250,81 +362,165 @@ struct Job<'a> {
     spec: &'a RecordSpec,
     tag_re: Option<&'a regex::Regex>,
     dry_run: bool,
+    untagged: bool,
     at_given: bool,
     now: DateTime<Utc>,
     namespace: &'a Namespace,
 }
 
 impl Job<'_> {
-    /// Retire the selected tags of one repository, one after the other.
-    async fn repository(&self, store: &RegistryStore, name: &str) -> Vec<Item> {
+    /// Retire the selected tags of one repository, one after the other, then (with
+    /// `--untagged`) what no tag names.
+    async fn repository(&self, store: &RegistryStore, name: &str) -> Repository {
         let tags = match store.tag_list().await {
             Ok(t) => t,
             Err(e) => {
-                return vec![Item {
-                    reference: name.to_string(),
-                    digest: None,
-                    action: Action::Failed,
-                    records: 0,
-                    error: Some(format!(
-                        "cannot list the tags: {}",
-                        lineage_store::one_line(&e)
-                    )),
-                }];
+                return Repository {
+                    items: vec![Item::failed(
+                        name.to_string(),
+                        format!("cannot list the tags: {}", lineage_store::one_line(&e)),
+                    )],
+                    untagged: None,
+                };
             }
         };
         let mut items = Vec::new();
-        for tag in tags
-            .into_iter()
-            .filter(|t| !is_referrers_tag(t))
-            .filter(|t| self.tag_re.is_none_or(|re| re.is_match(t)))
-        {
+        // What tags name, and the manifests their indexes list: never "untagged".
+        let mut tagged: HashSet<Digest> = HashSet::new();
+        for tag in tags.iter().filter(|t| !is_referrers_tag(t)) {
             let reference = format!("{name}:{tag}");
-            let item = match self.image(store, &tag).await {
-                Ok(Some((digest, action, records))) => Item {
-                    reference,
-                    digest: Some(digest),
-                    action,
-                    records,
-                    error: None,
-                },
-                // A tagged referrer: not an image to retire.
-                Ok(None) => continue,
-                Err(e) => Item {
-                    reference,
-                    digest: None,
-                    action: Action::Failed,
-                    records: 0,
-                    error: Some(lineage_store::one_line(e.as_ref())),
-                },
+            let selected = self.tag_re.is_none_or(|re| re.is_match(tag));
+            if !selected && !self.untagged {
+                continue;
+            }
+            let manifest = match store.manifest_fetch(&TagOrDigest::Tag(tag.clone())).await {
+                Ok(m) => m,
+                Err(e) => {
+                    items.push(Item::failed(
+                        reference,
+                        format!("cannot read `{tag}`: {}", lineage_store::one_line(&e)),
+                    ));
+                    continue;
+                }
             };
-            items.push(item);
+            tagged.extend(covered(&manifest));
+            if selected && let Some(item) = self.image(store, &manifest, reference, None).await {
+                items.push(item);
+            }
         }
-        items
+        let untagged = if self.untagged {
+            Some(self.untagged(store, name, &tags, &tagged, &mut items).await)
+        } else {
+            None
+        };
+        Repository { items, untagged }
     }
 
-    /// Retire the image `tag` names: its digest, what was done and how many records.
+    /// With `--untagged`: retire the images no tag names, found through the registry's
+    /// listing of them where it has one, otherwise through the subjects its referrers tags
+    /// name. Returns how they were found.
+    async fn untagged(
+        &self,
+        store: &RegistryStore,
+        name: &str,
+        tags: &[String],
+        tagged: &HashSet<Digest>,
+        items: &mut Vec<Item>,
+    ) -> Discovery {
+        let (discovery, candidates): (Discovery, BTreeSet<Digest>) = match store.untagged().await {
+            // Artifacts (records, signatures, attestations) are never images to retire.
+            Ok(Some(listed)) => (
+                Discovery::Listing,
+                listed
+                    .into_iter()
+                    .filter(|d| d.artifact_type.is_none())
+                    .map(|d| d.digest)
+                    .collect(),
+            ),
+            Ok(None) => (
+                Discovery::ReferrersTags,
+                tags.iter()
+                    .filter_map(|t| referrers_tag_subject(t))
+                    .collect(),
+            ),
+            Err(e) => {
+                items.push(Item::failed(
+                    name.to_string(),
+                    format!(
+                        "cannot list the untagged manifests: {}",
+                        lineage_store::one_line(&e)
+                    ),
+                ));
+                return Discovery::Listing;
+            }
+        };
+        let mut manifests = Vec::new();
+        for digest in candidates.into_iter().filter(|d| !tagged.contains(d)) {
+            match store.manifest_get(&digest).await {
+                Ok(m) => manifests.push(m),
+                // A referrers tag whose subject is gone: `lineage gc`'s work, not an image.
+                Err(e) if e.kind() == lineage_store::ErrorKind::NotFound => {}
+                Err(e) => items.push(Item::failed(
+                    format!("{name}@{digest}"),
+                    format!("cannot read it: {}", lineage_store::one_line(&e)),
+                )),
+            }
+        }
+        // A platform manifest is retired with the index that lists it.
+        let listed: HashSet<Digest> = manifests
+            .iter()
+            .flat_map(|m| covered(m).into_iter().skip(1))
+            .collect();
+        for m in manifests.iter().filter(|m| !listed.contains(m.digest())) {
+            let reference = format!("{name}@{}", m.digest());
+            if let Some(item) = self.image(store, m, reference, Some(discovery)).await {
+                items.push(item);
+            }
+        }
+        discovery
+    }
+
+    /// Retire the image `manifest` (read as `reference`); `None` for a referrer, which is
+    /// not an image to retire.
     async fn image(
         &self,
         store: &RegistryStore,
-        tag: &str,
-    ) -> anyhow::Result<Option<(String, Action, usize)>> {
-        let manifest = store
-            .manifest_fetch(&TagOrDigest::Tag(tag.to_string()))
-            .await
-            .with_context(|| format!("cannot read `{tag}`"))?;
+        manifest: &RawManifest,
+        reference: String,
+        untagged: Option<Discovery>,
+    ) -> Option<Item> {
         if manifest.view().is_ok_and(|v| v.subject.is_some()) {
-            return Ok(None);
+            return None;
         }
         let desc = manifest.descriptor();
-        let digest = desc.digest.to_string();
+        let (action, records, error) = match self.retire(store, &desc).await {
+            Ok((action, records)) => (action, records, None),
+            Err(e) => (Action::Failed, 0, Some(lineage_store::one_line(e.as_ref()))),
+        };
+        Some(Item {
+            reference,
+            digest: Some(desc.digest.to_string()),
+            action,
+            records,
+            error,
+            untagged,
+        })
+    }
+
+    /// Write (or, in a dry run, plan) the records of the image `desc`: what was done and
+    /// how many records.
+    async fn retire(
+        &self,
+        store: &RegistryStore,
+        desc: &Descriptor,
+    ) -> anyhow::Result<(Action, usize)> {
         if !self.at_given && self.already_retired(store, &desc.digest).await? {
-            return Ok(Some((digest, Action::AlreadyRetired, 0)));
+            return Ok((Action::AlreadyRetired, 0));
         }
         let written = if self.dry_run {
-            self.engine.record_plan(store, &desc, self.spec).await?
+            self.engine.record_plan(store, desc, self.spec).await?
         } else {
-            let w = self.engine.write_record(store, &desc, self.spec).await?;
+            let w = self.engine.write_record(store, desc, self.spec).await?;
             store.flush().await?;
             w
         };
@@ -337,7 +533,7 @@ impl Job<'_> {
             (_, true) => Action::WouldRetire,
             (_, false) => Action::Retired,
         };
-        Ok(Some((digest, action, pushed)))
+        Ok((action, pushed))
     }
 
     /// Without `--at`: whether the image's newest record already declares it end-of-life
@@ -369,6 +565,7 @@ mod tests {
             action,
             records,
             error: (action == Action::Failed).then(|| "manifest unknown".to_string()),
+            untagged: None,
         }
     }
 
@@ -414,6 +611,14 @@ mod tests {
         text.push_str(&progress_line(1, 1, "reg/a", &dry, true));
         text.push('\n');
         text.push_str(&Summary::of(true, 1, dry).text());
+        let mut found = item("reg/b@sha256:abc", Action::Retired, 1);
+        found.untagged = Some(Discovery::ReferrersTags);
+        let with_untagged = Summary::of(false, 2, vec![item("reg/a:1", Action::Retired, 1), found])
+            .with_untagged(vec![
+                ("reg/a".into(), Discovery::Listing),
+                ("reg/b".into(), Discovery::ReferrersTags),
+            ]);
+        text.push_str(&with_untagged.text());
         insta::assert_snapshot!("bulk-retire-text", text);
     }
 }

@@ -457,6 +457,127 @@ fn bulk_retire_of_fifty_repositories() {
     }
 }
 
+/// `retire --filter … --untagged`: images whose tag moved on are retired too. `lineage
+/// serve` lists every untagged manifest (both are found); distribution and crane list tags
+/// only, so the one with a referrer is found through its referrers tag, the other is not,
+/// and the summary says that repository was searched through referrers tags only. The
+/// attached artifact is never retired; the rerun writes nothing.
+#[test]
+fn bulk_retire_of_untagged_images() {
+    let test = "bulk_retire_of_untagged_images";
+    let s = Scratch::new();
+    let builds = s.join("builds");
+    crate::support::scenario::build_images(&builds, &["r1", "r2", "r3"]);
+    for (label, host, serve) in registries(test, &s) {
+        let name = unique_repo("untagged");
+        let repo = format!("{host}/{name}");
+        let push = |image: &str| -> String {
+            lineage_ok(
+                s.path(),
+                &[
+                    "push",
+                    &format!("oci:{}:{image}", builds.display()),
+                    &format!("{repo}:1.0"),
+                ],
+            );
+            let out = lineage_ok(s.path(), &["resolve", &format!("{repo}:1.0")]);
+            out.stdout_text().trim().to_string()
+        };
+        // r1 gets a referrer, then `1.0` moves to r3, then to r2: r1 and r3 are untagged.
+        let r1 = push("r1");
+        lineage_ok(
+            s.path(),
+            &[
+                "attach",
+                &format!("{repo}@{r1}"),
+                "--artifact-type",
+                "application/vnd.example.note",
+            ],
+        );
+        let r3 = push("r3");
+        let r2 = push("r2");
+        assert!(r1 != r2 && r2 != r3 && r1 != r3, "{label}");
+        let bulk = |extra: &[&str]| -> Value {
+            let mut args = vec![
+                "retire",
+                "--filter",
+                &name,
+                "--untagged",
+                "--reason",
+                "superseded",
+                "--output",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            args.push(&host);
+            let out = lineage_ok(s.path(), &args);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let digests = |v: &Value| -> BTreeSet<String> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["digest"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let dry = bulk(&["--dry-run"]);
+        let (found, expected) = if serve.is_some() {
+            assert_eq!(dry["untagged"]["listed"], 1, "{label}: {dry}");
+            assert_eq!(dry["untagged"]["referrersTagsOnly"], serde_json::json!([]));
+            (2, BTreeSet::from([r1.clone(), r2.clone(), r3.clone()]))
+        } else {
+            assert_eq!(
+                dry["untagged"]["referrersTagsOnly"],
+                serde_json::json!([format!("{host}/{name}")]),
+                "{label}: {dry}"
+            );
+            (1, BTreeSet::from([r1.clone(), r2.clone()]))
+        };
+        assert_eq!(dry["untagged"]["found"], found, "{label}: {dry}");
+        assert_eq!(digests(&dry), expected, "{label}: the note is not an image");
+        assert_eq!(dry["recordsWritten"], 0, "{label}");
+        assert_eq!(
+            status_json(&s, &format!("{repo}@{r1}"), "2099-01-01")["state"],
+            "unknown",
+            "{label}: the dry run wrote"
+        );
+
+        let run = bulk(&[]);
+        assert_eq!(run["recordsWritten"], found + 1, "{label}: {run}");
+        assert_eq!(run["failed"], 0, "{label}");
+        let untagged_ref = format!("{repo}@{r1}");
+        let item = run["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["digest"] == r1.as_str())
+            .unwrap();
+        assert_eq!(item["reference"], untagged_ref.as_str(), "{label}");
+        let how = if serve.is_some() {
+            "listing"
+        } else {
+            "referrers-tags"
+        };
+        assert_eq!(item["untagged"], how, "{label}");
+        assert_eq!(
+            status_json(&s, &untagged_ref, "2099-01-01")["state"],
+            "end-of-life",
+            "{label}"
+        );
+        let r3_state = &status_json(&s, &format!("{repo}@{r3}"), "2099-01-01")["state"];
+        if serve.is_some() {
+            assert_eq!(r3_state, "end-of-life", "{label}");
+        } else {
+            assert_ne!(r3_state, "end-of-life", "{label}: not findable there");
+        }
+
+        let rerun = bulk(&[]);
+        assert_eq!(rerun["recordsWritten"], 0, "{label}: {rerun}");
+        assert_eq!(rerun["alreadyRetired"], found + 1, "{label}");
+    }
+}
+
 fn regex_escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| {

@@ -2,7 +2,7 @@
 //!
 //! Each file owns one noun of the protocol: `manifest.rs` (GET/HEAD/PUT/DELETE with the full
 //! `Accept` list), `blob.rs` (verified, resumable reads; monolithic, single-POST and chunked
-//! uploads; cross-repository mounts), `tags.rs` (paginated listing) and `referrers.rs` (the
+//! uploads; cross-repository mounts), `tags.rs` (paginated listings: tags, and what no tag names where a registry lists it) and `referrers.rs` (the
 //! referrers API with the tag-schema fallback on read and write).
 
 mod blob;
@@ -59,6 +59,12 @@ impl RegistryStore {
     /// The client.
     pub fn client(&self) -> &RegistryClient {
         &self.client
+    }
+
+    /// The manifests no tag names, where the registry can list them (`lineage serve`'s
+    /// extension); `None` where it cannot (the distribution API lists tags only).
+    pub async fn untagged(&self) -> Result<Option<Vec<Descriptor>>> {
+        tags::untagged(self).await
     }
 
     pub(crate) fn path(&self, noun: &str, reference: &str) -> String {

@@ -3,11 +3,11 @@
 //! and paged with `Link`. A referrers page is written from the index's serialised entries,
 //! without parsing or building a JSON tree per entry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lineage_oci::media_type;
+use lineage_oci::{Descriptor, Digest, media_type};
 use lineage_store::ReadStore;
 use serde_json::json;
 
@@ -74,6 +74,69 @@ pub(crate) async fn tags(
     }
     Ok(resp)
 }
+
+/// GET `/v2/<name>/_lineage/untagged`, lineage's extension (the distribution API lists tags
+/// only): the repository's manifests that no tag names, as descriptors (media type, digest,
+/// size, artifactType) sorted by digest, paged as the tag list is (`n`, `last`, `Link`). Referrers
+/// are among them; `lineage retire --filter … --untagged` reads it.
+pub(crate) async fn untagged(
+    reg: &Registry,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, OciError> {
+    let repo = reg
+        .repo(name)
+        .await
+        .ok_or_else(|| OciError::name_unknown(name))?;
+    let index = tokio::task::spawn_blocking(move || repo.index())
+        .await
+        .map_err(|e| internal("cannot list manifests", &e))?
+        .map_err(|e| internal("cannot list manifests", &e))?;
+    let tagged: HashSet<&Digest> = index
+        .entries
+        .iter()
+        .filter(|e| e.desc.ref_name().is_some())
+        .map(|e| &e.desc.digest)
+        .collect();
+    let mut untagged: BTreeMap<String, Descriptor> = BTreeMap::new();
+    for e in index
+        .entries
+        .iter()
+        .filter(|e| !tagged.contains(&e.desc.digest))
+    {
+        let mut desc = Descriptor::new(
+            e.desc.media_type.clone(),
+            e.desc.digest.clone(),
+            e.desc.size,
+        );
+        desc.artifact_type.clone_from(&e.desc.artifact_type);
+        untagged.entry(desc.digest.to_string()).or_insert(desc);
+    }
+    let digests: Vec<String> = untagged.keys().cloned().collect();
+    let n = query
+        .get("n")
+        .map_or(UNTAGGED_PAGE, String::as_str)
+        .to_string();
+    let mut paged = query.clone();
+    paged.insert("n".into(), n.clone());
+    let (shown, more) = page(&digests, &paged)?;
+    let manifests: Vec<&Descriptor> = shown.iter().filter_map(|d| untagged.get(d)).collect();
+    let mut resp = json_response(
+        json!({"name": name, "manifests": manifests}),
+        "application/json",
+    );
+    if more && let Some(last) = shown.last() {
+        insert(
+            resp.headers_mut(),
+            header::LINK.as_str(),
+            &format!("</v2/{name}/_lineage/untagged?n={n}&last={last}>; rel=\"next\""),
+        );
+    }
+    Ok(resp)
+}
+
+/// The page size of the untagged listing when the client gives none.
+const UNTAGGED_PAGE: &str = "1000";
 
 /// GET the catalog.
 pub(crate) async fn catalog(

@@ -131,6 +131,7 @@ async fn handle(
         (Route::Upload { name, id }, Method::GET) => uploads::status(reg, &name, &id).await,
         (Route::Upload { name, id }, Method::DELETE) => uploads::cancel(reg, &name, &id).await,
         (Route::Tags { name }, Method::GET) => listing::tags(reg, &name, query).await,
+        (Route::Untagged { name }, Method::GET) => listing::untagged(reg, &name, query).await,
         (Route::Referrers { name, digest }, Method::GET) => {
             listing::referrers(reg, &name, &digest, pairs).await
         }

@@ -1,6 +1,6 @@
 //! The `/v2/…` path grammar, parsed by hand: repository names contain slashes, so a router
-//! cannot match them; the last `/manifests/`, `/blobs/`, `/tags/list` or `/referrers/`
-//! segment decides the route, and the name before it is checked against the spec grammar
+//! cannot match them; the last `/manifests/`, `/blobs/`, `/tags/list`, `/referrers/` or
+//! `/_lineage/untagged` (lineage's extension) segment decides the route, and the name before it is checked against the spec grammar
 //! before it can touch the file system.
 
 use lineage_oci::Digest;
@@ -27,6 +27,9 @@ pub(crate) enum Route {
     Tags { name: String },
     /// `/v2/<name>/referrers/<digest>`
     Referrers { name: String, digest: String },
+    /// `/v2/<name>/_lineage/untagged`: the manifests no tag names (lineage's extension; a
+    /// name component cannot start with `_`, so no repository path ends like this)
+    Untagged { name: String },
 }
 
 /// Why a path is not a registry route.
@@ -50,6 +53,11 @@ pub(crate) fn parse(path: &str) -> Result<Route, PathError> {
     }
     if let Some(name) = rest.strip_suffix("/tags/list") {
         return Ok(Route::Tags {
+            name: checked(name)?,
+        });
+    }
+    if let Some(name) = rest.strip_suffix("/_lineage/untagged") {
+        return Ok(Route::Untagged {
             name: checked(name)?,
         });
     }
@@ -138,6 +146,10 @@ mod tests {
         assert_eq!(
             parse("/v2/x/tags/list"),
             Ok(Route::Tags { name: "x".into() })
+        );
+        assert_eq!(
+            parse("/v2/x/y/_lineage/untagged"),
+            Ok(Route::Untagged { name: "x/y".into() })
         );
         assert_eq!(
             parse("/v2/x/blobs/uploads/"),

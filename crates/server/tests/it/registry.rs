@@ -457,3 +457,75 @@ async fn a_name_inside_another_repositorys_layout_is_name_invalid() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap(), &data[..]);
 }
+
+/// Push an image whose one layer is `layer` to `repo:reference`; its manifest's digest.
+async fn push_distinct(server: &Server, repo: &str, reference: &str, layer: &[u8]) -> String {
+    let config = server.push_blob(repo, b"{}").await;
+    let blob = server.push_blob(repo, layer).await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.as_str(), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": blob.as_str(), "size": layer.len()}],
+    })
+    .to_string();
+    let digest = Digest::sha256(manifest.as_bytes()).to_string();
+    let reference = reference.replace("DIGEST", &digest);
+    let r = server
+        .client
+        .put(server.url(&format!("/v2/{repo}/manifests/{reference}")))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{repo}: {:?}", r.text().await);
+    digest
+}
+
+// Issue 18: lineage's `/_lineage/untagged` extension lists what no tag names (a tag that
+// moved on, a push by digest), sorted by digest and paged with `n`, `last` and `Link`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_untagged_listing_pages_what_no_tag_names() {
+    let server = Server::start(Policy::default()).await;
+    let a = push_distinct(&server, "r", "v1", b"a").await;
+    let b = push_distinct(&server, "r", "v1", b"b").await;
+    let tagged = push_distinct(&server, "r", "v1", b"c").await;
+    let by_digest = push_distinct(&server, "r", "DIGEST", b"d").await;
+    let mut expected = vec![a, b, by_digest];
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut path = "/v2/r/_lineage/untagged?n=2".to_string();
+    for _ in 0..3 {
+        let r = server.client.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let next = r
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        let page: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        for m in page["manifests"].as_array().unwrap() {
+            assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+            seen.push(m["digest"].as_str().unwrap().to_string());
+        }
+        match next {
+            Some(link) => {
+                path = link
+                    .trim_start_matches('<')
+                    .split_once('>')
+                    .unwrap()
+                    .0
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "not {tagged}, once each, in digest order");
+    let r = server
+        .client
+        .get(server.url("/v2/nothing/_lineage/untagged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "NAME_UNKNOWN".into()));
+}
