@@ -229,7 +229,7 @@ pub enum Command {
     /// Sign a lifecycle record, or every unsigned lifecycle record of an image (a Notary
     /// Project signature, verified by `notation verify` and by `--trust-policy`).
     #[command(
-        after_help = "Examples:\n  lineage sign registry.example.com/app@sha256:… --key release.key --cert release.crt\n  lineage sign registry.example.com/app:1.0-20230707 --key release.key --cert release.crt"
+        after_help = "Examples:\n  lineage sign registry.example.com/app@sha256:… --key k.pem --cert chain.pem\n  lineage sign registry.example.com/app:1.0 --key k.pem --cert chain.pem"
     )]
     Sign(SignArgs),
 
