@@ -475,11 +475,8 @@ fn lineage_verifies_what_notation_signed() {
         // A flipped byte in the signature does not verify.
         let mut env: Value = serde_json::from_slice(&envelope).unwrap();
         let sig = env["signature"].as_str().unwrap().to_string();
-        let flipped = if sig.starts_with('A') {
-            format!("B{}", &sig[1..])
-        } else {
-            format!("A{}", &sig[1..])
-        };
+        let first = if sig.starts_with('A') { "B" } else { "A" };
+        let flipped = format!("{first}{}", &sig[1..]);
         env["signature"] = Value::String(flipped);
         let tampered = serde_json::to_vec(&env).unwrap();
         let Verification::Rejected(r) =
@@ -521,4 +518,155 @@ fn lineage_verifies_what_notation_signed() {
             missing.stderr
         );
     }
+}
+
+/// Runs `lineage ARGS` in `s` with `config` as its config file.
+fn lineage_with_config(s: &Scratch, config: &Path, args: &[&str]) -> crate::support::Run {
+    let out = crate::support::lineage(s.path())
+        .env("LINEAGE_CONFIG", config)
+        .args(args)
+        .output()
+        .unwrap();
+    crate::support::Run {
+        what: format!("lineage {}", args.join(" ")),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The config file's `signingKey` and `signingCert` stand in for the flags; a missing key
+/// is a usage error naming both ways to give one, a key that does not fit the chain names
+/// both files and writes nothing, and no error shows key material. Without notation: the
+/// signatures are checked with `lineage_trust::verify` on the bytes the registry serves.
+#[test]
+fn signing_keys_from_the_config_file_and_clear_refusals() {
+    let s = Scratch::new();
+    let builds = s.join("builds");
+    build_revisions(&builds);
+    let serve = Serve::start(&s.join("serve-root"), &[]);
+    let repo = format!("{}/configured", serve.host);
+    let http = Http::new(&serve.host, "configured");
+    let release = pki(KeyKind::P384, &LeafOptions::default());
+    let (key, cert) = write_pki(&s, "release", &release);
+    let other = pki(KeyKind::P384, &LeafOptions::default());
+    let (other_key, _) = write_pki(&s, "other", &other);
+    let config = s.join("config.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"signingKey": key, "signingCert": cert}).to_string(),
+    )
+    .unwrap();
+    let empty_config = s.join("empty.json");
+    std::fs::write(&empty_config, "{}").unwrap();
+
+    let src = format!("oci:{}:rev1", builds.display());
+    lineage_ok(
+        s.path(),
+        &[
+            "release",
+            &src,
+            &repo,
+            "--version",
+            "1.0",
+            "--revision",
+            "1",
+        ],
+    );
+    let image = format!("{repo}:1.0-1");
+    let image_digest = http.digest_of_tag("1.0-1");
+
+    // No key anywhere: a usage error (exit 2) before anything is written.
+    let missing = lineage_with_config(&s, &empty_config, &["retire", &image, "--sign"]);
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("--signing-key") && missing.stderr.contains("signingKey"),
+        "{}",
+        missing.stderr
+    );
+    // A key that does not fit the chain: both files named, no key material shown.
+    let mismatch = lineage_with_config(
+        &s,
+        &empty_config,
+        &[
+            "retire",
+            &image,
+            "--sign",
+            "--signing-key",
+            &other_key,
+            "--signing-cert",
+            &cert,
+        ],
+    );
+    assert_eq!(mismatch.code, Some(1), "{}", mismatch.stderr);
+    assert!(
+        mismatch.stderr.contains(&other_key) && mismatch.stderr.contains(&cert),
+        "{}",
+        mismatch.stderr
+    );
+    assert!(
+        mismatch.stderr.contains("does not match"),
+        "{}",
+        mismatch.stderr
+    );
+    let key_line = other.key_pem.lines().nth(1).unwrap();
+    assert!(!mismatch.stderr.contains(key_line));
+    assert!(
+        records_of(&http, &image_digest).is_empty(),
+        "a refused --sign wrote a record"
+    );
+
+    // The config file's key and chain sign the record retire writes.
+    let out = lineage_with_config(
+        &s,
+        &config,
+        &["retire", &image, "--sign", "--reason", "vulnerable"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let record = digests(&out).remove(0);
+    assert!(
+        out.stderr.contains(&format!("Signed record {record}")),
+        "{}",
+        out.stderr
+    );
+    let (media_type, envelope) = http.envelope(&record);
+    let policy_dir = s.join("policy");
+    let path = write_policy(
+        &policy_dir,
+        "release",
+        "strict",
+        &[&repo],
+        &[IDENTITY],
+        &release.root_pem,
+    );
+    let policy = TrustPolicy::load(&path).unwrap();
+    let subject = http.manifest_descriptor(&record);
+    match verify(
+        policy.statement_for(&repo).unwrap(),
+        &subject,
+        &media_type,
+        &envelope,
+        Utc::now(),
+    ) {
+        Verification::Verified(v) => {
+            assert_eq!(v.identity, "CN=release-pipeline,O=Example,ST=WA,C=US")
+        }
+        Verification::Rejected(r) => panic!("{r:?}"),
+    }
+    // `lineage sign` with the config file's key: nothing left to sign; a signature is not
+    // a record.
+    let again = lineage_with_config(&s, &config, &["sign", &image]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(digests(&again).is_empty());
+    let sig = http.referrers(&record, SIGNATURE_TYPE)[0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = lineage_with_config(&s, &config, &["sign", &format!("{repo}@{sig}")]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is a signature"),
+        "{}",
+        refused.stderr
+    );
 }
