@@ -177,6 +177,29 @@ impl Http {
     }
 }
 
+/// `lineage release oci:BUILDS:TAG REPO --version 1.0 --revision REVISION EXTRA…`.
+fn release_revision(
+    s: &Scratch,
+    builds: &Path,
+    repo: &str,
+    tag: &str,
+    revision: &str,
+    extra: &[&str],
+) -> crate::support::Run {
+    let src = format!("oci:{}:{tag}", builds.display());
+    let mut args = vec![
+        "release",
+        &src,
+        repo,
+        "--version",
+        "1.0",
+        "--revision",
+        revision,
+    ];
+    args.extend_from_slice(extra);
+    lineage_ok(s.path(), &args)
+}
+
 fn write_pki(s: &Scratch, name: &str, p: &Pki) -> (String, String) {
     let key = s.join(&format!("{name}.key"));
     let cert = s.join(&format!("{name}.crt"));
@@ -228,26 +251,10 @@ fn notation_verifies_what_lineage_signed() {
             &[IDENTITY],
             &release.root_pem,
         );
-        let release_rev = |rev: &str, extra: &[&str]| {
-            let src = format!("oci:{}:{rev}", builds.display());
-            let mut args = vec![
-                "release",
-                &src,
-                &repo,
-                "--version",
-                "1.0",
-                "--revision",
-                rev,
-            ];
-            args.extend_from_slice(extra);
-            lineage_ok(s.path(), &args)
-        };
-        release_rev("rev1", &[]);
+        release_revision(&s, &builds, &repo, "rev1", "rev1", &[]);
         // The release of rev2 retires rev1, and signs that record.
-        let out = release_rev(
-            "rev2",
-            &["--sign", "--signing-key", &key, "--signing-cert", &cert],
-        );
+        let signing = ["--sign", "--signing-key", &key, "--signing-cert", &cert];
+        let out = release_revision(&s, &builds, &repo, "rev2", "rev2", &signing);
         assert!(
             out.stderr.contains("Signed record"),
             "{label}: {}",
@@ -417,19 +424,7 @@ fn lineage_verifies_what_notation_signed() {
         }]});
         std::fs::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
 
-        let src = format!("oci:{}:rev1", builds.display());
-        lineage_ok(
-            s.path(),
-            &[
-                "release",
-                &src,
-                &repo,
-                "--version",
-                "1.0",
-                "--revision",
-                "1",
-            ],
-        );
+        release_revision(&s, &builds, &repo, "rev1", "1", &[]);
         let record = digests(&lineage_ok(
             s.path(),
             &["retire", &format!("{repo}:1.0-1"), "--reason", "vulnerable"],
@@ -560,19 +555,7 @@ fn signing_keys_from_the_config_file_and_clear_refusals() {
     let empty_config = s.join("empty.json");
     std::fs::write(&empty_config, "{}").unwrap();
 
-    let src = format!("oci:{}:rev1", builds.display());
-    lineage_ok(
-        s.path(),
-        &[
-            "release",
-            &src,
-            &repo,
-            "--version",
-            "1.0",
-            "--revision",
-            "1",
-        ],
-    );
+    release_revision(&s, &builds, &repo, "rev1", "1", &[]);
     let image = format!("{repo}:1.0-1");
     let image_digest = http.digest_of_tag("1.0-1");
 
