@@ -4,7 +4,8 @@
 //! ```json
 //! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
 //!  "supportFor": "90d", "eolAfter": "30d",
-//!  "baseRepositories": ["registry.internal:5000/base"]}
+//!  "baseRepositories": ["registry.internal:5000/base"],
+//!  "signingKey": "/etc/lineage/release.key", "signingCert": "/etc/lineage/release.crt"}
 //! ```
 
 use std::path::PathBuf;
@@ -28,6 +29,11 @@ pub struct Config {
     /// Known base lineages (repositories) for layer matching, as `--base-repo`.
     #[serde(default)]
     pub base_repositories: Vec<String>,
+    /// The signing key of `sign` and `--sign` (PEM), as `--key` / `--signing-key`.
+    pub signing_key: Option<PathBuf>,
+    /// The signing certificate chain of `sign` and `--sign` (PEM, leaf first), as
+    /// `--cert` / `--signing-cert`.
+    pub signing_cert: Option<PathBuf>,
 }
 
 /// Where the config file is looked for.

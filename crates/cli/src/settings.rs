@@ -1,6 +1,6 @@
 //! The settings step between parsing and acting: the global flags combined with the config
 //! file (`--namespace`, else the file's `namespace`, else the default; `--plain-http` and the
-//! file's `plainHttp` hosts; the TLS flags) and the printer `--quiet` asks for, resolved once
+//! file's `plainHttp` hosts; the TLS flags; the file's signing key and chain) and the printer `--quiet` asks for, resolved once
 //! before any command runs. Per-command values were typed by clap already ([`crate::args`]).
 
 use lineage_lifecycle::Namespace;
@@ -26,6 +26,9 @@ pub struct Settings {
     windows: (Option<String>, Option<String>),
     /// The known base repositories: `--base-repo` and the file's `baseRepositories`.
     pub base_repositories: Vec<String>,
+    /// The config file's `signingKey` and `signingCert`, the defaults of `sign`'s `--key`
+    /// and `--cert` and of `--signing-key` and `--signing-cert`.
+    pub signing: (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
 }
 
 impl Settings {
@@ -52,6 +55,7 @@ impl Settings {
                 .chain(&cli.base_repos)
                 .cloned()
                 .collect(),
+            signing: (config.signing_key.clone(), config.signing_cert.clone()),
         }
     }
 

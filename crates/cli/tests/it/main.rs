@@ -19,5 +19,6 @@ mod report;
 mod richer_lifecycle;
 mod robustness;
 mod serve;
+mod trust_sign;
 mod ui;
 mod update;

@@ -1,0 +1,36 @@
+//! The errors of reading keys, certificates, policies and trust stores, and of signing.
+
+use std::path::PathBuf;
+
+/// Why a key, certificate chain, trust policy or trust store could not be used, or a
+/// signature not be made. Verification does not fail with this type: a signature that does
+/// not verify is a [`crate::Rejected`] with a reason.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is larger than its limit.
+    #[error("{} is larger than {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A file's content is not what it must be.
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file (or `-` for bytes given directly).
+        path: PathBuf,
+        /// What is wrong, and where in the file.
+        reason: String,
+    },
+}
