@@ -219,6 +219,10 @@ pub fn plan(facts: &Facts, options: &GcOptions) -> Plan {
         }
         trees.push(tree);
     }
+    // Smallest trees first. A tree's referrers tag goes when the tree is done, and some
+    // registries (distribution 2.8) read every tag of the repository on each manifest DELETE:
+    // small trees first take tags away soonest, so the deletes after them cost less.
+    trees.sort_by_key(|t| t.steps.len());
 
     let mut stale = Vec::new();
     let mut redundant = Vec::new();
@@ -449,6 +453,24 @@ mod tests {
         assert_eq!(p.trees[0].steps.len(), 3);
         assert!(old_enough(&old, limit.as_ref()));
         assert!(!old_enough(&desc("undated"), limit.as_ref()));
+    }
+
+    #[test]
+    fn smaller_trees_go_first() {
+        let (big, small) = (Digest::sha256(b"big"), Digest::sha256(b"small"));
+        let (a, b, c) = (desc("a"), desc("b"), desc("c"));
+        let mut f = Facts::default();
+        index(&mut f, &big, &[&a, &b]);
+        index(&mut f, &small, &[&c]);
+        f.exists.insert(big.clone(), false);
+        f.exists.insert(small.clone(), false);
+        let p = plan(&f, &GcOptions::default());
+        let order: Vec<(&Digest, usize)> = p
+            .trees
+            .iter()
+            .map(|t| (&t.subject, t.steps.len()))
+            .collect();
+        assert_eq!(order, vec![(&small, 2), (&big, 3)]);
     }
 
     #[test]
