@@ -1,6 +1,7 @@
 //! Redundant lifecycle records (`lineage gc --compact-records`): records on one subject that
 //! repeat the record just before them and so change nothing, found from the referrers
-//! listing and, on request, deleted.
+//! listing (read here, or handed over by a caller that has just read it) and, on request,
+//! deleted.
 //!
 //! The rule ([`redundant`]): order a subject's records as [`crate::effective`] does (newest
 //! last); a record is redundant when it has the same artifactType and the same annotations,
