@@ -554,6 +554,13 @@ fn gc_migrates_redundant_referrers_tags_on_serve() {
     );
 }
 
+/// The registry requests a gc report says were sent.
+fn requests(report: &Value) -> u64 {
+    report["requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+}
+
 /// An orphaned tree of `leaves` referrers (no tag in the repository), removed by `lineage gc
 /// REPO --apply`; returns the registry requests gc reports it sent.
 fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
@@ -574,9 +581,7 @@ fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
         leaves + 1,
         "every referrer and the referrers tag: {report:#}"
     );
-    report["requests"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+    requests(&report)
 }
 
 /// The cost of `--apply` on distribution 2.8: each more orphaned referrer costs one request,
@@ -621,9 +626,7 @@ fn requests_to_read(ctx: &Ctx, reg: &TestRegistry, live: usize) -> u64 {
         "nothing to remove: {report:#}"
     );
     assert_eq!(report["repositories"][0]["indexes"], live, "{report:#}");
-    report["requests"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+    requests(&report)
 }
 
 /// The cost of reading a repository on distribution 2.8: each more live image with a referrer
