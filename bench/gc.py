@@ -9,10 +9,22 @@ through the distribution API, and list and fetch everything live.
   gc.py attached HOST FILE        (FILE: `REPO SUBJECT DIGEST` lines; prints how many of those
                                    referrers are not listed by their subject's referrers tag or
                                    do not fetch and verify)
+  gc.py log REGISTRY.log SINCE TAGS
+                                  (a markdown table of the registry's own time per method, for
+                                   requests whose user agent starts with `lineage` logged at or
+                                   after SINCE, an RFC 3339 UTC time; then how many tags each
+                                   repository still had, on average, when a referrer was deleted,
+                                   TAGS being how many each had at the start)
+  gc.py delete-cost HOST PID N TAGS...
+                                  (for each TAGS: a fresh repository with that many tags, then N
+                                   untagged manifests deleted one by one; prints the registry's
+                                   (process PID) CPU time per DELETE, and per HEAD for comparison)
 """
 import hashlib
 import http.client
 import json
+import os
+import re
 import sys
 import threading
 
@@ -172,8 +184,94 @@ def attached(host, path):
     print(missing)
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds process `pid` has used."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def delete_cost(host, pid, n, tag_counts):
+    """The registry's CPU per manifest DELETE as a function of the repository's tags."""
+    print("| tags in the repository | registry CPU per DELETE | per HEAD |")
+    print("|---:|---:|---:|")
+    for tags in tag_counts:
+        repo, c = f"bench-cost-{tags}", Conn(host)
+        config = c.blob(repo, b"{}")
+
+        def body(i):
+            return canon({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config,
+                          "layers": [EMPTY], "annotations": {"n": str(i)}})
+        for i in range(tags):
+            c.manifest(repo, f"t{i}", body(i))
+        doomed = [body(tags + i) for i in range(n)]
+        for b in doomed:
+            c.manifest(repo, digest(b), b)
+        before = cpu_seconds(pid)
+        for b in doomed:
+            c.req("DELETE", f"/v2/{repo}/manifests/{digest(b)}")
+        per_delete = (cpu_seconds(pid) - before) / n
+        before = cpu_seconds(pid)
+        for i in range(n):
+            c.req("HEAD", f"/v2/{repo}/manifests/t{i % max(tags, 1)}", headers={"Accept": ACCEPT}, ok=None)
+        per_head = (cpu_seconds(pid) - before) / n
+        print(f"| {tags} | {1000 * per_delete:.2f} ms | {1000 * per_head:.2f} ms |")
+
+
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+GO_PART = re.compile(r"([0-9.]+)(ns|us|\u00b5s|ms|s|m|h)")
+COMPLETED = re.compile(r'^time="([^"]+)" level=\w+ msg="response completed')
+FIELD = re.compile(r'([a-z.]+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def go_duration(text):
+    """Seconds in a Go duration string (`1m2.5s`, `12.3ms`, `845.1\u00b5s`)."""
+    parts = GO_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise SystemExit(f"not a Go duration: {text!r}")
+    return sum(float(n) * GO_UNITS[u] for n, u in parts)
+
+
+def log(path, since, tags):
+    """The registry's time per method, from distribution's `response completed` lines; and
+    the tags a repository had when each manifest DELETE read them all (distribution 2.8 does,
+    to untag the manifest): `tags` at the start, less the referrers tags gone by then (a
+    lineage HEAD or GET of a `sha256-` tag answered 404)."""
+    by_method, gone, at_delete = {}, {}, []
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = COMPLETED.match(line)
+        if not m or m.group(1)[:26] < since[:26]:
+            continue
+        fields = {k: v.strip('"') for k, v in FIELD.findall(line)}
+        if not fields.get("http.request.useragent", "").startswith("lineage"):
+            continue
+        d = go_duration(fields["http.response.duration"])
+        method = fields["http.request.method"]
+        by_method.setdefault(method, []).append(d)
+        repo, _, ref = fields.get("http.request.uri", "").removeprefix("/v2/").partition("/manifests/")
+        if method in ("HEAD", "GET") and ref.startswith("sha256-") and fields.get("http.response.status") == "404":
+            gone.setdefault(repo, set()).add(ref)
+        elif method == "DELETE" and ref:
+            at_delete.append(tags - len(gone.get(repo, ())))
+    total = sum(sum(v) for v in by_method.values()) or 1.0
+    print("| method | requests | registry time | share | median | p90 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for method, ds in sorted(by_method.items(), key=lambda kv: -sum(kv[1])):
+        ds.sort()
+        print(f"| {method} | {len(ds)} | {sum(ds):.1f} s | {100 * sum(ds) / total:.0f} % "
+              f"| {1000 * ds[len(ds) // 2]:.1f} ms | {1000 * ds[int(len(ds) * 0.9)]:.1f} ms |")
+    if at_delete:
+        print(f"\nTags in the repository at a manifest DELETE: {sum(at_delete) / len(at_delete):.1f} "
+              f"on average ({tags} at the start; {len(at_delete)} DELETEs).")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
+    if cmd == "delete-cost":
+        delete_cost(sys.argv[2], sys.argv[3], int(sys.argv[4]), [int(t) for t in sys.argv[5:]])
+        sys.exit(0)
+    if cmd == "log":
+        log(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.exit(0)
     if cmd == "subjects":
         subjects(json.load(open(sys.argv[2])))
         sys.exit(0)

@@ -27,9 +27,13 @@
 # attached must be listed by its subject's referrers tag and fetch and verify by digest.
 # Afterwards every orphan and orphaned referrers tag must answer 404. gc's own count of
 # the registry requests it sent is reported, and the load average (run it on a quiet
-# machine).
+# machine), and the CPU time gc and the registry used during the timed run: on a machine
+# of C cores, (gc's + the registry's CPU seconds) / C is a floor under the wall time that
+# does not depend on what else the machine runs. Last, the registry's own time per method
+# (from its log, every request with lineage's user agent: gc and the attach stream).
 # Progress goes to stderr; the report (markdown) to stdout.
-# Needs: cargo, python3, curl, GNU coreutils.
+# LINEAGE_BIN=PATH times that binary instead of building one (release).
+# Needs: cargo, python3, curl, GNU coreutils, GNU time (/usr/bin/time).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,9 +60,17 @@ python3 "$here/gc.py" live "$host" "$work/state.json" > "$work/live-before.txt"
 before_left=$(python3 "$here/gc.py" gone "$host" "$work/state.json")
 say "live referrers before: $(wc -l < "$work/live-before.txt"); orphans and orphaned tags answering: $before_left"
 
-say "building lineage (release)"
-cargo build --release --quiet -p lineage-cli --bin lineage --manifest-path "$root/Cargo.toml"
-lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
+if [ -n "${LINEAGE_BIN:-}" ]; then
+  lineage=$LINEAGE_BIN
+else
+  say "building lineage (release)"
+  cargo build --release --quiet -p lineage-cli --bin lineage --manifest-path "$root/Cargo.toml"
+  lineage="${CARGO_TARGET_DIR:-$root/target}/release/lineage"
+fi
+# CPU seconds (user + system) the registry has used so far.
+registry_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$REGISTRY_PID/stat"
+}
 
 # The concurrent writer: `lineage attach` to the live images in turn until gc has exited.
 attach_stream() {
@@ -76,16 +88,23 @@ attach_stream() {
   done
 }
 python3 "$here/gc.py" subjects "$work/state.json" > "$work/subjects.txt"
+# Tags per repository at the start: the live images', their referrers tags, the orphaned ones.
+tags_before=$((live + (keep > 0 ? live : 0) + (orphans > 0 ? dead : 0)))
 : > "$work/attached.txt"; : > "$work/attach-failed.txt"; rm -f "$work/gc.done"
 
 say "load average before the timed run: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "timing: lineage gc $host --apply$([ "$stream" = 1 ] && echo ', with a concurrent attach stream')"
 stream_pid=''
+since=$(date -u +%Y-%m-%dT%H:%M:%S.%N)
+cpu_before=$(registry_cpu)
 if [ "$stream" = 1 ]; then attach_stream & stream_pid=$!; fi
 start=$(date +%s.%N)
 status=0
-"$lineage" gc "$host" --apply --output json > "$work/report.json" 2> "$work/gc.log" || status=$?
+/usr/bin/time -f '%U %S' -o "$work/gc.cpu" \
+  "$lineage" gc "$host" --apply --output json > "$work/report.json" 2> "$work/gc.log" || status=$?
 end=$(date +%s.%N)
+cpu_after=$(registry_cpu)
+cp "$REGISTRY_DIR/registry.log" "$work/registry.log"
 touch "$work/gc.done"
 [ -z "$stream_pid" ] || wait "$stream_pid"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -114,6 +133,12 @@ cat <<REPORT
 | orphans and orphaned tags still answering | $after_left (before: $before_left) |
 | live referrers lost | $lost |
 | concurrent \`lineage attach\` during the run: done / failed / lost | $attached / $attach_failed / $attach_lost |
+| CPU used during the run: gc / the registry (user + system) | $(awk '{ printf "%.1f", $1 + $2 }' "$work/gc.cpu") s / $(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.1f", b - a }') s |
+| cores | $(nproc) |
 | load average at the end of the run (1, 5, 15 min) | $load |
+
+The registry's own time for lineage's requests during the run (gc and the attach stream):
+
+$(python3 "$here/gc.py" log "$work/registry.log" "$since" "$tags_before")
 REPORT
 [ "$lost" = 0 ] && [ "$after_left" = 0 ] && [ "$attach_failed" = 0 ] && [ "$attach_lost" = 0 ]

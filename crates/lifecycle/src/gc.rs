@@ -1,6 +1,7 @@
 //! Redundant lifecycle records (`lineage gc --compact-records`): records on one subject that
 //! repeat the record just before them and so change nothing, found from the referrers
-//! listing and, on request, deleted.
+//! listing (read here, or handed over by a caller that has just read it) and, on request,
+//! deleted.
 //!
 //! The rule ([`redundant`]): order a subject's records as [`crate::effective`] does (newest
 //! last); a record is redundant when it has the same artifactType and the same annotations,
@@ -72,6 +73,10 @@ pub struct CompactOptions {
     pub tagged: BTreeSet<Digest>,
     /// Subjects worked on at once.
     pub concurrency: usize,
+    /// Referrers listings read moments ago (by gc's scan of the same repository), by subject:
+    /// redundant records are found in these instead of in listings read again. A record is
+    /// still deleted only after its subject's listing is read again and it is still redundant.
+    pub listings: BTreeMap<Digest, Vec<Descriptor>>,
 }
 
 /// Why compaction stopped.
@@ -178,16 +183,23 @@ async fn compact_one(
     if stopped(stop) {
         return Vec::new();
     }
-    let listing = match store.referrers(subject, None).await {
-        Ok(l) => l,
-        Err(e) if e.is_not_found() => return Vec::new(),
-        Err(e) => {
-            set_stop(stop, fail(subject, "listing the referrers", e));
-            return Vec::new();
-        }
+    let read;
+    let listing = match options.listings.get(subject) {
+        Some(known) => known,
+        None => match store.referrers(subject, None).await {
+            Ok(l) => {
+                read = l;
+                &read
+            }
+            Err(e) if e.is_not_found() => return Vec::new(),
+            Err(e) => {
+                set_stop(stop, fail(subject, "listing the referrers", e));
+                return Vec::new();
+            }
+        },
     };
     let mut out = Vec::new();
-    for (record, repeats) in redundant(&listing, &options.namespaces) {
+    for (record, repeats) in redundant(listing, &options.namespaces) {
         let mut f = RecordFinding {
             subject: subject.clone(),
             digest: record.digest.clone(),

@@ -108,7 +108,7 @@ pub async fn run(
         let name = format!("{registry}/{repository}");
         let progress = Progress::new(&name, printer);
         let progress_fn = |e: &GcEvent| progress.event(e);
-        let run = match gc_run(&store, &options, &progress_fn).await {
+        let mut run = match gc_run(&store, &options, &progress_fn).await {
             Ok(run) => run,
             Err(e) => {
                 stopped = Some(anyhow::Error::new(e));
@@ -122,6 +122,7 @@ pub async fn run(
             created_before,
             tagged: run.report.tagged.clone(),
             concurrency: a.concurrency,
+            listings: std::mem::take(&mut run.report.listings),
         };
         let (records, compact_stopped) =
             compact(&store, &run.report.subjects, &compact_options).await;

@@ -554,6 +554,13 @@ fn gc_migrates_redundant_referrers_tags_on_serve() {
     );
 }
 
+/// The registry requests a gc report says were sent.
+fn requests(report: &Value) -> u64 {
+    report["requests"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+}
+
 /// An orphaned tree of `leaves` referrers (no tag in the repository), removed by `lineage gc
 /// REPO --apply`; returns the registry requests gc reports it sent.
 fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
@@ -574,9 +581,7 @@ fn requests_to_remove(ctx: &Ctx, reg: &TestRegistry, leaves: usize) -> u64 {
         leaves + 1,
         "every referrer and the referrers tag: {report:#}"
     );
-    report["requests"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no request count: {report:#}"))
+    requests(&report)
 }
 
 /// The cost of `--apply` on distribution 2.8: each more orphaned referrer costs one request,
@@ -598,6 +603,49 @@ fn gc_apply_costs_one_request_per_orphan() {
         eight - two,
         6,
         "six more orphans, six more requests ({two} for 2, {eight} for 8)"
+    );
+}
+
+/// A dry run of `lineage gc REPO` over `live` images with one referrer each (nothing to
+/// remove); returns the registry requests gc reports it sent.
+fn requests_to_read(ctx: &Ctx, reg: &TestRegistry, live: usize) -> u64 {
+    let repo = unique_repo("gc-read");
+    for i in 0..live {
+        let tag = format!("v{i}");
+        push(ctx, reg, &repo, &tag);
+        attach(
+            ctx,
+            &reg.reference(&repo, &format!(":{tag}")),
+            "application/x.live",
+            &[],
+        );
+    }
+    let report = gc_json(ctx, &[&reg.reference(&repo, "")]);
+    assert_eq!(
+        report["totals"]["wouldRemove"], 0,
+        "nothing to remove: {report:#}"
+    );
+    assert_eq!(report["repositories"][0]["indexes"], live, "{report:#}");
+    requests(&report)
+}
+
+/// The cost of reading a repository on distribution 2.8: each more live image with a referrer
+/// costs four requests (its tag, its referrers tag, and whether it and its referrer exist).
+/// The record compaction starts from the referrers tags the scan has just read instead of
+/// reading each again.
+#[test]
+fn gc_reads_each_live_referrers_tag_once() {
+    let test = "gc_reads_each_live_referrers_tag_once";
+    let Some(reg) = registry_from_env(test, "LINEAGE_TEST_REGISTRY", false) else {
+        return;
+    };
+    let ctx = Ctx::new();
+    let one = requests_to_read(&ctx, &reg, 1);
+    let three = requests_to_read(&ctx, &reg, 3);
+    assert_eq!(
+        three - one,
+        8,
+        "two more live images, four requests each ({one} for 1, {three} for 3)"
     );
 }
 

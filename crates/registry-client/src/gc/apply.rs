@@ -1,9 +1,14 @@
 //! Carrying out a gc plan: findings for the report, and with `apply` the deletes, each
 //! level of a tree preceded by the re-check that makes it safe at that moment (the subject
 //! is still gone), each index delete by the check that the index is unchanged.
+//!
+//! The trees share one bound on requests in flight ([`Permits`]), which serves the trees in
+//! the plan's order: a tree that started first finishes first, and its referrers tag goes
+//! before later trees' deletes. On registries that read every tag of the repository on each
+//! manifest DELETE (distribution 2.8), each tag gone early makes every later DELETE cheaper.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{StreamExt as _, stream};
 use lineage_oci::{Descriptor, Digest, TagOrDigest};
@@ -153,10 +158,17 @@ pub(super) async fn apply(
             BTreeSet::new()
         }
     };
-    // One bound on requests in flight for every tree's steps together.
-    let permits = tokio::sync::Semaphore::new(n);
-    let trees: Vec<Vec<Finding>> = stream::iter(&plan.trees)
-        .map(|tree| remove_tree(store, facts, tree, &newly_tagged, &stop, &permits, progress))
+    // One bound on requests in flight for every tree's steps together, the trees served in
+    // the plan's order.
+    let permits = Permits::new(n);
+    let trees: Vec<Vec<Finding>> = stream::iter(plan.trees.iter().enumerate())
+        .map(|(rank, tree)| {
+            let turn = Turn {
+                permits: &permits,
+                rank,
+            };
+            remove_tree(store, facts, tree, &newly_tagged, &stop, turn, progress)
+        })
         .buffer_unordered(n)
         .collect()
         .await;
@@ -288,6 +300,88 @@ fn levels(tree: &Tree) -> Vec<Vec<&Step>> {
     out
 }
 
+/// A bound on requests in flight that hands each freed permit to the waiting request of the
+/// lowest rank (the earliest tree in the plan), first come first served within a rank.
+struct Permits {
+    state: Mutex<Waiting>,
+}
+
+struct Waiting {
+    free: usize,
+    /// By (rank, arrival).
+    queue: BTreeMap<(usize, u64), tokio::sync::oneshot::Sender<Permit>>,
+    arrivals: u64,
+}
+
+/// One request's right to be in flight; dropping it passes it on.
+struct Permit(Arc<Permits>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        Permits::release(&self.0);
+    }
+}
+
+impl Permits {
+    fn new(n: usize) -> Arc<Permits> {
+        Arc::new(Permits {
+            state: Mutex::new(Waiting {
+                free: n.max(1),
+                queue: BTreeMap::new(),
+                arrivals: 0,
+            }),
+        })
+    }
+
+    /// A permit, once every waiting request of a lower rank has had one. `None` only if the
+    /// permits were dropped meanwhile.
+    async fn acquire(this: &Arc<Permits>, rank: usize) -> Option<Permit> {
+        let granted = {
+            let mut s = this.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if s.free > 0 {
+                s.free -= 1;
+                return Some(Permit(Arc::clone(this)));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let arrival = s.arrivals;
+            s.arrivals += 1;
+            s.queue.insert((rank, arrival), tx);
+            rx
+        };
+        // A waiter that gives up drops the permit it may have been sent: it is passed on.
+        granted.await.ok()
+    }
+
+    fn release(this: &Arc<Permits>) {
+        let next = {
+            let mut s = this.state.lock().unwrap_or_else(PoisonError::into_inner);
+            match s.queue.pop_first() {
+                Some((_, tx)) => tx,
+                None => {
+                    s.free += 1;
+                    return;
+                }
+            }
+        };
+        // Sent outside the lock: a waiter that is gone hands the permit back at once (its
+        // drop releases it again).
+        drop(next.send(Permit(Arc::clone(this))));
+    }
+}
+
+/// Where a tree's requests stand in line for a permit.
+#[derive(Clone, Copy)]
+struct Turn<'a> {
+    permits: &'a Arc<Permits>,
+    rank: usize,
+}
+
+impl Turn<'_> {
+    async fn acquire(self) -> Option<Permit> {
+        Permits::acquire(self.permits, self.rank).await
+    }
+}
+
 /// What one step came to.
 enum Outcome {
     Done(Digest),
@@ -303,7 +397,7 @@ async fn remove_tree(
     tree: &Tree,
     newly_tagged: &BTreeSet<Digest>,
     stop: &Stop,
-    permits: &tokio::sync::Semaphore,
+    turn: Turn<'_>,
     progress: Progress<'_>,
 ) -> Vec<Finding> {
     let mut findings = tree_findings(facts, tree, Action::Removed);
@@ -330,7 +424,7 @@ async fn remove_tree(
         // The subject may have come back (pushed again): then everything is live again.
         // Checked once per level, right before that level's deletes start: the steps of a
         // level are independent, and a level ends before the next check.
-        match still_gone(store, &tree.subject, permits).await {
+        match still_gone(store, &tree.subject, turn).await {
             Ok(true) => {}
             Ok(false) => {
                 mark_rest(&mut findings, &done, "the subject exists again");
@@ -350,7 +444,7 @@ async fn remove_tree(
         let outcomes = futures_util::future::join_all(
             level
                 .into_iter()
-                .map(|step| run_step(store, facts, step, stop, permits)),
+                .map(|step| run_step(store, facts, step, stop, turn)),
         )
         .await;
         let mut end: Option<String> = None;
@@ -382,9 +476,9 @@ async fn remove_tree(
 async fn still_gone(
     store: &RegistryStore,
     subject: &Digest,
-    permits: &tokio::sync::Semaphore,
+    turn: Turn<'_>,
 ) -> Result<bool, StoreError> {
-    let Ok(_permit) = permits.acquire().await else {
+    let Some(_permit) = turn.acquire().await else {
         return Ok(false);
     };
     manifest::exists(store, subject).await.map(|e| !e)
@@ -396,9 +490,9 @@ async fn run_step(
     facts: &Facts,
     step: &Step,
     stop: &Stop,
-    permits: &tokio::sync::Semaphore,
+    turn: Turn<'_>,
 ) -> Outcome {
-    let Ok(_permit) = permits.acquire().await else {
+    let Some(_permit) = turn.acquire().await else {
         return Outcome::Stays(STOPPED.to_string());
     };
     if stop.is_set() {
@@ -634,5 +728,51 @@ async fn migrate(
             );
             kept(f, STOPPED)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt as _;
+
+    #[tokio::test]
+    async fn a_freed_permit_goes_to_the_earliest_tree_waiting() {
+        let permits = Permits::new(1);
+        let held = Permits::acquire(&permits, 9).await.expect("a free permit");
+        let order = Mutex::new(Vec::new());
+        let waiter = |rank: usize| {
+            let (permits, order) = (&permits, &order);
+            async move {
+                let _permit = Permits::acquire(permits, rank).await.expect("a permit");
+                order.lock().expect("not poisoned").push(rank);
+            }
+        };
+        let release = async {
+            // Every waiter is in line before the permit frees.
+            tokio::task::yield_now().await;
+            drop(held);
+        };
+        tokio::join!(waiter(3), waiter(1), waiter(2), waiter(1), release);
+        assert_eq!(*order.lock().expect("not poisoned"), vec![1, 1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_passes_its_permit_on() {
+        let permits = Permits::new(1);
+        let held = Permits::acquire(&permits, 0).await.expect("a free permit");
+        let mut gives_up = Box::pin(Permits::acquire(&permits, 1));
+        assert!(
+            (&mut gives_up).now_or_never().is_none(),
+            "no permit is free"
+        );
+        // The permit is sent to the waiter, which is dropped before it takes it.
+        drop(held);
+        drop(gives_up);
+        let again = Permits::acquire(&permits, 2).now_or_never();
+        assert!(
+            matches!(again, Some(Some(_))),
+            "the permit came back instead of being lost"
+        );
     }
 }

@@ -24,10 +24,10 @@ mod apply;
 pub mod plan;
 mod scan;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use lineage_oci::Digest;
+use lineage_oci::{Descriptor, Digest};
 use lineage_store::StoreError;
 use serde::Serialize;
 
@@ -157,6 +157,10 @@ pub struct RepositoryReport {
     /// Every manifest a tag (other than a referrers tag) names.
     #[serde(skip)]
     pub tagged: BTreeSet<Digest>,
+    /// The referrers of live subjects as the scan read them, where the record compaction may
+    /// start from them ([`plan::Facts::listings`]).
+    #[serde(skip)]
+    pub listings: BTreeMap<Digest, Vec<Descriptor>>,
 }
 
 /// A step of a run, for progress on the terminal.
@@ -240,6 +244,7 @@ pub async fn run(
         findings: Vec::new(),
         subjects: facts.subjects(),
         tagged: facts.tagged(),
+        listings: facts.listings(&planned),
     };
     let stopped = apply::apply(store, &facts, &planned, options, progress, &mut report).await;
     report

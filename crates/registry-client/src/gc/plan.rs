@@ -63,6 +63,33 @@ impl Facts {
         out.into_iter().collect()
     }
 
+    /// The referrers of live subjects as the scan read them, for the record compaction to
+    /// start from instead of reading them again: with the referrers tag schema, the entries
+    /// of each live subject's referrers tag, which is what `Store::referrers` answers. Left
+    /// out: subjects whose tag `plan` changes or removes (read again after it), and
+    /// everything with the referrers API (the scan reads only some of those listings).
+    pub fn listings(&self, plan: &Plan) -> BTreeMap<Digest, Vec<Descriptor>> {
+        if self.api {
+            return BTreeMap::new();
+        }
+        let touched: BTreeSet<&Digest> = plan
+            .trees
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(&t.subject).chain(t.steps.iter().filter_map(|s| match s {
+                    Step::DropIndex { subject } => Some(subject),
+                    Step::Delete { .. } => None,
+                }))
+            })
+            .chain(plan.stale.iter().map(|s| &s.subject))
+            .collect();
+        self.indexes
+            .iter()
+            .filter(|(s, _)| self.exists.get(*s) == Some(&true) && !touched.contains(s))
+            .map(|(s, i)| (s.clone(), i.entries.clone()))
+            .collect()
+    }
+
     /// Whether `subject` is known to be gone.
     pub fn gone(&self, subject: &Digest) -> bool {
         self.exists.get(subject) == Some(&false)
@@ -219,6 +246,10 @@ pub fn plan(facts: &Facts, options: &GcOptions) -> Plan {
         }
         trees.push(tree);
     }
+    // Smallest trees first. A tree's referrers tag goes when the tree is done, and some
+    // registries (distribution 2.8) read every tag of the repository on each manifest DELETE:
+    // small trees first take tags away soonest, so the deletes after them cost less.
+    trees.sort_by_key(|t| t.steps.len());
 
     let mut stale = Vec::new();
     let mut redundant = Vec::new();
@@ -449,6 +480,67 @@ mod tests {
         assert_eq!(p.trees[0].steps.len(), 3);
         assert!(old_enough(&old, limit.as_ref()));
         assert!(!old_enough(&desc("undated"), limit.as_ref()));
+    }
+
+    #[test]
+    fn smaller_trees_go_first() {
+        let (big, small) = (Digest::sha256(b"big"), Digest::sha256(b"small"));
+        let (a, b, c) = (desc("a"), desc("b"), desc("c"));
+        let mut f = Facts::default();
+        index(&mut f, &big, &[&a, &b]);
+        index(&mut f, &small, &[&c]);
+        f.exists.insert(big.clone(), false);
+        f.exists.insert(small.clone(), false);
+        let p = plan(&f, &GcOptions::default());
+        let order: Vec<(&Digest, usize)> = p
+            .trees
+            .iter()
+            .map(|t| (&t.subject, t.steps.len()))
+            .collect();
+        assert_eq!(order, vec![(&small, 2), (&big, 3)]);
+    }
+
+    #[test]
+    fn listings_are_reused_only_where_gc_leaves_the_tag_alone() {
+        let (live, stale, gone) = (
+            Digest::sha256(b"live"),
+            Digest::sha256(b"stale"),
+            Digest::sha256(b"gone"),
+        );
+        let (a, b, missing, sbom, sig) = (
+            desc("a"),
+            desc("b"),
+            desc("missing"),
+            desc("sbom"),
+            desc("sig"),
+        );
+        let mut f = Facts::default();
+        index(&mut f, &live, &[&a]);
+        index(&mut f, &stale, &[&b, &missing]);
+        index(&mut f, &gone, &[&sbom]);
+        // The orphaned SBOM's own referrers tag goes with it.
+        index(&mut f, &sbom.digest, &[&sig]);
+        for (d, e) in [
+            (&live, true),
+            (&stale, true),
+            (&gone, false),
+            (&a.digest, true),
+            (&b.digest, true),
+            (&missing.digest, false),
+            (&sbom.digest, true),
+        ] {
+            f.exists.insert(d.clone(), e);
+        }
+        let p = plan(&f, &GcOptions::default());
+        let listings = f.listings(&p);
+        assert_eq!(
+            listings.keys().collect::<Vec<_>>(),
+            vec![&live],
+            "neither the index with a stale entry nor the orphaned tree's tags"
+        );
+        assert_eq!(listings[&live], vec![a.clone()]);
+        f.api = true;
+        assert!(f.listings(&p).is_empty(), "with the API nothing is reused");
     }
 
     #[test]
