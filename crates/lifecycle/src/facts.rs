@@ -33,7 +33,7 @@ use lineage_oci::{Descriptor, Digest, ImageRef, ManifestKind, RawManifest, TagOr
 use lineage_store::{ErrorKind, ReadStore, blob};
 use tokio::sync::OnceCell;
 
-use crate::base::{ImageConfig, Provenance};
+use crate::base::{Claim, ImageConfig, Provenance, annotation_claim};
 use crate::lookup::StoreOpener;
 
 use crate::engine::EngineError;
@@ -59,6 +59,9 @@ pub(crate) struct ManifestFacts {
     pub(crate) layers: Vec<Descriptor>,
     /// The manifests an index lists.
     pub(crate) children: Vec<Descriptor>,
+    /// The base its own annotations name (`org.opencontainers.image.base.digest` / `.name`),
+    /// parsed once when the manifest is read, not on every status.
+    pub(crate) base_claim: Option<Claim>,
 }
 
 impl ManifestFacts {
@@ -71,6 +74,7 @@ impl ManifestFacts {
             .filter(|version| Some(version.as_str()) == tag)
             .map(|version| Arc::new(rolling_info(name, version, manifest.digest(), &annotations)));
         let view = manifest.view().ok();
+        let base_claim = annotation_claim(&annotations);
         ManifestFacts {
             digest: manifest.digest().clone(),
             annotations,
@@ -79,6 +83,7 @@ impl ManifestFacts {
             config: view.and_then(|v| v.config.clone()),
             layers: view.map(|v| v.layers.clone()).unwrap_or_default(),
             children: view.map(|v| v.manifests.clone()).unwrap_or_default(),
+            base_claim,
         }
     }
 
@@ -418,6 +423,16 @@ impl FactCache {
     }
 }
 
+/// The cache key of `name` (a tag after `:`, a digest after `@`) in the repository `scope`:
+/// built on every status, so without the formatting machinery.
+fn key(scope: &str, separator: char, name: &str) -> String {
+    let mut key = String::with_capacity(scope.len() + 1 + name.len());
+    key.push_str(scope);
+    key.push(separator);
+    key.push_str(name);
+    key
+}
+
 /// A fact source answering from a [`FactCache`] for one repository, reading through another
 /// source on a miss (see [`FactCache::over`]).
 pub(crate) struct Cached<'a, S> {
@@ -443,17 +458,17 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
                 rolling_tag: None,
                 ..ManifestFacts::clone(&facts)
             };
-            let key = format!("{}@{}", self.scope, facts.digest);
+            let key = key(&self.scope, '@', facts.digest.as_str());
             self.cache.manifests.insert(key, Arc::new(by_digest));
             Ok(facts)
         };
         match target {
             Some(TagOrDigest::Tag(t)) => {
-                let key = format!("{}:{t}", self.scope);
+                let key = key(&self.scope, ':', t);
                 self.cache.tags.get_or_fetch(key, read_by_tag).await
             }
             Some(TagOrDigest::Digest(d)) => {
-                let key = format!("{}@{d}", self.scope);
+                let key = key(&self.scope, '@', d.as_str());
                 let read = || self.reads.manifest(target);
                 self.cache.manifests.get_or_fetch(key, read).await
             }
@@ -465,7 +480,7 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
     }
 
     async fn referrers(&self, digest: &Digest) -> Result<Arc<[Descriptor]>, EngineError> {
-        let key = format!("{}@{digest}", self.scope);
+        let key = key(&self.scope, '@', digest.as_str());
         self.cache
             .referrers
             .get_or_fetch(key, || self.reads.referrers(digest))
@@ -473,7 +488,7 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
     }
 
     async fn rolling_tag(&self, version: &str) -> Result<Option<Arc<RollingTagInfo>>, EngineError> {
-        let key = format!("{}:{version}", self.scope);
+        let key = key(&self.scope, ':', version);
         self.cache
             .rolling
             .get_or_fetch(key, || self.reads.rolling_tag(version))
@@ -481,7 +496,7 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
     }
 
     async fn config(&self, config: &Descriptor) -> Result<Arc<ImageConfig>, EngineError> {
-        let key = format!("{}@{}", self.scope, config.digest);
+        let key = key(&self.scope, '@', config.digest.as_str());
         self.cache
             .configs
             .get_or_fetch(key, || self.reads.config(config))
@@ -489,7 +504,7 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
     }
 
     async fn provenance(&self, layer: &Descriptor) -> Result<Arc<Provenance>, EngineError> {
-        let key = format!("{}@{}", self.scope, layer.digest);
+        let key = key(&self.scope, '@', layer.digest.as_str());
         self.cache
             .provenance
             .get_or_fetch(key, || self.reads.provenance(layer))

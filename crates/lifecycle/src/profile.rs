@@ -84,24 +84,50 @@ impl Namespace {
         &self.0
     }
 
+    /// `NS` followed by `suffix`: a key read on every status, so built without the
+    /// formatting machinery.
+    fn key(&self, suffix: &str) -> String {
+        let mut key = String::with_capacity(self.0.len() + suffix.len());
+        key.push_str(&self.0);
+        key.push_str(suffix);
+        key
+    }
+
+    /// Whether `artifact_type` is [`Namespace::record_artifact_type`], compared without
+    /// case (as media types compare), and without building it.
+    pub(crate) fn is_record_artifact_type(&self, artifact_type: &str) -> bool {
+        const PREFIX: &str = "application/";
+        let (n, m) = (PREFIX.len(), PREFIX.len() + self.0.len());
+        artifact_type.len() == m + ARTIFACT_TYPE_SUFFIX.len()
+            && artifact_type
+                .get(..n)
+                .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+            && artifact_type
+                .get(n..m)
+                .is_some_and(|ns| ns.eq_ignore_ascii_case(&self.0))
+            && artifact_type
+                .get(m..)
+                .is_some_and(|s| s.eq_ignore_ascii_case(ARTIFACT_TYPE_SUFFIX))
+    }
+
     /// `NS.end-of-life`: the RFC 3339 instant from which the image is end-of-life.
     pub fn end_of_life_key(&self) -> String {
-        format!("{}.end-of-life", self.0)
+        self.key(".end-of-life")
     }
 
     /// `NS.superseded-by`: the digest of the successor.
     pub fn superseded_by_key(&self) -> String {
-        format!("{}.superseded-by", self.0)
+        self.key(".superseded-by")
     }
 
     /// `NS.successor`: the reference of the successor.
     pub fn successor_key(&self) -> String {
-        format!("{}.successor", self.0)
+        self.key(".successor")
     }
 
     /// `NS.reason`: why the image is end-of-life.
     pub fn reason_key(&self) -> String {
-        format!("{}.reason", self.0)
+        self.key(".reason")
     }
 
     /// `application/NS.lifecycle.metadata`: the artifactType of the profile's records.
@@ -112,13 +138,13 @@ impl Namespace {
     /// `NS.end-of-support`: the RFC 3339 instant from which the image gets no more fixes
     /// (it is still admitted, with a warning, until its end-of-life; DESIGN §8.3).
     pub fn end_of_support_key(&self) -> String {
-        format!("{}.end-of-support", self.0)
+        self.key(".end-of-support")
     }
 
     /// `NS.scope`: where a record may travel (`public`, `internal`, or free text; empty and
     /// `public` travel on promotion by default; DESIGN §8.3).
     pub fn scope_key(&self) -> String {
-        format!("{}.scope", self.0)
+        self.key(".scope")
     }
 }
 
@@ -206,7 +232,7 @@ impl Dialect {
         }
         namespaces
             .iter()
-            .find(|ns| artifact_type.eq_ignore_ascii_case(&ns.record_artifact_type()))
+            .find(|ns| ns.is_record_artifact_type(artifact_type))
             .map(|ns| Dialect::Profile(ns.clone()))
     }
 
@@ -333,6 +359,27 @@ mod tests {
             ns.record_artifact_type(),
             "application/vnd.lineage.image.lifecycle.metadata"
         );
+    }
+
+    #[test]
+    fn a_record_artifact_type_is_recognised_without_case_and_nothing_else() {
+        let ns = Namespace::default();
+        let ours = ns.record_artifact_type();
+        assert!(ns.is_record_artifact_type(&ours));
+        assert!(ns.is_record_artifact_type(&ours.to_ascii_uppercase()));
+        for other in [
+            "",
+            "application/",
+            "application/vnd.lineage.image",
+            "application/vnd.lineage.imagex.lifecycle.metadata",
+            "application/vnd.lineage.image.lifecycle.metadata ",
+            "text/vnd.lineage.image.lifecycle.metadata",
+            "application/vnd.other.image.lifecycle.metadata",
+            // The same length, with a character across the prefix's end: no panic.
+            "applicatioxévnd.lineage.image.lifecycle.metadat",
+        ] {
+            assert!(!ns.is_record_artifact_type(other), "{other:?}");
+        }
     }
 
     #[test]

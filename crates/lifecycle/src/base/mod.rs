@@ -126,7 +126,7 @@ impl BaseStatus {
 }
 
 /// Where a base is, as the evidence names it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claim {
     /// The base's repository (and tag or digest), when the evidence names one lineage can read.
     pub(crate) image: Option<ImageRef>,
@@ -140,14 +140,12 @@ pub(crate) struct Claim {
 
 /// A base found, with the base's own manifest facts when they could be read.
 pub(crate) struct Found {
-    /// The `base` object.
+    /// The `base` object; its `reference` (as the evidence names it) tells inherited
+    /// annotations when the base's manifest could not be read.
     pub(crate) status: BaseStatus,
     /// The base manifest as read (cached: shared, not copied), whose annotations tell the
     /// image's own from inherited ones.
     pub(crate) manifest: Option<Arc<ManifestFacts>>,
-    /// The reference the evidence names, to tell inherited annotations when the base's
-    /// could not be read.
-    pub(crate) reference: Option<String>,
 }
 
 /// The annotations that are the image's own: those its base does not carry with the same
@@ -176,7 +174,7 @@ pub(crate) fn own_annotations<'a>(
     let names_own = match (
         image.get(ANNOTATION_VERSION),
         image.get(ANNOTATION_REVISION),
-        base.reference.as_deref().and_then(tag_of),
+        base.status.reference.as_deref().and_then(tag_of),
     ) {
         (Some(v), Some(r), Some(tag)) => tag == revision_tag(v, r),
         _ => false,
@@ -198,11 +196,12 @@ fn tag_of(reference: &str) -> Option<String> {
         .and_then(|r| r.tag().map(str::to_string))
 }
 
-/// The claim the manifest's own annotations make, if any.
-fn annotation_claim(manifest: &ManifestFacts) -> Option<Claim> {
-    let digest = manifest.annotations.get(ANNOTATION_BASE_DIGEST)?;
+/// The claim a manifest's own `annotations` make, if any (read once per manifest read:
+/// [`ManifestFacts::base_claim`]).
+pub(crate) fn annotation_claim(annotations: &BTreeMap<String, String>) -> Option<Claim> {
+    let digest = annotations.get(ANNOTATION_BASE_DIGEST)?;
     let digest: Digest = digest.parse().ok()?;
-    let reference = manifest.annotations.get(ANNOTATION_BASE_NAME).cloned();
+    let reference = annotations.get(ANNOTATION_BASE_NAME).cloned();
     let image = reference
         .as_deref()
         .and_then(|r| ImageRef::parse(r).ok())
@@ -240,12 +239,12 @@ impl Engine {
             if hops == 0 {
                 return None;
             }
-            if let Some(claim) = annotation_claim(image) {
+            if let Some(claim) = &image.base_claim {
                 return Some(self.base_status(source, claim, at, hops).await);
             }
             if !image.is_index {
                 let claim = self.layer_claim(source, image).await?;
-                return Some(self.base_status(source, claim, at, hops).await);
+                return Some(self.base_status(source, &claim, at, hops).await);
             }
             // An index: the base of each platform; the worst one is the index's.
             let mut worst: Option<Found> = None;
@@ -255,15 +254,15 @@ impl Engine {
                 let Ok(manifest) = source.manifest(Some(&target)).await else {
                     continue;
                 };
-                let claim = match annotation_claim(&manifest) {
-                    Some(c) => Some(c),
+                let claim = match &manifest.base_claim {
+                    Some(c) => Some(c.clone()),
                     None => match provenance::claim(source, image, &child.digest).await {
                         Some(c) => Some(c),
                         None => self.layer_claim(source, &manifest).await,
                     },
                 };
                 let Some(claim) = claim else { continue };
-                let mut found = self.base_status(source, claim, at, hops).await;
+                let mut found = self.base_status(source, &claim, at, hops).await;
                 found.status.platform = child.platform.as_ref().map(ToString::to_string);
                 if worst
                     .as_ref()
@@ -284,7 +283,7 @@ impl Engine {
     async fn base_status(
         &self,
         source: &dyn FactSource,
-        claim: Claim,
+        claim: &Claim,
         at: DateTime<Utc>,
         hops: usize,
     ) -> Found {
@@ -306,20 +305,18 @@ impl Engine {
                     claim.reference.as_deref().unwrap_or("")
                 )),
                 manifest: None,
-                reference: claim.reference.clone(),
             };
         };
         let Some(elsewhere) = source.elsewhere(image) else {
             return Found {
                 status: unknown("the base's repository was not opened (no opener)".into()),
                 manifest: None,
-                reference: claim.reference.clone(),
             };
         };
-        let reference = claim
-            .reference
-            .clone()
-            .unwrap_or_else(|| format!("{}@{}", image.repository_ref(), claim.digest));
+        let reference = match &claim.reference {
+            Some(r) => Cow::Borrowed(r.as_str()),
+            None => Cow::Owned(format!("{}@{}", image.repository_ref(), claim.digest)),
+        };
         let target = TagOrDigest::Digest(claim.digest.clone());
         match self
             .status_hops(elsewhere.as_ref(), &reference, Some(&target), at, hops - 1)
@@ -328,12 +325,10 @@ impl Engine {
             Ok((status, manifest)) => Found {
                 status: from_status(status, claim.evidence),
                 manifest: Some(manifest),
-                reference: Some(reference),
             },
             Err(e) => Found {
                 status: unknown(lineage_store::one_line(&e)),
                 manifest: None,
-                reference: Some(reference),
             },
         }
     }

@@ -14,7 +14,10 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 fn found(annotations: Option<&[(&str, &str)]>, reference: &str) -> Found {
     Found {
-        status: base(State::EndOfLife),
+        status: BaseStatus {
+            reference: Some(reference.into()),
+            ..base(State::EndOfLife)
+        },
         manifest: annotations.map(|a| {
             Arc::new(ManifestFacts {
                 digest: Digest::sha256(b"base"),
@@ -24,9 +27,9 @@ fn found(annotations: Option<&[(&str, &str)]>, reference: &str) -> Found {
                 config: None,
                 layers: vec![],
                 children: vec![],
+                base_claim: None,
             })
         }),
-        reference: Some(reference.into()),
     }
 }
 
