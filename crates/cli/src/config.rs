@@ -4,7 +4,8 @@
 //! ```json
 //! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
 //!  "supportFor": "90d", "eolAfter": "30d",
-//!  "baseRepositories": ["registry.internal:5000/base"]}
+//!  "baseRepositories": ["registry.internal:5000/base"],
+//!  "trustPolicy": "/etc/lineage/trustpolicy.json"}
 //! ```
 
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct Config {
     /// Known base lineages (repositories) for layer matching, as `--base-repo`.
     #[serde(default)]
     pub base_repositories: Vec<String>,
+    /// The trust policy file, as `--trust-policy` (issue 16).
+    pub trust_policy: Option<PathBuf>,
 }
 
 /// Where the config file is looked for.
