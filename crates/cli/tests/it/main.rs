@@ -19,5 +19,6 @@ mod report;
 mod richer_lifecycle;
 mod robustness;
 mod serve;
+mod trust_verify;
 mod ui;
 mod update;
