@@ -12,13 +12,20 @@
 //! Fetching signatures from a registry and deciding which records count belong to
 //! `lineage-lifecycle`; this crate only reads bytes it is given, with size limits.
 
+mod cert;
+mod dn;
+pub mod envelope;
 mod error;
+mod pem;
 pub mod policy;
 pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
+pub use cert::{MAX_CERTIFICATE_BYTES, MAX_CHAIN_LENGTH};
 pub use error::TrustError;
-pub use policy::{Level, Statement, TrustPolicy};
+pub use policy::{Action, Check, Level, Statement, TrustPolicy};
 pub use sign::{Signature, Signer};
 pub use verify::{Reason, Rejected, Verification, Verified, verify};
 
