@@ -21,8 +21,10 @@
 //!
 //! **Levels** (notation's): `strict` — a record without a valid trusted signature does not
 //! count; `permissive` — nor does one with a bad or untrusted signature, but an expired one
-//! counts; `audit` — every record counts; either way a record that fails is a [`Warning`]
-//! with its reason. `skip` verifies nothing (as if no policy were in force for the
+//! counts; `audit` — every record counts (as issue 16 asks, so that a rollout starting in
+//! audit changes no verdict; notation's audit would still enforce integrity); a statement's
+//! `override` changes a check's action as notation's does. Either way a record that fails
+//! is a [`Warning`] with its reason. `skip` verifies nothing (as if no policy were in force for the
 //! repository). A repository no statement covers trusts nobody: as notation refuses to
 //! verify it, every record there is ignored (reason `untrusted-identity`), without a request.
 
@@ -31,7 +33,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, TagOrDigest, artifact};
-use lineage_trust::{Level, Reason, Rejected, Statement, TrustPolicy, Verification, Verified};
+use lineage_trust::{
+    Action, Level, Reason, Rejected, Statement, TrustPolicy, Verification, Verified,
+};
 
 use crate::engine::EngineError;
 use crate::facts::FactSource;
@@ -291,11 +295,11 @@ pub(crate) async fn select(
             }
             SignedRecord::Rejected(r) => r.clone(),
         };
-        let counts = match statement.level {
-            Level::Audit => true,
-            Level::Permissive => rejected.reason == Reason::Expired,
-            Level::Strict | Level::Skip => false,
-        };
+        // Audit lets every record count (the rollout's first step must change no verdict);
+        // otherwise the failed check's action under the statement (its level, or its
+        // `override`): enforced, the record does not count; logged, it does.
+        let counts = statement.level == Level::Audit
+            || statement.action(rejected.reason.check()) != Action::Enforce;
         selected
             .warnings
             .push(warning(&record.digest, &rejected, counts));

@@ -204,10 +204,7 @@ fn strict_ignores_an_unsigned_record_and_audit_counts_it() {
                 "trust_status_strict_unsigned",
                 columns(&redacted(&table.stdout_text(), &serve.host))
             );
-            let history = lineage_ok(
-                s.path(),
-                &["history", "--trust-policy", &strict, &repo],
-            );
+            let history = lineage_ok(s.path(), &["history", "--trust-policy", &strict, &repo]);
             insta::assert_snapshot!(
                 "trust_history_strict_unsigned",
                 columns(&redacted(&history.stdout_text(), &serve.host))
@@ -230,7 +227,7 @@ fn a_record_signed_by_notation_decides_with_its_signature() {
     let someone_else = notation.policy(
         "someone-else",
         "strict",
-        &["x509.subject: CN=release-pipeline,O=Example"],
+        &["x509.subject: C=US,ST=WA,O=Example,CN=release-pipeline"],
     );
     let serve = Serve::start(&s.join("root"), &[]);
     let sc = scenario(&s, &serve.reference("signed/app", ""));
@@ -288,9 +285,14 @@ fn a_forged_listing_and_a_tampered_envelope_are_not_believed() {
 
     // Rewrite the end-of-life in the image's fallback index: un-retire it until 2099.
     let index_path = format!("/v2/{name}/manifests/{}", fallback_tag(&sc.eol_digest));
-    let (code, text) = http.get(&index_path);
-    assert_eq!(code, 200, "{text}");
-    let mut index: Value = serde_json::from_str(&text).unwrap();
+    let manifest = |tag_or_digest: &str| -> Value {
+        let reference = match tag_or_digest.strip_prefix("sha256:") {
+            Some(_) => at_digest(&sc, tag_or_digest),
+            None => format!("{}:{tag_or_digest}", reg.reference(&name, "")),
+        };
+        serde_json::from_slice(&lineage_ok(s.path(), &["manifest", &reference]).stdout).unwrap()
+    };
+    let mut index = manifest(&fallback_tag(&sc.eol_digest));
     let entry = index["manifests"]
         .as_array_mut()
         .unwrap()
@@ -306,7 +308,10 @@ fn a_forged_listing_and_a_tampered_envelope_are_not_believed() {
     assert_eq!(code, 201);
 
     let believed = status(&s, None, &sc.eol);
-    assert_eq!(believed["state"], "scheduled", "the forgery took: {believed}");
+    assert_eq!(
+        believed["state"], "scheduled",
+        "the forgery took: {believed}"
+    );
     let signed = status(&s, Some(&strict), &sc.eol);
     assert_eq!(signed["state"], "end-of-life", "{signed}");
     assert_eq!(signed["endOfLife"], "2023-07-10T08:00:00Z", "{signed}");
@@ -314,13 +319,10 @@ fn a_forged_listing_and_a_tampered_envelope_are_not_believed() {
 
     // The envelope of that signature, its signature bytes changed, signs a retirement of the
     // current revision: a bad signature (it no longer verifies, and names another record).
-    let listing = format!("/v2/{name}/manifests/{}", fallback_tag(&record));
-    let (_, text) = http.get(&listing);
-    let signatures: Value = serde_json::from_str(&text).unwrap();
+    let signatures = manifest(&fallback_tag(&record));
     let signature = signatures["manifests"][0]["digest"].as_str().unwrap();
-    let (_, text) = http.get(&format!("/v2/{name}/manifests/{signature}"));
-    let manifest: Value = serde_json::from_str(&text).unwrap();
-    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let signature = manifest(signature);
+    let layer = signature["layers"][0]["digest"].as_str().unwrap();
     let (_, envelope) = http.get(&format!("/v2/{name}/blobs/{layer}"));
     let mut jws: Value = serde_json::from_str(&envelope).unwrap();
     let sig = jws["signature"].as_str().unwrap();
@@ -345,7 +347,11 @@ fn a_forged_listing_and_a_tampered_envelope_are_not_believed() {
     assert_eq!(current["state"], "supported", "{current}");
     assert_eq!(
         signature_warnings(&current),
-        [(forged_record, "bad-signature".into(), "record-ignored".into())],
+        [(
+            forged_record,
+            "bad-signature".into(),
+            "record-ignored".into()
+        )],
         "{current}"
     );
 }
@@ -381,7 +387,10 @@ fn admission_under_strict_ignores_a_forged_retirement() {
     let r = admit(&guarded, with_images(pod(), &sc.eol));
     assert_eq!(r["allowed"], false, "{r}");
     assert!(
-        r["status"]["message"].as_str().unwrap().contains("end-of-life"),
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("end-of-life"),
         "{r}"
     );
 
