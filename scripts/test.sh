@@ -28,6 +28,9 @@
 #        LINEAGE_TEST_OCI_CONFORMANCE  the official OCI conformance suite
 #        LINEAGE_TEST_OPA    Open Policy Agent 1.22.4
 #        LINEAGE_TEST_TOXIPROXY  toxiproxy-server 2.12.0 (TCP faults)
+#        LINEAGE_TEST_NOTATION  the Notary Project's notation CLI 1.3.2 (signatures);
+#          built with `go build` in a throw-away module (`go install …@v1.3.2` fails:
+#          the module proxy refuses the version-list lookup its deprecation check makes)
 #      and installs the browser test's Node packages with npm into a cache
 #      (~/.cache/lineage-test/node):
 #        LINEAGE_TEST_NODE_MODULES  playwright-core 1.65.2 and axe-core 4.14.1
@@ -53,7 +56,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-lint) lint=false ;;
-    -h | --help) sed -n '4,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '4,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) args+=("$@"); break ;;
     *) args+=("$1") ;;
   esac
@@ -134,6 +137,8 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/lineage-test-sh.XXXXXX")
 #   conformance  the official OCI distribution-spec conformance suite
 #   opa          Open Policy Agent, which evaluates the Gatekeeper template's Rego
 #   toxiproxy-server  Shopify's TCP fault proxy, for the fault-injection tests
+#   notation     the Notary Project CLI: verifies the signatures lineage writes, and signs
+#                records lineage verifies (built by install_notation, below)
 # They build in the background while the lint step runs; each is rebuilt only when its
 # pinned module changes (the module is recorded beside the binary).
 go_bin="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lineage-test/go-bin"
@@ -164,6 +169,32 @@ install_go_tools() {
     fi
     echo "$module" > "$go_bin/.$name.module"
   done
+  install_notation
+}
+# notation cannot be built with `go install MODULE@VERSION` here (see the header): a
+# throw-away module requires it at the pinned version and `go build`s its command.
+notation_module="github.com/notaryproject/notation@v1.3.2"
+install_notation() {
+  local work
+  if [ -x "$go_bin/notation" ] && [ "$(cat "$go_bin/.notation.module" 2> /dev/null)" = "$notation_module" ]; then
+    return 0
+  fi
+  echo "go build $notation_module" >&2
+  work=$(mktemp -d)
+  if ! (
+    cd "$work" &&
+      go mod init lineage-test/notation-build >&2 &&
+      printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/notaryproject/notation/cmd/notation"\n' > tools.go &&
+      go get "$notation_module" >&2 &&
+      go mod tidy >&2 &&
+      go build -o "$go_bin/.notation.build" github.com/notaryproject/notation/cmd/notation >&2
+  ) || ! mv "$go_bin/.notation.build" "$go_bin/notation"; then
+    rm -rf "$work"
+    echo "$notation_module" > "$state/go-failed"
+    return 1
+  fi
+  rm -rf "$work"
+  echo "$notation_module" > "$go_bin/.notation.module"
 }
 go_pid=""
 registries=()          # names of every registry started
@@ -369,16 +400,16 @@ fi
 # --- 4. tests ---------------------------------------------------------------
 collect_zuul
 
-# Waits for the Go tools (started above), exports LINEAGE_TEST_ORAS and
-# LINEAGE_TEST_CRANE, and starts crane's registry (LINEAGE_TEST_CRANE_REGISTRY).
+# Waits for the Go tools (started above), exports LINEAGE_TEST_ORAS, LINEAGE_TEST_CRANE,
+# LINEAGE_TEST_NOTATION (…), and starts crane's registry (LINEAGE_TEST_CRANE_REGISTRY).
 unset LINEAGE_TEST_ORAS LINEAGE_TEST_CRANE LINEAGE_TEST_CRANE_REGISTRY \
-  LINEAGE_TEST_OCI_CONFORMANCE LINEAGE_TEST_OPA LINEAGE_TEST_TOXIPROXY
+  LINEAGE_TEST_OCI_CONFORMANCE LINEAGE_TEST_OPA LINEAGE_TEST_TOXIPROXY LINEAGE_TEST_NOTATION
 if [ -n "$go_pid" ]; then
-  step "building oras, crane, the OCI conformance suite and opa with go install (cached in $go_bin)"
+  step "building oras, crane, the OCI conformance suite, opa and notation with go (cached in $go_bin)"
   if wait "$go_pid"; then
     export LINEAGE_TEST_ORAS="$go_bin/oras" LINEAGE_TEST_CRANE="$go_bin/crane" \
       LINEAGE_TEST_OCI_CONFORMANCE="$go_bin/conformance" LINEAGE_TEST_OPA="$go_bin/opa" \
-      LINEAGE_TEST_TOXIPROXY="$go_bin/toxiproxy-server"
+      LINEAGE_TEST_TOXIPROXY="$go_bin/toxiproxy-server" LINEAGE_TEST_NOTATION="$go_bin/notation"
     say "using oras $("$LINEAGE_TEST_ORAS" version | sed -n 's/^Version: *//p'), crane $("$LINEAGE_TEST_CRANE" version)"
     start_registry crane "$here/start-crane-registry.sh" "$LINEAGE_TEST_CRANE"
     if collect_registry crane; then

@@ -21,7 +21,8 @@ pub use integrations::{
     AuditArgs, AuditOutput, EnrichArgs, EnrichOutput, ReportCommand, ReportFormat, UpdateArgs,
 };
 pub use lifecycle::{
-    DemoArgs, DialectArg, HistoryArgs, PushArgs, ReleaseArgs, RetireArgs, StatusArgs,
+    DemoArgs, DialectArg, HistoryArgs, PushArgs, ReleaseArgs, RestoreArgs, RetireArgs, SignArgs,
+    SignFlags, StatusArgs,
 };
 pub use policy::{ConnectionArgs, PolicyArgs, WebhookArgs};
 use value::{parse_duration, parse_listen_addr};
@@ -235,7 +236,14 @@ pub enum Command {
 
     /// Record that an image is supported again (a correction; nothing is deleted).
     #[command(after_help = "Example:\n  lineage restore registry.example.com/app:1.0-20230707")]
-    Restore(RefArgs),
+    Restore(RestoreArgs),
+
+    /// Sign a lifecycle record, or every unsigned lifecycle record of an image (a Notary
+    /// Project signature, verified by `notation verify` and by `--trust-policy`).
+    #[command(
+        after_help = "Examples:\n  lineage sign registry.example.com/app@sha256:… --key k.pem --cert chain.pem\n  lineage sign registry.example.com/app:1.0 --key k.pem --cert chain.pem"
+    )]
+    Sign(SignArgs),
 
     /// Every revision of a lineage with its state, oldest first.
     #[command(after_help = "Example:\n  lineage history registry.example.com/app --version 1.0")]

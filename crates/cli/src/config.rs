@@ -5,7 +5,8 @@
 //! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
 //!  "supportFor": "90d", "eolAfter": "30d",
 //!  "baseRepositories": ["registry.internal:5000/base"],
-//!  "trustPolicy": "/etc/lineage/trustpolicy.json"}
+//!  "trustPolicy": "/etc/lineage/trustpolicy.json",
+//!  "signingKey": "/etc/lineage/release.key", "signingCert": "/etc/lineage/release.crt"}
 //! ```
 
 use std::path::PathBuf;
@@ -31,6 +32,11 @@ pub struct Config {
     pub base_repositories: Vec<String>,
     /// The trust policy file, as `--trust-policy` (issue 16).
     pub trust_policy: Option<PathBuf>,
+    /// The signing key of `sign` and `--sign` (PEM), as `--key` / `--signing-key`.
+    pub signing_key: Option<PathBuf>,
+    /// The signing certificate chain of `sign` and `--sign` (PEM, leaf first), as
+    /// `--cert` / `--signing-cert`.
+    pub signing_cert: Option<PathBuf>,
 }
 
 /// Where the config file is looked for.

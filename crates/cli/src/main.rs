@@ -182,16 +182,23 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::Push(a) => commands::push::push(&opener, p, a).await,
         Command::Release(a) => {
             let windows = settings.release_windows(a.support_for, a.eol_after)?;
-            commands::push::release(&opener, &settings.namespace()?, p, a, windows).await
+            let signer = commands::sign::signer_for(&a.signing, &settings.signing)?;
+            commands::push::release(&opener, &settings.namespace()?, p, a, windows, signer).await
+        }
+        Command::Sign(a) => {
+            commands::sign::run(&opener, &settings.namespace()?, p, a, &settings.signing).await
         }
         Command::Status(a) => {
             commands::lifecycle::status(&opener, &settings.namespace()?, p, a).await
         }
         Command::Retire(a) => {
-            commands::lifecycle::retire(&opener, &settings.namespace()?, p, a).await
+            let signer = commands::sign::signer_for(&a.signing, &settings.signing)?;
+            commands::lifecycle::retire(&opener, &settings.namespace()?, p, a, signer).await
         }
         Command::Restore(a) => {
-            commands::lifecycle::restore(&opener, &settings.namespace()?, p, &a.reference).await
+            let signer = commands::sign::signer_for(&a.signing, &settings.signing)?;
+            commands::lifecycle::restore(&opener, &settings.namespace()?, p, &a.reference, signer)
+                .await
         }
         Command::History(a) => {
             commands::lifecycle::history(&opener, &settings.namespace()?, a).await

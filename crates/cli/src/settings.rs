@@ -1,6 +1,7 @@
 //! The settings step between parsing and acting: the global flags combined with the config
 //! file (`--namespace`, else the file's `namespace`, else the default; `--plain-http` and the
-//! file's `plainHttp` hosts; the TLS flags; `--trust-policy`, else the file's `trustPolicy`) and the printer `--quiet` asks for, resolved once
+//! file's `plainHttp` hosts; the TLS flags; `--trust-policy`, else the file's `trustPolicy`; the
+//! file's signing key and chain) and the printer `--quiet` asks for, resolved once
 //! before any command runs. Per-command values were typed by clap already ([`crate::args`]).
 
 use lineage_lifecycle::Namespace;
@@ -28,6 +29,9 @@ pub struct Settings {
     pub base_repositories: Vec<String>,
     /// The trust policy file: `--trust-policy`, else the file's `trustPolicy`.
     pub trust_policy: Option<std::path::PathBuf>,
+    /// The config file's `signingKey` and `signingCert`, the defaults of `sign`'s `--key`
+    /// and `--cert` and of `--signing-key` and `--signing-cert`.
+    pub signing: (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
 }
 
 impl Settings {
@@ -55,6 +59,7 @@ impl Settings {
                 .cloned()
                 .collect(),
             trust_policy: cli.trust_policy.clone().or(config.trust_policy.clone()),
+            signing: (config.signing_key.clone(), config.signing_cert.clone()),
         }
     }
 

@@ -309,7 +309,7 @@ impl Cert {
             .map_err(|e| format!("certificate {:?}: extension {oid}: {e}", self.subject))
     }
 
-    /// `Some(path length)` when the certificate is a CA by its basic constraints.
+    /// Whether the certificate is a CA by its basic constraints.
     pub(crate) fn is_ca(&self) -> Result<bool, String> {
         Ok(self
             .extension::<BasicConstraints>(OID_BASIC_CONSTRAINTS)?
@@ -467,10 +467,11 @@ pub(crate) fn check_chain(chain: &[Cert]) -> Result<(), String> {
 /// Parses the certificates of a PEM file (every `CERTIFICATE` block) or, failing that, one
 /// DER certificate.
 pub(crate) fn from_pem_or_der(bytes: &[u8]) -> Result<Vec<Cert>, String> {
-    let blocks = crate::pem::blocks(bytes).unwrap_or_default();
-    if blocks.is_empty() {
+    let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
+    if !is_pem {
         return Cert::from_der(bytes).map(|c| vec![c]);
     }
+    let blocks = crate::pem::blocks(bytes)?;
     blocks
         .iter()
         .filter(|b| b.label == "CERTIFICATE")

@@ -2,6 +2,8 @@
 //! `demo` (`restore` and `latest` take a single reference, [`super::RefArgs`] and
 //! [`super::RefOutputArgs`]).
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use lineage_lifecycle::{Reason, State};
@@ -106,6 +108,9 @@ pub struct ReleaseArgs {
     /// unscoped referrers always travel [default: public].
     #[arg(long = "include-scope", value_name = "SCOPE", requires = "referrers")]
     pub include_scopes: Vec<String>,
+    /// Signing the records written.
+    #[command(flatten)]
+    pub signing: SignFlags,
 }
 
 /// Arguments of `lineage retire`.
@@ -135,6 +140,9 @@ pub struct RetireArgs {
     /// Also write Microsoft's lifecycle record.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Signing the records written.
+    #[command(flatten)]
+    pub signing: SignFlags,
     /// Bulk: retire the tagged images of every repository whose name matches this regular
     /// expression (anchored: it must match the whole name).
     #[arg(long, value_name = "REPO_REGEX", help_heading = "Bulk retire")]
@@ -190,4 +198,51 @@ pub struct DemoArgs {
     /// Use this registry instead of an embedded `lineage serve`.
     #[arg(long, value_name = "HOST")]
     pub registry: Option<String>,
+}
+
+/// `--sign` and its key and chain, on the commands that write records (`release`, `retire`,
+/// `restore`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SignFlags {
+    /// Sign each record written: a Notary Project signature (JWS, X.509 chain) pushed as a
+    /// referrer of the record, as `notation sign` writes one.
+    #[arg(long)]
+    pub sign: bool,
+    /// The signing key: PEM, PKCS#8 EC P-256/P-384 or RSA ≥ 2048 [default: the config
+    /// file's `signingKey`].
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub signing_key: Option<PathBuf>,
+    /// The signing certificate chain: PEM, leaf first, ending in its root [default: the
+    /// config file's `signingCert`].
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub signing_cert: Option<PathBuf>,
+}
+
+/// Arguments of `lineage restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The image.
+    pub reference: StoreRef,
+    /// Signing the record written.
+    #[command(flatten)]
+    pub signing: SignFlags,
+}
+
+/// Arguments of `lineage sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// A lifecycle record (`REPO@DIGEST`), or an image: then every lifecycle record of it
+    /// (and of its platform manifests) that has no signature yet.
+    pub reference: StoreRef,
+    /// The signing key: PEM, PKCS#8 EC P-256/P-384 or RSA ≥ 2048 [default: the config
+    /// file's `signingKey`].
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The signing certificate chain: PEM, leaf first, ending in its root [default: the
+    /// config file's `signingCert`].
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }

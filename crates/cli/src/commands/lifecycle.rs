@@ -271,6 +271,7 @@ async fn record(
     spec: RecordSpec,
     verb: &str,
     printer: Printer,
+    signer: Option<&lineage_trust::Signer>,
 ) -> anyhow::Result<()> {
     let store = opener.write(r).await?;
     let desc = resolve_target(store.as_ref(), r)
@@ -280,6 +281,10 @@ async fn record(
         .write_record(store.as_ref(), &desc, &spec)
         .await
         .with_context(|| format!("cannot {verb} `{r}`"))?;
+    let signed = match signer {
+        Some(s) => super::sign::sign_written(store.as_ref(), s, &written).await?,
+        None => Vec::new(),
+    };
     store.flush().await?;
     if let Some(Written::Pushed(d) | Written::Unchanged(d)) = written.first() {
         outln!("{d}")?;
@@ -294,6 +299,9 @@ async fn record(
         },
         describe(&written)
     );
+    if let Some(s) = signer {
+        super::sign::report(printer, s, &signed);
+    }
     Ok(())
 }
 
@@ -303,8 +311,14 @@ pub async fn retire(
     namespace: &Namespace,
     printer: Printer,
     a: RetireArgs,
+    signer: Option<lineage_trust::Signer>,
 ) -> anyhow::Result<()> {
     if a.filter.is_some() {
+        if signer.is_some() {
+            return Err(usage(anyhow::anyhow!(
+                "`--sign` is not supported with `--filter` yet; sign each image's records with `lineage sign IMAGE`"
+            )));
+        }
         return super::bulk_retire::run(opener, namespace, printer, a).await;
     }
     let [target] = a.targets.as_slice() else {
@@ -331,7 +345,16 @@ pub async fn retire(
         superseded_by,
         ..retire_spec(&a, lineage_oci::time::now())
     };
-    record(opener, &engine, &reference, spec, "retire", printer).await
+    record(
+        opener,
+        &engine,
+        &reference,
+        spec,
+        "retire",
+        printer,
+        signer.as_ref(),
+    )
+    .await
 }
 
 /// The record `lineage retire` writes, without a successor: end-of-life at `--at`, else now
@@ -358,6 +381,7 @@ pub async fn restore(
     namespace: &Namespace,
     printer: Printer,
     r: &StoreRef,
+    signer: Option<lineage_trust::Signer>,
 ) -> anyhow::Result<()> {
     let engine = engine(namespace, None);
     let spec = RecordSpec {
@@ -371,7 +395,16 @@ pub async fn restore(
         end_of_support: None,
         scope: None,
     };
-    record(opener, &engine, r, spec, "restore", printer).await
+    record(
+        opener,
+        &engine,
+        r,
+        spec,
+        "restore",
+        printer,
+        signer.as_ref(),
+    )
+    .await
 }
 
 /// Every revision of `r`'s repository (of `version` only, when given), oldest first.

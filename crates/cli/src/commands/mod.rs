@@ -20,6 +20,7 @@ pub mod report;
 pub mod resolve;
 pub mod serve;
 pub mod serve_gc;
+pub mod sign;
 pub mod tags;
 pub mod targets;
 pub mod update;

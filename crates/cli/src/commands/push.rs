@@ -19,6 +19,7 @@ pub async fn release(
     printer: Printer,
     a: ReleaseArgs,
     windows: (Option<std::time::Duration>, Option<std::time::Duration>),
+    signer: Option<lineage_trust::Signer>,
 ) -> anyhow::Result<()> {
     let engine = engine(namespace, a.dialect);
     let repository = repository_arg("REPOSITORY", &a.repository).map_err(|e| {
@@ -62,8 +63,25 @@ pub async fn release(
     };
     let (done, destination) =
         release_into(opener, &engine, printer, &a.source, &repository, req).await?;
+    let signed = match &signer {
+        Some(s) => {
+            let store = opener.write(&repository).await?;
+            let written: Vec<_> = done.records.iter().chain(&done.restored).cloned().collect();
+            let signed = crate::commands::sign::sign_written(store.as_ref(), s, &written)
+                .await
+                .with_context(|| {
+                    format!("cannot sign the records of the release into `{repository}`")
+                })?;
+            store.flush().await?;
+            signed
+        }
+        None => Vec::new(),
+    };
     outln!("{}", done.image.digest)?;
     report_release(printer, &destination, &done);
+    if let Some(s) = &signer {
+        crate::commands::sign::report(printer, s, &signed);
+    }
     Ok(())
 }
 

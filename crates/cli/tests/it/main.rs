@@ -19,6 +19,7 @@ mod report;
 mod richer_lifecycle;
 mod robustness;
 mod serve;
+mod trust_sign;
 mod trust_verify;
 mod ui;
 mod update;
