@@ -59,8 +59,9 @@ pub(crate) enum SignedRecord {
     Verified {
         /// The signer and signing time.
         signer: Verified,
-        /// The record, read from bytes bound to its digest.
-        record: Descriptor,
+        /// The record, read from bytes bound to its digest (boxed: far larger than a
+        /// rejection).
+        record: Box<Descriptor>,
     },
     /// No signature verified: the reason of the first that failed (or `unsigned`).
     Rejected(Rejected),
@@ -123,7 +124,10 @@ pub(crate) async fn check(
         match verification {
             Verification::Verified(signer) => {
                 return Ok(match signed_view(source, record, subject).await? {
-                    Ok(record) => SignedRecord::Verified { signer, record },
+                    Ok(record) => SignedRecord::Verified {
+                        signer,
+                        record: Box::new(record),
+                    },
                     Err(rejected) => SignedRecord::Rejected(rejected),
                 });
             }
@@ -282,7 +286,7 @@ pub(crate) async fn select(
             SignedRecord::Verified { signer, record } => {
                 let mut none = Vec::new();
                 if let Some(read) = Record::from_descriptor(record, namespaces, &mut none) {
-                    selected.referrers.push(record.clone());
+                    selected.referrers.push(Descriptor::clone(record));
                     selected.counted = Some((read, SignatureStatus::of(Some(signer))));
                     return Ok(Some(selected));
                 }
