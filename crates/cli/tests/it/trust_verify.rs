@@ -13,11 +13,12 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::policy::{Http, admit, fixture, webhook, with_images};
+use crate::support::peers::notation;
 use crate::support::registry::{fallback_tag, registry_from_env, unique_repo};
 use crate::support::scenario::{Scenario, scenario};
 use crate::support::serve::Serve;
 use crate::support::snapshot::{columns, redacted};
-use crate::support::{Scratch, in_ci, lineage_ok, lineage_run, output};
+use crate::support::{Scratch, lineage_ok, lineage_run, output};
 
 const SIGNATURE_TYPE: &str = "application/vnd.cncf.notary.signature";
 
@@ -33,20 +34,7 @@ impl Notation {
     /// `LINEAGE_TEST_NOTATION` with a fresh test key, or `None` after a `SKIPPED` note (a
     /// failure under CI).
     fn new(test: &str, s: &Scratch) -> Option<Notation> {
-        let bin = match std::env::var_os("LINEAGE_TEST_NOTATION").map(PathBuf::from) {
-            Some(p) if p.is_file() => p,
-            _ => {
-                let note = format!(
-                    "{test}: LINEAGE_TEST_NOTATION is not set (scripts/test.sh builds notation)"
-                );
-                assert!(
-                    !in_ci(),
-                    "{note}; CI is set, so this is a failure rather than a skip"
-                );
-                eprintln!("SKIPPED {note}");
-                return None;
-            }
-        };
+        let bin = notation(test)?;
         let notation = Notation {
             bin,
             home: s.join("notation-home"),
