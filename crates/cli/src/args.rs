@@ -79,6 +79,18 @@ pub struct Cli {
     )]
     pub base_repos: Vec<String>,
 
+    /// A trust policy in notation's `trustpolicy.json` shape, its trust store beside it
+    /// (`truststore/x509/ca/NAME/*.pem`): lifecycle records count only as the policy allows
+    /// (`status`, `history`, `latest`, `audit`, `report enrich`, `update`, `webhook`,
+    /// `serve`) [default: the config file's `trustPolicy`, else none: every record counts].
+    #[arg(
+        long = "trust-policy",
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
+    pub trust_policy: Option<std::path::PathBuf>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,

@@ -5,6 +5,7 @@
 //! {"namespace": "vnd.myorganization.image", "plainHttp": ["registry.internal:5000"],
 //!  "supportFor": "90d", "eolAfter": "30d",
 //!  "baseRepositories": ["registry.internal:5000/base"],
+//!  "trustPolicy": "/etc/lineage/trustpolicy.json",
 //!  "signingKey": "/etc/lineage/release.key", "signingCert": "/etc/lineage/release.crt"}
 //! ```
 
@@ -29,6 +30,8 @@ pub struct Config {
     /// Known base lineages (repositories) for layer matching, as `--base-repo`.
     #[serde(default)]
     pub base_repositories: Vec<String>,
+    /// The trust policy file, as `--trust-policy` (issue 16).
+    pub trust_policy: Option<PathBuf>,
     /// The signing key of `sign` and `--sign` (PEM), as `--key` / `--signing-key`.
     pub signing_key: Option<PathBuf>,
     /// The signing certificate chain of `sign` and `--sign` (PEM, leaf first), as

@@ -110,6 +110,7 @@ async fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
     let config = config::load()?;
     let settings = Settings::resolve(&cli, &config, printer);
     commands::lifecycle::set_known_bases(settings.known_bases()?);
+    commands::lifecycle::set_trust_policy(settings.trust_policy()?);
     let connection = &settings.connection;
     let opener = open::Opener::new(connection.clone());
     let p = settings.printer;

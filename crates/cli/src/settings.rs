@@ -1,6 +1,7 @@
 //! The settings step between parsing and acting: the global flags combined with the config
 //! file (`--namespace`, else the file's `namespace`, else the default; `--plain-http` and the
-//! file's `plainHttp` hosts; the TLS flags; the file's signing key and chain) and the printer `--quiet` asks for, resolved once
+//! file's `plainHttp` hosts; the TLS flags; `--trust-policy`, else the file's `trustPolicy`; the
+//! file's signing key and chain) and the printer `--quiet` asks for, resolved once
 //! before any command runs. Per-command values were typed by clap already ([`crate::args`]).
 
 use lineage_lifecycle::Namespace;
@@ -26,6 +27,8 @@ pub struct Settings {
     windows: (Option<String>, Option<String>),
     /// The known base repositories: `--base-repo` and the file's `baseRepositories`.
     pub base_repositories: Vec<String>,
+    /// The trust policy file: `--trust-policy`, else the file's `trustPolicy`.
+    pub trust_policy: Option<std::path::PathBuf>,
     /// The config file's `signingKey` and `signingCert`, the defaults of `sign`'s `--key`
     /// and `--cert` and of `--signing-key` and `--signing-cert`.
     pub signing: (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
@@ -55,8 +58,25 @@ impl Settings {
                 .chain(&cli.base_repos)
                 .cloned()
                 .collect(),
+            trust_policy: cli.trust_policy.clone().or(config.trust_policy.clone()),
             signing: (config.signing_key.clone(), config.signing_cert.clone()),
         }
+    }
+
+    /// The trust policy and its trust store, read and checked (a usage error naming the file
+    /// when it cannot be used); `None` when none is given.
+    pub fn trust_policy(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<lineage_trust::TrustPolicy>>> {
+        let Some(path) = &self.trust_policy else {
+            return Ok(None);
+        };
+        let policy = lineage_trust::TrustPolicy::load(path).map_err(|e| {
+            anyhow::Error::new(UsageError(
+                anyhow::Error::new(e).context("invalid --trust-policy"),
+            ))
+        })?;
+        Ok(Some(std::sync::Arc::new(policy)))
     }
 
     /// `release`'s support windows: the flags, else the config file's `supportFor` and

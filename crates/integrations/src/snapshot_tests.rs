@@ -38,6 +38,7 @@ fn status(reference: &str, state: State, eol: Option<&str>, successor: Option<&s
         days_left: None,
         scope: None,
         base: None,
+        signature: None,
     }
 }
 

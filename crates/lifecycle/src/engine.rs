@@ -27,8 +27,10 @@ use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::lookup::StoreOpener;
 use crate::profile::{ANNOTATION_VERSION, Namespace, revision_of};
 use crate::record::Records;
+use crate::signed::{self, Policy};
 use crate::status::{Facts, Status, decide_from, with_base};
 use crate::write::{RecordSpec, WriteOptions, is_same_as};
+use lineage_trust::TrustPolicy;
 
 /// What the engine can fail with. Cheap to clone (causes are shared), so one failed read can
 /// be handed to every caller that waited for it.
@@ -144,6 +146,9 @@ pub struct Engine {
     pub scopes: Option<crate::scope::ScopeSet>,
     /// The known base lineages, matched by layers (`--base-repo`; issue 17).
     pub bases: KnownBases,
+    /// The trust policy records must satisfy to count (`--trust-policy`; issue 16,
+    /// [`crate::signed`]); every record counts when `None`, as before.
+    pub trust: Option<Arc<TrustPolicy>>,
 }
 
 /// What `write_record` did.
@@ -238,12 +243,46 @@ impl Engine {
                 }
                 None => &referrers[..],
             };
+            let selected = match &self.trust {
+                Some(policy) => {
+                    let policy = Policy {
+                        policy,
+                        now: lineage_oci::time::now(),
+                    };
+                    let repository = source.repository();
+                    let subject = image.descriptor();
+                    let namespaces = self.read_namespaces();
+                    signed::select(
+                        source,
+                        policy,
+                        &repository,
+                        referrers,
+                        &namespaces,
+                        &subject,
+                    )
+                    .await?
+                }
+                None => None,
+            };
+            let referrers = selected.as_ref().map_or(referrers, |s| &s.referrers[..]);
+            // A verified record that declares a date and names the successor decides the
+            // state and the image to move to: the rolling tag could only add the successor's
+            // revision, and is not read (one request less on a signed status).
+            let decided = selected
+                .as_ref()
+                .and_then(|s| s.counted.as_ref())
+                .is_some_and(|(r, sig)| {
+                    sig.verified
+                        && (r.end_of_life.is_some() || r.end_of_support.is_some())
+                        && (r.successor.is_some() || r.superseded_by.is_some())
+                });
             let base = self.base_of(source, &image, at, hops).await;
             // Annotations inherited from the base are the base's: a derived image is not a
             // revision of its base's lineage.
             let own = own_annotations(&image.annotations, base.as_ref());
             let rolling_tag = match (own.get(ANNOTATION_VERSION), &image.rolling_tag) {
                 (Some(_), Some(own)) => Some(own.clone()),
+                (Some(_), None) if decided => None,
                 (Some(version), None) => source.rolling_tag(version).await?,
                 (None, _) => None,
             };
@@ -258,10 +297,17 @@ impl Engine {
                 },
                 at,
             );
-            let status = match base {
+            let mut status = match base {
                 Some(found) => with_base(status, found.status),
                 None => status,
             };
+            if let Some(selected) = selected {
+                status.warnings.extend(selected.warnings);
+                status.signature = selected
+                    .counted
+                    .filter(|(r, _)| status.record.as_ref() == Some(&r.digest))
+                    .map(|(_, signature)| signature);
+            }
             Ok((status, image))
         })
     }

@@ -29,6 +29,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, ImageRef, ManifestKind, RawManifest, TagOrDigest, time};
 use lineage_store::{ErrorKind, ReadStore, blob};
 use tokio::sync::OnceCell;
@@ -39,13 +41,23 @@ use crate::lookup::StoreOpener;
 use crate::engine::EngineError;
 use crate::once_map::OnceMap;
 use crate::profile::{ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_VERSION, revision_tag};
+use crate::signed::SignedFact;
 use crate::status::RollingTagInfo;
+use lineage_trust::Statement;
 
 /// An image manifest as a status reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ManifestFacts {
     /// The manifest's digest.
     pub(crate) digest: Digest,
+    /// Its media type, as the store gave it.
+    pub(crate) media_type: String,
+    /// Its size in bytes.
+    pub(crate) size: u64,
+    /// Its own `artifactType`.
+    pub(crate) artifact_type: Option<String>,
+    /// The manifest it refers to (`subject`), for a referrer.
+    pub(crate) subject: Option<Descriptor>,
     /// The manifest's (or index's) own annotations; empty when it cannot be read as one.
     pub(crate) annotations: BTreeMap<String, String>,
     /// What the image's rolling tag points to, when the manifest was read by that very tag
@@ -77,6 +89,10 @@ impl ManifestFacts {
         let base_claim = annotation_claim(&annotations);
         ManifestFacts {
             digest: manifest.digest().clone(),
+            media_type: manifest.media_type().to_string(),
+            size: manifest.bytes().len() as u64,
+            artifact_type: view.and_then(|v| v.artifact_type.clone()),
+            subject: view.and_then(|v| v.subject.clone()),
             annotations,
             rolling_tag,
             is_index: view.is_some_and(|v| v.kind == ManifestKind::Index),
@@ -85,6 +101,11 @@ impl ManifestFacts {
             children: view.map(|v| v.manifests.clone()).unwrap_or_default(),
             base_claim,
         }
+    }
+
+    /// The manifest's descriptor (media type, digest, size).
+    pub(crate) fn descriptor(&self) -> Descriptor {
+        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.size)
     }
 
     /// The image's `org.opencontainers.image.version`: its lineage's rolling tag.
@@ -151,9 +172,30 @@ pub(crate) trait FactSource: Send + Sync {
     /// The repository's tags (at most [`crate::base::MAX_BASE_TAGS`] are used).
     async fn tags(&self) -> Result<Arc<[String]>, EngineError>;
 
+    /// The signature envelope `layer` describes (issue 16): one blob read, verified, at most
+    /// [`crate::signed::MAX_ENVELOPE_BYTES`].
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError>;
+
+    /// What verifying the signatures of the lifecycle record `record` (a referrer of the
+    /// image `subject`) under `statement` at `now` finds ([`crate::signed::check`]: the
+    /// record's signature listing, then a signature's manifest and envelope; the record
+    /// manifest when its listed annotations do not rebuild it). A caching source keeps the
+    /// outcome with the facts.
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError>;
+
     /// A source of the same kind for `image`'s repository (its tag or digest is not used),
     /// or `None` when this source reads its own repository only.
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>>;
+
+    /// The repository this source reads, as a trust policy's `registryScopes` name it
+    /// (`REGISTRY/REPOSITORY`, a registry store's name; a layout's name otherwise).
+    fn repository(&self) -> Cow<'_, str>;
 }
 
 #[async_trait]
@@ -185,8 +227,28 @@ impl FactSource for Box<dyn FactSource + '_> {
         (**self).tags().await
     }
 
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+        (**self).envelope(layer).await
+    }
+
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError> {
+        (**self)
+            .signed_record(statement, record, subject, now)
+            .await
+    }
+
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         (**self).elsewhere(image)
+    }
+
+    fn repository(&self) -> Cow<'_, str> {
+        (**self).repository()
     }
 }
 
@@ -219,7 +281,7 @@ impl<'a> StoreFacts<'a> {
     }
 
     /// The small JSON blob `desc` describes, verified, refused over `limit` bytes.
-    async fn small_blob(&self, desc: &Descriptor, limit: u64) -> Result<bytes::Bytes, EngineError> {
+    async fn small_blob(&self, desc: &Descriptor, limit: u64) -> Result<Bytes, EngineError> {
         if desc.size > limit {
             return Err(EngineError::Store(Arc::new(
                 lineage_store::StoreError::InvalidInput {
@@ -284,12 +346,33 @@ impl FactSource for OpenedFacts<'_> {
         self.reads().await?.tags().await
     }
 
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+        self.reads().await?.envelope(layer).await
+    }
+
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError> {
+        let reads = self.reads().await?;
+        Ok(Arc::new(
+            crate::signed::check(&reads, statement, record, subject, now).await?,
+        ))
+    }
+
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         Some(Box::new(OpenedFacts {
             image: image.clone(),
             opener: self.opener,
             store: OnceCell::new(),
         }))
+    }
+
+    fn repository(&self) -> Cow<'_, str> {
+        Cow::Owned(self.image.repository_ref())
     }
 }
 
@@ -356,6 +439,23 @@ impl FactSource for StoreFacts<'_> {
         Ok(self.store.tag_list().await?.into())
     }
 
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+        self.small_blob(layer, crate::signed::MAX_ENVELOPE_BYTES)
+            .await
+    }
+
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError> {
+        Ok(Arc::new(
+            crate::signed::check(self, statement, record, subject, now).await?,
+        ))
+    }
+
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         let opener = self.opener?;
         Some(Box::new(OpenedFacts {
@@ -363,6 +463,10 @@ impl FactSource for StoreFacts<'_> {
             opener,
             store: OnceCell::new(),
         }))
+    }
+
+    fn repository(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.store.name())
     }
 }
 
@@ -386,6 +490,9 @@ pub(crate) struct FactCache {
     pub(crate) provenance: OnceMap<String, Arc<Provenance>, EngineError>,
     /// Repository → its tags, kept for the tag time to live.
     pub(crate) tags_of: OnceMap<String, Arc<[String]>, EngineError>,
+    /// Record digest → what verifying its signatures found (issue 16), kept for the digest
+    /// time to live: a signature added, or a certificate expiring, is seen within it.
+    pub(crate) signed: OnceMap<String, SignedFact, EngineError>,
 }
 
 impl FactCache {
@@ -400,6 +507,7 @@ impl FactCache {
             configs: OnceMap::new(digest_ttl, max_entries),
             provenance: OnceMap::new(digest_ttl, max_entries),
             tags_of: OnceMap::new(tag_ttl, max_entries),
+            signed: OnceMap::new(digest_ttl, max_entries),
         }
     }
 
@@ -519,9 +627,36 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
             .await
     }
 
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+        // Read only on a miss of `signed_record`, which keeps the outcome.
+        self.reads.envelope(layer).await
+    }
+
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError> {
+        // The record's digest names its bytes, and so its subject; the policy is the
+        // engine's, one per cache.
+        let key = format!("{}@{}", self.scope, record.digest);
+        self.cache
+            .signed
+            .get_or_fetch(key, || {
+                self.reads.signed_record(statement, record, subject, now)
+            })
+            .await
+    }
+
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         let reads = self.reads.elsewhere(image)?;
         Some(Box::new(self.cache.over(image.repository_ref(), reads)))
+    }
+
+    fn repository(&self) -> Cow<'_, str> {
+        self.reads.repository()
     }
 }
 
@@ -596,8 +731,29 @@ mod tests {
             self.inner.tags().await
         }
 
+        async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+            self.count("envelope");
+            self.inner.envelope(layer).await
+        }
+
+        async fn signed_record(
+            &self,
+            statement: &Statement,
+            record: &Descriptor,
+            subject: &Descriptor,
+            now: DateTime<Utc>,
+        ) -> Result<SignedFact, EngineError> {
+            Ok(Arc::new(
+                crate::signed::check(self, statement, record, subject, now).await?,
+            ))
+        }
+
         fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
             self.inner.elsewhere(image)
+        }
+
+        fn repository(&self) -> Cow<'_, str> {
+            self.inner.repository()
         }
     }
 

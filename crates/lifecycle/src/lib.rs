@@ -28,7 +28,9 @@
 //! - [`release`]: the release flow, which refuses what would damage a lineage;
 //! - [`verdict`]: what a status means for its consumers: the admission policy (mode, grace
 //!   period, fail open or closed) and the words of a verdict every consumer prints;
-//! - [`gc`]: which lifecycle records on a subject are redundant, and their removal.
+//! - [`gc`]: which lifecycle records on a subject are redundant, and their removal;
+//! - [`signed`]: which records a trust policy lets count (Notary Project signatures,
+//!   issue 16), verified lazily through the fact source and cached with the facts.
 //!
 //! Malformed lifecycle data never yields a state: it becomes a [`Warning`].
 //!
@@ -74,6 +76,7 @@ pub mod profile;
 pub mod record;
 pub mod release;
 pub mod scope;
+pub mod signed;
 pub mod status;
 mod successors;
 pub mod verdict;
@@ -90,6 +93,7 @@ pub use manifest_fallback::ManifestLifecycle;
 pub use profile::{DEFAULT_NAMESPACE, Dialect, Namespace, Reason};
 pub use record::{Record, Records, effective};
 pub use release::{CreatedFrom, Release, ReleaseRequest};
+pub use signed::SignatureStatus;
 pub use status::{
     RollingTagInfo, Source, State, Status, StatusInput, Successor, UnknownState, decide,
 };

@@ -3,6 +3,10 @@
 //! Records and annotations come from whoever can push to a registry. A value lineage cannot
 //! read never turns into a state: it is reported as a [`Warning`] naming the manifest, key and
 //! value, and the record or value is set aside as [`Effect`] says.
+//!
+//! Under a trust policy (issue 16, [`crate::signed`]), a record whose signature does not
+//! verify is a warning too: its problem is the rejection, and its JSON names the `reason`
+//! (`unsigned`, `untrusted-identity`, `bad-signature`, `expired`; DESIGN §8.4).
 
 use std::fmt;
 
@@ -10,21 +14,41 @@ use lineage_oci::Digest;
 use lineage_oci::digest::DigestError;
 use lineage_oci::time::TimeError;
 
-/// A lifecycle annotation lineage could not use.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A lifecycle annotation lineage could not use, or a record whose signature did not verify.
+/// Serialises as `{digest, key, value, problem, effect}`, plus `reason` for a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The manifest carrying the annotation: a lifecycle record, or the image itself.
     pub digest: Digest,
-    /// The annotation key.
+    /// The annotation key; for a signature, the signature's artifact type
+    /// ([`lineage_trust::SIGNATURE_ARTIFACT_TYPE`]).
     pub key: String,
-    /// The annotation value; `None` when the key is missing.
+    /// The annotation value; `None` when the key is missing (and for a signature).
     pub value: Option<String>,
     /// What is wrong with it.
-    #[serde(serialize_with = "problem_text")]
     pub problem: Problem,
     /// What lineage did about it.
     pub effect: Effect,
+}
+
+impl serde::Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let reason = match &self.problem {
+            Problem::Signature(r) => Some(r.reason.as_str()),
+            _ => None,
+        };
+        let mut out = s.serialize_struct("Warning", 5 + usize::from(reason.is_some()))?;
+        out.serialize_field("digest", &self.digest)?;
+        out.serialize_field("key", &self.key)?;
+        out.serialize_field("value", &self.value)?;
+        out.serialize_field("problem", &self.problem.to_string())?;
+        out.serialize_field("effect", &self.effect)?;
+        if let Some(reason) = reason {
+            out.serialize_field("reason", reason)?;
+        }
+        out.end()
+    }
 }
 
 /// What is wrong with an annotation.
@@ -36,6 +60,8 @@ pub enum Problem {
     Digest(DigestError),
     /// A key the record needs is missing or empty.
     Missing,
+    /// The record's signature did not verify under the trust policy (issue 16).
+    Signature(lineage_trust::Rejected),
 }
 
 impl fmt::Display for Problem {
@@ -44,12 +70,9 @@ impl fmt::Display for Problem {
             Problem::Time(e) => e.fmt(f),
             Problem::Digest(e) => e.fmt(f),
             Problem::Missing => f.write_str("the key is missing or empty"),
+            Problem::Signature(r) => write!(f, "{}: {}", r.reason.as_str(), r.detail),
         }
     }
-}
-
-fn problem_text<S: serde::Serializer>(p: &Problem, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(p)
 }
 
 /// What lineage did with malformed data.
@@ -62,6 +85,9 @@ pub enum Effect {
     RecordIgnored,
     /// Only this value was ignored; the rest of the record or manifest still counts.
     ValueIgnored,
+    /// The record counts all the same: its signature did not verify, and the trust policy's
+    /// level (`audit`, or `permissive` for an expired one) only logs it (issue 16).
+    RecordCounted,
 }
 
 impl fmt::Display for Effect {
@@ -69,12 +95,20 @@ impl fmt::Display for Effect {
         f.write_str(match self {
             Effect::RecordIgnored => "the record is ignored",
             Effect::ValueIgnored => "the value is ignored",
+            Effect::RecordCounted => "the record counts all the same",
         })
     }
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Problem::Signature(_) = &self.problem {
+            return write!(
+                f,
+                "record {}: {}; {}",
+                self.digest, self.problem, self.effect
+            );
+        }
         match &self.value {
             Some(v) => write!(f, "annotation `{}` = `{v}` on {}", self.key, self.digest)?,
             None => write!(f, "annotation `{}` on {}", self.key, self.digest)?,

@@ -33,6 +33,26 @@ pub fn oras(test: &str) -> Option<Oras> {
 /// The ORAS CLI.
 pub struct Oras(PathBuf);
 
+/// The `notation` CLI `scripts/test.sh` built (`LINEAGE_TEST_NOTATION`), or `None` after a
+/// `SKIPPED` note (a failure under CI).
+#[must_use]
+pub fn notation(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("LINEAGE_TEST_NOTATION").map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
+        _ => {
+            let note = format!(
+                "{test}: LINEAGE_TEST_NOTATION is not set (scripts/test.sh builds notation)"
+            );
+            assert!(
+                !in_ci(),
+                "{note}; CI is set, so this is a failure rather than a skip"
+            );
+            eprintln!("SKIPPED {note}");
+            None
+        }
+    }
+}
+
 impl Oras {
     /// Run `oras ARGS…` in `cwd` (plain HTTP: every test registry is on loopback), panicking
     /// with its output when it fails; returns stdout.

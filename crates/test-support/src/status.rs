@@ -40,6 +40,7 @@ impl StatusBuilder {
                 days_left: None,
                 scope: None,
                 base: None,
+                signature: None,
             },
         }
     }

@@ -3,12 +3,15 @@
 //! `status` and `history` print. (`push` and `release`, which copy images, are in
 //! [`super::push`].)
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use lineage_lifecycle::status::State;
 use lineage_lifecycle::verdict::words;
 use lineage_lifecycle::{Engine, KnownBases, Namespace, RecordSpec, Status, WriteOptions, Written};
 use lineage_oci::StoreRef;
+use lineage_trust::TrustPolicy;
 
 use crate::args::{DialectArg, HistoryArgs, Output, RetireArgs, StatusArgs};
 use crate::commands::resolve_target;
@@ -30,7 +33,18 @@ pub fn set_known_bases(bases: KnownBases) {
     let _ = KNOWN_BASES.set(bases);
 }
 
-/// The engine for `--namespace` (and `--dialect`), with the process's known bases.
+/// The process's trust policy (`--trust-policy`, `trustPolicy`; issue 16), set once by
+/// `main` like the known bases, so every engine the commands make (status, history, latest,
+/// the lookups of audit, report, update, webhook and serve) verifies against it.
+static TRUST_POLICY: std::sync::OnceLock<Option<Arc<TrustPolicy>>> = std::sync::OnceLock::new();
+
+/// Set the process's trust policy (the first call wins).
+pub fn set_trust_policy(policy: Option<Arc<TrustPolicy>>) {
+    let _ = TRUST_POLICY.set(policy);
+}
+
+/// The engine for `--namespace` (and `--dialect`), with the process's known bases and trust
+/// policy.
 pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
     Engine {
         namespaces: vec![namespace.clone()],
@@ -40,6 +54,7 @@ pub fn engine(namespace: &Namespace, dialect: Option<DialectArg>) -> Engine {
         },
         scopes: None,
         bases: KNOWN_BASES.get().cloned().unwrap_or_default(),
+        trust: TRUST_POLICY.get().cloned().flatten(),
     }
 }
 
@@ -83,6 +98,20 @@ pub fn bases<'a>(rows: impl Iterator<Item = &'a Status>) -> String {
             }
             (None, _) => Ok(()),
         };
+    }
+    out
+}
+
+/// `REF: note` for what the trust policy made of each row's records (who signed the record
+/// that decided, which records were ignored and why; issue 16).
+pub fn signatures<'a>(rows: impl Iterator<Item = &'a Status>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for s in rows {
+        for note in words::signature_notes(s) {
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "{}: {note}", s.reference);
+        }
     }
     out
 }
@@ -170,6 +199,10 @@ pub fn print_statuses(rows: &[Looked], output: Output, printer: Printer) -> anyh
             let bases = bases(rows.iter().filter_map(|r| r.row().ok()));
             if !bases.is_empty() {
                 out!("\n{bases}")?;
+            }
+            let signatures = signatures(rows.iter().filter_map(|r| r.row().ok()));
+            if !signatures.is_empty() {
+                out!("\n{signatures}")?;
             }
             for row in rows {
                 match row {
@@ -417,6 +450,10 @@ pub async fn history(opener: &Opener, namespace: &Namespace, a: HistoryArgs) -> 
             if !bases.is_empty() {
                 out!("\n{bases}")?;
             }
+            let signatures = signatures(rows.iter());
+            if !signatures.is_empty() {
+                out!("\n{signatures}")?;
+            }
         }
     }
     Ok(())
@@ -485,6 +522,7 @@ mod tests {
             days_left: None,
             scope: None,
             base: None,
+            signature: None,
         }
     }
 

@@ -20,5 +20,6 @@ mod richer_lifecycle;
 mod robustness;
 mod serve;
 mod trust_sign;
+mod trust_verify;
 mod ui;
 mod update;

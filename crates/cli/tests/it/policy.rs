@@ -107,7 +107,7 @@ impl Http {
         })
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.base);
         self.send(self.client.get(&url), &format!("GET {url}"))
     }
@@ -120,6 +120,17 @@ impl Http {
             .header("content-type", "application/json")
             .body(body.into());
         self.send(request, &format!("POST {url}"))
+    }
+
+    /// PUT `body` of `content_type` at `path`; the status code.
+    pub(crate) fn put(&self, path: &str, content_type: &str, body: Vec<u8>) -> u16 {
+        let url = format!("{}{path}", self.base);
+        let request = self
+            .client
+            .put(&url)
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request, &format!("PUT {url}")).0
     }
 
     /// POST `body` as JSON; the answer must be 200 and JSON.

@@ -8,7 +8,7 @@
 //!   `lineage_trust::verify` under the same policy and trust store, and a tampered envelope
 //!   or another record does not.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use chrono::Utc;
@@ -17,31 +17,14 @@ use lineage_trust::testing::{KeyKind, LeafOptions, Pki, pki, write_policy};
 use lineage_trust::{Reason, TrustPolicy, Verification, verify};
 use serde_json::Value;
 
+use crate::support::peers::notation;
 use crate::support::registry::{registry_from_env, unique_repo};
 use crate::support::scenario::build_revisions;
 use crate::support::serve::Serve;
-use crate::support::{Scratch, in_ci, lineage_ok, lineage_run};
+use crate::support::{Scratch, lineage_ok, lineage_run};
 
 const SIGNATURE_TYPE: &str = "application/vnd.cncf.notary.signature";
 const IDENTITY: &str = "x509.subject: C=US, ST=WA, O=Example, CN=release-pipeline";
-
-/// The notation CLI, or `None` after a `SKIPPED` note (a failure under CI).
-fn notation(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("LINEAGE_TEST_NOTATION").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ => {
-            let note = format!(
-                "{test}: LINEAGE_TEST_NOTATION is not set (scripts/test.sh builds notation)"
-            );
-            assert!(
-                !in_ci(),
-                "{note}; CI is set, so this is a failure rather than a skip"
-            );
-            eprintln!("SKIPPED {note}");
-            None
-        }
-    }
-}
 
 /// Runs notation with its configuration in `xdg/notation` (nothing of the machine's).
 fn run_notation(bin: &Path, xdg: &Path, args: &[&str]) -> std::process::Output {

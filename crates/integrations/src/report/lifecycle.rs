@@ -315,6 +315,7 @@ mod tests {
             days_left: None,
             scope: None,
             base: None,
+            signature: None,
         }
     }
 

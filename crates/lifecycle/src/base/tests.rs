@@ -21,6 +21,10 @@ fn found(annotations: Option<&[(&str, &str)]>, reference: &str) -> Found {
         manifest: annotations.map(|a| {
             Arc::new(ManifestFacts {
                 digest: Digest::sha256(b"base"),
+                media_type: lineage_oci::media_type::OCI_MANIFEST.into(),
+                size: 0,
+                artifact_type: None,
+                subject: None,
                 annotations: map(a),
                 rolling_tag: None,
                 is_index: false,
@@ -100,6 +104,7 @@ fn the_image_s_own_verdict_comes_first() {
         dialect: None,
         warnings: vec![],
         base: None,
+        signature: None,
     };
     for (mine, theirs, expected) in [
         (State::Unknown, State::EndOfLife, State::BaseEndOfLife),

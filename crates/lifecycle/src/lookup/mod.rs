@@ -41,7 +41,10 @@ use crate::base::{ImageConfig, Provenance};
 use crate::engine::{Engine, EngineError};
 use crate::facts::{Cached, FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::once_map::OnceMap;
+use crate::signed::{SignedFact, SignedRecord};
 use crate::status::{RollingTagInfo, Status};
+use bytes::Bytes;
+use lineage_trust::Statement;
 
 mod browse;
 pub use browse::{ImageFacts, Revision, lineages};
@@ -161,6 +164,32 @@ pub struct LookupMetrics {
     pub registry_seconds_total: f64,
     /// Lookups that waited for a fetch another lookup had started, instead of fetching.
     pub coalesced: u64,
+    /// Lifecycle records whose signatures were verified under a trust policy (issue 16), by
+    /// result: `verified`, then the reasons in [`lineage_trust::Reason`]'s order (`unsigned`,
+    /// `untrusted-identity`, `bad-signature`, `expired`). A record is counted when it is
+    /// verified, not again while its result is cached.
+    pub records_by_signature: [(&'static str, u64); 5],
+}
+
+/// The results a verified record is counted under, in [`LookupMetrics::records_by_signature`]'s
+/// order.
+const SIGNATURE_RESULTS: [&str; 5] = [
+    "verified",
+    "unsigned",
+    "untrusted-identity",
+    "bad-signature",
+    "expired",
+];
+
+/// The index of `outcome` in [`SIGNATURE_RESULTS`].
+fn signature_result(outcome: &SignedRecord) -> usize {
+    match outcome {
+        SignedRecord::Verified { .. } => 0,
+        SignedRecord::Rejected(r) => SIGNATURE_RESULTS
+            .iter()
+            .position(|name| *name == r.reason.as_str())
+            .unwrap_or(3),
+    }
 }
 
 /// The counters of store requests and lookups; the caches count their own hits and misses.
@@ -170,6 +199,8 @@ struct Counters {
     requests: AtomicU64,
     errors: AtomicU64,
     request_nanos: AtomicU64,
+    /// Records verified, by [`SIGNATURE_RESULTS`].
+    signatures: [AtomicU64; 5],
 }
 
 impl Counters {
@@ -316,6 +347,9 @@ impl Lookup {
             registry_errors: get(&c.errors),
             registry_seconds_total: Duration::from_nanos(get(&c.request_nanos)).as_secs_f64(),
             coalesced,
+            records_by_signature: std::array::from_fn(|i| {
+                (SIGNATURE_RESULTS[i], get(&c.signatures[i]))
+            }),
         }
     }
 }
@@ -447,11 +481,38 @@ impl FactSource for StoreReads<'_> {
         self.inner.request(self.image.registry(), read).await
     }
 
+    async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
+        let store = self.inner.store(&self.image).await?;
+        let reads = StoreFacts::new(store.as_ref());
+        let read = reads.envelope(layer);
+        self.inner.request(self.image.registry(), read).await
+    }
+
+    async fn signed_record(
+        &self,
+        statement: &Statement,
+        record: &Descriptor,
+        subject: &Descriptor,
+        now: DateTime<Utc>,
+    ) -> Result<SignedFact, EngineError> {
+        // Each read is a request of its own, within the registry's limit.
+        let outcome = crate::signed::check(self, statement, record, subject, now).await?;
+        Counters::add(
+            &self.inner.counters.signatures[signature_result(&outcome)],
+            1,
+        );
+        Ok(Arc::new(outcome))
+    }
+
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         Some(Box::new(StoreReads {
             inner: self.inner,
             image: Cow::Owned(image.clone()),
         }))
+    }
+
+    fn repository(&self) -> Cow<'_, str> {
+        Cow::Owned(self.image.repository_ref())
     }
 }
 

@@ -162,5 +162,6 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
         end_of_support,
         days_left: super::milestones::days_left(end_of_support, end_of_life, at),
         base: None,
+        signature: None,
     }
 }

@@ -230,4 +230,9 @@ pub struct Status {
     /// otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseStatus>,
+    /// The signature of the record that decided the verdict (the effective record), when a
+    /// trust policy is in force (issue 16, DESIGN §8.4; absent otherwise, and when no record
+    /// counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::signed::SignatureStatus>,
 }

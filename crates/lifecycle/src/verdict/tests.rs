@@ -42,6 +42,7 @@ pub(crate) fn status(state: State, eol: Option<&str>) -> Status {
         days_left: None,
         scope: None,
         base: None,
+        signature: None,
     }
 }
 

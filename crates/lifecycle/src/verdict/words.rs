@@ -501,3 +501,25 @@ pub fn scanned_label(is_image: bool) -> &'static str {
 pub fn not_an_image_heading(name: &str) -> String {
     format!("`{name}` is not an image")
 }
+
+/// What a trust policy made of a status's records, for people (issue 16): who signed the
+/// record that decided the verdict, and each record the policy ignored (or let count
+/// unverified) and why. Empty when no trust policy is in force.
+pub fn signature_notes(s: &Status) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let (Some(sig), Some(record)) = (&s.signature, &s.record) {
+        notes.push(match (&sig.identity, &sig.signed_at) {
+            (Some(who), Some(at)) if sig.verified => {
+                format!("record {record} is signed by `{who}` ({})", rfc3339(at))
+            }
+            _ => format!("record {record} decided without a verified signature"),
+        });
+    }
+    notes.extend(
+        s.warnings
+            .iter()
+            .filter(|w| matches!(w.problem, crate::warning::Problem::Signature(_)))
+            .map(ToString::to_string),
+    );
+    notes
+}

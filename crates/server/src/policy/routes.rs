@@ -335,6 +335,22 @@ async fn metrics(State(state): State<Arc<PolicyState>>) -> Response {
             ("_count", m.registry_requests.to_string()),
         ],
     );
+    let by_result: Vec<(String, String)> = m
+        .records_by_signature
+        .iter()
+        .map(|(result, n)| (format!("{{result=\"{result}\"}}"), n.to_string()))
+        .collect();
+    let by_result: Vec<(&str, String)> = by_result
+        .iter()
+        .map(|(labels, n)| (labels.as_str(), n.clone()))
+        .collect();
+    family(
+        &mut out,
+        "lineage_records_verified_total",
+        "counter",
+        "Lifecycle records whose signatures were verified under the trust policy, by result (verified, or why not).",
+        &by_result,
+    );
     family(
         &mut out,
         "lineage_policy_requests_total",

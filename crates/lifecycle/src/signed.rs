@@ -1,0 +1,432 @@
+//! Signed records (issue 16, DESIGN §8.4): which lifecycle records a trust policy lets
+//! count, read through the one fact interface.
+//!
+//! A record's signatures are the referrers of the record's digest with artifactType
+//! [`lineage_trust::SIGNATURE_ARTIFACT_TYPE`]; each is a manifest whose one layer is the
+//! envelope (read verified, at most [`MAX_ENVELOPE_BYTES`]), verified by
+//! [`lineage_trust::verify`] against the policy's statement for the repository. [`check`] does
+//! that for one record ([`FactSource::signed_record`]; the caching source keeps the outcome
+//! with the facts); [`select`] walks an image's records in decision order, newest first, and
+//! stops at the first one that counts, so only the records that could decide the verdict are
+//! verified.
+//!
+//! **What a signature covers.** It names the record's digest, and so the record manifest's
+//! bytes, not the annotations a referrers listing (or a fallback index, which anyone who can
+//! push may rewrite) shows for it. A verified record is therefore read from bytes bound to its
+//! digest: the record lineage would have written for the listed annotations, built again
+//! canonically, when its digest is the record's (lineage's records are canonical JSON, so this
+//! costs no request), else the record manifest itself, fetched by digest (verified) and
+//! required to refer to this very image. A listing whose annotations were changed is therefore
+//! not believed: the record is read as it was signed.
+//!
+//! **Levels** (notation's): `strict` — a record without a valid trusted signature does not
+//! count; `permissive` — nor does one with a bad or untrusted signature, but an expired one
+//! counts; `audit` — every record counts (as issue 16 asks, so that a rollout starting in
+//! audit changes no verdict; notation's audit would still enforce integrity); a statement's
+//! `override` changes a check's action as notation's does. Either way a record that fails
+//! is a [`Warning`] with its reason. `skip` verifies nothing (as if no policy were in force for the
+//! repository). A repository no statement covers trusts nobody: as notation refuses to
+//! verify it, every record there is ignored (reason `untrusted-identity`), without a request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lineage_oci::{Descriptor, Digest, TagOrDigest, artifact};
+use lineage_trust::{
+    Action, Level, Reason, Rejected, Statement, TrustPolicy, Verification, Verified,
+};
+
+use crate::engine::EngineError;
+use crate::facts::FactSource;
+use crate::profile::Namespace;
+use crate::record::Record;
+use crate::warning::{Effect, Problem, Warning};
+
+/// The largest signature envelope read: a JWS with a certificate chain of a few certificates
+/// is a few KiB; notation's own limit on a signature blob is larger, and so is this one.
+pub const MAX_ENVELOPE_BYTES: u64 = 256 << 10;
+
+/// At most this many signatures of one record are tried (two requests each), so a record that
+/// many bogus signatures refer to costs a bounded number of requests.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// What verifying one record's signatures found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SignedRecord {
+    /// A signature verified: who signed, and the record as its signed bytes say it (the
+    /// listing's descriptor with the signed manifest's artifact type and annotations).
+    Verified {
+        /// The signer and signing time.
+        signer: Verified,
+        /// The record, read from bytes bound to its digest (boxed: far larger than a
+        /// rejection).
+        record: Box<Descriptor>,
+    },
+    /// No signature verified: the reason of the first that failed (or `unsigned`).
+    Rejected(Rejected),
+}
+
+/// The signature of the record that decided a verdict, as the status JSON shows it
+/// (`signature`, DESIGN §8.4; absent when no trust policy is in force).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureStatus {
+    /// Whether a signature of the record verified under the policy.
+    pub verified: bool,
+    /// Who signed it (the signing certificate's subject); `null` when not verified.
+    pub identity: Option<String>,
+    /// When it was signed; `null` when not verified.
+    #[serde(serialize_with = "lineage_oci::time::serialize_rfc3339_opt")]
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+impl SignatureStatus {
+    fn of(signer: Option<&Verified>) -> SignatureStatus {
+        SignatureStatus {
+            verified: signer.is_some(),
+            identity: signer.map(|s| s.identity.clone()),
+            signed_at: signer.map(|s| s.signed_at),
+        }
+    }
+}
+
+/// Verifies the signatures of `record` (a referrer of the image `subject`) under
+/// `statement` at `now`, reading through `source`: the record's signature listing, then for
+/// each signature (at most [`MAX_SIGNATURES`]) its manifest and envelope, stopping at the
+/// first that verifies. A signature listed but gone is a bad signature; a store that cannot
+/// answer is an error.
+pub(crate) async fn check(
+    source: &dyn FactSource,
+    statement: &Statement,
+    record: &Descriptor,
+    subject: &Descriptor,
+    now: DateTime<Utc>,
+) -> Result<SignedRecord, EngineError> {
+    let listing = source.referrers(&record.digest).await?;
+    let signed = Descriptor::new(
+        record.media_type.clone(),
+        record.digest.clone(),
+        record.size,
+    );
+    let mut first: Option<Rejected> = None;
+    let signatures = listing
+        .iter()
+        .filter(|d| d.artifact_type.as_deref() == Some(lineage_trust::SIGNATURE_ARTIFACT_TYPE))
+        .take(MAX_SIGNATURES);
+    for signature in signatures {
+        let verification = match envelope_of(source, signature).await? {
+            Ok((media_type, envelope)) => {
+                lineage_trust::verify(statement, &signed, &media_type, &envelope, now)
+            }
+            Err(rejected) => Verification::Rejected(rejected),
+        };
+        match verification {
+            Verification::Verified(signer) => {
+                return Ok(match signed_view(source, record, subject).await? {
+                    Ok(record) => SignedRecord::Verified {
+                        signer,
+                        record: Box::new(record),
+                    },
+                    Err(rejected) => SignedRecord::Rejected(rejected),
+                });
+            }
+            Verification::Rejected(r) => {
+                first.get_or_insert(r);
+            }
+        }
+    }
+    Ok(SignedRecord::Rejected(first.unwrap_or_else(|| Rejected {
+        reason: Reason::Unsigned,
+        detail: "no Notary Project signature refers to the record".into(),
+    })))
+}
+
+/// The envelope of the signature manifest `signature` describes, and its media type: the
+/// manifest's one layer, read verified and size-limited. `Err(Rejected)` when the signature
+/// is not what a Notary Project signature is (gone, no layer, too large).
+async fn envelope_of(
+    source: &dyn FactSource,
+    signature: &Descriptor,
+) -> Result<Result<(String, bytes::Bytes), Rejected>, EngineError> {
+    let bad = |detail: String| {
+        Ok(Err(Rejected {
+            reason: Reason::BadSignature,
+            detail,
+        }))
+    };
+    let target = TagOrDigest::Digest(signature.digest.clone());
+    let manifest = match source.manifest(Some(&target)).await {
+        Ok(m) => m,
+        Err(e) if e.is_not_found() => {
+            return bad(format!("signature {} is listed but gone", signature.digest));
+        }
+        Err(e) => return Err(e),
+    };
+    let [layer] = &manifest.layers[..] else {
+        return bad(format!(
+            "signature {} has {} layers, not one envelope",
+            signature.digest,
+            manifest.layers.len()
+        ));
+    };
+    if layer.size > MAX_ENVELOPE_BYTES {
+        return bad(format!(
+            "the envelope of signature {} is {} bytes, over the {MAX_ENVELOPE_BYTES}-byte limit",
+            signature.digest, layer.size
+        ));
+    }
+    match source.envelope(layer).await {
+        Ok(bytes) => Ok(Ok((layer.media_type.clone(), bytes))),
+        Err(e) if e.is_not_found() => bad(format!(
+            "the envelope {} of signature {} is gone",
+            layer.digest, signature.digest
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The verified `record` as its signed bytes say it: the listing's descriptor when its
+/// annotations rebuild the record's exact bytes (no request), else the record manifest read
+/// by digest, which must refer to `subject`.
+async fn signed_view(
+    source: &dyn FactSource,
+    record: &Descriptor,
+    subject: &Descriptor,
+) -> Result<Result<Descriptor, Rejected>, EngineError> {
+    if let Some(artifact_type) = &record.artifact_type {
+        let empty = BTreeMap::new();
+        let annotations = record.annotations.as_ref().unwrap_or(&empty);
+        if let Ok(rebuilt) = artifact::manifest(artifact_type, subject, &[], annotations)
+            && rebuilt.digest() == &record.digest
+        {
+            return Ok(Ok(record.clone()));
+        }
+    }
+    let target = TagOrDigest::Digest(record.digest.clone());
+    let manifest = source.manifest(Some(&target)).await?;
+    let about = manifest.subject.as_ref().map(|s| &s.digest);
+    if about != Some(&subject.digest) {
+        return Ok(Err(Rejected {
+            reason: Reason::BadSignature,
+            detail: match about {
+                Some(other) => format!("the signed record refers to {other}, not to this image"),
+                None => "the signed record refers to no image".into(),
+            },
+        }));
+    }
+    let mut signed = record.clone();
+    signed.artifact_type = manifest.artifact_type.clone();
+    signed.annotations = (!manifest.annotations.is_empty()).then(|| manifest.annotations.clone());
+    Ok(Ok(signed))
+}
+
+/// A trust policy in force, and the instant signatures are verified at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy<'a> {
+    pub(crate) policy: &'a TrustPolicy,
+    pub(crate) now: DateTime<Utc>,
+}
+
+/// What the policy leaves of an image's referrers listing.
+#[derive(Debug, Default)]
+pub(crate) struct Selected {
+    /// The listing the decision reads: every referrer that is not a record, and the record
+    /// that counts (as its signed bytes say it, when verified), if any.
+    pub(crate) referrers: Vec<Descriptor>,
+    /// The records that did not verify, with their reasons.
+    pub(crate) warnings: Vec<Warning>,
+    /// The record that counts and its signature.
+    pub(crate) counted: Option<(Record, SignatureStatus)>,
+}
+
+/// The records of `listing` (the referrers of the image `subject` in `repository`,
+/// `REGISTRY/REPOSITORY`) that `policy` lets count, walked newest first and verified until
+/// one counts; `None` when the policy verifies nothing there (`skip`).
+pub(crate) async fn select(
+    source: &dyn FactSource,
+    policy: Policy<'_>,
+    repository: &str,
+    listing: &[Descriptor],
+    namespaces: &[Namespace],
+    subject: &Descriptor,
+) -> Result<Option<Selected>, EngineError> {
+    let statement = policy.policy.statement_for(repository);
+    if statement.is_some_and(|s| s.level == Level::Skip) {
+        return Ok(None);
+    }
+    let mut ignored = Vec::new();
+    let mut records: Vec<(Record, &Descriptor)> = Vec::new();
+    let mut selected = Selected::default();
+    for d in listing {
+        match Record::from_descriptor(d, namespaces, &mut ignored) {
+            Some(r) => records.push((r, d)),
+            None => selected.referrers.push(d.clone()),
+        }
+    }
+    // Newest first: the decision order.
+    records.sort_by(|a, b| b.0.recency_cmp(&a.0));
+    let Some(statement) = statement else {
+        let rejected = Rejected {
+            reason: Reason::UntrustedIdentity,
+            detail: format!("no statement of the trust policy applies to `{repository}`"),
+        };
+        for (record, _) in &records {
+            selected
+                .warnings
+                .push(warning(&record.digest, &rejected, false));
+        }
+        return Ok(Some(selected));
+    };
+    for (record, listed) in records {
+        let outcome = source
+            .signed_record(statement, listed, subject, policy.now)
+            .await?;
+        let rejected = match outcome.as_ref() {
+            SignedRecord::Verified { signer, record } => {
+                let mut none = Vec::new();
+                if let Some(read) = Record::from_descriptor(record, namespaces, &mut none) {
+                    selected.referrers.push(Descriptor::clone(record));
+                    selected.counted = Some((read, SignatureStatus::of(Some(signer))));
+                    return Ok(Some(selected));
+                }
+                // The signed bytes say something else than a record (the listing lied about
+                // its artifact type, or the signed record's values are unreadable).
+                Rejected {
+                    reason: Reason::BadSignature,
+                    detail: "the signed record is not a readable lifecycle record".into(),
+                }
+            }
+            SignedRecord::Rejected(r) => r.clone(),
+        };
+        // Audit lets every record count (the rollout's first step must change no verdict);
+        // otherwise the failed check's action under the statement (its level, or its
+        // `override`): enforced, the record does not count; logged, it does.
+        let counts = statement.level == Level::Audit
+            || statement.action(rejected.reason.check()) != Action::Enforce;
+        selected
+            .warnings
+            .push(warning(&record.digest, &rejected, counts));
+        if counts {
+            tracing::warn!(
+                record = %record.digest,
+                reason = rejected.reason.as_str(),
+                "a record that does not verify counts under the trust policy's `{}` level: {}",
+                statement.name,
+                rejected.detail
+            );
+            selected.referrers.push(listed.clone());
+            selected.counted = Some((record, SignatureStatus::of(None)));
+            return Ok(Some(selected));
+        }
+    }
+    Ok(Some(selected))
+}
+
+fn warning(record: &Digest, rejected: &Rejected, counts: bool) -> Warning {
+    Warning {
+        digest: record.clone(),
+        key: lineage_trust::SIGNATURE_ARTIFACT_TYPE.to_string(),
+        value: None,
+        problem: Problem::Signature(rejected.clone()),
+        effect: if counts {
+            Effect::RecordCounted
+        } else {
+            Effect::RecordIgnored
+        },
+    }
+}
+
+/// The outcome of [`check`] as a fact source keeps it.
+pub(crate) type SignedFact = Arc<SignedRecord>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use lineage_oci::time::parse_lenient;
+    use lineage_store::{LayoutStore, ReadStore as _};
+
+    use super::*;
+    use crate::facts::StoreFacts;
+    use crate::lookup::tests::push_image;
+    use crate::{Engine, RecordSpec};
+
+    const EOL: &str = "vnd.lineage.image.end-of-life";
+
+    /// An image with one record (end-of-life 2030-01-01), and the listing's descriptor of
+    /// the record.
+    async fn retired() -> (tempfile::TempDir, LayoutStore, Descriptor, Descriptor) {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = LayoutStore::open_or_create(dir.path()).unwrap();
+        let image = push_image(&layout, "20230707", "2023-07-07T08:00:00Z")
+            .await
+            .descriptor();
+        let spec = RecordSpec {
+            created: parse_lenient("2023-07-10T08:00:00Z").unwrap(),
+            end_of_life: Some(parse_lenient("2030-01-01T00:00:00Z").unwrap()),
+            ..RecordSpec::default()
+        };
+        Engine::default()
+            .write_record(&layout, &image, &spec)
+            .await
+            .unwrap();
+        let listing = layout.referrers(&image.digest, None).await.unwrap();
+        let [record] = &listing[..] else {
+            panic!("one record: {listing:?}")
+        };
+        (dir, layout, image, record.clone())
+    }
+
+    #[tokio::test]
+    async fn an_honest_listing_is_the_signed_record_without_a_request() {
+        let (_dir, _layout, image, record) = retired().await;
+        // An empty store: reading the record manifest would fail.
+        let empty_dir = tempfile::tempdir().unwrap();
+        let empty = LayoutStore::open_or_create(empty_dir.path()).unwrap();
+        let view = signed_view(&StoreFacts::new(&empty), &record, &image)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view, record);
+    }
+
+    /// Issue 16: annotations changed in a listing (a rewritten fallback index) are not
+    /// believed; the record is read as it was signed.
+    #[tokio::test]
+    async fn a_forged_listing_is_read_from_the_signed_bytes() {
+        let (_dir, layout, image, record) = retired().await;
+        let mut forged = record.clone();
+        forged.set_annotation(EOL, "2020-01-01T00:00:00Z");
+        let view = signed_view(&StoreFacts::new(&layout), &forged, &image)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            view.annotations
+                .as_ref()
+                .unwrap()
+                .get(EOL)
+                .map(String::as_str),
+            Some("2030-01-01T00:00:00Z")
+        );
+        assert_eq!(view.annotations, record.annotations);
+    }
+
+    /// A signed record of another image, listed as a referrer of this one, is refused.
+    #[tokio::test]
+    async fn a_record_of_another_image_is_a_bad_signature() {
+        let (_dir, layout, _image, record) = retired().await;
+        let other = push_image(&layout, "20230710", "2023-07-10T08:00:00Z")
+            .await
+            .descriptor();
+        let rejected = signed_view(&StoreFacts::new(&layout), &record, &other)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(rejected.reason, Reason::BadSignature);
+        assert!(
+            rejected.detail.contains("not to this image"),
+            "{rejected:?}"
+        );
+    }
+}
