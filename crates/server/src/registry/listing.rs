@@ -111,27 +111,26 @@ pub(crate) async fn referrers(
         .filter(|(k, _)| k == "artifactType")
         .map(|(_, v)| v.as_str())
         .collect();
-    let all = match reg.repo(name).await {
-        Some(repo) => repo
-            .referrers_json(&digest, &types)
-            .await
-            .map_err(|e| internal("cannot list referrers", &e))?,
-        None => Vec::new(),
-    };
     let size = reg.policy.referrers_page_size.max(1);
     let page_no: usize = query
         .iter()
         .find(|(k, _)| k == "page")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let start = page_no.saturating_mul(size).min(all.len());
-    let end = (start + size).min(all.len());
+    // Only the page asked for is gathered and written, whatever the subject has.
+    let (shown, more) = match reg.repo(name).await {
+        Some(repo) => repo
+            .referrers_json_page(&digest, &types, page_no.saturating_mul(size), size)
+            .await
+            .map_err(|e| internal("cannot list referrers", &e))?,
+        None => (Vec::new(), false),
+    };
     let mut body = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","manifests":["#,
         media_type::OCI_INDEX
     );
-    body.reserve(all[start..end].iter().map(|j| j.len() + 1).sum());
-    for (i, entry) in all[start..end].iter().enumerate() {
+    body.reserve(shown.iter().map(|j| j.len() + 1).sum::<usize>() + 2);
+    for (i, entry) in shown.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
@@ -147,7 +146,7 @@ pub(crate) async fn referrers(
     if !types.is_empty() {
         insert(resp.headers_mut(), "oci-filters-applied", "artifactType");
     }
-    if end < all.len() {
+    if more {
         let mut next = format!("/v2/{name}/referrers/{digest}?page={}", page_no + 1);
         for t in &types {
             next.push_str("&artifactType=");

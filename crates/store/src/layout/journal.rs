@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use lineage_oci::{Descriptor, json};
 
+use super::index::{Entry, Types};
 use crate::error::{Result, StoreError};
 
 /// The journal's file name in a layout directory. It starts with a dot: no repository name
@@ -34,7 +35,7 @@ fn path(root: &Path) -> PathBuf {
 /// The journal's complete entries, in order. A missing journal is empty; a last line
 /// without its newline is ignored, and so (with a warning) is a line that is not a
 /// descriptor.
-pub fn read(root: &Path) -> Result<Vec<Descriptor>> {
+pub fn read(root: &Path) -> Result<Vec<Entry>> {
     let p = path(root);
     let bytes = match std::fs::read(&p) {
         Ok(b) => b,
@@ -44,19 +45,26 @@ pub fn read(root: &Path) -> Result<Vec<Descriptor>> {
     Ok(parse(&bytes, &p))
 }
 
-fn parse(bytes: &[u8], p: &Path) -> Vec<Descriptor> {
+fn parse(bytes: &[u8], p: &Path) -> Vec<Entry> {
     let complete = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(i) => &bytes[..=i],
         None => return Vec::new(),
     };
+    let mut types = Types::new();
     complete
         .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|line| match serde_json::from_slice::<Descriptor>(line) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::warn!(journal = %p.display(), error = %e, "skipping a journal line that is not a descriptor");
-                None
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .filter_map(|(n, line)| {
+            let parsed = std::str::from_utf8(line)
+                .map_err(|e| e.to_string())
+                .and_then(|text| Entry::parse(text, &mut types).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(e) => Some(e),
+                Err(error) => {
+                    tracing::warn!(journal = %p.display(), line = n + 1, %error, "skipping a journal line that is not a descriptor");
+                    None
+                }
             }
         })
         .collect()
@@ -161,14 +169,14 @@ mod tests {
         let read_back: Vec<Digest> = read(dir.path())
             .unwrap()
             .into_iter()
-            .map(|d| d.digest)
+            .map(|e| e.digest().clone())
             .collect();
         assert_eq!(read_back, vec![Digest::sha256(b"a"), Digest::sha256(b"b")]);
         append(dir.path(), &desc(b"c")).unwrap();
         let read_back: Vec<Digest> = read(dir.path())
             .unwrap()
             .into_iter()
-            .map(|d| d.digest)
+            .map(|e| e.digest().clone())
             .collect();
         assert_eq!(
             read_back,
