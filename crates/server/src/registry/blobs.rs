@@ -115,10 +115,10 @@ pub(crate) async fn get(
     Ok(resp)
 }
 
-/// Bytes read from the file at a time: large enough that the trips to the blocking pool
-/// cost little, small enough that a chunk is still in the CPU's cache when the socket
-/// write copies it.
-const CHUNK: usize = 512 * 1024;
+/// Bytes read from the file at a time. Measured with one 256 MiB stream (docs/benchmarks.md,
+/// issue 15): 2 MiB chunks read without zeroing beat 256 KiB–1 MiB ones (fewer trips to
+/// the blocking pool), and zeroing each buffer first cost about half the throughput.
+const CHUNK: usize = 2 * 1024 * 1024;
 
 /// The body of `len` bytes of `file` from `start`: a task reads chunk after chunk on the
 /// blocking pool, at most two chunks ahead of the socket; it stops when the client goes.

@@ -141,51 +141,25 @@ impl Index {
 
     /// Parse `index.json` bytes; `path` is for errors, which name the entry at fault.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Index> {
-        let invalid = |message: String| StoreError::InvalidLayout {
+        Index::read_from(bytes, path)
+    }
+
+    /// Parse `index.json` from `reader` as it is read: each entry becomes its compact
+    /// [`Entry`] at once, so neither the whole file nor a JSON tree of it is ever held.
+    /// `path` is for errors, which name the entry at fault.
+    pub fn read_from(reader: impl std::io::Read, path: &Path) -> Result<Index> {
+        let mut fault = None;
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let parsed =
+            serde::de::Deserializer::deserialize_any(&mut de, TopVisitor { fault: &mut fault })
+                .and_then(|index| de.end().map(|()| index));
+        parsed.map_err(|e| StoreError::InvalidLayout {
             path: path.to_path_buf(),
-            message,
-        };
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| invalid(format!("index.json is not UTF-8 text: {e}")))?;
-        if !text.trim_start().starts_with('{') {
-            let what = match serde_json::from_str::<&RawValue>(text) {
-                Ok(_) => "index.json is not a JSON object".to_string(),
-                Err(e) => format!("index.json is not valid JSON: {e}"),
-            };
-            return Err(invalid(what));
-        }
-        // The top level borrowed from the text: no tree is built for `manifests`.
-        let fields: Vec<(String, &RawValue)> = serde_json::from_str::<BTreeMapRaw<'_>>(text)
-            .map_err(|e| invalid(format!("index.json is not valid JSON: {e}")))?
-            .0;
-        let mut top = Map::new();
-        let mut manifests: Vec<&RawValue> = Vec::new();
-        for (key, raw) in fields {
-            if key == "manifests" {
-                manifests = serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get())
-                    .map_err(|_| invalid("`manifests` in index.json is not an array".into()))?
-                    .unwrap_or_default();
-            } else {
-                let value: Value = serde_json::from_str(raw.get())
-                    .map_err(|e| invalid(format!("index.json is not valid JSON: {e}")))?;
-                top.insert(key, value);
-            }
-        }
-        let mut types = Types::new();
-        let mut entries = Vec::with_capacity(manifests.len());
-        for (i, raw) in manifests.into_iter().enumerate() {
-            let desc: Descriptor = serde_json::from_str(raw.get()).map_err(|e| {
-                invalid(format!(
-                    "entry {i} of `manifests` in index.json is not a descriptor: {e}{}",
-                    digest_hint(raw.get())
-                ))
-            })?;
-            entries.push(Entry::from_parts(raw.get().into(), desc, &mut types));
-        }
-        Ok(Index {
-            top,
-            entries,
-            dirty: false,
+            message: match fault {
+                Some(message) => message,
+                None if e.is_data() => "index.json is not a JSON object".into(),
+                None => format!("index.json is not valid JSON: {e}"),
+            },
         })
     }
 
@@ -336,31 +310,130 @@ impl Index {
 /// The name of the entries' array.
 const MANIFESTS: &str = "manifests";
 
-/// The top level of a JSON object, its values borrowed from the text, in file order.
-struct BTreeMapRaw<'a>(Vec<(String, &'a RawValue)>);
+/// The top level of `index.json`: `manifests` read entry by entry ([`EntriesVisitor`]),
+/// the other fields kept as JSON values. What is wrong, when it is more than the JSON
+/// syntax, is written to `fault`.
+struct TopVisitor<'f> {
+    fault: &'f mut Option<String>,
+}
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for BTreeMapRaw<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = BTreeMapRaw<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> std::result::Result<Self::Value, M::Error> {
-                let mut out: Vec<(String, &'a RawValue)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    // A key given twice: the last one wins, as in a JSON tree.
-                    out.retain(|(key, _)| *key != k);
-                    out.push((k, v));
-                }
-                Ok(BTreeMapRaw(out))
+impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
+    type Value = Index;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(
+        self,
+        mut map: M,
+    ) -> std::result::Result<Index, M::Error> {
+        let mut top = Map::new();
+        let mut entries = Vec::new();
+        let mut types = Types::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == MANIFESTS {
+                // A key given twice: the last one wins, as in a JSON tree.
+                entries.clear();
+                map.next_value_seed(EntriesVisitor {
+                    entries: &mut entries,
+                    types: &mut types,
+                    fault: &mut *self.fault,
+                })?;
+            } else {
+                top.insert(key, map.next_value::<Value>()?);
             }
         }
-        d.deserialize_map(Visit(std::marker::PhantomData))
+        Ok(Index {
+            top,
+            entries,
+            dirty: false,
+        })
+    }
+}
+
+/// The `manifests` array (or `null`), each entry checked to be a descriptor and kept as an
+/// [`Entry`] as soon as it is read.
+struct EntriesVisitor<'a> {
+    entries: &'a mut Vec<Entry>,
+    types: &'a mut Types,
+    fault: &'a mut Option<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EntriesVisitor<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EntriesVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of descriptors")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: S,
+    ) -> std::result::Result<(), S::Error> {
+        let mut i = 0usize;
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            match serde_json::from_str::<Descriptor>(raw.get()) {
+                Ok(desc) => {
+                    let text: Box<str> = raw.into();
+                    self.entries.push(Entry::from_parts(text, desc, self.types));
+                }
+                Err(e) => {
+                    let message = format!(
+                        "entry {i} of `manifests` in index.json is not a descriptor: {e}{}",
+                        digest_hint(raw.get())
+                    );
+                    *self.fault = Some(message.clone());
+                    return Err(serde::de::Error::custom(message));
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, _: M) -> std::result::Result<(), M::Error> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+}
+
+impl EntriesVisitor<'_> {
+    fn not_an_array<E: serde::de::Error>(self) -> E {
+        let message = "`manifests` in index.json is not an array".to_string();
+        *self.fault = Some(message.clone());
+        E::custom(message)
     }
 }
 
@@ -425,14 +498,16 @@ pub fn read(root: &Path) -> Result<Index> {
 /// entries only).
 pub(super) fn read_file(root: &Path) -> Result<Index> {
     let path = root.join("index.json");
-    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+    let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::InvalidLayout {
             path: root.to_path_buf(),
             message: "no `index.json`".into(),
         },
         _ => StoreError::io("read", &path, e),
     })?;
-    Index::parse(&bytes, &path)
+    // Streamed: a large file is never held whole (a buffer that size, freed, would raise
+    // the allocator's thresholds and keep later memory from going back to the system).
+    Index::read_from(std::io::BufReader::with_capacity(64 * 1024, file), &path)
 }
 
 /// Apply journal entries as untagged entries, skipping those listed already and those whose

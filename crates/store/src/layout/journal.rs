@@ -36,38 +36,42 @@ fn path(root: &Path) -> PathBuf {
 /// without its newline is ignored, and so (with a warning) is a line that is not a
 /// descriptor.
 pub fn read(root: &Path) -> Result<Vec<Entry>> {
+    use std::io::BufRead as _;
     let p = path(root);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(&p) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(StoreError::io("read", &p, e)),
     };
-    Ok(parse(&bytes, &p))
-}
-
-fn parse(bytes: &[u8], p: &Path) -> Vec<Entry> {
-    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &bytes[..=i],
-        None => return Vec::new(),
-    };
+    // Line by line: the journal is never held whole.
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     let mut types = Types::new();
-    complete
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .filter_map(|(n, line)| {
-            let parsed = std::str::from_utf8(line)
-                .map_err(|e| e.to_string())
-                .and_then(|text| Entry::parse(text, &mut types).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(e) => Some(e),
-                Err(error) => {
-                    tracing::warn!(journal = %p.display(), line = n + 1, %error, "skipping a journal line that is not a descriptor");
-                    None
-                }
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| StoreError::io("read", &p, e))?;
+        // The end, or a last line without its newline: a write cut short.
+        if line.last() != Some(&b'\n') {
+            break;
+        }
+        let text = &line[..line.len() - 1];
+        if text.is_empty() {
+            continue;
+        }
+        let parsed = std::str::from_utf8(text)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Entry::parse(text, &mut types).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(e) => out.push(e),
+            Err(error) => {
+                tracing::warn!(journal = %p.display(), line = n, %error, "skipping a journal line that is not a descriptor");
             }
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 /// The journal's size in bytes (0 when it does not exist).

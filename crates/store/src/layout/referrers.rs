@@ -254,10 +254,11 @@ fn entry(map: &mut Map, d: Descriptor) -> Entry {
 /// The index of every listed manifest with a `subject`, read from disk in one pass: each
 /// becomes its compact entry as it is read, so nothing per manifest is kept but that.
 fn scan(root: &Path, name: &str) -> Result<Map> {
-    let index = index::read(root)?;
-    let mut seen = HashSet::new();
+    let entries = index::read(root)?.entries;
     let mut map = Map::default();
-    for e in index.entries.iter().filter(|e| seen.insert(e.digest())) {
+    // Each index entry is dropped once read, so its memory serves the referrers' entries.
+    // A manifest listed twice (tagged and not) is read twice; the index keeps it once.
+    for e in entries {
         let digest = e.digest();
         match read_manifest(root, name, digest, e.media_type()) {
             Ok(Some(m)) => {
