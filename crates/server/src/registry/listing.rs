@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
+use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use lineage_oci::media_type;
 use lineage_store::ReadStore;
 use serde_json::json;
@@ -125,23 +127,25 @@ pub(crate) async fn referrers(
             .map_err(|e| internal("cannot list referrers", &e))?,
         None => (Vec::new(), false),
     };
-    let mut body = format!(
+    let head = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","manifests":["#,
         media_type::OCI_INDEX
     );
-    body.reserve(shown.iter().map(|j| j.len() + 1).sum::<usize>() + 2);
-    for (i, entry) in shown.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(entry);
-    }
-    body.push_str("]}");
+    let len = head.len()
+        + shown.iter().map(|j| j.len()).sum::<usize>()
+        + shown.len().saturating_sub(1)
+        + 2;
+    let body = Body::from_stream(futures_util::stream::iter(page_pieces(head, shown)));
     let mut resp = (StatusCode::OK, body).into_response();
     insert(
         resp.headers_mut(),
         header::CONTENT_TYPE.as_str(),
         media_type::OCI_INDEX,
+    );
+    insert(
+        resp.headers_mut(),
+        header::CONTENT_LENGTH.as_str(),
+        &len.to_string(),
     );
     if !types.is_empty() {
         insert(resp.headers_mut(), "oci-filters-applied", "artifactType");
@@ -159,6 +163,45 @@ pub(crate) async fn referrers(
         );
     }
     Ok(resp)
+}
+
+/// The bytes of a listing are made in pieces of about this size.
+const PIECE: usize = 64 * 1024;
+
+/// A referrers page as pieces of about [`PIECE`] bytes, each made when hyper asks for the
+/// next: `head`, the entries joined by commas, and the closing `]}`. A page is never one
+/// large buffer (a large buffer freed raises the allocator's thresholds, and memory stays
+/// with the process).
+fn page_pieces(
+    head: String,
+    entries: Vec<std::sync::Arc<str>>,
+) -> impl Iterator<Item = Result<Bytes, std::convert::Infallible>> {
+    let mut head = Some(head);
+    let mut rest = entries.into_iter().enumerate();
+    let mut finished = false;
+    std::iter::from_fn(move || {
+        if finished {
+            return None;
+        }
+        let mut piece = head.take().unwrap_or_default();
+        piece.reserve(PIECE);
+        while piece.len() < PIECE {
+            match rest.next() {
+                Some((i, entry)) => {
+                    if i > 0 {
+                        piece.push(',');
+                    }
+                    piece.push_str(&entry);
+                }
+                None => {
+                    piece.push_str("]}");
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        Some(Ok(Bytes::from(piece)))
+    })
 }
 
 fn url_encode(s: &str) -> impl Iterator<Item = char> + '_ {
@@ -199,5 +242,26 @@ mod tests {
         let err = page(&items, &q(&[("n", "x")])).unwrap_err();
         assert_eq!(err.code, "PAGINATION_NUMBER_INVALID");
         assert_eq!(url_encode("a/b+c").collect::<String>(), "a%2Fb%2Bc");
+    }
+
+    #[test]
+    fn a_page_in_pieces_is_the_whole_index_and_no_piece_is_much_larger_than_one() {
+        let join = |entries: Vec<std::sync::Arc<str>>| {
+            let pieces: Vec<Bytes> = page_pieces("[".into(), entries)
+                .map(|p| p.unwrap())
+                .collect();
+            assert!(
+                pieces.iter().all(|p| p.len() < PIECE + 1024),
+                "a piece too large"
+            );
+            (pieces.len(), pieces.concat())
+        };
+        assert_eq!(join(Vec::new()), (1, b"[]}".to_vec()));
+        let entry: std::sync::Arc<str> = format!("{{\"x\":\"{}\"}}", "a".repeat(500)).into();
+        let (pieces, bytes) = join(vec![entry.clone(); 1000]);
+        assert!(pieces > 1, "{pieces}");
+        let text = String::from_utf8(bytes).unwrap();
+        let expected = format!("[{}]}}", vec![entry.to_string(); 1000].join(","));
+        assert_eq!(text, expected);
     }
 }
