@@ -154,7 +154,8 @@ fn mark(root: &Path, options: &GcOptions, cutoff: SystemTime) -> Result<Marked> 
     })
 }
 
-/// What the index lists (journal included): digest → a descriptor with its media type.
+/// What the index lists (journal included): digest → a descriptor with the entry's media
+/// type, which is all the mark reads (its size, not needed, is 0).
 fn listing(root: &Path) -> Result<HashMap<Digest, Descriptor>> {
     Ok(index::read(root)?
         .entries
