@@ -57,6 +57,22 @@ pub fn write_atomic(tmp_dir: &Path, path: &Path, data: &[u8]) -> Result<()> {
     persist(tmp, path)
 }
 
+/// Write what `fill` writes to `path` atomically, through a buffer into the temporary file
+/// (in `tmp_dir`, same file system): a large file is never built in memory whole.
+pub fn write_atomic_with(
+    tmp_dir: &Path,
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut tmp = temp_file_in(tmp_dir)?;
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+    fill(&mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| StoreError::io("write", path, e))?;
+    drop(w);
+    persist(tmp, path)
+}
+
 /// fsync `tmp`, rename it to `path`, and fsync `path`'s directory.
 pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     tmp.as_file()

@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use lineage_oci::{Descriptor, Digest, media_type};
 use lineage_store::ReadStore;
 use serde_json::json;
@@ -95,21 +97,20 @@ pub(crate) async fn untagged(
     let tagged: HashSet<&Digest> = index
         .entries
         .iter()
-        .filter(|e| e.desc.ref_name().is_some())
-        .map(|e| &e.desc.digest)
+        .filter(|e| e.ref_name().is_some())
+        .map(|e| e.digest())
         .collect();
     let mut untagged: BTreeMap<String, Descriptor> = BTreeMap::new();
     for e in index
         .entries
         .iter()
-        .filter(|e| !tagged.contains(&e.desc.digest))
+        .filter(|e| !tagged.contains(e.digest()))
     {
-        let mut desc = Descriptor::new(
-            e.desc.media_type.clone(),
-            e.desc.digest.clone(),
-            e.desc.size,
-        );
-        desc.artifact_type.clone_from(&e.desc.artifact_type);
+        let listed = e
+            .descriptor()
+            .map_err(|e| internal("cannot list manifests", &e))?;
+        let mut desc = Descriptor::new(e.media_type().to_string(), e.digest().clone(), listed.size);
+        desc.artifact_type = listed.artifact_type;
         untagged.entry(desc.digest.to_string()).or_insert(desc);
     }
     let digests: Vec<String> = untagged.keys().cloned().collect();
@@ -174,43 +175,44 @@ pub(crate) async fn referrers(
         .filter(|(k, _)| k == "artifactType")
         .map(|(_, v)| v.as_str())
         .collect();
-    let all = match reg.repo(name).await {
-        Some(repo) => repo
-            .referrers_json(&digest, &types)
-            .await
-            .map_err(|e| internal("cannot list referrers", &e))?,
-        None => Vec::new(),
-    };
     let size = reg.policy.referrers_page_size.max(1);
     let page_no: usize = query
         .iter()
         .find(|(k, _)| k == "page")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let start = page_no.saturating_mul(size).min(all.len());
-    let end = (start + size).min(all.len());
-    let mut body = format!(
+    // Only the page asked for is gathered and written, whatever the subject has.
+    let (shown, more) = match reg.repo(name).await {
+        Some(repo) => repo
+            .referrers_json_page(&digest, &types, page_no.saturating_mul(size), size)
+            .await
+            .map_err(|e| internal("cannot list referrers", &e))?,
+        None => (Vec::new(), false),
+    };
+    let head = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","manifests":["#,
         media_type::OCI_INDEX
     );
-    body.reserve(all[start..end].iter().map(|j| j.len() + 1).sum());
-    for (i, entry) in all[start..end].iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(entry);
-    }
-    body.push_str("]}");
+    let len = head.len()
+        + shown.iter().map(|j| j.len()).sum::<usize>()
+        + shown.len().saturating_sub(1)
+        + 2;
+    let body = Body::from_stream(futures_util::stream::iter(page_pieces(head, shown)));
     let mut resp = (StatusCode::OK, body).into_response();
     insert(
         resp.headers_mut(),
         header::CONTENT_TYPE.as_str(),
         media_type::OCI_INDEX,
     );
+    insert(
+        resp.headers_mut(),
+        header::CONTENT_LENGTH.as_str(),
+        &len.to_string(),
+    );
     if !types.is_empty() {
         insert(resp.headers_mut(), "oci-filters-applied", "artifactType");
     }
-    if end < all.len() {
+    if more {
         let mut next = format!("/v2/{name}/referrers/{digest}?page={}", page_no + 1);
         for t in &types {
             next.push_str("&artifactType=");
@@ -223,6 +225,45 @@ pub(crate) async fn referrers(
         );
     }
     Ok(resp)
+}
+
+/// The bytes of a listing are made in pieces of about this size.
+const PIECE: usize = 64 * 1024;
+
+/// A referrers page as pieces of about [`PIECE`] bytes, each made when hyper asks for the
+/// next: `head`, the entries joined by commas, and the closing `]}`. A page is never one
+/// large buffer (a large buffer freed raises the allocator's thresholds, and memory stays
+/// with the process).
+fn page_pieces(
+    head: String,
+    entries: Vec<std::sync::Arc<str>>,
+) -> impl Iterator<Item = Result<Bytes, std::convert::Infallible>> {
+    let mut head = Some(head);
+    let mut rest = entries.into_iter().enumerate();
+    let mut finished = false;
+    std::iter::from_fn(move || {
+        if finished {
+            return None;
+        }
+        let mut piece = head.take().unwrap_or_default();
+        piece.reserve(PIECE);
+        while piece.len() < PIECE {
+            match rest.next() {
+                Some((i, entry)) => {
+                    if i > 0 {
+                        piece.push(',');
+                    }
+                    piece.push_str(&entry);
+                }
+                None => {
+                    piece.push_str("]}");
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        Some(Ok(Bytes::from(piece)))
+    })
 }
 
 fn url_encode(s: &str) -> impl Iterator<Item = char> + '_ {
@@ -263,5 +304,26 @@ mod tests {
         let err = page(&items, &q(&[("n", "x")])).unwrap_err();
         assert_eq!(err.code, "PAGINATION_NUMBER_INVALID");
         assert_eq!(url_encode("a/b+c").collect::<String>(), "a%2Fb%2Bc");
+    }
+
+    #[test]
+    fn a_page_in_pieces_is_the_whole_index_and_no_piece_is_much_larger_than_one() {
+        let join = |entries: Vec<std::sync::Arc<str>>| {
+            let pieces: Vec<Bytes> = page_pieces("[".into(), entries)
+                .map(|p| p.unwrap())
+                .collect();
+            assert!(
+                pieces.iter().all(|p| p.len() < PIECE + 1024),
+                "a piece too large"
+            );
+            (pieces.len(), pieces.concat())
+        };
+        assert_eq!(join(Vec::new()), (1, b"[]}".to_vec()));
+        let entry: std::sync::Arc<str> = format!("{{\"x\":\"{}\"}}", "a".repeat(500)).into();
+        let (pieces, bytes) = join(vec![entry.clone(); 1000]);
+        assert!(pieces > 1, "{pieces}");
+        let text = String::from_utf8(bytes).unwrap();
+        let expected = format!("[{}]}}", vec![entry.to_string(); 1000].join(","));
+        assert_eq!(text, expected);
     }
 }

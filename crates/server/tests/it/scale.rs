@@ -168,18 +168,18 @@ async fn fetch_everything_live(server: &Server, repos: &[&str]) -> BTreeMap<Stri
     for repo in repos {
         let store = lineage_store::LayoutStore::open(server.root.join(repo)).unwrap();
         for e in store.index().unwrap().entries {
-            let url = server.url(&format!("/v2/{repo}/manifests/{}", e.desc.digest));
+            let url = server.url(&format!("/v2/{repo}/manifests/{}", e.digest()));
             let r = server
                 .client
                 .get(&url)
-                .header("accept", &e.desc.media_type)
+                .header("accept", e.media_type())
                 .send()
                 .await
                 .unwrap();
             assert_eq!(r.status(), 200, "{url}");
             let bytes = r.bytes().await.unwrap().to_vec();
             let m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            out.insert(format!("{repo}@{}", e.desc.digest), bytes);
+            out.insert(format!("{repo}@{}", e.digest()), bytes);
             let mut children: Vec<&serde_json::Value> = m["layers"]
                 .as_array()
                 .map(|a| a.iter().collect())

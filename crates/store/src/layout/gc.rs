@@ -121,12 +121,7 @@ struct Marked {
 }
 
 fn mark(root: &Path, options: &GcOptions, cutoff: SystemTime) -> Result<Marked> {
-    let index = index::read(root)?;
-    let listed: HashMap<Digest, Descriptor> = index
-        .entries
-        .into_iter()
-        .map(|e| (e.desc.digest.clone(), e.desc))
-        .collect();
+    let listed = listing(root)?;
     let mut subjects = HashMap::new();
     for d in listed.values() {
         if let Some(s) =
@@ -157,6 +152,19 @@ fn mark(root: &Path, options: &GcOptions, cutoff: SystemTime) -> Result<Marked> 
         orphans,
         candidates,
     })
+}
+
+/// What the index lists (journal included): digest → a descriptor with the entry's media
+/// type, which is all the mark reads (its size, not needed, is 0).
+fn listing(root: &Path) -> Result<HashMap<Digest, Descriptor>> {
+    Ok(index::read(root)?
+        .entries
+        .into_iter()
+        .map(|e| {
+            let d = Descriptor::new(e.media_type(), e.digest().clone(), 0);
+            (d.digest.clone(), d)
+        })
+        .collect())
 }
 
 /// Mark `desc` and everything it reaches as live. A listed entry (`listed`) is read as a
@@ -257,12 +265,7 @@ fn sweep(
     mut marked: Marked,
 ) -> Result<GcReport> {
     // What was pushed since the mark is live, and so is what it reaches.
-    let index = index::read(root)?;
-    let listed_now: HashMap<Digest, Descriptor> = index
-        .entries
-        .into_iter()
-        .map(|e| (e.desc.digest.clone(), e.desc))
-        .collect();
+    let listed_now = listing(root)?;
     for d in listed_now
         .values()
         .filter(|d| !marked.listed.contains(&d.digest))
@@ -278,26 +281,25 @@ fn sweep(
     // pushed since) and that nothing live reaches. The others are live again.
     let names: HashSet<Digest> = listed_now.keys().cloned().collect();
     let still = orphaned(root, &names, &marked.subjects, cutoff);
-    let mut referrers: Vec<Digest> = marked
+    let gone: HashSet<Digest> = marked
         .orphans
         .iter()
         .filter(|d| still.contains(*d) && !marked.live.contains(*d))
         .cloned()
         .collect();
-    referrers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    for d in marked.orphans.iter().filter(|d| !referrers.contains(d)) {
+    for d in marked.orphans.iter().filter(|d| !gone.contains(*d)) {
         if let Some(desc) = listed_now.get(d) {
             reach(root, desc, true, &mut marked.live);
         }
     }
-    if !options.dry_run && !referrers.is_empty() {
+    if !options.dry_run && !gone.is_empty() {
         index::update_locked(root, |idx| {
-            for d in &referrers {
-                idx.remove_digest(d);
-            }
+            idx.remove_digests(&gone);
             Ok(())
         })?;
     }
+    let mut referrers: Vec<Digest> = gone.into_iter().collect();
+    referrers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     let mut report = GcReport {
         dry_run: options.dry_run,
         manifests: listed_now.len() - referrers.len(),

@@ -1,34 +1,125 @@
-//! The layout's `index.json`: read tolerantly, edited as JSON values so fields other tools
-//! wrote survive, and updated under a lock so concurrent writers lose nothing.
+//! The layout's `index.json`: read without a JSON tree per entry, edited entry by entry so
+//! fields other tools wrote survive, and updated under a lock so concurrent writers lose
+//! nothing.
+//!
+//! Each entry keeps its JSON text as found and the few fields lineage looks up (digest,
+//! media type, tag); a whole [`Descriptor`] is parsed from the text only when asked for
+//! ([`Entry::descriptor`]). Every entry is checked to be a descriptor when the file is
+//! read, so a bad one is an error naming the file and the entry.
 //!
 //! Writers in one process serialise on a mutex per layout directory; writers in different
 //! processes on an exclusive `flock` of the layout's `oci-layout` file ([`locked`]). Each
 //! update reads the current file and the journal ([`super::journal`]), applies its change
 //! and replaces the file atomically, then empties the journal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex as StdMutex};
 
 use lineage_oci::descriptor::ANNOTATION_REF_NAME;
 use lineage_oci::{Descriptor, Digest, json, media_type};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{Result, StoreError};
 use crate::fs;
 
-/// One entry of `index.json`: the JSON as written (kept for rewriting) and its parsed form.
+/// One entry of `index.json`: its JSON text (kept for rewriting, unknown fields included)
+/// and what lineage looks up in it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The entry exactly as found, unknown fields included.
-    pub raw: Value,
-    /// The parsed descriptor.
-    pub desc: Descriptor,
+    raw: Box<str>,
+    digest: Digest,
+    media_type: Arc<str>,
+    ref_name: Option<Box<str>>,
+}
+
+impl Entry {
+    /// The entry whose JSON text is `raw`; an error unless it is a descriptor. Media types
+    /// are shared through `types` (a file holds a handful).
+    pub(super) fn parse(
+        raw: &str,
+        types: &mut Types,
+    ) -> std::result::Result<Entry, serde_json::Error> {
+        let desc: Descriptor = serde_json::from_str(raw)?;
+        Ok(Entry::from_parts(raw.into(), desc, types))
+    }
+
+    fn from_parts(raw: Box<str>, desc: Descriptor, types: &mut Types) -> Entry {
+        let ref_name = desc.ref_name().map(Box::from);
+        let media_type = match types.get(desc.media_type.as_str()) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Arc<str> = Arc::from(desc.media_type.as_str());
+                types.insert(t.clone());
+                t
+            }
+        };
+        Entry {
+            raw,
+            digest: desc.digest,
+            media_type,
+            ref_name,
+        }
+    }
+
+    /// An entry lineage writes for `desc` (canonical JSON).
+    fn new(desc: &Descriptor) -> Result<Entry> {
+        let raw = canonical(desc, "index.json")?;
+        Ok(Entry::from_parts(
+            raw.into(),
+            desc.clone(),
+            &mut Types::new(),
+        ))
+    }
+
+    /// The manifest's digest.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The media type the entry gives (empty when the writer left it out).
+    pub fn media_type(&self) -> &str {
+        &self.media_type
+    }
+
+    /// The tag (`org.opencontainers.image.ref.name`), if any.
+    pub fn ref_name(&self) -> Option<&str> {
+        self.ref_name.as_deref()
+    }
+
+    /// The entry's JSON text.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The whole descriptor, parsed from the entry's text.
+    pub fn descriptor(&self) -> Result<Descriptor> {
+        serde_json::from_str(&self.raw).map_err(|e| StoreError::InvalidInput {
+            store: "index.json".into(),
+            message: format!("the entry for {} is not a descriptor: {e}", self.digest),
+        })
+    }
+}
+
+/// The media types of one file's entries, each held once.
+pub(super) type Types = HashSet<Arc<str>>;
+
+fn canonical<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
+    json::to_canonical_vec(value)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok())
+        .ok_or_else(|| StoreError::InvalidInput {
+            store: what.into(),
+            message: "cannot serialise an entry as JSON".into(),
+        })
 }
 
 /// A parsed `index.json`.
 #[derive(Debug, Clone)]
 pub struct Index {
+    /// The top-level fields other than `manifests`.
     top: Map<String, Value>,
     /// The `manifests` entries in file order.
     pub entries: Vec<Entry>,
@@ -48,49 +139,70 @@ impl Index {
         }
     }
 
-    /// Parse `index.json` bytes; `path` is for errors.
+    /// Parse `index.json` bytes; `path` is for errors, which name the entry at fault.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Index> {
-        let invalid = |message: String| StoreError::InvalidLayout {
+        Index::read_from(bytes, path)
+    }
+
+    /// Parse `index.json` from `reader` as it is read: each entry becomes its compact
+    /// [`Entry`] at once, so neither the whole file nor a JSON tree of it is ever held.
+    /// `path` is for errors, which name the entry at fault.
+    pub fn read_from(reader: impl std::io::Read, path: &Path) -> Result<Index> {
+        let mut fault = None;
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let parsed =
+            serde::de::Deserializer::deserialize_any(&mut de, TopVisitor { fault: &mut fault })
+                .and_then(|index| de.end().map(|()| index));
+        parsed.map_err(|e| StoreError::InvalidLayout {
             path: path.to_path_buf(),
-            message,
-        };
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| invalid(format!("index.json is not valid JSON: {e}")))?;
-        let Value::Object(mut top) = value else {
-            return Err(invalid("index.json is not a JSON object".into()));
-        };
-        let manifests = match top.remove("manifests") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a,
-            Some(_) => return Err(invalid("`manifests` in index.json is not an array".into())),
-        };
-        let mut entries = Vec::with_capacity(manifests.len());
-        for (i, raw) in manifests.into_iter().enumerate() {
-            let desc: Descriptor = serde_json::from_value(raw.clone()).map_err(|e| {
-                invalid(format!(
-                    "entry {i} of `manifests` in index.json is not a descriptor: {e}"
-                ))
-            })?;
-            entries.push(Entry { raw, desc });
-        }
-        Ok(Index {
-            top,
-            entries,
-            dirty: false,
+            message: match fault {
+                Some(message) => message,
+                None if e.is_data() => "index.json is not a JSON object".into(),
+                None => format!("index.json is not valid JSON: {e}"),
+            },
         })
     }
 
-    /// Serialise, canonically, with `manifests` in entry order.
+    /// Write the index, canonically at the top level, with `manifests` in entry order and
+    /// each entry's text as it was read.
+    pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let mut keys: Vec<&str> = self.top.keys().map(String::as_str).collect();
+        keys.push(MANIFESTS);
+        // RFC 8785 orders keys by their UTF-16 code units.
+        keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+        keys.dedup();
+        w.write_all(b"{")?;
+        for (n, key) in keys.into_iter().enumerate() {
+            if n > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(&json::to_canonical_vec(&key)?)?;
+            w.write_all(b":")?;
+            if key == MANIFESTS {
+                w.write_all(b"[")?;
+                for (i, e) in self.entries.iter().enumerate() {
+                    if i > 0 {
+                        w.write_all(b",")?;
+                    }
+                    w.write_all(e.raw.as_bytes())?;
+                }
+                w.write_all(b"]")?;
+            } else if let Some(v) = self.top.get(key) {
+                w.write_all(&json::to_canonical_vec(v)?)?;
+            }
+        }
+        w.write_all(b"}")
+    }
+
+    /// The whole file's bytes ([`write_to`](Self::write_to)).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut top = self.top.clone();
-        top.insert(
-            "manifests".into(),
-            Value::Array(self.entries.iter().map(|e| e.raw.clone()).collect()),
-        );
-        json::to_canonical_vec(&Value::Object(top)).map_err(|e| StoreError::InvalidInput {
-            store: "index.json".into(),
-            message: e.to_string(),
-        })
+        let mut out = Vec::new();
+        self.write_to(&mut out)
+            .map_err(|e| StoreError::InvalidInput {
+                store: "index.json".into(),
+                message: e.to_string(),
+            })?;
+        Ok(out)
     }
 
     /// The last entry tagged `tag`.
@@ -98,12 +210,12 @@ impl Index {
         self.entries
             .iter()
             .rev()
-            .find(|e| e.desc.ref_name() == Some(tag))
+            .find(|e| e.ref_name() == Some(tag))
     }
 
     /// The first entry for `digest`, tagged or not.
     pub fn find_digest(&self, digest: &Digest) -> Option<&Entry> {
-        self.entries.iter().find(|e| &e.desc.digest == digest)
+        self.entries.iter().find(|e| &e.digest == digest)
     }
 
     /// Sorted, distinct tags.
@@ -111,7 +223,7 @@ impl Index {
         let mut tags: Vec<String> = self
             .entries
             .iter()
-            .filter_map(|e| e.desc.ref_name().map(String::from))
+            .filter_map(|e| e.ref_name().map(String::from))
             .collect();
         tags.sort();
         tags.dedup();
@@ -121,78 +233,72 @@ impl Index {
     /// Record `desc` in the index, tagged `tag` when given. A tag moves off any other
     /// manifest, which stays listed untagged (it remains reachable by digest, as in a
     /// registry). Returns whether anything changed.
-    pub fn put(&mut self, desc: &Descriptor, tag: Option<&str>) -> bool {
+    pub fn put(&mut self, desc: &Descriptor, tag: Option<&str>) -> Result<bool> {
         let changed = match tag {
-            Some(tag)
-                if self
-                    .find_tag(tag)
-                    .is_some_and(|e| e.desc.digest == desc.digest) =>
-            {
-                false
-            }
+            Some(tag) if self.find_tag(tag).is_some_and(|e| e.digest == desc.digest) => false,
             Some(tag) => {
-                self.untag(tag);
+                self.untag(tag)?;
                 let untagged = self
                     .entries
                     .iter()
-                    .position(|e| e.desc.digest == desc.digest && e.desc.ref_name().is_none());
+                    .position(|e| e.digest == desc.digest && e.ref_name().is_none());
                 if let Some(i) = untagged {
-                    set_ref_name(&mut self.entries[i], Some(tag));
+                    set_ref_name(&mut self.entries[i], Some(tag))?;
                 } else {
                     let mut d = desc.clone();
                     d.set_annotation(ANNOTATION_REF_NAME, tag);
-                    self.push(d);
+                    self.entries.push(Entry::new(&d)?);
                 }
                 true
             }
             None if self.find_digest(&desc.digest).is_none() => {
-                self.push(desc.clone());
+                self.entries.push(Entry::new(desc)?);
                 true
             }
             None => false,
         };
         self.dirty |= changed;
-        changed
+        Ok(changed)
     }
 
     /// Remove tag `tag`; the manifest stays listed untagged unless another entry lists it.
     /// Returns whether the tag existed.
-    pub fn untag(&mut self, tag: &str) -> bool {
+    pub fn untag(&mut self, tag: &str) -> Result<bool> {
         let mut found = false;
         let mut i = 0;
         while i < self.entries.len() {
-            if self.entries[i].desc.ref_name() == Some(tag) {
+            if self.entries[i].ref_name() == Some(tag) {
                 found = true;
-                let digest = self.entries[i].desc.digest.clone();
+                let digest = self.entries[i].digest.clone();
                 let listed_elsewhere = self
                     .entries
                     .iter()
                     .enumerate()
-                    .any(|(j, e)| j != i && e.desc.digest == digest);
+                    .any(|(j, e)| j != i && e.digest == digest);
                 if listed_elsewhere {
                     self.entries.remove(i);
                     continue;
                 }
-                set_ref_name(&mut self.entries[i], None);
+                set_ref_name(&mut self.entries[i], None)?;
             }
             i += 1;
         }
         self.dirty |= found;
-        found
+        Ok(found)
     }
 
     /// Remove every entry for `digest`. Returns whether there was one.
     pub fn remove_digest(&mut self, digest: &Digest) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|e| &e.desc.digest != digest);
-        let removed = self.entries.len() != before;
-        self.dirty |= removed;
-        removed
+        self.remove_digests(&HashSet::from([digest.clone()])) > 0
     }
 
-    fn push(&mut self, desc: Descriptor) {
-        let raw = serde_json::to_value(&desc).unwrap_or(Value::Null);
-        self.entries.push(Entry { raw, desc });
+    /// Remove every entry for one of `digests`, in one pass. Returns how many went.
+    pub fn remove_digests(&mut self, digests: &HashSet<Digest>) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|e| !digests.contains(&e.digest));
+        let removed = before - self.entries.len();
+        self.dirty |= removed > 0;
+        removed
     }
 
     /// Whether the index changed since it was read.
@@ -201,14 +307,158 @@ impl Index {
     }
 }
 
-fn set_ref_name(entry: &mut Entry, tag: Option<&str>) {
-    match tag {
-        Some(t) => entry.desc.set_annotation(ANNOTATION_REF_NAME, t),
-        None => entry.desc.remove_annotation(ANNOTATION_REF_NAME),
+/// The name of the entries' array.
+const MANIFESTS: &str = "manifests";
+
+/// The top level of `index.json`: `manifests` read entry by entry ([`EntriesVisitor`]),
+/// the other fields kept as JSON values. What is wrong, when it is more than the JSON
+/// syntax, is written to `fault`.
+struct TopVisitor<'f> {
+    fault: &'f mut Option<String>,
+}
+
+impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
+    type Value = Index;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
-    if let Value::Object(obj) = &mut entry.raw {
-        match (&entry.desc.annotations, tag) {
-            (_, Some(t)) => {
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(
+        self,
+        mut map: M,
+    ) -> std::result::Result<Index, M::Error> {
+        let mut top = Map::new();
+        let mut entries = Vec::new();
+        let mut types = Types::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == MANIFESTS {
+                // A key given twice: the last one wins, as in a JSON tree.
+                entries.clear();
+                map.next_value_seed(EntriesVisitor {
+                    entries: &mut entries,
+                    types: &mut types,
+                    fault: &mut *self.fault,
+                })?;
+            } else {
+                top.insert(key, map.next_value::<Value>()?);
+            }
+        }
+        Ok(Index {
+            top,
+            entries,
+            dirty: false,
+        })
+    }
+}
+
+/// The `manifests` array (or `null`), each entry checked to be a descriptor and kept as an
+/// [`Entry`] as soon as it is read.
+struct EntriesVisitor<'a> {
+    entries: &'a mut Vec<Entry>,
+    types: &'a mut Types,
+    fault: &'a mut Option<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EntriesVisitor<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EntriesVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of descriptors")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: S,
+    ) -> std::result::Result<(), S::Error> {
+        let mut i = 0usize;
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            match serde_json::from_str::<Descriptor>(raw.get()) {
+                Ok(desc) => {
+                    let text: Box<str> = raw.into();
+                    self.entries.push(Entry::from_parts(text, desc, self.types));
+                }
+                Err(e) => {
+                    let message = format!(
+                        "entry {i} of `manifests` in index.json is not a descriptor: {e}{}",
+                        digest_hint(raw.get())
+                    );
+                    *self.fault = Some(message.clone());
+                    return Err(serde::de::Error::custom(message));
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, _: M) -> std::result::Result<(), M::Error> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        Err(self.not_an_array())
+    }
+}
+
+impl EntriesVisitor<'_> {
+    fn not_an_array<E: serde::de::Error>(self) -> E {
+        let message = "`manifests` in index.json is not an array".to_string();
+        *self.fault = Some(message.clone());
+        E::custom(message)
+    }
+}
+
+/// ` (digest …)` when the entry's text names one, to find a bad entry in a large file.
+fn digest_hint(raw: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        digest: Option<&'a str>,
+    }
+    match serde_json::from_str::<Named<'_>>(raw) {
+        Ok(Named { digest: Some(d) }) => format!(" (digest {d})"),
+        _ => String::new(),
+    }
+}
+
+fn set_ref_name(entry: &mut Entry, tag: Option<&str>) -> Result<()> {
+    let mut value: Value =
+        serde_json::from_str(&entry.raw).map_err(|e| StoreError::InvalidInput {
+            store: "index.json".into(),
+            message: format!("the entry for {} is not JSON: {e}", entry.digest),
+        })?;
+    if let Value::Object(obj) = &mut value {
+        match tag {
+            Some(t) => {
                 let ann = obj
                     .entry("annotations")
                     .or_insert_with(|| Value::Object(Map::new()));
@@ -216,16 +466,23 @@ fn set_ref_name(entry: &mut Entry, tag: Option<&str>) {
                     a.insert(ANNOTATION_REF_NAME.into(), Value::from(t));
                 }
             }
-            (None, None) => {
-                obj.remove("annotations");
-            }
-            (Some(_), None) => {
-                if let Some(Value::Object(a)) = obj.get_mut("annotations") {
-                    a.remove(ANNOTATION_REF_NAME);
+            None => {
+                let emptied = match obj.get_mut("annotations") {
+                    Some(Value::Object(a)) => {
+                        a.remove(ANNOTATION_REF_NAME);
+                        a.is_empty()
+                    }
+                    _ => false,
+                };
+                if emptied {
+                    obj.remove("annotations");
                 }
             }
         }
     }
+    entry.raw = canonical(&value, "index.json")?.into();
+    entry.ref_name = tag.map(Box::from);
+    Ok(())
 }
 
 /// Read the whole index: `ROOT/index.json` with the journal's entries ([`super::journal`])
@@ -241,41 +498,55 @@ pub fn read(root: &Path) -> Result<Index> {
 /// entries only).
 pub(super) fn read_file(root: &Path) -> Result<Index> {
     let path = root.join("index.json");
-    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+    let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::InvalidLayout {
             path: root.to_path_buf(),
             message: "no `index.json`".into(),
         },
         _ => StoreError::io("read", &path, e),
     })?;
-    Index::parse(&bytes, &path)
+    // Streamed: a large file is never held whole (a buffer that size, freed, would raise
+    // the allocator's thresholds and keep later memory from going back to the system).
+    Index::read_from(std::io::BufReader::with_capacity(64 * 1024, file), &path)
 }
 
-/// Apply journal entries as untagged puts, skipping those whose manifest blob is gone (a
-/// delete folded them in before it removed the blob).
-fn fold(root: &Path, index: &mut Index, entries: Vec<Descriptor>) {
+/// Apply journal entries as untagged entries, skipping those listed already and those whose
+/// manifest blob is gone (a delete folded them in before it removed the blob).
+fn fold(root: &Path, index: &mut Index, entries: Vec<Entry>) {
     if entries.is_empty() {
         return;
     }
     // One set of what is listed, not a search of the entries per journal line.
-    let mut listed: std::collections::HashSet<Digest> = index
-        .entries
+    let listed: HashSet<&Digest> = index.entries.iter().map(|e| &e.digest).collect();
+    let mut seen: HashSet<&Digest> = HashSet::new();
+    let add: Vec<usize> = entries
         .iter()
-        .map(|e| e.desc.digest.clone())
+        .enumerate()
+        .filter(|(_, e)| {
+            !listed.contains(&e.digest)
+                && seen.insert(&e.digest)
+                && super::blob_file(root, &e.digest).is_file()
+        })
+        .map(|(i, _)| i)
         .collect();
-    for d in entries {
-        if listed.contains(&d.digest) || !super::blob_file(root, &d.digest).is_file() {
-            continue;
-        }
-        listed.insert(d.digest.clone());
-        index.push(d);
-        index.dirty = true;
+    drop((listed, seen));
+    if add.is_empty() {
+        return;
     }
+    let mut add = add.into_iter().peekable();
+    index.entries.reserve(add.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        if add.peek() == Some(&i) {
+            add.next();
+            index.entries.push(e);
+        }
+    }
+    index.dirty = true;
 }
 
-/// Write `ROOT/index.json` atomically.
+/// Write `ROOT/index.json` atomically, streamed to its temporary file.
 pub fn write(root: &Path, index: &Index) -> Result<()> {
-    fs::write_atomic(root, &root.join("index.json"), &index.to_bytes()?)
+    fs::write_atomic_with(root, &root.join("index.json"), |w| index.write_to(w))
 }
 
 type LockMap = HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>;
@@ -355,7 +626,7 @@ mod tests {
         let text = br#"{"schemaVersion":2,"extra":{"x":1},"manifests":[{"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","vendor.field":true,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}"#;
         let mut idx = Index::parse(text, Path::new("index.json")).unwrap();
         assert_eq!(idx.tags(), vec!["v1"]);
-        idx.put(&desc(b"a"), Some("v2"));
+        idx.put(&desc(b"a"), Some("v2")).unwrap();
         let out = String::from_utf8(idx.to_bytes().unwrap()).unwrap();
         assert!(out.contains(r#""extra":{"x":1}"#), "{out}");
         assert!(out.contains(r#""vendor.field":true"#), "{out}");
@@ -363,42 +634,76 @@ mod tests {
             !out.contains("\"mediaType\":\"application/vnd.oci.image.index"),
             "no media type was added: {out}"
         );
+        // The rewritten file reads back the same.
+        let back = Index::parse(out.as_bytes(), Path::new("index.json")).unwrap();
+        assert_eq!(back.tags(), vec!["v1", "v2"]);
+        assert_eq!(back.to_bytes().unwrap(), out.as_bytes());
+    }
+
+    #[test]
+    fn entries_are_written_as_they_were_read() {
+        // Another tool's spacing and key order inside an entry survive a rewrite.
+        let entry = r#"{ "size": 2, "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "mediaType": "application/vnd.oci.image.manifest.v1+json" }"#;
+        let text = format!(r#"{{"schemaVersion":2,"manifests":[{entry}]}}"#);
+        let mut idx = Index::parse(text.as_bytes(), Path::new("index.json")).unwrap();
+        idx.put(&desc(b"a"), None).unwrap();
+        let out = String::from_utf8(idx.to_bytes().unwrap()).unwrap();
+        assert!(
+            out.starts_with(&format!(r#"{{"manifests":[{entry},{{"#)),
+            "{out}"
+        );
+        assert!(out.ends_with(r#"}],"schemaVersion":2}"#), "{out}");
+        let e = &idx.entries[0];
+        assert_eq!(e.media_type(), media_type::OCI_MANIFEST);
+        assert_eq!(e.descriptor().unwrap().size, 2);
     }
 
     #[test]
     fn moving_a_tag_keeps_the_old_manifest_untagged() {
         let mut idx = Index::empty();
         let (a, b) = (desc(b"a"), desc(b"b"));
-        idx.put(&a, Some("1.0"));
-        idx.put(&a, Some("1.0-1"));
-        idx.put(&b, Some("1.0"));
-        assert_eq!(idx.find_tag("1.0").unwrap().desc.digest, b.digest);
-        assert_eq!(idx.find_tag("1.0-1").unwrap().desc.digest, a.digest);
+        idx.put(&a, Some("1.0")).unwrap();
+        idx.put(&a, Some("1.0-1")).unwrap();
+        idx.put(&b, Some("1.0")).unwrap();
+        assert_eq!(idx.find_tag("1.0").unwrap().digest(), &b.digest);
+        assert_eq!(idx.find_tag("1.0-1").unwrap().digest(), &a.digest);
         // `a` is listed once (tagged 1.0-1): the entry that lost `1.0` was dropped.
         assert_eq!(
             idx.entries
                 .iter()
-                .filter(|e| e.desc.digest == a.digest)
+                .filter(|e| e.digest() == &a.digest)
                 .count(),
             1
         );
-        assert!(idx.untag("1.0-1"));
+        assert!(idx.untag("1.0-1").unwrap());
         let e = idx.find_digest(&a.digest).unwrap();
-        assert_eq!(e.desc.ref_name(), None);
-        assert!(e.raw.get("annotations").is_none());
+        assert_eq!(e.ref_name(), None);
+        assert!(!e.raw().contains("annotations"), "{}", e.raw());
     }
 
     #[test]
     fn untagged_puts_are_idempotent() {
         let mut idx = Index::empty();
         let a = desc(b"a");
-        idx.put(&a, None);
-        idx.put(&a, None);
+        idx.put(&a, None).unwrap();
+        idx.put(&a, None).unwrap();
         assert_eq!(idx.entries.len(), 1);
-        idx.put(&a, Some("t"));
+        idx.put(&a, Some("t")).unwrap();
         assert_eq!(idx.entries.len(), 1, "the untagged entry gains the tag");
         assert!(idx.remove_digest(&a.digest));
         assert!(idx.entries.is_empty());
+    }
+
+    #[test]
+    fn removes_many_digests_in_one_pass() {
+        let mut idx = Index::empty();
+        for seed in [&b"a"[..], b"b", b"c"] {
+            idx.put(&desc(seed), None).unwrap();
+        }
+        let gone = HashSet::from([desc(b"a").digest, desc(b"c").digest]);
+        assert_eq!(idx.remove_digests(&gone), 2);
+        let left: Vec<&Digest> = idx.entries.iter().map(Entry::digest).collect();
+        assert_eq!(left, vec![&desc(b"b").digest]);
     }
 
     #[test]
@@ -406,11 +711,28 @@ mod tests {
         for bad in [
             &b"not json"[..],
             b"[]",
+            b"\xff\xfe",
             br#"{"manifests":{}}"#,
             br#"{"manifests":[{"digest":"sha256:zz","size":1}]}"#,
+            br#"{"manifests":[1]}"#,
+            br#"{"schemaVersion":2,"manifests":[]"#,
         ] {
             let err = Index::parse(bad, Path::new("/l/index.json")).unwrap_err();
             assert!(err.to_string().contains("/l/index.json"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_by_its_place_and_digest() {
+        let good = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}"#;
+        let bad_digest = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+        let bad = format!(r#"{{"digest":"{bad_digest}","size":"two"}}"#);
+        let text = format!(r#"{{"manifests":[{good},{good},{bad}]}}"#);
+        let err = Index::parse(text.as_bytes(), Path::new("/l/index.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/l/index.json"), "{err}");
+        assert!(err.contains("entry 2 of `manifests`"), "{err}");
+        assert!(err.contains(bad_digest), "{err}");
     }
 }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use lineage_oci::{Descriptor, json};
 
+use super::index::{Entry, Types};
 use crate::error::{Result, StoreError};
 
 /// The journal's file name in a layout directory. It starts with a dot: no repository name
@@ -34,32 +35,43 @@ fn path(root: &Path) -> PathBuf {
 /// The journal's complete entries, in order. A missing journal is empty; a last line
 /// without its newline is ignored, and so (with a warning) is a line that is not a
 /// descriptor.
-pub fn read(root: &Path) -> Result<Vec<Descriptor>> {
+pub fn read(root: &Path) -> Result<Vec<Entry>> {
+    use std::io::BufRead as _;
     let p = path(root);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(&p) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(StoreError::io("read", &p, e)),
     };
-    Ok(parse(&bytes, &p))
-}
-
-fn parse(bytes: &[u8], p: &Path) -> Vec<Descriptor> {
-    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &bytes[..=i],
-        None => return Vec::new(),
-    };
-    complete
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|line| match serde_json::from_slice::<Descriptor>(line) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::warn!(journal = %p.display(), error = %e, "skipping a journal line that is not a descriptor");
-                None
+    // Line by line: the journal is never held whole.
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut types = Types::new();
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| StoreError::io("read", &p, e))?;
+        // The end, or a last line without its newline: a write cut short.
+        if line.last() != Some(&b'\n') {
+            break;
+        }
+        let text = &line[..line.len() - 1];
+        if text.is_empty() {
+            continue;
+        }
+        let parsed = std::str::from_utf8(text)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Entry::parse(text, &mut types).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(e) => out.push(e),
+            Err(error) => {
+                tracing::warn!(journal = %p.display(), line = n, %error, "skipping a journal line that is not a descriptor");
             }
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 /// The journal's size in bytes (0 when it does not exist).
@@ -161,14 +173,14 @@ mod tests {
         let read_back: Vec<Digest> = read(dir.path())
             .unwrap()
             .into_iter()
-            .map(|d| d.digest)
+            .map(|e| e.digest().clone())
             .collect();
         assert_eq!(read_back, vec![Digest::sha256(b"a"), Digest::sha256(b"b")]);
         append(dir.path(), &desc(b"c")).unwrap();
         let read_back: Vec<Digest> = read(dir.path())
             .unwrap()
             .into_iter()
-            .map(|d| d.digest)
+            .map(|e| e.digest().clone())
             .collect();
         assert_eq!(
             read_back,

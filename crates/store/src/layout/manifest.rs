@@ -39,7 +39,7 @@ pub(super) async fn get(store: &LayoutStore, digest: &Digest) -> Result<RawManif
         store
             .index()
             .ok()
-            .and_then(|idx| idx.find_digest(digest).map(|e| e.desc.media_type.clone()))
+            .and_then(|idx| idx.find_digest(digest).map(|e| e.media_type().to_string()))
     };
     RawManifest::verified(bytes, digest, hint.as_deref()).map_err(|e| match e {
         ManifestError::Verify(source) => StoreError::Verify {
@@ -126,7 +126,7 @@ pub(super) async fn put(
         if journaled {
             super::journal::append(root, &entry)
         } else {
-            index::update_locked(root, |idx| Ok(idx.put(&entry, tag_owned.as_deref()))).map(|_| ())
+            index::update_locked(root, |idx| idx.put(&entry, tag_owned.as_deref())).map(|_| ())
         }
     })
     .await?;

@@ -199,7 +199,26 @@ impl LayoutStore {
     /// the JSON of their descriptors, in the order they were pushed: what a referrers
     /// listing is written from without parsing or copying an entry.
     pub async fn referrers_json(&self, subject: &Digest, types: &[&str]) -> Result<Vec<Arc<str>>> {
-        self.referrers.listing(self, subject, types).await
+        let (all, _) = self
+            .referrers
+            .listing(self, subject, types, 0, usize::MAX)
+            .await?;
+        Ok(all)
+    }
+
+    /// One page of [`referrers_json`](Self::referrers_json): at most `limit` entries after
+    /// the first `skip`, and whether more follow. Only the page is gathered, so the memory
+    /// a listing takes does not grow with the referrers a subject has.
+    pub async fn referrers_json_page(
+        &self,
+        subject: &Digest,
+        types: &[&str],
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Arc<str>>, bool)> {
+        self.referrers
+            .listing(self, subject, types, skip, limit)
+            .await
     }
 
     /// Fold the journal into `index.json` in the background once it is past
@@ -250,7 +269,7 @@ impl LayoutStore {
             index
                 .entries
                 .into_iter()
-                .filter(|e| e.desc.ref_name().is_some())
+                .filter(|e| e.ref_name().is_some())
                 .collect(),
         );
         if let (Some(s), Ok(mut cache)) = (now, self.tagged.lock()) {
@@ -269,7 +288,7 @@ impl LayoutStore {
     /// The entry's descriptor without the layout-only `ref.name`, with a media type even where
     /// the writer left it out.
     async fn clean(&self, entry: &index::Entry) -> Result<Descriptor> {
-        let mut d = entry.desc.clone();
+        let mut d = entry.descriptor()?;
         d.remove_annotation(lineage_oci::descriptor::ANNOTATION_REF_NAME);
         if !media_type::is_manifest(&d.media_type) {
             d.media_type = self.manifest_get(&d.digest).await?.media_type().to_string();
@@ -319,7 +338,7 @@ impl ReadStore for LayoutStore {
                 .tagged()?
                 .iter()
                 .rev()
-                .find(|e| e.desc.ref_name() == Some(t.as_str()))
+                .find(|e| e.ref_name() == Some(t.as_str()))
                 .cloned(),
             TagOrDigest::Digest(d) => self.index()?.find_digest(d).cloned(),
         };
@@ -337,14 +356,14 @@ impl ReadStore for LayoutStore {
         let tagged: Vec<&index::Entry> = index
             .entries
             .iter()
-            .filter(|e| e.desc.ref_name().is_some())
+            .filter(|e| e.ref_name().is_some())
             .collect();
         let candidates = if tagged.is_empty() {
             index.entries.iter().collect()
         } else {
             tagged
         };
-        let mut digests: Vec<&Digest> = candidates.iter().map(|e| &e.desc.digest).collect();
+        let mut digests: Vec<&Digest> = candidates.iter().map(|e| e.digest()).collect();
         digests.dedup();
         match (candidates.first(), digests.len()) {
             (Some(e), 1) => self.clean(e).await,
@@ -386,7 +405,7 @@ impl ReadStore for LayoutStore {
         let mut tags: Vec<String> = self
             .tagged()?
             .iter()
-            .filter_map(|e| e.desc.ref_name().map(String::from))
+            .filter_map(|e| e.ref_name().map(String::from))
             .collect();
         tags.sort();
         tags.dedup();
@@ -397,8 +416,8 @@ impl ReadStore for LayoutStore {
         let mut tags: Vec<String> = self
             .tagged()?
             .iter()
-            .filter(|e| &e.desc.digest == digest)
-            .filter_map(|e| e.desc.ref_name().map(String::from))
+            .filter(|e| e.digest() == digest)
+            .filter_map(|e| e.ref_name().map(String::from))
             .collect();
         tags.sort();
         tags.dedup();
@@ -411,7 +430,10 @@ impl ReadStore for LayoutStore {
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>> {
         let types: Vec<&str> = artifact_type.into_iter().collect();
-        let listing = self.referrers.listing(self, subject, &types).await?;
+        let (listing, _) = self
+            .referrers
+            .listing(self, subject, &types, 0, usize::MAX)
+            .await?;
         Ok(listing
             .iter()
             .filter_map(|j| serde_json::from_str(j).ok())
@@ -439,7 +461,7 @@ impl Store for LayoutStore {
 
     async fn tag_delete(&self, tag: &str) -> Result<()> {
         let t = tag.to_string();
-        let found = index::update(&self.root, move |idx| Ok(idx.untag(&t))).await?;
+        let found = index::update(&self.root, move |idx| idx.untag(&t)).await?;
         if found {
             Ok(())
         } else {

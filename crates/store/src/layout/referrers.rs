@@ -170,18 +170,12 @@ impl Referrers {
                 let root = store.root().to_path_buf();
                 let name = store.name.clone();
                 match fs::blocking(move || scan(&root, &name)).await {
-                    Ok(found) => {
+                    Ok(mut map) => {
                         let mut state = self.state();
                         let ops = match std::mem::replace(&mut *state, State::Unloaded) {
                             State::Loading(ops) => ops,
                             _ => Vec::new(),
                         };
-                        let mut map = Map::default();
-                        for (subject, d) in found {
-                            let digest = d.digest.clone();
-                            let e = entry(&mut map, d);
-                            map.add(subject, &digest, e);
-                        }
                         // The queued changes, in order, on top of the snapshot: each was on
                         // disk before it was queued, so the snapshot holds it or not, and
                         // replaying it makes the answer the same either way.
@@ -212,33 +206,35 @@ impl Referrers {
     }
 
     /// The referrers of `subject` whose artifactType passes `types`, as descriptor JSON, in
-    /// the order they were listed.
+    /// the order they were listed: at most `limit` of them after the first `skip`, and
+    /// whether more follow. Only the page is gathered, whatever the subject has.
     pub(super) async fn listing(
         &self,
         store: &LayoutStore,
         subject: &Digest,
         types: &[&str],
-    ) -> Result<Vec<Arc<str>>> {
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Arc<str>>, bool)> {
         self.ensure(store).await?;
-        Ok(match &*self.state() {
-            State::Loaded(map) => map
-                .by_subject
-                .get(subject)
-                .map(|list| {
-                    list.entries
-                        .iter()
-                        .filter(|e| {
-                            lineage_oci::referrers::artifact_type_passes(
-                                e.artifact_type.as_deref(),
-                                types,
-                            )
-                        })
-                        .map(|e| e.json.clone())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        })
+        let state = self.state();
+        let State::Loaded(map) = &*state else {
+            return Ok((Vec::new(), false));
+        };
+        let Some(list) = map.by_subject.get(subject) else {
+            return Ok((Vec::new(), false));
+        };
+        let mut passing = list
+            .entries
+            .iter()
+            .filter(|e| {
+                lineage_oci::referrers::artifact_type_passes(e.artifact_type.as_deref(), types)
+            })
+            .skip(skip)
+            .map(|e| e.json.clone());
+        let page: Vec<Arc<str>> = passing.by_ref().take(limit).collect();
+        let more = passing.next().is_some();
+        Ok((page, more))
     }
 }
 
@@ -255,27 +251,22 @@ fn entry(map: &mut Map, d: Descriptor) -> Entry {
     }
 }
 
-/// Every listed manifest with a `subject`: `(subject, its descriptor as a referrer)`, read
-/// from disk in one pass.
-fn scan(root: &Path, name: &str) -> Result<Vec<(Digest, Descriptor)>> {
-    let listed: Vec<(Digest, String)> = {
-        let index = index::read(root)?;
-        let mut seen = HashSet::new();
-        index
-            .entries
-            .into_iter()
-            .filter(|e| seen.insert(e.desc.digest.clone()))
-            .map(|e| (e.desc.digest, e.desc.media_type))
-            .collect()
-    };
-    let mut out = Vec::new();
-    for (digest, media_type) in listed {
-        match read_manifest(root, name, &digest, &media_type) {
+/// The index of every listed manifest with a `subject`, read from disk in one pass: each
+/// becomes its compact entry as it is read, so nothing per manifest is kept but that.
+fn scan(root: &Path, name: &str) -> Result<Map> {
+    let entries = index::read(root)?.entries;
+    let mut map = Map::default();
+    // Each index entry is dropped once read, so its memory serves the referrers' entries.
+    // A manifest listed twice (tagged and not) is read twice; the index keeps it once.
+    for e in entries {
+        let digest = e.digest();
+        match read_manifest(root, name, digest, e.media_type()) {
             Ok(Some(m)) => {
                 if let Ok(view) = m.view()
                     && let Some(s) = &view.subject
                 {
-                    out.push((s.digest.clone(), m.referrer_descriptor()));
+                    let entry = entry(&mut map, m.referrer_descriptor());
+                    map.add(s.digest.clone(), digest, entry);
                 }
             }
             Ok(None) => {}
@@ -284,7 +275,7 @@ fn scan(root: &Path, name: &str) -> Result<Vec<(Digest, Descriptor)>> {
             }
         }
     }
-    Ok(out)
+    Ok(map)
 }
 
 /// A listed manifest read from disk; `None` when its blob is gone.

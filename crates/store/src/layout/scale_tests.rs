@@ -172,7 +172,7 @@ async fn pushes_while_the_index_is_built_are_not_missed() {
 async fn live_content(store: &LayoutStore) -> BTreeSet<(String, Vec<u8>)> {
     let mut out = BTreeSet::new();
     for e in store.index().unwrap().entries {
-        let m = store.manifest_get(&e.desc.digest).await.unwrap();
+        let m = store.manifest_get(e.digest()).await.unwrap();
         out.insert((m.digest().to_string(), m.bytes().to_vec()));
         for c in m.view().unwrap().children() {
             if media_type::is_manifest(&c.media_type) {
@@ -408,4 +408,63 @@ fn age(path: &Path) {
         .unwrap()
         .set_modified(then)
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_referrers_page_gathers_only_its_window_of_the_filtered_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = journaled(dir.path());
+    let img = push_image(&store, "a", 1, Some("v1")).await;
+    for i in 0..7 {
+        let t = if i % 2 == 0 {
+            "application/x.sig"
+        } else {
+            "application/x.sbom"
+        };
+        push_referrer(&store, &img, t, &format!("{i}")).await;
+    }
+    let all = listing(&store, img.digest()).await;
+    assert_eq!(all.len(), 7);
+    let page = |skip, limit| {
+        let store = &store;
+        let img = &img;
+        async move {
+            let (p, more) = store
+                .referrers_json_page(img.digest(), &[], skip, limit)
+                .await
+                .unwrap();
+            (p.iter().map(|j| j.to_string()).collect::<Vec<_>>(), more)
+        }
+    };
+    assert_eq!(page(0, 3).await, (all[0..3].to_vec(), true));
+    assert_eq!(page(3, 3).await, (all[3..6].to_vec(), true));
+    assert_eq!(page(6, 3).await, (all[6..].to_vec(), false));
+    assert_eq!(page(9, 3).await, (Vec::new(), false));
+    // The filter applies before the window: four signatures, pages of three.
+    let (sigs, more) = store
+        .referrers_json_page(img.digest(), &["application/x.sig"], 3, 3)
+        .await
+        .unwrap();
+    assert_eq!((sigs.len(), more), (1, false));
+    assert!(sigs[0].contains("application/x.sig"));
+}
+
+#[tokio::test]
+async fn a_bad_index_entry_is_an_error_naming_the_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = journaled(dir.path());
+    push_image(&store, "a", 1, Some("v1")).await;
+    drop(store);
+    let path = dir.path().join("index.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replacen(
+        r#""manifests":["#,
+        r#""manifests":[{"digest":"sha256:1","size":1},"#,
+        1,
+    );
+    std::fs::write(&path, bad).unwrap();
+    let err = LayoutStore::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("index.json"), "{err}");
+    assert!(err.contains("entry 0 of `manifests`"), "{err}");
+    assert!(err.contains("sha256:1"), "{err}");
 }
