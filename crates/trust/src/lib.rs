@@ -17,6 +17,8 @@ mod dn;
 pub mod envelope;
 mod error;
 mod pem;
+#[cfg(feature = "pki")]
+pub mod pki;
 pub mod policy;
 pub mod sign;
 #[cfg(feature = "testing")]
