@@ -429,4 +429,279 @@ mod tests {
             "{rejected:?}"
         );
     }
+
+    /// The decision path with real signatures (issue 16): an image with three records, each
+    /// declaring its own end-of-life so the one that decides can be told, newest first:
+    /// `unsigned` (no signature), `expired` (signed by a certificate that has since expired)
+    /// and `signed` (the oldest, signed by a valid trusted certificate).
+    struct Mixed {
+        _dir: tempfile::TempDir,
+        layout: LayoutStore,
+        image: Descriptor,
+        signed: Digest,
+        expired: Digest,
+        unsigned: Digest,
+        /// The notation configuration directory; `policy(level)` writes its policy.
+        notation: tempfile::TempDir,
+        /// The roots the trust store holds (PEM).
+        roots: Vec<String>,
+    }
+
+    const REPOSITORY: &str = "registry.example/flasksample";
+
+    impl Mixed {
+        async fn new() -> Mixed {
+            use lineage_trust::testing::{KeyKind, LeafOptions, pki};
+            let dir = tempfile::tempdir().unwrap();
+            let layout = LayoutStore::open_or_create(dir.path()).unwrap();
+            let image = push_image(&layout, "20230707", "2023-07-07T08:00:00Z")
+                .await
+                .descriptor();
+            let now = Utc::now();
+            let valid = pki(KeyKind::P256, &LeafOptions::default());
+            let lapsed = pki(
+                KeyKind::P256,
+                &LeafOptions {
+                    not_before: now - chrono::Duration::days(3),
+                    not_after: now - chrono::Duration::days(1),
+                    ..LeafOptions::default()
+                },
+            );
+            let mut digests = Vec::new();
+            for (created, end_of_life, signer) in [
+                (
+                    "2023-07-10T08:00:00Z",
+                    "2030-01-01T00:00:00Z",
+                    Some((&valid, now)),
+                ),
+                (
+                    "2023-07-11T08:00:00Z",
+                    "2031-01-01T00:00:00Z",
+                    Some((&lapsed, now - chrono::Duration::days(2))),
+                ),
+                ("2023-07-12T08:00:00Z", "2032-01-01T00:00:00Z", None),
+            ] {
+                let spec = RecordSpec {
+                    created: parse_lenient(created).unwrap(),
+                    end_of_life: Some(parse_lenient(end_of_life).unwrap()),
+                    ..RecordSpec::default()
+                };
+                let written = Engine::default()
+                    .write_record(&layout, &image, &spec)
+                    .await
+                    .unwrap();
+                let [crate::Written::Pushed(digest)] = &written[..] else {
+                    panic!("one record pushed: {written:?}")
+                };
+                if let Some((pki, at)) = signer {
+                    sign(&layout, pki, digest, at).await;
+                }
+                digests.push(digest.clone());
+            }
+            let [signed, expired, unsigned] = digests.try_into().unwrap();
+            Mixed {
+                _dir: dir,
+                layout,
+                image,
+                signed,
+                expired,
+                unsigned,
+                notation: tempfile::tempdir().unwrap(),
+                roots: vec![valid.root_pem, lapsed.root_pem],
+            }
+        }
+
+        /// What a trust policy at `level` for [`REPOSITORY`] (trusting every root of
+        /// `roots` and the leaves' common subject) selects from the image's listing now.
+        async fn select(&self, level: &str) -> Option<Selected> {
+            self.select_in(level, REPOSITORY).await
+        }
+
+        /// [`Mixed::select`] with the image read as in `repository`.
+        async fn select_in(&self, level: &str, repository: &str) -> Option<Selected> {
+            let path = lineage_trust::testing::write_policy(
+                self.notation.path(),
+                "flasksample",
+                level,
+                &[REPOSITORY],
+                &["x509.subject: C=US, ST=WA, O=Example, CN=release-pipeline"],
+                &self.roots[0],
+            );
+            for (i, root) in self.roots.iter().enumerate().skip(1) {
+                let store = self.notation.path().join("truststore/x509/ca/flasksample");
+                std::fs::write(store.join(format!("root-{i}.pem")), root).unwrap();
+            }
+            let policy = TrustPolicy::load(&path).unwrap();
+            let listing = self
+                .layout
+                .referrers(&self.image.digest, None)
+                .await
+                .unwrap();
+            assert_eq!(listing.len(), 3, "{listing:?}");
+            select(
+                &StoreFacts::new(&self.layout),
+                Policy {
+                    policy: &policy,
+                    now: Utc::now(),
+                },
+                repository,
+                &listing,
+                &Engine::default().read_namespaces(),
+                &self.image,
+            )
+            .await
+            .unwrap()
+        }
+    }
+
+    /// Signs the record `digest` in `layout` with `pki`'s leaf at `at`, and pushes the
+    /// signature as `lineage sign` does (empty config, envelope, manifest).
+    async fn sign(
+        layout: &LayoutStore,
+        pki: &lineage_trust::testing::Pki,
+        digest: &Digest,
+        at: DateTime<Utc>,
+    ) {
+        use lineage_store::Store as _;
+        let record = layout.manifest_get(digest).await.unwrap().descriptor();
+        let signer =
+            lineage_trust::Signer::from_pem(pki.key_pem.as_bytes(), pki.chain_pem().as_bytes())
+                .unwrap();
+        let signature = signer.sign(&record, at).unwrap();
+        for (media_type, bytes) in [
+            (lineage_oci::media_type::OCI_EMPTY, signature.config),
+            (lineage_trust::JWS_MEDIA_TYPE, signature.envelope),
+        ] {
+            let d = Descriptor::new(media_type, Digest::sha256(&bytes), bytes.len() as u64);
+            layout
+                .blob_put(
+                    &d,
+                    lineage_store::blob::from_bytes(bytes::Bytes::from(bytes)),
+                )
+                .await
+                .unwrap();
+        }
+        let manifest = lineage_oci::RawManifest::from_bytes(
+            bytes::Bytes::from(signature.manifest),
+            Some(lineage_oci::media_type::OCI_MANIFEST),
+        )
+        .unwrap();
+        layout.manifest_put(&manifest, None).await.unwrap();
+    }
+
+    /// `(record, reason, counted)` of each warning, in order.
+    fn reasons(selected: &Selected) -> Vec<(Digest, Reason, bool)> {
+        selected
+            .warnings
+            .iter()
+            .map(|w| match &w.problem {
+                Problem::Signature(r) => (
+                    w.digest.clone(),
+                    r.reason,
+                    w.effect == Effect::RecordCounted,
+                ),
+                other => panic!("not a signature warning: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Strict: the newest VERIFIED record decides, though two newer records exist (one
+    /// unsigned, one whose certificate expired); both are ignored, each with its reason,
+    /// and the listing the decision reads keeps only the verified record.
+    #[tokio::test]
+    async fn strict_lets_the_newest_verified_record_decide() {
+        let m = Mixed::new().await;
+        let selected = m.select("strict").await.expect("strict verifies");
+        let (record, signature) = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(record.digest, m.signed);
+        assert_eq!(
+            record.end_of_life,
+            Some(parse_lenient("2030-01-01T00:00:00Z").unwrap())
+        );
+        assert!(signature.verified, "{signature:?}");
+        assert_eq!(
+            signature.identity.as_deref(),
+            Some("CN=release-pipeline,O=Example,ST=WA,C=US")
+        );
+        assert_eq!(
+            reasons(&selected),
+            [
+                (m.unsigned.clone(), Reason::Unsigned, false),
+                (m.expired.clone(), Reason::Expired, false),
+            ]
+        );
+        let records: Vec<&Digest> = selected.referrers.iter().map(|d| &d.digest).collect();
+        assert_eq!(records, [&m.signed]);
+    }
+
+    /// Permissive: the unsigned record is still ignored (integrity is enforced), but the
+    /// expired one counts (expiry is only logged), unverified, and the walk stops there.
+    #[tokio::test]
+    async fn permissive_lets_an_expired_record_count() {
+        let m = Mixed::new().await;
+        let selected = m.select("permissive").await.expect("permissive verifies");
+        let (record, signature) = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(record.digest, m.expired);
+        assert_eq!(signature, &SignatureStatus::of(None));
+        assert_eq!(
+            reasons(&selected),
+            [
+                (m.unsigned.clone(), Reason::Unsigned, false),
+                (m.expired.clone(), Reason::Expired, true),
+            ]
+        );
+    }
+
+    /// Audit: every record counts, so the newest (unsigned) decides as without a policy,
+    /// with its warning; the older records are not verified at all.
+    #[tokio::test]
+    async fn audit_lets_the_newest_record_decide_with_a_warning() {
+        let m = Mixed::new().await;
+        let selected = m.select("audit").await.expect("audit verifies");
+        let (record, signature) = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(record.digest, m.unsigned);
+        assert!(!signature.verified);
+        assert_eq!(
+            reasons(&selected),
+            [(m.unsigned.clone(), Reason::Unsigned, true)]
+        );
+    }
+
+    /// Strict, once the newest record is signed too: it decides with no warning, and the
+    /// older records are not verified (no warning for the expired one).
+    #[tokio::test]
+    async fn a_verified_newest_record_decides_without_verifying_the_rest() {
+        use lineage_trust::testing::{KeyKind, LeafOptions, pki};
+        let mut m = Mixed::new().await;
+        // Signed by a third chain, whose root the trust store holds too.
+        let newest = pki(KeyKind::P256, &LeafOptions::default());
+        sign(&m.layout, &newest, &m.unsigned, Utc::now()).await;
+        m.roots.push(newest.root_pem);
+        let selected = m.select("strict").await.expect("strict verifies");
+        let (record, signature) = selected.counted.as_ref().unwrap();
+        assert_eq!(record.digest, m.unsigned);
+        assert!(signature.verified);
+        assert!(selected.warnings.is_empty(), "{:?}", selected.warnings);
+    }
+
+    /// A repository no statement covers trusts nobody: every record is ignored as
+    /// `untrusted-identity`, the signed one too, without verifying any.
+    #[tokio::test]
+    async fn a_repository_no_statement_covers_counts_no_record() {
+        let m = Mixed::new().await;
+        let selected = m
+            .select_in("strict", "registry.example/other")
+            .await
+            .expect("a policy in force");
+        assert!(selected.counted.is_none());
+        assert!(selected.referrers.is_empty(), "{:?}", selected.referrers);
+        assert_eq!(
+            reasons(&selected),
+            [
+                (m.unsigned.clone(), Reason::UntrustedIdentity, false),
+                (m.expired.clone(), Reason::UntrustedIdentity, false),
+                (m.signed.clone(), Reason::UntrustedIdentity, false),
+            ]
+        );
+    }
 }

@@ -7,7 +7,9 @@
 //! the signing time and the critical headers; the X.509 chain in `x5c`), the signature manifest
 //! that carries it as a referrer of the record, signing with a PEM key and chain ([`Signer`]),
 //! notation's trust policy and trust store in notation's own file shapes ([`TrustPolicy`]),
-//! and the verification of one envelope against one policy statement ([`verify`]).
+//! and the verification of one envelope against one policy statement ([`verify`]). With
+//! feature `pki`, it also makes throw-away certificate chains and notation configuration
+//! directories (`pki`: what `lineage demo` signs with, and what the tests' PKIs are made of).
 //!
 //! Fetching signatures from a registry and deciding which records count belong to
 //! `lineage-lifecycle`; this crate only reads bytes it is given, with size limits.
@@ -17,6 +19,8 @@ mod dn;
 pub mod envelope;
 mod error;
 mod pem;
+#[cfg(feature = "pki")]
+pub mod pki;
 pub mod policy;
 pub mod sign;
 #[cfg(feature = "testing")]

@@ -5,10 +5,14 @@
 //!
 //! Revision 1 of `flasksample` (created 2023-07-07T00:00:00-08:00) is released as `1.0` and
 //! `1.0-20230707`; revision 2 (created 2023-07-10T00:00:00-08:00) as `1.0-20230710`, moving
-//! `1.0`, which records end-of-life on revision 1. Then both statuses, the lineage's history
-//! and revision 1's referrer tree are shown, then what acts on them: the admission webhook's
-//! answer for a Deployment pinned to revision 1, and `lineage update`'s diff for a Dockerfile
-//! that pins it.
+//! `1.0`, which records end-of-life on revision 1. Both releases sign their records (`--sign`)
+//! with a throw-away key and certificate chain the demo makes ([`lineage_trust::pki`]), beside
+//! a notation trust policy (`trustpolicy.json`, `truststore/`) trusting it. Then both
+//! statuses, the lineage's history and revision 1's referrer tree are shown, then what acts on
+//! them: the admission webhook's answer for a Deployment pinned to revision 1, and `lineage
+//! update`'s diff for a Dockerfile that pins it. Last, what signing is for (issue 16): a forged
+//! end-of-life record on revision 2, written without the key as anyone with push access could,
+//! decides its status without a trust policy, and is ignored (`unsigned`) under the strict one.
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -21,14 +25,14 @@ use lineage_server::policy::AdmissionReview;
 use std::sync::Arc;
 
 use lineage_integrations::update::FileKind;
-use lineage_lifecycle::{Namespace, ReleaseRequest};
+use lineage_lifecycle::{Engine, Namespace, RecordSpec, ReleaseRequest};
 use lineage_server::policy::AdmissionSettings;
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::scope::Scope;
 use lineage_store::copy::CopyOptions;
 
 use crate::args::{DemoArgs, DiscoverOutput, Output};
-use crate::commands::{discover, lifecycle, push, update};
+use crate::commands::{discover, lifecycle, push, sign, update};
 use crate::open::{self, Connection, Opener};
 use crate::output::Printer;
 
@@ -78,6 +82,35 @@ async fn build(
     Ok(())
 }
 
+/// The demo's signer: the throw-away leaf's subject (the default of
+/// [`lineage_trust::pki::LeafOptions`]).
+const SUBJECT: &str = "C=US, ST=WA, O=Example, CN=release-pipeline";
+
+/// The demo's throw-away signing material in `dir` (`key.pem`, `chain.pem`) and a notation
+/// configuration directory beside it trusting its root, strict for `repository` only; the
+/// key and chain files and the trust policy file.
+fn trust_material(
+    dir: &std::path::Path,
+    repository: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf)> {
+    use lineage_trust::pki;
+    let made = pki::generate(pki::KeyKind::P256, &pki::LeafOptions::default())?;
+    std::fs::create_dir_all(dir)?;
+    let (key, chain) = (dir.join("key.pem"), dir.join("chain.pem"));
+    std::fs::write(&key, &made.key_pem)?;
+    std::fs::write(&chain, made.chain_pem())?;
+    let policy = pki::write_notation_dir(
+        dir,
+        "demo",
+        "strict",
+        &[repository],
+        &[&format!("x509.subject: {SUBJECT}")],
+        &made.root_pem,
+    )
+    .with_context(|| format!("cannot write the demo's trust policy in {}", dir.display()))?;
+    Ok((key, chain, policy))
+}
+
 /// Run the walkthrough.
 pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow::Result<()> {
     let work = tempfile::Builder::new()
@@ -113,13 +146,33 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
         }
     };
     let opener = Opener::new(Connection::default());
-    let engine = lifecycle::engine(namespace, None);
+    // The walkthrough reads every record, whatever trust policy the config file names; the
+    // last steps show the demo's own policy.
+    let engine = Engine {
+        trust: None,
+        ..lifecycle::engine(namespace, None)
+    };
     // The demo's release steps always say what they did, `--quiet` or not.
     let loud = Printer::new(false);
     let builds = LayoutStore::open_or_create(work.path().join("builds"))?;
     let layout = |tag: &str| format!("oci:{}:{tag}", work.path().join("builds").display());
     let repo = format!("{host}/flasksample");
     let repository = open::parse(&repo)?;
+    let trust = work.path().join("notation");
+    let (key, chain, policy_file) = trust_material(&trust, &repo)?;
+    step(
+        printer,
+        &format!(
+            "a throw-away signing key and certificate chain ({SUBJECT}, issued by a throw-away root CA) in {}, and a notation trust policy beside them (trustpolicy.json, truststore/x509/ca/demo/): strict for {repo}, trusting that signer",
+            trust.display()
+        ),
+    );
+    let signer = sign::load_signer(
+        Some(&key),
+        Some(&chain),
+        &(None, None),
+        ("--signing-key", "--signing-cert"),
+    )?;
 
     for (revision, created, tag, before) in [
         (
@@ -140,8 +193,10 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
         step(
             printer,
             &format!(
-                "lineage release {} {repo} --version 1.0 --revision {revision}",
-                layout(tag)
+                "lineage release {} {repo} --version 1.0 --revision {revision} --sign --signing-key {} --signing-cert {}",
+                layout(tag),
+                key.display(),
+                chain.display()
             ),
         );
         let request = ReleaseRequest {
@@ -157,8 +212,10 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
         let source = open::parse(&layout(tag))?;
         let (done, name) =
             push::release_into(&opener, &engine, loud, &source, &repository, request).await?;
+        let signed = push::sign_release(&opener, &repository, &signer, &done).await?;
         outln!("{}", done.image.digest)?;
         push::report_release(loud, &name, &done);
+        sign::report(loud, &signer, &signed);
     }
 
     let old = format!("{repo}:1.0-20230707");
@@ -228,13 +285,82 @@ pub async fn run(namespace: &Namespace, printer: Printer, a: DemoArgs) -> anyhow
             lineage_integrations::update::unified_diff(&update::shown(&dockerfile), &text, updated)
         )?;
     }
+    forged_and_ignored(&opener, &engine, printer, &refs[..2], &policy_file).await?;
     step(
         printer,
-        "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it",
+        "done: anyone holding 1.0-20230707 or its digest now learns it is end-of-life and that 1.0-20230710 replaces it; under the trust policy, only what the release pipeline signed counts",
     );
     if let Some(task) = server {
         task.abort();
     }
+    Ok(())
+}
+
+/// Issue 16's attack and its answer: an end-of-life record on revision 2 (`refs[1]`) written
+/// without the key, as `lineage retire` without `--sign` writes one (as anyone who can push
+/// could), then both revisions' status without a trust policy (the forged record decides:
+/// end-of-life) and under `policy_file` (strict: it is ignored as `unsigned`; revision 1's
+/// signed record still decides).
+async fn forged_and_ignored(
+    opener: &Opener,
+    engine: &Engine,
+    printer: Printer,
+    refs: &[lineage_oci::StoreRef],
+    policy_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let [old, new] = refs else {
+        anyhow::bail!("the demo shows two revisions");
+    };
+    step(
+        printer,
+        &format!(
+            "someone with push access but without the signing key writes an end-of-life record on {new}: lineage retire {new} --reason withdrawn"
+        ),
+    );
+    // What `lineage retire` writes without `--at`: end-of-life now.
+    let now = lineage_oci::time::now();
+    let spec = RecordSpec {
+        created: now,
+        end_of_life: Some(now),
+        reason: Some(lineage_lifecycle::Reason::Withdrawn),
+        ..RecordSpec::default()
+    };
+    lifecycle::record(
+        opener,
+        engine,
+        new,
+        spec,
+        "retire",
+        Printer::new(false),
+        None,
+    )
+    .await?;
+    let now = lineage_oci::time::now();
+    step(
+        printer,
+        &format!("lineage status {old} {new} (no trust policy: every record counts)"),
+    );
+    let rows = lifecycle::statuses(opener, engine, refs, now).await;
+    lifecycle::print_statuses(&rows, Output::Text, printer)?;
+    step(
+        printer,
+        &format!(
+            "lineage --trust-policy {} status {old} {new} (strict: only records signed by a trusted identity count)",
+            policy_file.display()
+        ),
+    );
+    let policy = lineage_trust::TrustPolicy::load(policy_file).with_context(|| {
+        format!(
+            "cannot load the demo's trust policy {}",
+            policy_file.display()
+        )
+    })?;
+    let trusted = Engine {
+        trust: Some(Arc::new(policy)),
+        ..engine.clone()
+    };
+    let rows = lifecycle::statuses(opener, &trusted, refs, now).await;
+    lifecycle::print_statuses(&rows, Output::Text, printer)?;
     Ok(())
 }
 

@@ -264,7 +264,9 @@ pub fn describe(written: &[Written]) -> String {
     )
 }
 
-async fn record(
+/// Writes the record `spec` on the image `r` names (`verb`: `retire` or `restore`), signed
+/// by `signer` when given, and says so as `lineage retire` and `lineage restore` do.
+pub(crate) async fn record(
     opener: &Opener,
     engine: &Engine,
     r: &StoreRef,

@@ -64,17 +64,7 @@ pub async fn release(
     let (done, destination) =
         release_into(opener, &engine, printer, &a.source, &repository, req).await?;
     let signed = match &signer {
-        Some(s) => {
-            let store = opener.write(&repository).await?;
-            let written: Vec<_> = done.records.iter().chain(&done.restored).cloned().collect();
-            let signed = crate::commands::sign::sign_written(store.as_ref(), s, &written)
-                .await
-                .with_context(|| {
-                    format!("cannot sign the records of the release into `{repository}`")
-                })?;
-            store.flush().await?;
-            signed
-        }
+        Some(s) => sign_release(opener, &repository, s, &done).await?,
         None => Vec::new(),
     };
     outln!("{}", done.image.digest)?;
@@ -83,6 +73,23 @@ pub async fn release(
         crate::commands::sign::report(printer, s, &signed);
     }
     Ok(())
+}
+
+/// Signs the records the release `done` wrote into `repository` (`--sign`): those retiring
+/// the previous revision and, on a rollback, those restoring the released one.
+pub async fn sign_release(
+    opener: &Opener,
+    repository: &StoreRef,
+    signer: &lineage_trust::Signer,
+    done: &Release,
+) -> anyhow::Result<Vec<crate::commands::sign::Signed>> {
+    let store = opener.write(repository).await?;
+    let written: Vec<_> = done.records.iter().chain(&done.restored).cloned().collect();
+    let signed = crate::commands::sign::sign_written(store.as_ref(), signer, &written)
+        .await
+        .with_context(|| format!("cannot sign the records of the release into `{repository}`"))?;
+    store.flush().await?;
+    Ok(signed)
 }
 
 /// Release `source` into `repository` as `req` asks, with a progress bar where one can be

@@ -197,6 +197,77 @@ fn the_demo_runs_end_to_end() {
                 .any(|l| l.starts_with("+FROM ") && l.ends_with("flasksample:1.0-20230710")),
         "{stdout}"
     );
+    // Issue 16: the releases sign their records with the demo's throw-away chain; a forged,
+    // unsigned end-of-life record on revision 2 decides without a trust policy and is
+    // ignored under the demo's strict one, where revision 1's signed record still decides.
+    let stderr = &r.stderr;
+    assert!(
+        stderr.contains("Signed record sha256:")
+            && stderr.contains("as CN=release-pipeline,O=Example,ST=WA,C=US"),
+        "{stderr}"
+    );
+    // The steps' headings are on stderr, in order; their tables and notes on stdout.
+    let headings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("==> ")).collect();
+    let at = |what: &str| {
+        headings
+            .iter()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no step `{what}` in {headings:#?}"))
+    };
+    assert!(
+        at("lineage retire ") < at("(no trust policy")
+            && at("(no trust policy") < at("--trust-policy "),
+        "{headings:#?}"
+    );
+    assert!(
+        headings[at("--trust-policy ")].contains("trustpolicy.json"),
+        "{headings:#?}"
+    );
+    // The STATE column of each status row of `tag`: the walkthrough's status and history,
+    // then the status after the forgery without and with the trust policy.
+    let states = |tag: &str| -> Vec<&str> {
+        stdout
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|r| r.ends_with(&format!("/flasksample:{tag}")))
+            })
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect()
+    };
+    assert_eq!(states("1.0-20230707"), ["end-of-life"; 4], "{stdout}");
+    assert_eq!(
+        states("1.0-20230710"),
+        ["supported", "supported", "end-of-life", "supported"],
+        "{stdout}"
+    );
+    let trusted: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": record sha256:"))
+        .collect();
+    assert!(
+        trusted
+            .iter()
+            .any(|l| l.contains("flasksample:1.0-20230707: record sha256:")
+                && l.contains("is signed by `CN=release-pipeline,O=Example,ST=WA,C=US`")),
+        "{trusted:#?}"
+    );
+    assert!(
+        trusted
+            .iter()
+            .any(|l| l.contains("flasksample:1.0-20230710: record sha256:")
+                && l.contains(": unsigned: ")
+                && l.ends_with("the record is ignored")),
+        "{trusted:#?}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with("warning: ")
+            && l.contains("flasksample:1.0-20230710")
+            && l.contains("\"reason\":\"unsigned\"")
+            && l.contains("\"effect\":\"record-ignored\"")),
+        "{stderr}"
+    );
 }
 
 /// Push one image to `server` as `app:v1` and return its reference.
