@@ -55,26 +55,43 @@ pub(crate) async fn tags(
     name: &str,
     query: &HashMap<String, String>,
 ) -> Result<Response, OciError> {
-    let repo = reg
-        .repo(name)
-        .await
-        .ok_or_else(|| OciError::name_unknown(name))?;
-    let mut all = repo
+    let mut all = known_repo(reg, name)
+        .await?
         .tag_list()
         .await
         .map_err(|e| internal("cannot list tags", &e))?;
     all.sort();
     let (shown, more) = page(&all, query)?;
-    let mut resp = json_response(json!({"name": name, "tags": shown}), "application/json");
-    if more && let Some(last) = shown.last() {
-        let n = query.get("n").map_or(String::new(), |n| n.clone());
+    Ok(listing_page(
+        json!({"name": name, "tags": shown}),
+        &format!("/v2/{name}/tags/list"),
+        query.get("n").map_or("", String::as_str),
+        more.then(|| shown.last()).flatten(),
+    ))
+}
+
+/// The repository `name`, or `NAME_UNKNOWN`.
+async fn known_repo(
+    reg: &Registry,
+    name: &str,
+) -> Result<std::sync::Arc<lineage_store::layout::LayoutStore>, OciError> {
+    reg.repo(name)
+        .await
+        .ok_or_else(|| OciError::name_unknown(name))
+}
+
+/// One page of a listing paged by `n` and `last` (tags, catalog, untagged manifests): `body`,
+/// with a `Link` to the page after `last` at `path` when more follow.
+fn listing_page(body: serde_json::Value, path: &str, n: &str, last: Option<&String>) -> Response {
+    let mut resp = json_response(body, "application/json");
+    if let Some(last) = last {
         insert(
             resp.headers_mut(),
             header::LINK.as_str(),
-            &format!("</v2/{name}/tags/list?n={n}&last={last}>; rel=\"next\""),
+            &format!("<{path}?n={n}&last={last}>; rel=\"next\""),
         );
     }
-    Ok(resp)
+    resp
 }
 
 /// GET `/v2/<name>/_lineage/untagged`, lineage's extension (the distribution API lists tags
@@ -86,10 +103,7 @@ pub(crate) async fn untagged(
     name: &str,
     query: &HashMap<String, String>,
 ) -> Result<Response, OciError> {
-    let repo = reg
-        .repo(name)
-        .await
-        .ok_or_else(|| OciError::name_unknown(name))?;
+    let repo = known_repo(reg, name).await?;
     let index = tokio::task::spawn_blocking(move || repo.index())
         .await
         .map_err(|e| internal("cannot list manifests", &e))?
@@ -122,18 +136,12 @@ pub(crate) async fn untagged(
     paged.insert("n".into(), n.clone());
     let (shown, more) = page(&digests, &paged)?;
     let manifests: Vec<&Descriptor> = shown.iter().filter_map(|d| untagged.get(d)).collect();
-    let mut resp = json_response(
+    Ok(listing_page(
         json!({"name": name, "manifests": manifests}),
-        "application/json",
-    );
-    if more && let Some(last) = shown.last() {
-        insert(
-            resp.headers_mut(),
-            header::LINK.as_str(),
-            &format!("</v2/{name}/_lineage/untagged?n={n}&last={last}>; rel=\"next\""),
-        );
-    }
-    Ok(resp)
+        &format!("/v2/{name}/_lineage/untagged"),
+        &n,
+        more.then(|| shown.last()).flatten(),
+    ))
 }
 
 /// The page size of the untagged listing when the client gives none.
@@ -149,16 +157,12 @@ pub(crate) async fn catalog(
         .await
         .map_err(|e| internal("cannot list repositories", &e))?;
     let (shown, more) = page(&all, query)?;
-    let mut resp = json_response(json!({"repositories": shown}), "application/json");
-    if more && let Some(last) = shown.last() {
-        let n = query.get("n").map_or(String::new(), |n| n.clone());
-        insert(
-            resp.headers_mut(),
-            header::LINK.as_str(),
-            &format!("</v2/_catalog?n={n}&last={last}>; rel=\"next\""),
-        );
-    }
-    Ok(resp)
+    Ok(listing_page(
+        json!({"repositories": shown}),
+        "/v2/_catalog",
+        query.get("n").map_or("", String::as_str),
+        more.then(|| shown.last()).flatten(),
+    ))
 }
 
 /// GET the referrers of a digest: 200 with an image index, also for unknown digests and
