@@ -264,7 +264,10 @@ impl Engine {
                 }
                 None => None,
             };
-            let referrers = selected.as_ref().map_or(referrers, |s| &s.referrers[..]);
+            let referrers = selected
+                .as_ref()
+                .and_then(|s| s.referrers.as_deref())
+                .unwrap_or(referrers);
             // A verified record that declares a date and names the successor decides the
             // state and the image to move to: the rolling tag could only add the successor's
             // revision, and is not read (one request less on a signed status).
