@@ -243,7 +243,7 @@ impl Engine {
                 }
                 None => &referrers[..],
             };
-            let selected = match &self.trust {
+            let mut selected = match &self.trust {
                 Some(policy) => {
                     let policy = Policy {
                         policy,
@@ -264,6 +264,8 @@ impl Engine {
                 }
                 None => None,
             };
+            // The selection's records as the decision reads them, when it read them.
+            let read = selected.as_mut().and_then(|s| s.read.take());
             let referrers = selected
                 .as_ref()
                 .and_then(|s| s.referrers.as_deref())
@@ -297,6 +299,7 @@ impl Engine {
                     referrers,
                     namespaces: &self.read_namespaces(),
                     rolling_tag: rolling_tag.as_deref(),
+                    read,
                 },
                 at,
             );

@@ -40,7 +40,7 @@ use lineage_trust::{
 use crate::engine::EngineError;
 use crate::facts::FactSource;
 use crate::profile::Namespace;
-use crate::record::Record;
+use crate::record::{Record, Records};
 use crate::warning::{Effect, Problem, Warning};
 
 /// The largest signature envelope read: a JWS with a certificate chain of a few certificates
@@ -235,6 +235,9 @@ pub(crate) struct Selected {
     /// that counts (as its signed bytes say it, when verified), if any; `None` when that is
     /// the listing itself (its one record counts as listed), so a warm lookup copies nothing.
     pub(crate) referrers: Option<Vec<Descriptor>>,
+    /// When `referrers` is `None`: the listing read as records, as `Records::read` reads it
+    /// (the decision does not parse them again).
+    pub(crate) read: Option<Records>,
     /// The records that did not verify, with their reasons.
     pub(crate) warnings: Vec<Warning>,
     /// The record that counts and its signature.
@@ -271,7 +274,7 @@ pub(crate) async fn select(
     // listing itself (no record, or its one record counts as listed).
     let keep = |counted: Option<&Descriptor>| match (listed_records, counted) {
         (0, None) => None,
-        (1, Some(c)) if listing.iter().any(|d| d == c) => None,
+        (1, Some(c)) if listing.iter().any(|d| std::ptr::eq(d, c)) => None,
         _ => Some(others.iter().copied().chain(counted).cloned().collect()),
     };
     // Newest first: the decision order.
@@ -289,6 +292,11 @@ pub(crate) async fn select(
         selected.referrers = keep(None);
         return Ok(Some(selected));
     };
+    // Read as the decision would read the listing: kept when the listing is what it reads.
+    let read = |record: Option<&Record>| Records {
+        records: record.into_iter().cloned().collect(),
+        warnings: ignored.clone(),
+    };
     for (record, listed) in records {
         let outcome = source
             .signed_record(statement, listed, subject, policy.now)
@@ -302,6 +310,9 @@ pub(crate) async fn select(
                 // read from the listing is the signed one, not parsed again.
                 if **signed == *listed {
                     selected.referrers = keep(Some(listed));
+                    if selected.referrers.is_none() {
+                        selected.read = Some(read(Some(&record)));
+                    }
                     selected.counted = Some((record, SignatureStatus::of(Some(signer))));
                     return Ok(Some(selected));
                 }
@@ -336,6 +347,9 @@ pub(crate) async fn select(
                 rejected.detail
             );
             selected.referrers = keep(Some(listed));
+            if selected.referrers.is_none() {
+                selected.read = Some(read(Some(&record)));
+            }
             selected.counted = Some((record, SignatureStatus::of(None)));
             return Ok(Some(selected));
         }
