@@ -3,13 +3,14 @@
 # cold lookup in registry requests, and lookups per second with p50/p99 latency
 # from a warm cache at 64 concurrent clients (issue 7).
 #
-# Usage: bench/policy.sh [-w DIR] [-n IMAGES] [-d SECONDS] [-c CONNECTIONS] [-a IMAGES] [-p MS]
+# Usage: bench/policy.sh [-w DIR] [-n IMAGES] [-d SECONDS] [-c CONNECTIONS] [-a IMAGES] [-p MS] [-S]
 #   -w DIR          work directory, kept afterwards (default: a temporary one, removed)
 #   -n IMAGES       distinct images (revisions) released and looked up (default 20)
 #   -d SECONDS      duration of each timed wrk run (default 10); keep it short of 5 min
 #   -c CONNECTIONS  wrk connections, i.e. concurrent clients (default 64)
 #   -a IMAGES       images per AdmissionReview in the admission run (default 3)
 #   -p MS           think time of each client in the paced run (default 4)
+#   -S              signed records (issue 16): a third webhook under a trust policy, see below
 #
 # Processes, all on 127.0.0.1 and sharing this machine's cores (release build):
 #   registry  `lineage serve --root DIR/root --addr 127.0.0.1:0`, default logging
@@ -53,17 +54,24 @@
 #             writes them (tags d-REV in the same repository, so no blob moves); the
 #             answer is base-end-of-life (supported for the newest); its rate is
 #             compared with the rotate run's (target >= 0.8x)
+# Signed (-S): every release is made with `--sign` (bench/signing-fixture.sh: a throw-away CA
+# and code-signing leaf from openssl, a strict trust policy for HOST/app trusting them), and a
+# third webhook, "policy": `lineage --trust-policy FILE webhook --tag-ttl 5m`, RUST_LOG=off,
+# runs every run after the "off" one; its answers must be the same and every record it read
+# verified (lineage_records_verified_total). The report compares its rates with the "off"
+# webhook's, run by run (target >= 0.9x for the lookups: warm, verification outcomes are
+# cached with the facts).
 # Answers are checked before timing; a run fails on non-2xx answers, socket errors
 # or lookup errors. A `top` snapshot is taken in the middle of every timed run.
 #
 # Progress goes to stderr; the report (markdown) to stdout.
-# Needs: cargo, wrk, curl, jq, awk, GNU coreutils, top (procps), GNU time, python3.
+# Needs: cargo, wrk, curl, jq, awk, GNU coreutils, top (procps), GNU time, python3; openssl for -S.
 set -euo pipefail
 
 prog=policy
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 command_line="bench/policy.sh${*:+ $*}"
 work=""
@@ -72,7 +80,8 @@ duration=10
 conns=64
 adm_images=3
 think=4
-while getopts ":w:n:d:c:a:p:h" opt; do
+signed=false
+while getopts ":w:n:d:c:a:p:Sh" opt; do
   case "$opt" in
     w) work=$OPTARG ;;
     n) images=$OPTARG ;;
@@ -80,6 +89,7 @@ while getopts ":w:n:d:c:a:p:h" opt; do
     c) conns=$OPTARG ;;
     a) adm_images=$OPTARG ;;
     p) think=$OPTARG ;;
+    S) signed=true ;;
     h) usage ;;
     :) say "-$OPTARG needs a value"; usage ;;
     *) say "unknown option -$OPTARG"; usage ;;
@@ -99,6 +109,7 @@ for cmd in cargo wrk curl jq awk date sort top getconf python3; do
   command -v "$cmd" > /dev/null || die "$cmd not found on PATH"
 done
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) not found"
+[ "$signed" = false ] || command -v openssl > /dev/null || die "openssl not found on PATH (-S)"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -203,13 +214,19 @@ busy_of() {
 # --- the images ------------------------------------------------------------------
 run_id="$(date +%s%N)-$$"
 declare -a rev=() digest=()
+sign=()
+if [ "$signed" = true ]; then
+  "$root/bench/signing-fixture.sh" "$work/trust" "$host/app" || die "cannot make the signing fixture"
+  sign=(--sign --signing-key "$work/trust/key.pem" --signing-cert "$work/trust/chain.pem")
+  say "signing every record (trust policy $work/trust/trustpolicy.json)"
+fi
 say "releasing $images revisions of $host/app (version 1.0)"
 for i in $(seq 1 "$images"); do
   day=$(date -u -d "2024-01-01 00:00:00Z + $((i - 1)) days" +%Y-%m-%dT%H:%M:%SZ)
   rev[i]=$(date -u -d "$day" +%Y%m%d)
   "$root/scripts/make-image.sh" -t "r$i" -s "bench-policy-$run_id-$i" "$work/layout" > /dev/null
   out=$("$lineage" -q --plain-http release "oci:$work/layout:r$i" "$host/app" \
-    --version 1.0 --revision "${rev[i]}" --eol-at "$day" 2> "$work/logs/release-$i.log") ||
+    --version 1.0 --revision "${rev[i]}" --eol-at "$day" "${sign[@]}" 2> "$work/logs/release-$i.log") ||
     { cat "$work/logs/release-$i.log" >&2; die "release $i failed"; }
   got=$(curl -fsS -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$host/v2/app/manifests/1.0-${rev[i]}" |
@@ -278,7 +295,15 @@ metric() {
 
 # --- the webhooks ------------------------------------------------------------------
 declare -A wh_host=() wh_pid=() wh_log=()
-wh_label() { if [ "$1" = log ]; then echo "default logging"; else echo "RUST_LOG=off"; fi; }
+wh_label() {
+  case $1 in
+    log) echo "default logging" ;;
+    off) echo "RUST_LOG=off" ;;
+    *) echo "RUST_LOG=off, --trust-policy" ;;
+  esac
+}
+whs=(log off)
+[ "$signed" = false ] || whs+=(policy)
 wh_log[log]="$work/logs/webhook-log.log"
 launch "${wh_log[log]}" "lineage webhook" env -u RUST_LOG "$lineage" webhook --addr 127.0.0.1:0 --tag-ttl 5m
 wh_pid[log]=$launched_pid
@@ -322,6 +347,14 @@ launch "${wh_log[off]}" "lineage webhook (RUST_LOG=off)" env RUST_LOG=off "$line
 wh_pid[off]=$launched_pid
 wh_host[off]=$launched_host
 say "lineage webhook (RUST_LOG=off) on ${wh_host[off]} (pid ${wh_pid[off]})"
+if [ "$signed" = true ]; then
+  wh_log[policy]="$work/logs/webhook-policy.log"
+  launch "${wh_log[policy]}" "lineage webhook (--trust-policy)" env RUST_LOG=off "$lineage" \
+    --trust-policy "$work/trust/trustpolicy.json" webhook --addr 127.0.0.1:0 --tag-ttl 5m
+  wh_pid[policy]=$launched_pid
+  wh_host[policy]=$launched_host
+  say "lineage webhook (RUST_LOG=off, --trust-policy) on ${wh_host[policy]} (pid ${wh_pid[policy]})"
+fi
 
 # --- 2. request bodies and wrk scripts -------------------------------------------------
 done_fn='done = function(summary, latency, requests)
@@ -436,6 +469,15 @@ check_webhook() {
     jq -e --arg uid "$adm_uid" '.response.uid == $uid and .response.allowed == true' "$f" > /dev/null ||
       die "unexpected admission answer from the $(wh_label "$s") webhook: $(head -c 600 "$f")"
   fi
+  # Under the policy, the records read were verified (strict: one that was not would not count).
+  if [ "$s" = policy ]; then
+    local verified others
+    verified=$(metric "$h" 'lineage_records_verified_total{result="verified"}')
+    others=$(curl -fsS "http://$h/metrics" |
+      awk '$1 ~ /^lineage_records_verified_total\{/ && $1 !~ /"verified"/ { n += $2 } END { print n + 0 }')
+    [ "$verified" != NA ] && [ "$verified" -gt 0 ] && [ "$others" = 0 ] ||
+      die "the --trust-policy webhook verified $verified records, $others failed"
+  fi
 }
 
 # --- 3. warm runs ----------------------------------------------------------------------------
@@ -505,7 +547,7 @@ wrk_run() {
   res[$key-us]=$(awk -v c="${res[$key-whcpu]}" -v n="${res[$key-n]}" 'BEGIN { printf "%.1f", c * 1e6 / n }')
 }
 
-for s in log off; do
+for s in "${whs[@]}"; do
   check_webhook "$s"
   say "warm-up of the $(wh_label "$s") webhook: ${warmup} s rotating over the $images images"
   wrk_run warmup "$s" "$warmup" "$work/rotate.lua" /lifecycle/v1/lookup
@@ -526,14 +568,14 @@ declare -A run_label=(
   [admission]="admission review, $adm_images images each"
   [derived]="lookup of derived images (issue 17), 1 per request, rotating over $images")
 for name in "${runs[@]}"; do
-  for s in log off; do
+  for s in "${whs[@]}"; do
     say "timed: $name on the $(wh_label "$s") webhook (wrk -t2 -c$conns -d${duration}s)"
     wrk_run "$name" "$s" "$duration" "$work/$name.lua" "${run_path[$name]}"
     say "  ${res[$name-$s-rps]} req/s, p50 ${res[$name-$s-p50]} ms, p99 ${res[$name-$s-p99]} ms;" \
       "registry requests ${res[$name-$s-reg]}; webhook CPU ${res[$name-$s-us]} us/request"
   done
 done
-for s in log off; do check_webhook "$s"; done
+for s in "${whs[@]}"; do check_webhook "$s"; done
 log_bytes1=$(stat -c %s "${wh_log[log]}")
 log_lines1=$(wc -l < "${wh_log[log]}")
 timed_requests=0
@@ -582,6 +624,12 @@ for s in log off; do
   echo "| admission reviews/s ($adm_images images each), $(wh_label "$s") | ${res[$k-rps]} | - | - |"
   echo "| admission p50 / p99 latency (ms), same run | ${res[$k-p50]} / ${res[$k-p99]} | - | - |"
 done
+if [ "$signed" = true ]; then
+  for name in single rotate derived admission; do
+    ratio=$(awk -v p="${res[$name-policy-rps]}" -v o="${res[$name-off-rps]}" 'BEGIN { printf "%.2f", p / o }')
+    echo "| signed records: ${run_label[$name]}, req/s under the trust policy / without (RUST_LOG=off, same run) | ${res[$name-policy-rps]} / ${res[$name-off-rps]} = ${ratio} x | >= 0.9 x | $(yesno "$ratio" min 0.9) |"
+  done
+fi
 echo
 echo "With $conns clients in a closed loop, mean latency = $conns / throughput; at 10000 lookups/s that is"
 echo "$(awk -v c="$conns" 'BEGIN { printf "%.1f", c / 10 }') ms, so the rate and p99 targets can only be met together well above"
@@ -600,7 +648,7 @@ echo
 echo "| run | webhook | req/s | requests | p50 ms | p90 ms | p99 ms | max ms | lookups counted | webhook CPU s (us/req) | registry CPU s | wrk CPU s | other processes CPU s | 1-min load |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for name in "${runs[@]}"; do
-  for s in log off; do
+  for s in "${whs[@]}"; do
     k="$name-$s"
     echo "| ${run_label[$name]} | $(wh_label "$s") | ${res[$k-rps]} | ${res[$k-n]} | ${res[$k-p50]} | ${res[$k-p90]} | ${res[$k-p99]} | ${res[$k-max]} | ${res[$k-lookups]} | ${res[$k-whcpu]} (${res[$k-us]}) | ${res[$k-regcpu]} | ${res[$k-wrkcpu]} | ${res[$k-other]} | ${res[$k-load]} |"
   done

@@ -243,7 +243,7 @@ impl Engine {
                 }
                 None => &referrers[..],
             };
-            let selected = match &self.trust {
+            let mut selected = match &self.trust {
                 Some(policy) => {
                     let policy = Policy {
                         policy,
@@ -264,7 +264,12 @@ impl Engine {
                 }
                 None => None,
             };
-            let referrers = selected.as_ref().map_or(referrers, |s| &s.referrers[..]);
+            // The selection's records as the decision reads them, when it read them.
+            let read = selected.as_mut().and_then(|s| s.read.take());
+            let referrers = selected
+                .as_ref()
+                .and_then(|s| s.referrers.as_deref())
+                .unwrap_or(referrers);
             // A verified record that declares a date and names the successor decides the
             // state and the image to move to: the rolling tag could only add the successor's
             // revision, and is not read (one request less on a signed status).
@@ -294,6 +299,7 @@ impl Engine {
                     referrers,
                     namespaces: &self.read_namespaces(),
                     rolling_tag: rolling_tag.as_deref(),
+                    read,
                 },
                 at,
             );

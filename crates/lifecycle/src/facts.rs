@@ -641,7 +641,7 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
     ) -> Result<SignedFact, EngineError> {
         // The record's digest names its bytes, and so its subject; the policy is the
         // engine's, one per cache.
-        let key = format!("{}@{}", self.scope, record.digest);
+        let key = key(&self.scope, '@', record.digest.as_str());
         self.cache
             .signed
             .get_or_fetch(key, || {

@@ -40,7 +40,7 @@ use lineage_trust::{
 use crate::engine::EngineError;
 use crate::facts::FactSource;
 use crate::profile::Namespace;
-use crate::record::Record;
+use crate::record::{Record, Records};
 use crate::warning::{Effect, Problem, Warning};
 
 /// The largest signature envelope read: a JWS with a certificate chain of a few certificates
@@ -232,8 +232,12 @@ pub(crate) struct Policy<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Selected {
     /// The listing the decision reads: every referrer that is not a record, and the record
-    /// that counts (as its signed bytes say it, when verified), if any.
-    pub(crate) referrers: Vec<Descriptor>,
+    /// that counts (as its signed bytes say it, when verified), if any; `None` when that is
+    /// the listing itself (its one record counts as listed), so a warm lookup copies nothing.
+    pub(crate) referrers: Option<Vec<Descriptor>>,
+    /// When `referrers` is `None`: the listing read as records, as `Records::read` reads it
+    /// (the decision does not parse them again).
+    pub(crate) read: Option<Records>,
     /// The records that did not verify, with their reasons.
     pub(crate) warnings: Vec<Warning>,
     /// The record that counts and its signature.
@@ -257,13 +261,22 @@ pub(crate) async fn select(
     }
     let mut ignored = Vec::new();
     let mut records: Vec<(Record, &Descriptor)> = Vec::new();
+    let mut others: Vec<&Descriptor> = Vec::new();
     let mut selected = Selected::default();
     for d in listing {
         match Record::from_descriptor(d, namespaces, &mut ignored) {
             Some(r) => records.push((r, d)),
-            None => selected.referrers.push(d.clone()),
+            None => others.push(d),
         }
     }
+    let listed_records = records.len();
+    // The listing the decision reads: the other referrers and `counted`; `None` for the
+    // listing itself (no record, or its one record counts as listed).
+    let keep = |counted: Option<&Descriptor>| match (listed_records, counted) {
+        (0, None) => None,
+        (1, Some(c)) if listing.iter().any(|d| std::ptr::eq(d, c)) => None,
+        _ => Some(others.iter().copied().chain(counted).cloned().collect()),
+    };
     // Newest first: the decision order.
     records.sort_by(|a, b| b.0.recency_cmp(&a.0));
     let Some(statement) = statement else {
@@ -276,17 +289,35 @@ pub(crate) async fn select(
                 .warnings
                 .push(warning(&record.digest, &rejected, false));
         }
+        selected.referrers = keep(None);
         return Ok(Some(selected));
+    };
+    // Read as the decision would read the listing: kept when the listing is what it reads.
+    let read = |record: Option<&Record>| Records {
+        records: record.into_iter().cloned().collect(),
+        warnings: ignored.clone(),
     };
     for (record, listed) in records {
         let outcome = source
             .signed_record(statement, listed, subject, policy.now)
             .await?;
         let rejected = match outcome.as_ref() {
-            SignedRecord::Verified { signer, record } => {
-                let mut none = Vec::new();
-                if let Some(read) = Record::from_descriptor(record, namespaces, &mut none) {
-                    selected.referrers.push(Descriptor::clone(record));
+            SignedRecord::Verified {
+                signer,
+                record: signed,
+            } => {
+                // The signed bytes say what the listing says (the usual case): the record
+                // read from the listing is the signed one, not parsed again.
+                if **signed == *listed {
+                    selected.referrers = keep(Some(listed));
+                    if selected.referrers.is_none() {
+                        selected.read = Some(read(Some(&record)));
+                    }
+                    selected.counted = Some((record, SignatureStatus::of(Some(signer))));
+                    return Ok(Some(selected));
+                }
+                if let Some(read) = Record::from_descriptor(signed, namespaces, &mut Vec::new()) {
+                    selected.referrers = keep(Some(signed));
                     selected.counted = Some((read, SignatureStatus::of(Some(signer))));
                     return Ok(Some(selected));
                 }
@@ -315,11 +346,15 @@ pub(crate) async fn select(
                 statement.name,
                 rejected.detail
             );
-            selected.referrers.push(listed.clone());
+            selected.referrers = keep(Some(listed));
+            if selected.referrers.is_none() {
+                selected.read = Some(read(Some(&record)));
+            }
             selected.counted = Some((record, SignatureStatus::of(None)));
             return Ok(Some(selected));
         }
     }
+    selected.referrers = keep(None);
     Ok(Some(selected))
 }
 

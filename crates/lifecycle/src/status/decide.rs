@@ -37,6 +37,7 @@ pub fn decide(input: StatusInput) -> Status {
             referrers: &input.referrers,
             namespaces: &input.namespaces,
             rolling_tag: input.rolling_tag.as_ref(),
+            read: None,
         },
         input.at,
     )
@@ -50,6 +51,9 @@ pub(crate) struct Facts<'a> {
     pub(crate) referrers: &'a [Descriptor],
     pub(crate) namespaces: &'a [Namespace],
     pub(crate) rolling_tag: Option<&'a RollingTagInfo>,
+    /// `referrers` already read as records (`Records::read` of them), when the caller has
+    /// (a trust policy's selection), so they are not parsed twice.
+    pub(crate) read: Option<Records>,
 }
 
 /// [`decide`] over borrowed facts.
@@ -60,11 +64,12 @@ pub(crate) fn decide_from(reference: String, facts: Facts<'_>, at: DateTime<Utc>
         referrers,
         namespaces,
         rolling_tag,
+        read,
     } = facts;
     let Records {
         records,
         mut warnings,
-    } = Records::read(referrers, namespaces);
+    } = read.unwrap_or_else(|| Records::read(referrers, namespaces));
     let record = crate::record::effective(&records);
 
     let declared =
