@@ -665,7 +665,12 @@ mod tests {
                 (m.expired.clone(), Reason::Expired, false),
             ]
         );
-        let records: Vec<&Digest> = selected.referrers.iter().map(|d| &d.digest).collect();
+        let records: Vec<&Digest> = selected
+            .referrers
+            .iter()
+            .flatten()
+            .map(|d| &d.digest)
+            .collect();
         assert_eq!(records, [&m.signed]);
     }
 
@@ -729,7 +734,11 @@ mod tests {
             .await
             .expect("a policy in force");
         assert!(selected.counted.is_none());
-        assert!(selected.referrers.is_empty(), "{:?}", selected.referrers);
+        assert!(
+            selected.referrers.as_ref().is_some_and(Vec::is_empty),
+            "{:?}",
+            selected.referrers
+        );
         assert_eq!(
             reasons(&selected),
             [
