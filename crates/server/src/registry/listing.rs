@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use lineage_oci::{Descriptor, Digest, media_type};
 use lineage_store::ReadStore;
+use lineage_store::layout::index::Entry;
 use serde_json::json;
 
 use super::error::{OciError, internal};
@@ -114,18 +115,13 @@ pub(crate) async fn untagged(
         .filter(|e| e.ref_name().is_some())
         .map(|e| e.digest())
         .collect();
-    let mut untagged: BTreeMap<String, Descriptor> = BTreeMap::new();
+    let mut untagged: BTreeMap<String, &Entry> = BTreeMap::new();
     for e in index
         .entries
         .iter()
         .filter(|e| !tagged.contains(e.digest()))
     {
-        let listed = e
-            .descriptor()
-            .map_err(|e| internal("cannot list manifests", &e))?;
-        let mut desc = Descriptor::new(e.media_type().to_string(), e.digest().clone(), listed.size);
-        desc.artifact_type = listed.artifact_type;
-        untagged.entry(desc.digest.to_string()).or_insert(desc);
+        untagged.entry(e.digest().to_string()).or_insert(e);
     }
     let digests: Vec<String> = untagged.keys().cloned().collect();
     let n = query
@@ -135,7 +131,20 @@ pub(crate) async fn untagged(
     let mut paged = query.clone();
     paged.insert("n".into(), n.clone());
     let (shown, more) = page(&digests, &paged)?;
-    let manifests: Vec<&Descriptor> = shown.iter().filter_map(|d| untagged.get(d)).collect();
+    // Only the page's entries are read as descriptors.
+    let manifests = shown
+        .iter()
+        .filter_map(|d| untagged.get(d))
+        .map(|e| {
+            let listed = e
+                .descriptor()
+                .map_err(|err| internal("cannot list manifests", &err))?;
+            let mut desc =
+                Descriptor::new(e.media_type().to_string(), e.digest().clone(), listed.size);
+            desc.artifact_type = listed.artifact_type;
+            Ok(desc)
+        })
+        .collect::<Result<Vec<Descriptor>, OciError>>()?;
     Ok(listing_page(
         json!({"name": name, "manifests": manifests}),
         &format!("/v2/{name}/_lineage/untagged"),
@@ -144,8 +153,10 @@ pub(crate) async fn untagged(
     ))
 }
 
-/// The page size of the untagged listing when the client gives none.
-const UNTAGGED_PAGE: &str = "1000";
+/// The page size of the untagged listing when the client gives none: about 2.5 MB of
+/// descriptors, within a client's 4 MiB page limit, so a repository of 100 000 manifests
+/// takes ten index reads, not a hundred.
+const UNTAGGED_PAGE: &str = "10000";
 
 /// GET the catalog.
 pub(crate) async fn catalog(
