@@ -179,15 +179,19 @@ pub(crate) trait FactSource: Send + Sync {
     /// What verifying the signatures of the lifecycle record `record` (a referrer of the
     /// image `subject`) under `statement` at `now` finds ([`crate::signed::check`]: the
     /// record's signature listing, then a signature's manifest and envelope; the record
-    /// manifest when its listed annotations do not rebuild it). A caching source keeps the
-    /// outcome with the facts.
+    /// manifest when its listed annotations do not rebuild it), read through this source's
+    /// own facts. A caching source keeps the outcome with the facts.
     async fn signed_record(
         &self,
         statement: &Statement,
         record: &Descriptor,
         subject: &Descriptor,
         now: DateTime<Utc>,
-    ) -> Result<SignedFact, EngineError>;
+    ) -> Result<SignedFact, EngineError> {
+        Ok(Arc::new(
+            crate::signed::check(self, statement, record, subject, now).await?,
+        ))
+    }
 
     /// A source of the same kind for `image`'s repository (its tag or digest is not used),
     /// or `None` when this source reads its own repository only.
@@ -442,18 +446,6 @@ impl FactSource for StoreFacts<'_> {
     async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
         self.small_blob(layer, crate::signed::MAX_ENVELOPE_BYTES)
             .await
-    }
-
-    async fn signed_record(
-        &self,
-        statement: &Statement,
-        record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
-    ) -> Result<SignedFact, EngineError> {
-        Ok(Arc::new(
-            crate::signed::check(self, statement, record, subject, now).await?,
-        ))
     }
 
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
@@ -734,18 +726,6 @@ mod tests {
         async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError> {
             self.count("envelope");
             self.inner.envelope(layer).await
-        }
-
-        async fn signed_record(
-            &self,
-            statement: &Statement,
-            record: &Descriptor,
-            subject: &Descriptor,
-            now: DateTime<Utc>,
-        ) -> Result<SignedFact, EngineError> {
-            Ok(Arc::new(
-                crate::signed::check(self, statement, record, subject, now).await?,
-            ))
         }
 
         fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {

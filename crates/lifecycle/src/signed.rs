@@ -96,8 +96,8 @@ impl SignatureStatus {
 /// each signature (at most [`MAX_SIGNATURES`]) its manifest and envelope, stopping at the
 /// first that verifies. A signature listed but gone is a bad signature; a store that cannot
 /// answer is an error.
-pub(crate) async fn check(
-    source: &dyn FactSource,
+pub(crate) async fn check<S: FactSource + ?Sized>(
+    source: &S,
     statement: &Statement,
     record: &Descriptor,
     subject: &Descriptor,
@@ -145,8 +145,8 @@ pub(crate) async fn check(
 /// The envelope of the signature manifest `signature` describes, and its media type: the
 /// manifest's one layer, read verified and size-limited. `Err(Rejected)` when the signature
 /// is not what a Notary Project signature is (gone, no layer, too large).
-async fn envelope_of(
-    source: &dyn FactSource,
+async fn envelope_of<S: FactSource + ?Sized>(
+    source: &S,
     signature: &Descriptor,
 ) -> Result<Result<(String, bytes::Bytes), Rejected>, EngineError> {
     let bad = |detail: String| {
@@ -189,8 +189,8 @@ async fn envelope_of(
 /// The verified `record` as its signed bytes say it: the listing's descriptor when its
 /// annotations rebuild the record's exact bytes (no request), else the record manifest read
 /// by digest, which must refer to `subject`.
-async fn signed_view(
-    source: &dyn FactSource,
+async fn signed_view<S: FactSource + ?Sized>(
+    source: &S,
     record: &Descriptor,
     subject: &Descriptor,
 ) -> Result<Result<Descriptor, Rejected>, EngineError> {
