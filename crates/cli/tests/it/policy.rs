@@ -1459,7 +1459,7 @@ fn lookup_registry_names_the_registries_read_over_the_network() {
 }
 
 /// With `--htpasswd`, the lookup, Gatekeeper, metrics and admission routes of `lineage serve`
-/// want the registry's credentials, the health routes do not, and `--admission-without-auth`
+/// (and its untagged listing) want the registry's credentials, the health routes do not, and `--admission-without-auth`
 /// opens the admission route alone.
 #[test]
 fn lineage_serve_policy_routes_want_its_credentials() {
@@ -1513,6 +1513,8 @@ fn lineage_serve_policy_routes_want_its_credentials() {
         );
         assert_eq!(code, 401, "{text}");
         assert_eq!(http.get("/metrics").0, 401);
+        // The registry's own listing of untagged manifests is a read like a pull.
+        assert_eq!(http.get("/v2/app/_lineage/untagged").0, 401);
         for path in ["/healthz", "/readyz"] {
             assert_eq!(http.get(path).0, 200, "{path}");
         }
