@@ -372,11 +372,13 @@ single_body="{\"images\":[\"$(ref 1)\"]}"
   echo "$done_fn"
 } > "$work/single.lua"
 
-{
+# A wrk script that asks, one image per request, for each of the images `$1 I` names in turn
+# (`ref`: the revisions; `dref`: the derived images).
+rotating_script() {
   echo 'wrk.method = "POST"'
   echo 'wrk.headers["Content-Type"] = "application/json"'
   echo 'local bodies = {'
-  for i in $(seq 1 "$images"); do printf "  '{\"images\":[\"%s\"]}',\n" "$(ref "$i")"; done
+  for i in $(seq 1 "$images"); do printf "  '{\"images\":[\"%s\"]}',\n" "$("$1" "$i")"; done
   echo '}'
   echo 'local reqs = {}'
   echo 'local n = 0'
@@ -389,25 +391,9 @@ single_body="{\"images\":[\"$(ref 1)\"]}"
   echo '  return reqs[n]'
   echo 'end'
   echo "$done_fn"
-} > "$work/rotate.lua"
-{
-  echo 'wrk.method = "POST"'
-  echo 'wrk.headers["Content-Type"] = "application/json"'
-  echo 'local bodies = {'
-  for i in $(seq 1 "$images"); do printf "  '{\"images\":[\"%s\"]}',\n" "$(dref "$i")"; done
-  echo '}'
-  echo 'local reqs = {}'
-  echo 'local n = 0'
-  echo 'init = function(args)'
-  echo '  for k, b in ipairs(bodies) do reqs[k] = wrk.format(nil, nil, nil, b) end'
-  echo '  n = math.random(#reqs) - 1'
-  echo 'end'
-  echo 'request = function()'
-  echo '  n = n % #reqs + 1'
-  echo '  return reqs[n]'
-  echo 'end'
-  echo "$done_fn"
-} > "$work/derived.lua"
+}
+rotating_script ref > "$work/rotate.lua"
+rotating_script dref > "$work/derived.lua"
 {
   cat "$work/rotate.lua"
   echo "delay = function() return $think end"
