@@ -305,6 +305,22 @@ fn notation_verifies_what_lineage_signed() {
             "{label}: {}",
             again.stderr
         );
+        if label == "lineage serve" {
+            // What `lineage sign` tells people: the signature on stdout, who signed what on
+            // stderr; then that nothing is left to sign.
+            let shown = |run: &crate::support::Run| {
+                format!(
+                    "$ lineage sign REPO:1.0-rev2\nstdout: {}\nstderr: {}",
+                    run.stdout_text().trim_end(),
+                    run.stderr
+                )
+            };
+            let text = format!("{}{}", shown(&signed), shown(&again));
+            insta::assert_snapshot!(
+                "lineage-sign-output",
+                crate::support::redacted(&text.replace(&repo, "REPO"), &host)
+            );
+        }
 
         for record in retired.iter().chain(&restored).chain(&unsigned) {
             let reference = format!("{repo}@{record}");
