@@ -148,18 +148,12 @@ impl Index {
     /// [`Entry`] at once, so neither the whole file nor a JSON tree of it is ever held.
     /// `path` is for errors, which name the entry at fault.
     pub fn read_from(reader: impl std::io::Read, path: &Path) -> Result<Index> {
-        let mut fault = None;
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let parsed =
-            serde::de::Deserializer::deserialize_any(&mut de, TopVisitor { fault: &mut fault })
-                .and_then(|index| de.end().map(|()| index));
-        parsed.map_err(|e| StoreError::InvalidLayout {
-            path: path.to_path_buf(),
-            message: match fault {
-                Some(message) => message,
-                None if e.is_data() => "index.json is not a JSON object".into(),
-                None => format!("index.json is not valid JSON: {e}"),
-            },
+        let mut entries = Vec::new();
+        let top = visit(reader, path, &mut entries)?;
+        Ok(Index {
+            top,
+            entries,
+            dirty: false,
         })
     }
 
@@ -310,15 +304,70 @@ impl Index {
 /// The name of the entries' array.
 const MANIFESTS: &str = "manifests";
 
-/// The top level of `index.json`: `manifests` read entry by entry ([`EntriesVisitor`]),
-/// the other fields kept as JSON values. What is wrong, when it is more than the JSON
-/// syntax, is written to `fault`.
+/// Where the entries of `manifests` go as they are read: kept ([`Index::read_from`]), or
+/// looked at one by one and dropped ([`for_each`]), so a reader that needs each entry once
+/// never holds the whole index. `()` checks the entries and keeps none.
+pub(super) trait Sink {
+    /// One more entry, in file order.
+    fn entry(&mut self, entry: Entry);
+    /// `manifests` is given again: the entries so far are not the file's (the last key wins,
+    /// as in a JSON tree).
+    fn restart(&mut self);
+}
+
+impl Sink for () {
+    fn entry(&mut self, _: Entry) {}
+
+    fn restart(&mut self) {}
+}
+
+impl Sink for Vec<Entry> {
+    fn entry(&mut self, entry: Entry) {
+        self.push(entry);
+    }
+
+    fn restart(&mut self) {
+        self.clear();
+    }
+}
+
+/// Stream `index.json` from `reader` into `sink`; the top-level fields other than
+/// `manifests`. `path` is for errors, which name the entry at fault.
+fn visit(
+    reader: impl std::io::Read,
+    path: &Path,
+    sink: &mut dyn Sink,
+) -> Result<Map<String, Value>> {
+    let mut fault = None;
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let parsed = serde::de::Deserializer::deserialize_any(
+        &mut de,
+        TopVisitor {
+            fault: &mut fault,
+            sink,
+        },
+    )
+    .and_then(|top| de.end().map(|()| top));
+    parsed.map_err(|e| StoreError::InvalidLayout {
+        path: path.to_path_buf(),
+        message: match fault {
+            Some(message) => message,
+            None if e.is_data() => "index.json is not a JSON object".into(),
+            None => format!("index.json is not valid JSON: {e}"),
+        },
+    })
+}
+
+/// The top level of `index.json`: `manifests` read entry by entry ([`EntriesVisitor`]) into
+/// the sink, the other fields kept as JSON values. What is wrong, when it is more than the
+/// JSON syntax, is written to `fault`.
 struct TopVisitor<'f> {
     fault: &'f mut Option<String>,
+    sink: &'f mut dyn Sink,
 }
 
 impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
-    type Value = Index;
+    type Value = Map<String, Value>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object")
@@ -327,16 +376,17 @@ impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
     fn visit_map<M: serde::de::MapAccess<'de>>(
         self,
         mut map: M,
-    ) -> std::result::Result<Index, M::Error> {
+    ) -> std::result::Result<Map<String, Value>, M::Error> {
         let mut top = Map::new();
-        let mut entries = Vec::new();
         let mut types = Types::new();
+        let mut seen = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == MANIFESTS {
-                // A key given twice: the last one wins, as in a JSON tree.
-                entries.clear();
+                if std::mem::replace(&mut seen, true) {
+                    self.sink.restart();
+                }
                 map.next_value_seed(EntriesVisitor {
-                    entries: &mut entries,
+                    sink: &mut *self.sink,
                     types: &mut types,
                     fault: &mut *self.fault,
                 })?;
@@ -344,18 +394,14 @@ impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
                 top.insert(key, map.next_value::<Value>()?);
             }
         }
-        Ok(Index {
-            top,
-            entries,
-            dirty: false,
-        })
+        Ok(top)
     }
 }
 
 /// The `manifests` array (or `null`), each entry checked to be a descriptor and kept as an
 /// [`Entry`] as soon as it is read.
 struct EntriesVisitor<'a> {
-    entries: &'a mut Vec<Entry>,
+    sink: &'a mut dyn Sink,
     types: &'a mut Types,
     fault: &'a mut Option<String>,
 }
@@ -388,7 +434,7 @@ impl<'de> serde::de::Visitor<'de> for EntriesVisitor<'_> {
             match serde_json::from_str::<Descriptor>(raw.get()) {
                 Ok(desc) => {
                     let text: Box<str> = raw.into();
-                    self.entries.push(Entry::from_parts(text, desc, self.types));
+                    self.sink.entry(Entry::from_parts(text, desc, self.types));
                 }
                 Err(e) => {
                     let message = format!(
@@ -497,6 +543,23 @@ pub fn read(root: &Path) -> Result<Index> {
 /// Read `ROOT/index.json` alone (the tags are all there; the journal holds untagged
 /// entries only).
 pub(super) fn read_file(root: &Path) -> Result<Index> {
+    let (file, path) = open_file(root)?;
+    Index::read_from(file, &path)
+}
+
+/// Every entry of the whole index, one at a time and in order, into `sink`, each dropped
+/// after it has seen it: `ROOT/index.json`'s, then the journal's (which may repeat a listed
+/// manifest, or name one whose blob is gone: [`read`] would skip those). Checks `index.json`
+/// as [`read`] does, without holding it: at 100k manifests the whole index is tens of MiB,
+/// and holding it while building something else leaves the allocator holes it keeps.
+pub(super) fn for_each(root: &Path, sink: &mut dyn Sink) -> Result<()> {
+    let (file, path) = open_file(root)?;
+    visit(file, &path, sink)?;
+    super::journal::for_each(root, &mut |entry| sink.entry(entry))
+}
+
+/// The file `ROOT/index.json`, buffered for streaming, and its path.
+fn open_file(root: &Path) -> Result<(std::io::BufReader<std::fs::File>, PathBuf)> {
     let path = root.join("index.json");
     let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::InvalidLayout {
@@ -507,7 +570,7 @@ pub(super) fn read_file(root: &Path) -> Result<Index> {
     })?;
     // Streamed: a large file is never held whole (a buffer that size, freed, would raise
     // the allocator's thresholds and keep later memory from going back to the system).
-    Index::read_from(std::io::BufReader::with_capacity(64 * 1024, file), &path)
+    Ok((std::io::BufReader::with_capacity(64 * 1024, file), path))
 }
 
 /// Apply journal entries as untagged entries, skipping those listed already and those whose
@@ -734,5 +797,47 @@ mod tests {
         assert!(err.contains("/l/index.json"), "{err}");
         assert!(err.contains("entry 2 of `manifests`"), "{err}");
         assert!(err.contains(bad_digest), "{err}");
+    }
+
+    /// Streaming the whole index sees what reading it keeps: the last `manifests` of a file
+    /// that names it twice, then the journal's entries; and fails as reading it fails.
+    #[test]
+    fn streaming_the_index_sees_what_reading_it_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let (a, b, c) = (desc(b"a"), desc(b"b"), desc(b"c"));
+        let entry = |d: &Descriptor| String::from_utf8(json::to_canonical_vec(d).unwrap()).unwrap();
+        let text = format!(
+            r#"{{"manifests":[{}],"schemaVersion":2,"manifests":[{}]}}"#,
+            entry(&a),
+            entry(&b)
+        );
+        std::fs::write(root.join("index.json"), &text).unwrap();
+        super::super::journal::append(root, &c).unwrap();
+        struct Seen(Vec<Digest>);
+        impl Sink for Seen {
+            fn entry(&mut self, entry: Entry) {
+                self.0.push(entry.digest().clone());
+            }
+            fn restart(&mut self) {
+                self.0.clear();
+            }
+        }
+        let mut seen = Seen(Vec::new());
+        for_each(root, &mut seen).unwrap();
+        assert_eq!(seen.0, vec![b.digest.clone(), c.digest.clone()]);
+        let kept: Vec<Digest> = read_file(root)
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.digest().clone())
+            .collect();
+        assert_eq!(kept, vec![b.digest.clone()]);
+
+        std::fs::write(root.join("index.json"), r#"{"manifests":[{"digest":"x"}]}"#).unwrap();
+        let streamed = for_each(root, &mut ()).unwrap_err().to_string();
+        let read = read(root).unwrap_err().to_string();
+        assert_eq!(streamed, read);
+        assert!(streamed.contains("entry 0 of `manifests`"), "{streamed}");
     }
 }

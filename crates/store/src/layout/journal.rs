@@ -36,17 +36,23 @@ fn path(root: &Path) -> PathBuf {
 /// without its newline is ignored, and so (with a warning) is a line that is not a
 /// descriptor.
 pub fn read(root: &Path) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for_each(root, &mut |entry| out.push(entry))?;
+    Ok(out)
+}
+
+/// [`read`], each entry given to `f` as it is read and held nowhere.
+pub fn for_each(root: &Path, f: &mut dyn FnMut(Entry)) -> Result<()> {
     use std::io::BufRead as _;
     let p = path(root);
     let file = match std::fs::File::open(&p) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(StoreError::io("read", &p, e)),
     };
     // Line by line: the journal is never held whole.
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     let mut types = Types::new();
-    let mut out = Vec::new();
     let mut line = Vec::new();
     for n in 1.. {
         line.clear();
@@ -65,13 +71,13 @@ pub fn read(root: &Path) -> Result<Vec<Entry>> {
             .map_err(|e| e.to_string())
             .and_then(|text| Entry::parse(text, &mut types).map_err(|e| e.to_string()));
         match parsed {
-            Ok(e) => out.push(e),
+            Ok(e) => f(e),
             Err(error) => {
                 tracing::warn!(journal = %p.display(), line = n, %error, "skipping a journal line that is not a descriptor");
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The journal's size in bytes (0 when it does not exist).

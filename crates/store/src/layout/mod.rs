@@ -95,7 +95,8 @@ impl LayoutStore {
         }
         check_header(path)?;
         let root = std::fs::canonicalize(path).map_err(|e| StoreError::io("resolve", path, e))?;
-        index::read(&root)?;
+        // Checked, not kept: streamed, so opening a large layout holds none of its index.
+        index::for_each(&root, &mut ())?;
         Ok(LayoutStore::at(root, path))
     }
 

@@ -251,31 +251,48 @@ fn entry(map: &mut Map, d: Descriptor) -> Entry {
     }
 }
 
-/// The index of every listed manifest with a `subject`, read from disk in one pass: each
-/// becomes its compact entry as it is read, so nothing per manifest is kept but that.
+/// The index of every listed manifest with a `subject`, read from disk in one pass: the
+/// layout's index is streamed ([`index::for_each`]) and each manifest becomes its compact
+/// entry as it is read, so nothing per manifest is kept but that, and no index entry
+/// outlives its turn (entries freed among the kept ones would leave holes the allocator
+/// keeps). A manifest listed twice (tagged and not, or in the journal too) is read twice;
+/// the index keeps it once.
 fn scan(root: &Path, name: &str) -> Result<Map> {
-    let entries = index::read(root)?.entries;
-    let mut map = Map::default();
-    // Each index entry is dropped once read, so its memory serves the referrers' entries.
-    // A manifest listed twice (tagged and not) is read twice; the index keeps it once.
-    for e in entries {
-        let digest = e.digest();
-        match read_manifest(root, name, digest, e.media_type()) {
-            Ok(Some(m)) => {
-                if let Ok(view) = m.view()
-                    && let Some(s) = &view.subject
-                {
-                    let entry = entry(&mut map, m.referrer_descriptor());
-                    map.add(s.digest.clone(), digest, entry);
+    struct Scan<'a> {
+        root: &'a Path,
+        name: &'a str,
+        map: Map,
+    }
+    impl index::Sink for Scan<'_> {
+        fn entry(&mut self, e: index::Entry) {
+            let digest = e.digest();
+            match read_manifest(self.root, self.name, digest, e.media_type()) {
+                Ok(Some(m)) => {
+                    if let Ok(view) = m.view()
+                        && let Some(s) = &view.subject
+                    {
+                        let entry = entry(&mut self.map, m.referrer_descriptor());
+                        self.map.add(s.digest.clone(), digest, entry);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(store = self.name, %digest, error = %e, "skipping an unreadable manifest");
                 }
             }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(store = name, %digest, error = %e, "skipping an unreadable manifest");
-            }
+        }
+
+        fn restart(&mut self) {
+            self.map = Map::default();
         }
     }
-    Ok(map)
+    let mut scan = Scan {
+        root,
+        name,
+        map: Map::default(),
+    };
+    index::for_each(root, &mut scan)?;
+    Ok(scan.map)
 }
 
 /// A listed manifest read from disk; `None` when its blob is gone.
