@@ -199,10 +199,10 @@ pub(crate) async fn delete(
     // naming bytes that are gone. 405 `UNSUPPORTED` ("the operation is unsupported"), not
     // 404 `BLOB_UNKNOWN`: the bytes exist and GET /blobs/ serves them, so "unknown" would
     // be false; the client has to delete the manifest through /manifests/ instead.
-    let index = repo
-        .index()
+    let listed = repo
+        .find_digest(&digest)
         .map_err(|e| internal("cannot read a repository's index", &e))?;
-    if index.find_digest(&digest).is_some() {
+    if listed.is_some() {
         return Err(OciError::unsupported(format!(
             "{digest} is a manifest; delete it with DELETE /v2/{name}/manifests/{digest}"
         )));

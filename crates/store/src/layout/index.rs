@@ -558,6 +558,56 @@ pub(super) fn for_each(root: &Path, sink: &mut dyn Sink) -> Result<()> {
     super::journal::for_each(root, &mut |entry| sink.entry(entry))
 }
 
+/// The first entry for `digest` in the whole index, as [`read`]`(root)?.find_digest(digest)`
+/// finds it, streamed: `index.json`'s first entry for it, else the journal's first whose
+/// manifest blob is there. Nothing but that entry is kept.
+pub fn find_digest(root: &Path, digest: &Digest) -> Result<Option<Entry>> {
+    struct First<'a> {
+        digest: &'a Digest,
+        found: Option<Entry>,
+    }
+    impl Sink for First<'_> {
+        fn entry(&mut self, entry: Entry) {
+            if self.found.is_none() && entry.digest == *self.digest {
+                self.found = Some(entry);
+            }
+        }
+        fn restart(&mut self) {
+            self.found = None;
+        }
+    }
+    let (file, path) = open_file(root)?;
+    let mut first = First {
+        digest,
+        found: None,
+    };
+    visit(file, &path, &mut first)?;
+    if first.found.is_none() && super::blob_file(root, digest).is_file() {
+        super::journal::for_each(root, &mut |entry| first.entry(entry))?;
+    }
+    Ok(first.found)
+}
+
+/// The tagged entries of `ROOT/index.json` (the journal holds untagged entries only), in
+/// file order, streamed: the untagged ones are never held.
+pub(super) fn tagged(root: &Path) -> Result<Vec<Entry>> {
+    struct Tagged(Vec<Entry>);
+    impl Sink for Tagged {
+        fn entry(&mut self, entry: Entry) {
+            if entry.ref_name.is_some() {
+                self.0.push(entry);
+            }
+        }
+        fn restart(&mut self) {
+            self.0.clear();
+        }
+    }
+    let (file, path) = open_file(root)?;
+    let mut tagged = Tagged(Vec::new());
+    visit(file, &path, &mut tagged)?;
+    Ok(tagged.0)
+}
+
 /// The file `ROOT/index.json`, buffered for streaming, and its path.
 fn open_file(root: &Path) -> Result<(std::io::BufReader<std::fs::File>, PathBuf)> {
     let path = root.join("index.json");
@@ -800,7 +850,8 @@ mod tests {
     }
 
     /// Streaming the whole index sees what reading it keeps: the last `manifests` of a file
-    /// that names it twice, then the journal's entries; and fails as reading it fails.
+    /// that names it twice, then the journal's entries; finding one entry finds what reading
+    /// the whole index finds; and both fail alike.
     #[test]
     fn streaming_the_index_sees_what_reading_it_keeps() {
         let dir = tempfile::tempdir().unwrap();
@@ -833,6 +884,24 @@ mod tests {
             .map(|e| e.digest().clone())
             .collect();
         assert_eq!(kept, vec![b.digest.clone()]);
+        // Finding one entry: the first `manifests` is not the file's; a journal entry counts
+        // only while its manifest blob is there, as when the whole index is read.
+        let found = |d: &Descriptor| find_digest(root, &d.digest).unwrap().map(|e| e.digest);
+        assert_eq!(found(&a), None);
+        assert_eq!(found(&b), Some(b.digest.clone()));
+        assert_eq!(found(&c), None);
+        assert_eq!(
+            read(root)
+                .unwrap()
+                .find_digest(&c.digest)
+                .map(|e| e.digest().clone()),
+            None
+        );
+        let blob = super::super::blob_file(root, &c.digest);
+        std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+        std::fs::write(&blob, b"c").unwrap();
+        assert_eq!(found(&c), Some(c.digest.clone()));
+        assert!(read(root).unwrap().find_digest(&c.digest).is_some());
 
         std::fs::write(root.join("index.json"), r#"{"manifests":[{"digest":"x"}]}"#).unwrap();
         let streamed = for_each(root, &mut ()).unwrap_err().to_string();

@@ -255,6 +255,12 @@ impl LayoutStore {
         index::read(&self.root)
     }
 
+    /// The first entry of the whole index for `digest` ([`index::find_digest`]: streamed, so
+    /// a large index is not held to find one entry).
+    pub fn find_digest(&self, digest: &Digest) -> Result<Option<index::Entry>> {
+        index::find_digest(&self.root, digest)
+    }
+
     /// The tagged entries of `index.json`, read again only when the file changed.
     fn tagged(&self) -> Result<Arc<Vec<index::Entry>>> {
         let path = self.root.join("index.json");
@@ -265,14 +271,7 @@ impl LayoutStore {
         {
             return Ok(entries.clone());
         }
-        let index = index::read_file(&self.root)?;
-        let entries: Arc<Vec<index::Entry>> = Arc::new(
-            index
-                .entries
-                .into_iter()
-                .filter(|e| e.ref_name().is_some())
-                .collect(),
-        );
+        let entries = Arc::new(index::tagged(&self.root)?);
         if let (Some(s), Ok(mut cache)) = (now, self.tagged.lock()) {
             *cache = Some((s, entries.clone()));
         }
@@ -341,7 +340,7 @@ impl ReadStore for LayoutStore {
                 .rev()
                 .find(|e| e.ref_name() == Some(t.as_str()))
                 .cloned(),
-            TagOrDigest::Digest(d) => self.index()?.find_digest(d).cloned(),
+            TagOrDigest::Digest(d) => self.find_digest(d)?,
         };
         match (entry, target) {
             (Some(e), _) => self.clean(&e).await,
