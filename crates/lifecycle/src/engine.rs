@@ -158,6 +158,10 @@ pub enum Written {
     Pushed(Digest),
     /// The newest record already said the same.
     Unchanged(Digest),
+    /// The Microsoft companion of the record pushed just before it (`--dialect microsoft`),
+    /// pushed with it: part of the same record, not a record of its own, but a manifest of
+    /// its own to sign (`--sign`).
+    Companion(Digest),
 }
 
 impl Engine {
@@ -327,13 +331,14 @@ impl Engine {
         spec: &RecordSpec,
     ) -> Result<Vec<Written>, EngineError> {
         self.refuse_cycle(store, &subject.digest, spec).await?;
-        let mut out = vec![self.write_one(store, subject, spec).await?];
+        let mut out = Vec::new();
+        self.write_one(store, subject, spec, &mut out).await?;
         let manifest = store.manifest_get(&subject.digest).await?;
         if let Ok(view) = manifest.view()
             && view.kind == ManifestKind::Index
         {
             for child in &view.manifests {
-                out.push(self.write_one(store, child, spec).await?);
+                self.write_one(store, child, spec, &mut out).await?;
             }
         }
         Ok(out)
@@ -426,19 +431,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Write the record `spec` about `subject` alone, adding what was done to `out`.
     async fn write_one(
         &self,
         store: &dyn Store,
         subject: &Descriptor,
         spec: &RecordSpec,
-    ) -> Result<Written, EngineError> {
+        out: &mut Vec<Written>,
+    ) -> Result<(), EngineError> {
         let listing = store.referrers(&subject.digest, None).await?;
         let records = Records::read(&listing, &self.read_namespaces());
         let current = records.effective();
         if let Some(current) = current
             && is_same_as(current, spec)
         {
-            return Ok(Written::Unchanged(current.digest.clone()));
+            out.push(Written::Unchanged(current.digest.clone()));
+            return Ok(());
         }
         // The new record must become the effective one (the newest `created` wins): when the
         // clock is not past the current record's time (a fast rerun, a skewed clock), it is
@@ -469,7 +477,11 @@ impl Engine {
             store.manifest_put(ms, None).await?;
         }
         store.manifest_put(&manifests.profile, None).await?;
-        Ok(Written::Pushed(manifests.profile.digest().clone()))
+        out.push(Written::Pushed(manifests.profile.digest().clone()));
+        if let Some(ms) = &manifests.microsoft {
+            out.push(Written::Companion(ms.digest().clone()));
+        }
+        Ok(())
     }
 
     /// Every revision of a lineage (tags `V-R`), oldest first, each with its status.

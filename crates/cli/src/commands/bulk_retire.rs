@@ -15,6 +15,8 @@
 //! newest record already says the same is left alone, so a rerun writes only what is left.
 //! Without `--at`, an image already end-of-life with the same reason, scope and
 //! end-of-support counts as done too (its end-of-life was "now" on an earlier run).
+//! With `--sign`, each record written is signed as a single `retire --sign` signs it (its
+//! Microsoft companion too), and so is the unsigned record of an image already retired.
 //! Referrers-tag-schema tags (`sha256-…`) and tagged referrers (a manifest with a `subject`)
 //! are never retired. Progress goes to stderr, one line per repository; the summary to
 //! stdout (text, or JSON with `--output json`); failures are reported per image and make
@@ -30,6 +32,7 @@ use lineage_oci::quantity::plural;
 use lineage_oci::{Descriptor, Digest, RawManifest, TagOrDigest};
 use lineage_registry_client::RegistryStore;
 use lineage_store::{ReadStore, Store};
+use lineage_trust::Signer;
 use serde::Serialize;
 
 use crate::args::{Output, RetireArgs};
@@ -70,6 +73,9 @@ pub struct Item {
     /// With `--untagged`: how an image no tag names was found (absent for tagged images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub untagged: Option<Discovery>,
+    /// With `--sign`: signatures pushed for its records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<usize>,
 }
 
 impl Item {
@@ -82,6 +88,7 @@ impl Item {
             records: 0,
             error: Some(error),
             untagged: None,
+            signatures: None,
         }
     }
 }
@@ -116,6 +123,16 @@ pub struct UntaggedSearch {
     pub referrers_tags_only: Vec<String>,
 }
 
+/// With `--sign`: what the run signed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signing {
+    /// The signing certificate's subject.
+    pub identity: String,
+    /// Signatures pushed (one per record signed).
+    pub signatures_written: usize,
+}
+
 /// The run, as `--output json` prints it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,6 +154,9 @@ pub struct Summary {
     /// With `--untagged`: how images no tag names were searched for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub untagged: Option<UntaggedSearch>,
+    /// With `--sign`: who signed, and how many signatures were pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<Signing>,
     /// Every image, sorted by reference.
     pub items: Vec<Item>,
 }
@@ -161,6 +181,7 @@ impl Summary {
             already_retired: count(Action::AlreadyRetired),
             failed: count(Action::Failed),
             untagged: None,
+            signed: None,
             items,
         }
     }
@@ -178,6 +199,15 @@ impl Summary {
             found: self.items.iter().filter(|i| i.untagged.is_some()).count(),
             listed: searched.len() - only_tags.len(),
             referrers_tags_only: only_tags,
+        });
+        self
+    }
+
+    /// The summary of a run with `--sign` as `identity`.
+    fn with_signing(mut self, identity: &str) -> Summary {
+        self.signed = Some(Signing {
+            identity: identity.to_string(),
+            signatures_written: self.items.iter().filter_map(|i| i.signatures).sum(),
         });
         self
     }
@@ -213,6 +243,13 @@ impl Summary {
                 ));
             }
             out.push('\n');
+        }
+        if let Some(signed) = &self.signed {
+            out.push_str(&format!(
+                "Signed: {} as {}\n",
+                plural(signed.signatures_written as u64, "record"),
+                signed.identity
+            ));
         }
         for i in self.items.iter().filter(|i| i.action == Action::Failed) {
             out.push_str(&format!(
@@ -266,6 +303,7 @@ pub async fn run(
     namespace: &Namespace,
     printer: Printer,
     a: RetireArgs,
+    signer: Option<&Signer>,
 ) -> anyhow::Result<()> {
     let repo_re = anchored("--filter", a.filter.as_deref().unwrap_or(".*"))?;
     let tag_re = a
@@ -291,6 +329,7 @@ pub async fn run(
         at_given: a.at.is_some(),
         now,
         namespace,
+        signer: signer.filter(|_| !a.dry_run),
     };
     let runs: Vec<(String, Repository)> = futures_util::stream::iter(repositories.iter())
         .map(|(registry, repository)| {
@@ -320,6 +359,9 @@ pub async fn run(
     let mut summary = Summary::of(a.dry_run, total, items);
     if a.untagged {
         summary = summary.with_untagged(searched);
+    }
+    if let Some(signer) = job.signer {
+        summary = summary.with_signing(signer.subject());
     }
     match a.output {
         Output::Json => crate::output::json(&summary)?,
@@ -366,6 +408,8 @@ struct Job<'a> {
     at_given: bool,
     now: DateTime<Utc>,
     namespace: &'a Namespace,
+    /// `--sign` (never in a dry run).
+    signer: Option<&'a Signer>,
 }
 
 impl Job<'_> {
@@ -493,9 +537,14 @@ impl Job<'_> {
             return None;
         }
         let desc = manifest.descriptor();
-        let (action, records, error) = match self.retire(store, &desc).await {
-            Ok((action, records)) => (action, records, None),
-            Err(e) => (Action::Failed, 0, Some(lineage_store::one_line(e.as_ref()))),
+        let (action, records, signatures, error) = match self.retire(store, &desc).await {
+            Ok((action, records, signatures)) => (action, records, signatures, None),
+            Err(e) => (
+                Action::Failed,
+                0,
+                None,
+                Some(lineage_store::one_line(e.as_ref())),
+            ),
         };
         Some(Item {
             reference,
@@ -504,25 +553,31 @@ impl Job<'_> {
             records,
             error,
             untagged,
+            signatures,
         })
     }
 
-    /// Write (or, in a dry run, plan) the records of the image `desc`: what was done and
-    /// how many records.
+    /// Write (or, in a dry run, plan) the records of the image `desc`, and with `--sign`
+    /// sign them: what was done, how many records, and (with `--sign`) how many signatures.
     async fn retire(
         &self,
         store: &RegistryStore,
         desc: &Descriptor,
-    ) -> anyhow::Result<(Action, usize)> {
-        if !self.at_given && self.already_retired(store, &desc.digest).await? {
-            return Ok((Action::AlreadyRetired, 0));
+    ) -> anyhow::Result<(Action, usize, Option<usize>)> {
+        if !self.at_given
+            && let Some(record) = self.already_retired(store, &desc.digest).await?
+        {
+            let signatures = self.sign(store, &[Written::Unchanged(record)]).await?;
+            return Ok((Action::AlreadyRetired, 0, signatures));
         }
-        let written = if self.dry_run {
-            self.engine.record_plan(store, desc, self.spec).await?
+        let (written, signatures) = if self.dry_run {
+            let plan = self.engine.record_plan(store, desc, self.spec).await?;
+            (plan, None)
         } else {
             let w = self.engine.write_record(store, desc, self.spec).await?;
             store.flush().await?;
-            w
+            let signatures = self.sign(store, &w).await?;
+            (w, signatures)
         };
         let pushed = written
             .iter()
@@ -533,24 +588,42 @@ impl Job<'_> {
             (_, true) => Action::WouldRetire,
             (_, false) => Action::Retired,
         };
-        Ok((action, pushed))
+        Ok((action, pushed, signatures))
     }
 
-    /// Without `--at`: whether the image's newest record already declares it end-of-life
+    /// With `--sign`: sign what `written` reports as a single `retire --sign` does; the
+    /// number of signatures pushed.
+    async fn sign(
+        &self,
+        store: &RegistryStore,
+        written: &[Written],
+    ) -> anyhow::Result<Option<usize>> {
+        let Some(signer) = self.signer else {
+            return Ok(None);
+        };
+        let signed = super::sign::sign_written(store, signer, written).await?;
+        store.flush().await?;
+        Ok(Some(signed.len()))
+    }
+
+    /// Without `--at`: the image's newest record when it already declares it end-of-life
     /// by now, with the reason, scope and end-of-support this run would write.
     async fn already_retired(
         &self,
         store: &RegistryStore,
         digest: &lineage_oci::Digest,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<Digest>> {
         let listing = store.referrers(digest, None).await?;
         let records = Records::read(&listing, std::slice::from_ref(self.namespace));
-        Ok(records.effective().is_some_and(|r| {
-            r.end_of_life.is_some_and(|eol| eol <= self.now)
-                && r.reason == self.spec.reason
-                && r.end_of_support == self.spec.end_of_support
-                && r.scope.as_deref() == self.spec.scope.as_deref().map(str::trim)
-        }))
+        Ok(records
+            .effective()
+            .filter(|r| {
+                r.end_of_life.is_some_and(|eol| eol <= self.now)
+                    && r.reason == self.spec.reason
+                    && r.end_of_support == self.spec.end_of_support
+                    && r.scope.as_deref() == self.spec.scope.as_deref().map(str::trim)
+            })
+            .map(|r| r.digest.clone()))
     }
 }
 
@@ -566,6 +639,7 @@ mod tests {
             records,
             error: (action == Action::Failed).then(|| "manifest unknown".to_string()),
             untagged: None,
+            signatures: None,
         }
     }
 
@@ -619,6 +693,13 @@ mod tests {
                 ("reg/b".into(), Discovery::ReferrersTags),
             ]);
         text.push_str(&with_untagged.text());
+        let mut signed = item("reg/a:1", Action::Retired, 2);
+        signed.signatures = Some(2);
+        let mut again = item("reg/a:2", Action::AlreadyRetired, 0);
+        again.signatures = Some(1);
+        let with_signing = Summary::of(false, 1, vec![signed, again])
+            .with_signing("C=US, O=Example, CN=release-pipeline");
+        text.push_str(&with_signing.text());
         insta::assert_snapshot!("bulk-retire-text", text);
     }
 }

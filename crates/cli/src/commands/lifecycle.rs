@@ -316,12 +316,7 @@ pub async fn retire(
     signer: Option<lineage_trust::Signer>,
 ) -> anyhow::Result<()> {
     if a.filter.is_some() {
-        if signer.is_some() {
-            return Err(usage(anyhow::anyhow!(
-                "`--sign` is not supported with `--filter` yet; sign each image's records with `lineage sign IMAGE`"
-            )));
-        }
-        return super::bulk_retire::run(opener, namespace, printer, a).await;
+        return super::bulk_retire::run(opener, namespace, printer, a, signer.as_ref()).await;
     }
     let [target] = a.targets.as_slice() else {
         return Err(usage(anyhow::anyhow!(

@@ -165,8 +165,8 @@ async fn descriptor_of(store: &dyn ReadStore, digest: &Digest) -> anyhow::Result
         .descriptor())
 }
 
-/// Signs the records a write reported (`--sign`): each record pushed, and each record that
-/// already said the same but has no signature yet.
+/// Signs the records a write reported (`--sign`): each record pushed with its Microsoft
+/// companion, and each record that already said the same but has no signature yet.
 pub async fn sign_written(
     store: &dyn Store,
     signer: &Signer,
@@ -174,7 +174,7 @@ pub async fn sign_written(
 ) -> anyhow::Result<Vec<Signed>> {
     let mut out = Vec::new();
     for w in written {
-        let (Written::Pushed(d) | Written::Unchanged(d)) = w;
+        let (Written::Pushed(d) | Written::Unchanged(d) | Written::Companion(d)) = w;
         if matches!(w, Written::Unchanged(_)) && is_signed(store, d).await? {
             continue;
         }

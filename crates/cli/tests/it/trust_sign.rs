@@ -652,3 +652,149 @@ fn signing_keys_from_the_config_file_and_clear_refusals() {
         refused.stderr
     );
 }
+
+/// `lineage [--trust-policy POLICY] status --output json REF`.
+fn status_json(s: &Scratch, policy: &str, reference: &str) -> Value {
+    let out = lineage_ok(
+        s.path(),
+        &[
+            "--trust-policy",
+            policy,
+            "status",
+            "--output",
+            "json",
+            reference,
+        ],
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    all[0].clone()
+}
+
+/// `retire --filter … --sign` signs what the bulk retire writes (and the unsigned record of
+/// an image retired already), its summary says how many; `--dialect microsoft --sign` signs
+/// the Microsoft companion record too, so a strict policy finds nothing unsigned. On
+/// `lineage serve` and distribution 2.8.
+#[test]
+fn bulk_retires_and_microsoft_companions_are_signed() {
+    let test = "bulk_retires_and_microsoft_companions_are_signed";
+    let s = Scratch::new();
+    let builds = s.join("builds");
+    build_revisions(&builds);
+    let release = pki(KeyKind::P256, &LeafOptions::default());
+    let (key, cert) = write_pki(&s, "release", &release);
+    let signing = ["--sign", "--signing-key", &key, "--signing-cert", &cert];
+    for (label, host, _serve) in registries(test, &s) {
+        let name = unique_repo("bulksigned");
+        let repo = format!("{host}/{name}");
+        let http = Http::new(&host, &name);
+        let notation_dir = s.join(&format!("policy-{}", label.replace(' ', "-")));
+        let policy = write_policy(
+            &notation_dir,
+            "lineage",
+            "strict",
+            &[&repo],
+            &[IDENTITY],
+            &release.root_pem,
+        );
+        let policy = policy.display().to_string();
+        // rev2's release retires rev1 with an unsigned record.
+        release_revision(&s, &builds, &repo, "rev1", "rev1", &[]);
+        release_revision(&s, &builds, &repo, "rev2", "rev2", &[]);
+        let rev1 = format!("{repo}:1.0-rev1");
+        let rev2 = format!("{repo}:1.0-rev2");
+        let unsigned = status_json(&s, &policy, &rev1);
+        assert_eq!(unsigned["state"], "supported", "{label}: {unsigned}");
+        assert!(
+            unsigned["warnings"].to_string().contains("unsigned"),
+            "{label}: {unsigned}"
+        );
+
+        let bulk = |extra: &[&str]| -> Value {
+            let mut args = vec![
+                "retire",
+                "--filter",
+                &name,
+                "--tags",
+                "1\\.0-.*",
+                "--reason",
+                "vulnerable",
+                "--output",
+                "json",
+            ];
+            args.extend_from_slice(extra);
+            args.push(&host);
+            let out = lineage_ok(s.path(), &args);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let first = bulk(&signing);
+        assert_eq!(first["recordsWritten"], 2, "{label}: {first}");
+        assert_eq!(first["signed"]["signaturesWritten"], 2, "{label}: {first}");
+        assert!(
+            first["signed"]["identity"]
+                .as_str()
+                .unwrap()
+                .contains("CN=release-pipeline"),
+            "{label}: {first}"
+        );
+        for reference in [&rev1, &rev2] {
+            let status = status_json(&s, &policy, reference);
+            assert_eq!(status["state"], "end-of-life", "{label}: {status}");
+            assert_eq!(status["signature"]["verified"], true, "{label}: {status}");
+            assert_eq!(status["reason"], "vulnerable", "{label}: {status}");
+        }
+        // The rerun writes nothing and has nothing left to sign.
+        let again = bulk(&signing);
+        assert_eq!(again["recordsWritten"], 0, "{label}: {again}");
+        assert_eq!(again["alreadyRetired"], 2, "{label}: {again}");
+        assert_eq!(again["signed"]["signaturesWritten"], 0, "{label}: {again}");
+        // Without `--sign`, the summary has no `signed`.
+        let unsigned_run = bulk(&["--dry-run"]);
+        assert!(
+            unsigned_run.get("signed").is_none(),
+            "{label}: {unsigned_run}"
+        );
+
+        // `--dialect microsoft --sign`: the companion record is signed as well.
+        let mut args = vec![
+            "retire",
+            rev2.as_str(),
+            "--reason",
+            "withdrawn",
+            "--dialect",
+            "microsoft",
+        ];
+        args.extend_from_slice(&signing);
+        let out = lineage_ok(s.path(), &args);
+        assert_eq!(
+            out.stderr.matches("Signed record").count(),
+            2,
+            "{label}: {}",
+            out.stderr
+        );
+        let image = http.digest_of_tag("1.0-rev2");
+        let companions = http.referrers(&image, "application/vnd.microsoft.artifact.lifecycle");
+        assert_eq!(companions.len(), 1, "{label}: {companions:?}");
+        let companion = companions[0]["digest"].as_str().unwrap();
+        let (media_type, envelope) = http.envelope(companion);
+        let policy_file = TrustPolicy::load(&notation_dir.join("trustpolicy.json")).unwrap();
+        let statement = policy_file.statement_for(&repo).unwrap();
+        assert!(
+            matches!(
+                verify(
+                    statement,
+                    &http.manifest_descriptor(companion),
+                    &media_type,
+                    &envelope,
+                    Utc::now()
+                ),
+                Verification::Verified(_)
+            ),
+            "{label}: the companion's signature"
+        );
+        let status = status_json(&s, &policy, &rev2);
+        assert_eq!(status["reason"], "withdrawn", "{label}: {status}");
+        assert_eq!(status["signature"]["verified"], true, "{label}: {status}");
+        // No warning: no record of the image is left unsigned, the companion included.
+        assert!(status.get("warnings").is_none(), "{label}: {status}");
+    }
+}
