@@ -116,14 +116,11 @@ pub fn signatures<'a>(rows: impl Iterator<Item = &'a Status>) -> String {
     out
 }
 
-/// `warning: REF: {…}` on stderr for each warning of `s` (a record that could not be read…).
+/// `warning: REF: WARNING` on stderr for each warning of `s`, worded for people (a record
+/// that could not be read, one a trust policy ignores…); `--output json` gives them whole.
 fn warn_about(printer: Printer, s: &Status) {
     for w in &s.warnings {
-        printer.warning(format_args!(
-            "{}: {}",
-            s.reference,
-            serde_json::to_string(w).unwrap_or_default()
-        ));
+        printer.warning(format_args!("{}: {w}", s.reference));
     }
 }
 
