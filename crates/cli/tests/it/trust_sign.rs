@@ -22,6 +22,7 @@ use crate::support::registry::{registry_from_env, unique_repo};
 use crate::support::scenario::build_revisions;
 use crate::support::serve::Serve;
 use crate::support::{Scratch, lineage_ok, lineage_run};
+use crate::trust_verify::status;
 
 const SIGNATURE_TYPE: &str = "application/vnd.cncf.notary.signature";
 const IDENTITY: &str = "x509.subject: C=US, ST=WA, O=Example, CN=release-pipeline";
@@ -653,23 +654,6 @@ fn signing_keys_from_the_config_file_and_clear_refusals() {
     );
 }
 
-/// `lineage [--trust-policy POLICY] status --output json REF`.
-fn status_json(s: &Scratch, policy: &str, reference: &str) -> Value {
-    let out = lineage_ok(
-        s.path(),
-        &[
-            "--trust-policy",
-            policy,
-            "status",
-            "--output",
-            "json",
-            reference,
-        ],
-    );
-    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
-    all[0].clone()
-}
-
 /// `retire --filter … --sign` signs what the bulk retire writes (and the unsigned record of
 /// an image retired already), its summary says how many; `--dialect microsoft --sign` signs
 /// the Microsoft companion record too, so a strict policy finds nothing unsigned. On
@@ -697,13 +681,28 @@ fn bulk_retires_and_microsoft_companions_are_signed() {
             &release.root_pem,
         );
         let policy = policy.display().to_string();
-        // rev2's release retires rev1 with an unsigned record.
-        release_revision(&s, &builds, &repo, "rev1", "rev1", &[]);
-        release_revision(&s, &builds, &repo, "rev2", "rev2", &[]);
+        // rev2's release retires rev1 with an unsigned record, which the strict policy
+        // ignores: rev1 is only superseded.
+        release_revision(
+            &s,
+            &builds,
+            &repo,
+            "rev1",
+            "rev1",
+            &["--created", "2023-07-07T08:00:00Z"],
+        );
+        release_revision(
+            &s,
+            &builds,
+            &repo,
+            "rev2",
+            "rev2",
+            &["--created", "2023-07-10T08:00:00Z"],
+        );
         let rev1 = format!("{repo}:1.0-rev1");
         let rev2 = format!("{repo}:1.0-rev2");
-        let unsigned = status_json(&s, &policy, &rev1);
-        assert_eq!(unsigned["state"], "supported", "{label}: {unsigned}");
+        let unsigned = status(&s, Some(&policy), &rev1);
+        assert_eq!(unsigned["state"], "superseded", "{label}: {unsigned}");
         assert!(
             unsigned["warnings"].to_string().contains("unsigned"),
             "{label}: {unsigned}"
@@ -737,7 +736,7 @@ fn bulk_retires_and_microsoft_companions_are_signed() {
             "{label}: {first}"
         );
         for reference in [&rev1, &rev2] {
-            let status = status_json(&s, &policy, reference);
+            let status = status(&s, Some(&policy), reference);
             assert_eq!(status["state"], "end-of-life", "{label}: {status}");
             assert_eq!(status["signature"]["verified"], true, "{label}: {status}");
             assert_eq!(status["reason"], "vulnerable", "{label}: {status}");
@@ -791,7 +790,7 @@ fn bulk_retires_and_microsoft_companions_are_signed() {
             ),
             "{label}: the companion's signature"
         );
-        let status = status_json(&s, &policy, &rev2);
+        let status = status(&s, Some(&policy), &rev2);
         assert_eq!(status["reason"], "withdrawn", "{label}: {status}");
         assert_eq!(status["signature"]["verified"], true, "{label}: {status}");
         // No warning: no record of the image is left unsigned, the companion included.

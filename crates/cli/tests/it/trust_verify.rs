@@ -97,7 +97,7 @@ impl Notation {
 }
 
 /// `lineage [--trust-policy POLICY] status --output json REF`, the one status.
-fn status(s: &Scratch, policy: Option<&str>, reference: &str) -> Value {
+pub(crate) fn status(s: &Scratch, policy: Option<&str>, reference: &str) -> Value {
     let mut args = vec!["status", "--output", "json", reference];
     if let Some(p) = policy {
         args.extend(["--trust-policy", p]);
