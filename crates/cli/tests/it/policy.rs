@@ -107,6 +107,36 @@ impl Http {
         })
     }
 
+    /// A `method` request for `path`, to finish and give to [`Http::send_all`].
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Send `requests`, eight at a time; the status code and body of each, in order.
+    pub(crate) fn send_all(&self, requests: Vec<reqwest::RequestBuilder>) -> Vec<(u16, Vec<u8>)> {
+        use futures_util::StreamExt as _;
+        let client = &self.client;
+        let sent = requests.into_iter().map(|r| async move {
+            let request = r.build().unwrap();
+            let what = format!("{} {}", request.method(), request.url());
+            let response = client
+                .execute(request)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let code = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+            (code, body.to_vec())
+        });
+        self.rt.block_on(
+            futures_util::stream::iter(sent)
+                .buffered(8)
+                .collect::<Vec<_>>(),
+        )
+    }
+
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.base);
         self.send(self.client.get(&url), &format!("GET {url}"))
