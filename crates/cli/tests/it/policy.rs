@@ -92,19 +92,10 @@ impl Http {
             .map(|r| r.status().as_u16())
     }
 
-    fn send(&self, request: reqwest::RequestBuilder, what: &str) -> (u16, String) {
-        self.rt.block_on(async {
-            let response = request
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
-            let code = response.status().as_u16();
-            let body = response
-                .text()
-                .await
-                .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
-            (code, body)
-        })
+    /// Send `request`; its status code and body as text.
+    fn send(&self, request: reqwest::RequestBuilder) -> (u16, String) {
+        let (code, body) = self.send_all(vec![request]).remove(0);
+        (code, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// A `method` request for `path`, to finish and give to [`Http::send_all`].
@@ -139,7 +130,7 @@ impl Http {
 
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.base);
-        self.send(self.client.get(&url), &format!("GET {url}"))
+        self.send(self.client.get(&url))
     }
 
     fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> (u16, String) {
@@ -149,7 +140,7 @@ impl Http {
             .post(&url)
             .header("content-type", "application/json")
             .body(body.into());
-        self.send(request, &format!("POST {url}"))
+        self.send(request)
     }
 
     /// PUT `body` of `content_type` at `path`; the status code.
@@ -160,7 +151,7 @@ impl Http {
             .put(&url)
             .header("content-type", content_type)
             .body(body);
-        self.send(request, &format!("PUT {url}")).0
+        self.send(request).0
     }
 
     /// POST `body` as JSON; the answer must be 200 and JSON.
@@ -1523,7 +1514,7 @@ fn lineage_serve_policy_routes_want_its_credentials() {
         if let Some((u, p)) = user {
             request = request.basic_auth(u, Some(p));
         }
-        http.send(request, "POST /lifecycle/v1/lookup")
+        http.send(request)
     };
     for server in [&closed, &open_admission] {
         let (code, text) = lookup(server, None);
