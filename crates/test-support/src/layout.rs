@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::tools::sha256_file;
+use crate::tools::{sha256_file, sha256_files};
 
 /// Media types the layout walker follows into.
 const INDEX_TYPES: [&str; 2] = [
@@ -140,24 +140,22 @@ pub fn assert_layout_integrity(layout: &Path) {
         &index.display().to_string(),
     );
     let dir = layout.join("blobs").join("sha256");
-    let mut count = 0;
+    let mut paths = Vec::new();
     for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display())) {
         let path = entry.expect("directory entry").path();
         assert!(path.is_file(), "{} is not a regular file", path.display());
-        let name = path
-            .file_name()
-            .and_then(OsStr::to_str)
-            .unwrap_or_default()
-            .to_owned();
+        paths.push(path);
+    }
+    assert!(!paths.is_empty(), "{} holds no blobs", dir.display());
+    for (path, hash) in paths.iter().zip(sha256_files(&paths)) {
+        let name = path.file_name().and_then(OsStr::to_str).unwrap_or_default();
         assert_eq!(
-            sha256_file(&path),
+            hash,
             name,
             "blob {} does not hash to its name",
             path.display()
         );
-        count += 1;
     }
-    assert!(count > 0, "{} holds no blobs", dir.display());
 }
 
 /// Asserts that every digest in `digests` is a blob file in `layout` whose

@@ -43,6 +43,6 @@ pub use layout::{
 pub use scratch::Scratch;
 pub use snapshot::{columns, redacted};
 pub use tools::{
-    digest_of, in_ci, is_root, on_path, output, require_tools, run, sha256_file, sha256_hex,
-    skopeo_raw, tool,
+    digest_of, in_ci, is_root, on_path, output, require_tools, run, sha256_file, sha256_files,
+    sha256_hex, skopeo_raw, tool,
 };

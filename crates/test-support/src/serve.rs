@@ -140,6 +140,24 @@ impl Serve {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Stop the server with SIGTERM, as an operator would, and wait (a minute at most) for
+    /// it to exit; its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        crate::run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        // The test's patience, not a timing assertion: a server that ignores SIGTERM fails.
+        let patience = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for lineage serve") {
+                return status;
+            }
+            assert!(
+                Instant::now() < patience,
+                "lineage serve did not exit within a minute of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Kill the server with SIGKILL, as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();

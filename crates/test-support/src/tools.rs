@@ -137,6 +137,22 @@ pub fn sha256_file(path: &Path) -> String {
     parse_sha256sum(&tool("sha256sum", [path]))
 }
 
+/// Lowercase hex SHA-256 of each file in `paths`, in order, from as few `sha256sum` runs
+/// as the command line allows (one per file is slow for thousands of blobs).
+pub fn sha256_files(paths: &[std::path::PathBuf]) -> Vec<String> {
+    let mut out = Vec::with_capacity(paths.len());
+    for chunk in paths.chunks(512) {
+        let text = String::from_utf8_lossy(&tool("sha256sum", chunk)).into_owned();
+        out.extend(text.lines().map(|l| parse_sha256sum(l.as_bytes())));
+    }
+    assert_eq!(
+        out.len(),
+        paths.len(),
+        "sha256sum printed one line per file"
+    );
+    out
+}
+
 fn parse_sha256sum(out: &[u8]) -> String {
     let text = String::from_utf8_lossy(out);
     let hex = text.split_whitespace().next().unwrap_or_default();

@@ -92,24 +92,45 @@ impl Http {
             .map(|r| r.status().as_u16())
     }
 
-    fn send(&self, request: reqwest::RequestBuilder, what: &str) -> (u16, String) {
-        self.rt.block_on(async {
-            let response = request
-                .send()
+    /// Send `request`; its status code and body as text.
+    fn send(&self, request: reqwest::RequestBuilder) -> (u16, String) {
+        let (code, body) = self.send_all(vec![request]).remove(0);
+        (code, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// A `method` request for `path`, to finish and give to [`Http::send_all`].
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Send `requests`, eight at a time; the status code and body of each, in order.
+    pub(crate) fn send_all(&self, requests: Vec<reqwest::RequestBuilder>) -> Vec<(u16, Vec<u8>)> {
+        use futures_util::StreamExt as _;
+        let client = &self.client;
+        let sent = requests.into_iter().map(|r| async move {
+            let request = r.build().unwrap();
+            let what = format!("{} {}", request.method(), request.url());
+            let response = client
+                .execute(request)
                 .await
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             let code = response.status().as_u16();
             let body = response
-                .text()
+                .bytes()
                 .await
                 .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
-            (code, body)
-        })
+            (code, body.to_vec())
+        });
+        self.rt.block_on(
+            futures_util::stream::iter(sent)
+                .buffered(8)
+                .collect::<Vec<_>>(),
+        )
     }
 
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.base);
-        self.send(self.client.get(&url), &format!("GET {url}"))
+        self.send(self.client.get(&url))
     }
 
     fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> (u16, String) {
@@ -119,7 +140,7 @@ impl Http {
             .post(&url)
             .header("content-type", "application/json")
             .body(body.into());
-        self.send(request, &format!("POST {url}"))
+        self.send(request)
     }
 
     /// PUT `body` of `content_type` at `path`; the status code.
@@ -130,7 +151,7 @@ impl Http {
             .put(&url)
             .header("content-type", content_type)
             .body(body);
-        self.send(request, &format!("PUT {url}")).0
+        self.send(request).0
     }
 
     /// POST `body` as JSON; the answer must be 200 and JSON.
@@ -1493,7 +1514,7 @@ fn lineage_serve_policy_routes_want_its_credentials() {
         if let Some((u, p)) = user {
             request = request.basic_auth(u, Some(p));
         }
-        http.send(request, "POST /lifecycle/v1/lookup")
+        http.send(request)
     };
     for server in [&closed, &open_admission] {
         let (code, text) = lookup(server, None);

@@ -1,18 +1,20 @@
 //! `lineage serve` with independent clients and under failure: skopeo in and out byte for
 //! byte, the referrers API through `lineage attach`/`discover`, policies (read-only, no
 //! deletes, htpasswd), a restart that rebuilds the referrers index, crash safety under
-//! SIGKILL during concurrent pushes, and referrers copied between distribution 2.8 (tag
-//! schema) and `lineage serve` (API) both ways.
+//! SIGKILL during concurrent pushes and during `lineage serve gc`, and referrers copied
+//! between distribution 2.8 (tag schema) and `lineage serve` (API) both ways.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::registry::{make_image, referrers, registry_from_env};
+use crate::policy::Http;
+use crate::support::registry::{index_digests, make_image, referrers, registry_from_env};
 use crate::support::serve::Serve;
 use crate::support::tls::make_certs;
 use crate::support::{
-    Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, skopeo_raw, tool,
+    Scratch, json, lineage_ok, lineage_run, oci, require_tools, sha256_file, sha256_files,
+    skopeo_raw, tool,
 };
 use serde_json::Value;
 
@@ -520,7 +522,7 @@ fn sigkill_during_concurrent_referrer_pushes_loses_no_acknowledged_manifest() {
     let s = Scratch::new();
     let root = s.join("root");
     let server = Serve::start(&root, &[]);
-    let empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    let empty = EMPTY;
     let subject = format!("sha256:{}", "ab".repeat(32));
     let base = format!("http://{}/v2/crash", server.host);
     tool(
@@ -609,6 +611,447 @@ done"#
         );
         assert_eq!(code, b"200", "{d}");
     }
+}
+
+/// The manifest media types a test accepts when it fetches a manifest.
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// What a collection must keep in one repository: images, their referrers, and everything
+/// they reach, with the bytes they had when pushed.
+struct Live {
+    repo: String,
+    manifests: BTreeSet<String>,
+    bytes: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl Live {
+    /// `images` of `repo` and their referrers (as the server lists them), and what they
+    /// reach on disk in `root`.
+    fn of(root: &Path, http: &Http, repo: &str, images: &[&str]) -> Live {
+        let layout = root.join(repo);
+        let mut manifests = BTreeSet::new();
+        for image in images {
+            let (code, body) = http.get(&format!("/v2/{repo}/referrers/{image}"));
+            assert_eq!(code, 200, "referrers of {repo}@{image}: {body}");
+            let listed = index_digests(&json(body.as_bytes(), "referrers listing"));
+            assert!(!listed.is_empty(), "{repo}@{image} has referrers");
+            manifests.extend(listed);
+            manifests.insert(image.to_string());
+        }
+        let bytes = manifests
+            .iter()
+            .flat_map(|m| crate::support::reachable(&layout, m))
+            .map(|d| {
+                let b = crate::support::read_blob(&layout, &d);
+                (d, b)
+            })
+            .collect();
+        Live {
+            repo: repo.to_string(),
+            manifests,
+            bytes,
+        }
+    }
+
+    /// Every manifest and blob is served by digest, byte for byte as pushed.
+    fn assert_served(&self, http: &Http, when: &str) {
+        let requests: Vec<_> = self
+            .bytes
+            .keys()
+            .map(|d| {
+                if self.manifests.contains(d) {
+                    http.request(
+                        reqwest::Method::GET,
+                        &format!("/v2/{}/manifests/{d}", self.repo),
+                    )
+                    .header("accept", MANIFEST_ACCEPT)
+                } else {
+                    http.request(
+                        reqwest::Method::GET,
+                        &format!("/v2/{}/blobs/{d}", self.repo),
+                    )
+                }
+            })
+            .collect();
+        for ((d, want), (code, got)) in self.bytes.iter().zip(http.send_all(requests)) {
+            assert_eq!(code, 200, "{when}: {}@{d} is not served", self.repo);
+            assert!(got == *want, "{when}: {}@{d} is served changed", self.repo);
+        }
+    }
+}
+
+/// The digests the layout at `dir` lists: `index.json`'s entries, then the journal's whole
+/// lines.
+fn listed(dir: &Path) -> BTreeSet<String> {
+    let mut out = index_digests(&json(
+        &std::fs::read(dir.join("index.json")).unwrap(),
+        "index.json",
+    ));
+    let journal = std::fs::read(dir.join(".lineage-journal")).unwrap_or_default();
+    for line in journal.split_inclusive(|b| *b == b'\n') {
+        if line.ends_with(b"\n") {
+            out.insert(
+                json(line, "journal line")["digest"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// The files in the layout `dir`'s `blobs/sha256`, as digests.
+fn blob_files(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| format!("sha256:{}", e.unwrap().file_name().to_string_lossy()))
+        .collect()
+}
+
+/// Push the image `make-image.sh` makes from `seed` as `repo:tag`; its digest.
+fn push_image(s: &Scratch, server: &Serve, repo: &str, tag: &str, seed: &str) -> String {
+    let layout = s.join(&format!("src-{seed}"));
+    let digest = make_image(&layout, tag, seed, "amd64");
+    lineage_ok(
+        s.path(),
+        &[
+            "copy",
+            &oci(&layout, tag),
+            &server.reference(repo, &format!(":{tag}")),
+        ],
+    );
+    digest
+}
+
+/// An artifact manifest with one `application/octet-stream` layer, given as `(digest,
+/// size)`, and a subject, given as `(media type, digest, size)`.
+fn artifact(layer: (&str, usize), subject: (&str, &str, usize)) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x.orphan","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{EMPTY}","size":2}},"layers":[{{"mediaType":"application/octet-stream","digest":"{}","size":{}}}],"subject":{{"mediaType":"{}","digest":"{}","size":{}}}}}"#,
+        layer.0, layer.1, subject.0, subject.1, subject.2
+    )
+}
+
+/// The digest of `{}`, the OCI empty descriptor's content.
+const EMPTY: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/// Write each of `contents` to a file in `dir` named `PREFIX-N`; the files and their
+/// digests (hashed by `sha256sum`, not by lineage).
+fn write_hashed(dir: &Path, prefix: &str, contents: &[String]) -> Vec<String> {
+    let paths: Vec<_> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let p = dir.join(format!("{prefix}-{i}"));
+            std::fs::write(&p, c).unwrap();
+            p
+        })
+        .collect();
+    sha256_files(&paths)
+        .into_iter()
+        .map(|h| format!("sha256:{h}"))
+        .collect()
+}
+
+/// Issue 15 item 5: SIGKILL during `lineage serve gc --delete-referrers-with-subject`, once
+/// it has unlisted a repository's orphaned referrers and while it removes their blobs.
+/// Afterwards no file is half-written or left over, every manifest still listed is whole on
+/// disk, and after a restart every live manifest and blob (in the collected repository and
+/// in another) is served byte for byte; a second collection then removes what the first
+/// left: the orphans (and their own referrers) answer 404, the deleted subject lists no
+/// referrers, and its repository holds exactly its live blobs.
+#[test]
+fn sigkill_during_serve_gc_loses_nothing_live() {
+    // Enough orphans, each a manifest and a layer, that the sweep is still removing their
+    // blobs when the test sees the first one go and kills it.
+    const ORPHANS: usize = 1500;
+    // Orphans that have a referrer of their own: collected in turn.
+    const NESTED: usize = 20;
+    let s = Scratch::new();
+    let root = s.join("root");
+    let server = Serve::start(&root, &[]);
+
+    // Live content: an image with referrers in one repository; in the collected one, a kept
+    // image whose referrer shares its layer with orphan 0.
+    let live_image = push_image(&s, &server, "live/app", "v1", "gc-live");
+    let keep_image = push_image(&s, &server, "doomed/app", "keep", "gc-keep");
+    let doomed_image = push_image(&s, &server, "doomed/app", "v1", "gc-doomed");
+    let layer_text = |i: usize| format!("orphan layer {i}\n");
+    std::fs::write(s.join("sbom.json"), br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+    std::fs::write(s.join("shared"), layer_text(0)).unwrap();
+    let file = |name: &str| format!("{}:application/octet-stream", s.join(name).display());
+    for (repo, tag, artifact_type, extra) in [
+        ("live/app", ":v1", "application/x.scan", None),
+        (
+            "live/app",
+            ":v1",
+            "application/spdx+json",
+            Some(file("sbom.json")),
+        ),
+        (
+            "doomed/app",
+            ":keep",
+            "application/x.keep",
+            Some(file("shared")),
+        ),
+    ] {
+        let image = server.reference(repo, tag);
+        let mut args = vec!["attach", &image, "--artifact-type", artifact_type];
+        args.extend(extra.as_deref());
+        lineage_ok(s.path(), &args);
+    }
+
+    // The orphans: referrers of the image about to be deleted, each with its own layer.
+    let subject = json(
+        &lineage_ok(
+            s.path(),
+            &[
+                "manifest",
+                "--descriptor",
+                &server.reference("doomed/app", ":v1"),
+            ],
+        )
+        .stdout,
+        "descriptor",
+    );
+    let subject_size = subject["size"].as_u64().unwrap() as usize;
+    let subject = (
+        subject["mediaType"].as_str().unwrap(),
+        doomed_image.as_str(),
+        subject_size,
+    );
+    let work = s.join("orphans");
+    std::fs::create_dir(&work).unwrap();
+    let layers: Vec<String> = (0..ORPHANS).map(layer_text).collect();
+    let layer_digests = write_hashed(&work, "layer", &layers);
+    let layer = |i: usize| (layer_digests[i].as_str(), layers[i].len());
+    let bodies: Vec<String> = (0..ORPHANS).map(|i| artifact(layer(i), subject)).collect();
+    let orphan_digests = write_hashed(&work, "manifest", &bodies);
+    let nested_bodies: Vec<String> = (0..NESTED)
+        .map(|i| {
+            let of = (
+                "application/vnd.oci.image.manifest.v1+json",
+                orphan_digests[i].as_str(),
+                bodies[i].len(),
+            );
+            artifact(layer(i), of)
+        })
+        .collect();
+    let nested_digests = write_hashed(&work, "nested", &nested_bodies);
+
+    let http = Http::new(&server.host);
+    let base = "/v2/doomed/app";
+    let upload = |digest: &str, body: &[u8]| {
+        http.request(
+            reqwest::Method::POST,
+            &format!("{base}/blobs/uploads/?digest={digest}"),
+        )
+        .body(body.to_vec())
+    };
+    let put = |digest: &str, body: &str| {
+        http.request(reqwest::Method::PUT, &format!("{base}/manifests/{digest}"))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body.to_string())
+    };
+    let mut blobs = vec![upload(EMPTY, b"{}")];
+    blobs.extend((0..ORPHANS).map(|i| upload(&layer_digests[i], layers[i].as_bytes())));
+    for (n, (code, body)) in http.send_all(blobs).into_iter().enumerate() {
+        assert_eq!(
+            code,
+            201,
+            "blob upload {n}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let orphans = (0..ORPHANS)
+        .map(|i| put(&orphan_digests[i], &bodies[i]))
+        .collect();
+    let nested = (0..NESTED)
+        .map(|i| put(&nested_digests[i], &nested_bodies[i]))
+        .collect();
+    for requests in [orphans, nested] {
+        for (code, body) in http.send_all(requests) {
+            assert_eq!(
+                code,
+                201,
+                "manifest push: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+
+    let live = [
+        Live::of(&root, &http, "live/app", &[&live_image]),
+        Live::of(&root, &http, "doomed/app", &[&keep_image]),
+    ];
+    assert!(
+        live[1].bytes.contains_key(&layer_digests[0]),
+        "the kept referrer shares orphan 0's layer"
+    );
+    let (code, _) = http
+        .send_all(vec![http.request(
+            reqwest::Method::DELETE,
+            &format!("{base}/manifests/{doomed_image}"),
+        )])
+        .remove(0);
+    assert_eq!(code, 202, "DELETE of the subject");
+    drop(http);
+    let doomed_dir = root.join("doomed/app");
+    let garbage: BTreeSet<String> = blob_files(&doomed_dir)
+        .into_iter()
+        .filter(|d| !live[1].bytes.contains_key(d))
+        .collect();
+    assert!(
+        garbage.len() >= 2 * ORPHANS + NESTED,
+        "{} garbage blobs",
+        garbage.len()
+    );
+    assert!(
+        server.stop().success(),
+        "lineage serve stops cleanly on SIGTERM"
+    );
+
+    // Collect, and kill the collection once it has started removing blobs of doomed/app
+    // (it unlists the orphans first), before it has removed them all.
+    let on_disk = || {
+        std::fs::read_dir(doomed_dir.join("blobs/sha256"))
+            .unwrap()
+            .count()
+    };
+    let before = on_disk();
+    let root_text = root.display().to_string();
+    let gc_args = [
+        "serve",
+        "gc",
+        "--root",
+        &root_text,
+        "--delete-referrers-with-subject",
+        "--gc-grace",
+        "0s",
+    ];
+    let mut gc = Command::new(assert_cmd::cargo::cargo_bin("lineage"))
+        .args(gc_args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The test's patience, not a timing assertion.
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while on_disk() == before {
+        if let Some(status) = gc.try_wait().unwrap() {
+            panic!("lineage serve gc exited ({status}) before it removed a blob of doomed/app");
+        }
+        if std::time::Instant::now() > patience {
+            let _ = gc.kill();
+            panic!("lineage serve gc removed no blob of doomed/app in 5 minutes");
+        }
+        std::thread::yield_now();
+    }
+    gc.kill().unwrap();
+    let status = gc.wait().unwrap();
+    let left = garbage
+        .iter()
+        .filter(|d| crate::support::blob_path(&doomed_dir, d).exists())
+        .count();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "lineage serve gc finished ({status}) before the SIGKILL; it must be killed mid-way (raise ORPHANS)"
+    );
+    assert!(
+        left > 0,
+        "lineage serve gc had removed every garbage blob when it was killed: not mid-way (raise ORPHANS)"
+    );
+    eprintln!(
+        "killed lineage serve gc with {left} of {} garbage blobs left",
+        garbage.len()
+    );
+
+    // On disk: every blob whole, every listed manifest with everything it reaches.
+    for dir in [root.join("live/app"), doomed_dir.clone()] {
+        crate::support::assert_layout_integrity(&dir);
+        for m in listed(&dir) {
+            for d in crate::support::reachable(&dir, &m) {
+                assert!(
+                    crate::support::blob_path(&dir, &d).is_file(),
+                    "{} lists {m}, which reaches {d}, and {d} is gone",
+                    dir.display()
+                );
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let server = Serve::start(&root, &[]);
+    eprintln!(
+        "restart to ready after the kill: {} ms",
+        started.elapsed().as_millis()
+    );
+    let leftovers: Vec<_> = walk(&root)
+        .into_iter()
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(lineage_store::fs::TEMP_PREFIX)
+            })
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let check_live = |server: &Serve, when: &str| {
+        let http = Http::new(&server.host);
+        for (repo, tags) in [("live/app", r#"["v1"]"#), ("doomed/app", r#"["keep"]"#)] {
+            let (code, body) = http.get(&format!("/v2/{repo}/tags/list"));
+            assert_eq!(code, 200, "{when}: tags of {repo}: {body}");
+            assert_eq!(
+                json(body.as_bytes(), "tags")["tags"].to_string(),
+                tags,
+                "{when}: tags of {repo}"
+            );
+        }
+        for l in &live {
+            l.assert_served(&http, when);
+        }
+        http
+    };
+    check_live(&server, "after the kill");
+    assert!(server.stop().success());
+
+    // A second collection completes; with the first, it leaves none of the orphans.
+    let report = json(&lineage_ok(s.path(), &gc_args).stdout, "serve gc report");
+    assert_eq!(report["dry_run"], false, "{report}");
+    assert_eq!(
+        report["blobs_removed"], left,
+        "the second collection removes the garbage the first left: {report}"
+    );
+    let server = Serve::start(&root, &[]);
+    let http = check_live(&server, "after the second collection");
+    assert_eq!(
+        blob_files(&doomed_dir),
+        live[1].bytes.keys().cloned().collect(),
+        "doomed/app holds exactly its live blobs"
+    );
+    let gone: Vec<_> = orphan_digests
+        .iter()
+        .chain(&nested_digests)
+        .map(|d| {
+            http.request(reqwest::Method::GET, &format!("{base}/manifests/{d}"))
+                .header("accept", MANIFEST_ACCEPT)
+        })
+        .collect();
+    for (d, (code, _)) in orphan_digests
+        .iter()
+        .chain(&nested_digests)
+        .zip(http.send_all(gone))
+    {
+        assert_eq!(code, 404, "orphan {d} is still served");
+    }
+    let (code, body) = http.get(&format!("{base}/referrers/{doomed_image}"));
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        index_digests(&json(body.as_bytes(), "referrers")).is_empty(),
+        "the deleted subject still lists referrers: {body}"
+    );
 }
 
 /// Issue 15: `lineage serve gc` on the root of a running server leaves upload files to the
