@@ -161,18 +161,22 @@ const WHOLE_SECONDS_LEN: usize = 20;
 /// is a whole second of a four-digit year (lineage's own times always are, see [`now`]);
 /// `None` otherwise. Without the formatting machinery: every status answer writes its times.
 fn whole_seconds<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; WHOLE_SECONDS_LEN]) -> Option<&'b str> {
-    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
-    if t.nanosecond() != 0 {
+    // Read once: each accessor of a `DateTime` works out the local time again.
+    let utc = t.naive_utc();
+    let (date, time) = (utc.date(), utc.time());
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    if time.nanosecond() != 0 {
         return None;
     }
+    let seconds = time.num_seconds_from_midnight();
     *buf = *b"0000-00-00T00:00:00Z";
     let fields = [
         (0, 4, year),
-        (5, 2, t.month()),
-        (8, 2, t.day()),
-        (11, 2, t.hour()),
-        (14, 2, t.minute()),
-        (17, 2, t.second()),
+        (5, 2, date.month()),
+        (8, 2, date.day()),
+        (11, 2, seconds / 3600),
+        (14, 2, seconds / 60 % 60),
+        (17, 2, seconds % 60),
     ];
     for (start, width, mut value) in fields {
         for digit in buf[start..start + width].iter_mut().rev() {
