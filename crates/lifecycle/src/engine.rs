@@ -27,7 +27,7 @@ use crate::facts::{FactCache, FactSource, ManifestFacts, StoreFacts};
 use crate::lookup::StoreOpener;
 use crate::profile::{ANNOTATION_VERSION, Namespace, revision_of};
 use crate::record::Records;
-use crate::signed::{self, Policy};
+use crate::signed;
 use crate::status::{Facts, Status, decide_from, with_base};
 use crate::write::{RecordSpec, WriteOptions, is_same_as};
 use lineage_trust::TrustPolicy;
@@ -249,22 +249,10 @@ impl Engine {
             };
             let mut selected = match &self.trust {
                 Some(policy) => {
-                    let policy = Policy {
-                        policy,
-                        now: lineage_oci::time::now(),
-                    };
                     let repository = source.repository();
-                    let subject = image.descriptor();
                     let namespaces = self.read_namespaces();
-                    signed::select(
-                        source,
-                        policy,
-                        &repository,
-                        referrers,
-                        &namespaces,
-                        &subject,
-                    )
-                    .await?
+                    signed::select(source, policy, &repository, referrers, &namespaces, &image)
+                        .await?
                 }
                 None => None,
             };
@@ -280,11 +268,7 @@ impl Engine {
             let decided = selected
                 .as_ref()
                 .and_then(|s| s.counted.as_ref())
-                .is_some_and(|(r, sig)| {
-                    sig.verified
-                        && (r.end_of_life.is_some() || r.end_of_support.is_some())
-                        && (r.successor.is_some() || r.superseded_by.is_some())
-                });
+                .is_some_and(|c| c.decides);
             let base = self.base_of(source, &image, at, hops).await;
             // Annotations inherited from the base are the base's: a derived image is not a
             // revision of its base's lineage.
@@ -315,8 +299,8 @@ impl Engine {
                 status.warnings.extend(selected.warnings);
                 status.signature = selected
                     .counted
-                    .filter(|(r, _)| status.record.as_ref() == Some(&r.digest))
-                    .map(|(_, signature)| signature);
+                    .filter(|c| status.record.as_ref() == Some(c.digest))
+                    .map(|c| c.signature);
             }
             Ok((status, image))
         })

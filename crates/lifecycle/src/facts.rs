@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use lineage_oci::{Descriptor, Digest, ImageRef, ManifestKind, RawManifest, TagOrDigest, time};
 use lineage_store::{ErrorKind, ReadStore, blob};
 use tokio::sync::OnceCell;
@@ -177,19 +176,18 @@ pub(crate) trait FactSource: Send + Sync {
     async fn envelope(&self, layer: &Descriptor) -> Result<Bytes, EngineError>;
 
     /// What verifying the signatures of the lifecycle record `record` (a referrer of the
-    /// image `subject`) under `statement` at `now` finds ([`crate::signed::check`]: the
-    /// record's signature listing, then a signature's manifest and envelope; the record
-    /// manifest when its listed annotations do not rebuild it), read through this source's
-    /// own facts. A caching source keeps the outcome with the facts.
+    /// image `image`) under `statement` now finds ([`crate::signed::check`]: the record's
+    /// signature listing, then a signature's manifest and envelope; the record manifest when
+    /// its listed annotations do not rebuild it), read through this source's own facts. A
+    /// caching source keeps the outcome with the facts.
     async fn signed_record(
         &self,
         statement: &Statement,
         record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
+        image: &ManifestFacts,
     ) -> Result<SignedFact, EngineError> {
         Ok(Arc::new(
-            crate::signed::check(self, statement, record, subject, now).await?,
+            crate::signed::check(self, statement, record, image).await?,
         ))
     }
 
@@ -239,12 +237,9 @@ impl FactSource for Box<dyn FactSource + '_> {
         &self,
         statement: &Statement,
         record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
+        image: &ManifestFacts,
     ) -> Result<SignedFact, EngineError> {
-        (**self)
-            .signed_record(statement, record, subject, now)
-            .await
+        (**self).signed_record(statement, record, image).await
     }
 
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
@@ -358,12 +353,11 @@ impl FactSource for OpenedFacts<'_> {
         &self,
         statement: &Statement,
         record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
+        image: &ManifestFacts,
     ) -> Result<SignedFact, EngineError> {
         let reads = self.reads().await?;
         Ok(Arc::new(
-            crate::signed::check(&reads, statement, record, subject, now).await?,
+            crate::signed::check(&reads, statement, record, image).await?,
         ))
     }
 
@@ -518,7 +512,22 @@ impl FactCache {
         Cached {
             cache: self,
             scope: scope.into(),
+            scope_is_repository: false,
             reads,
+        }
+    }
+
+    /// [`FactCache::over`] scoped to `image`'s repository (`REGISTRY/REPOSITORY`), which
+    /// `reads` reads: the scope is then also the source's [`FactSource::repository`], and is
+    /// not built again on every status.
+    pub(crate) fn over_repository<S: FactSource>(
+        &self,
+        image: &ImageRef,
+        reads: S,
+    ) -> Cached<'_, S> {
+        Cached {
+            scope_is_repository: true,
+            ..self.over(image.repository_ref(), reads)
         }
     }
 }
@@ -540,6 +549,9 @@ pub(crate) struct Cached<'a, S> {
     /// The repository: keys are qualified by it, since tags and referrers listings belong to
     /// a repository.
     scope: Cow<'a, str>,
+    /// Whether `scope` is the repository `reads` reads, as [`FactSource::repository`] names
+    /// it ([`FactCache::over_repository`]).
+    scope_is_repository: bool,
     reads: S,
 }
 
@@ -628,26 +640,26 @@ impl<S: FactSource> FactSource for Cached<'_, S> {
         &self,
         statement: &Statement,
         record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
+        image: &ManifestFacts,
     ) -> Result<SignedFact, EngineError> {
         // The record's digest names its bytes, and so its subject; the policy is the
         // engine's, one per cache.
         let key = key(&self.scope, '@', record.digest.as_str());
         self.cache
             .signed
-            .get_or_fetch(key, || {
-                self.reads.signed_record(statement, record, subject, now)
-            })
+            .get_or_fetch(key, || self.reads.signed_record(statement, record, image))
             .await
     }
 
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         let reads = self.reads.elsewhere(image)?;
-        Some(Box::new(self.cache.over(image.repository_ref(), reads)))
+        Some(Box::new(self.cache.over_repository(image, reads)))
     }
 
     fn repository(&self) -> Cow<'_, str> {
+        if self.scope_is_repository {
+            return Cow::Borrowed(&self.scope);
+        }
         self.reads.repository()
     }
 }

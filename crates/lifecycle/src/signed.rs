@@ -38,7 +38,7 @@ use lineage_trust::{
 };
 
 use crate::engine::EngineError;
-use crate::facts::FactSource;
+use crate::facts::{FactSource, ManifestFacts};
 use crate::profile::Namespace;
 use crate::record::{Record, Records};
 use crate::warning::{Effect, Problem, Warning};
@@ -91,18 +91,19 @@ impl SignatureStatus {
     }
 }
 
-/// Verifies the signatures of `record` (a referrer of the image `subject`) under
-/// `statement` at `now`, reading through `source`: the record's signature listing, then for
-/// each signature (at most [`MAX_SIGNATURES`]) its manifest and envelope, stopping at the
-/// first that verifies. A signature listed but gone is a bad signature; a store that cannot
-/// answer is an error.
+/// Verifies the signatures of `record` (a referrer of the image `image`) under `statement`
+/// now (the clock is read here, so a cached outcome costs no clock read), reading through
+/// `source`: the record's signature listing, then for each signature (at most
+/// [`MAX_SIGNATURES`]) its manifest and envelope, stopping at the first that verifies. A
+/// signature listed but gone is a bad signature; a store that cannot answer is an error.
 pub(crate) async fn check<S: FactSource + ?Sized>(
     source: &S,
     statement: &Statement,
     record: &Descriptor,
-    subject: &Descriptor,
-    now: DateTime<Utc>,
+    image: &ManifestFacts,
 ) -> Result<SignedRecord, EngineError> {
+    let now = lineage_oci::time::now();
+    let subject = image.descriptor();
     let listing = source.referrers(&record.digest).await?;
     let signed = Descriptor::new(
         record.media_type.clone(),
@@ -123,7 +124,7 @@ pub(crate) async fn check<S: FactSource + ?Sized>(
         };
         match verification {
             Verification::Verified(signer) => {
-                return Ok(match signed_view(source, record, subject).await? {
+                return Ok(match signed_view(source, record, &subject).await? {
                     Ok(record) => SignedRecord::Verified {
                         signer,
                         record: Box::new(record),
@@ -221,46 +222,66 @@ async fn signed_view<S: FactSource + ?Sized>(
     Ok(Ok(signed))
 }
 
-/// A trust policy in force, and the instant signatures are verified at.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Policy<'a> {
-    pub(crate) policy: &'a TrustPolicy,
-    pub(crate) now: DateTime<Utc>,
-}
-
-/// What the policy leaves of an image's referrers listing.
+/// What the policy leaves of an image's referrers listing (borrowed for `'a`).
 #[derive(Debug, Default)]
-pub(crate) struct Selected {
+pub(crate) struct Selected<'a> {
     /// The listing the decision reads: every referrer that is not a record, and the record
     /// that counts (as its signed bytes say it, when verified), if any; `None` when that is
     /// the listing itself (its one record counts as listed), so a warm lookup copies nothing.
     pub(crate) referrers: Option<Vec<Descriptor>>,
     /// When `referrers` is `None`: the listing read as records, as `Records::read` reads it
-    /// (the decision does not parse them again).
+    /// (the decision does not parse them again); it holds the counted record, read once.
     pub(crate) read: Option<Records>,
     /// The records that did not verify, with their reasons.
     pub(crate) warnings: Vec<Warning>,
-    /// The record that counts and its signature.
-    pub(crate) counted: Option<(Record, SignatureStatus)>,
+    /// The record that counts, as the engine needs it besides the listing it decides from.
+    pub(crate) counted: Option<Counted<'a>>,
 }
 
-/// The records of `listing` (the referrers of the image `subject` in `repository`,
+/// The record that counts under a trust policy, without its values (the decision reads them
+/// from the selected listing, or from [`Selected::read`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counted<'a> {
+    /// The record's digest, as the listing names it.
+    pub(crate) digest: &'a Digest,
+    /// Whether the record decides the state and the image to move to by itself: its
+    /// signature verified, it declares a date (end-of-life or end-of-support) and it names
+    /// the successor.
+    pub(crate) decides: bool,
+    /// Its signature, as the status shows it.
+    pub(crate) signature: SignatureStatus,
+}
+
+impl<'a> Counted<'a> {
+    /// `record` (listed as `digest`) counts with `signature`.
+    fn new(record: &Record, digest: &'a Digest, signature: SignatureStatus) -> Counted<'a> {
+        Counted {
+            digest,
+            decides: signature.verified
+                && (record.end_of_life.is_some() || record.end_of_support.is_some())
+                && (record.successor.is_some() || record.superseded_by.is_some()),
+            signature,
+        }
+    }
+}
+
+/// The records of `listing` (the referrers of the image `image` in `repository`,
 /// `REGISTRY/REPOSITORY`) that `policy` lets count, walked newest first and verified until
 /// one counts; `None` when the policy verifies nothing there (`skip`).
-pub(crate) async fn select(
+pub(crate) async fn select<'a>(
     source: &dyn FactSource,
-    policy: Policy<'_>,
+    policy: &TrustPolicy,
     repository: &str,
-    listing: &[Descriptor],
+    listing: &'a [Descriptor],
     namespaces: &[Namespace],
-    subject: &Descriptor,
-) -> Result<Option<Selected>, EngineError> {
-    let statement = policy.policy.statement_for(repository);
+    image: &ManifestFacts,
+) -> Result<Option<Selected<'a>>, EngineError> {
+    let statement = policy.statement_for(repository);
     if statement.is_some_and(|s| s.level == Level::Skip) {
         return Ok(None);
     }
     let mut ignored = Vec::new();
-    let mut records: Vec<(Record, &Descriptor)> = Vec::new();
+    let mut records: Vec<(Record, &'a Descriptor)> = Vec::new();
     let mut others: Vec<&Descriptor> = Vec::new();
     let mut selected = Selected::default();
     for d in listing {
@@ -292,15 +313,14 @@ pub(crate) async fn select(
         selected.referrers = keep(None);
         return Ok(Some(selected));
     };
-    // Read as the decision would read the listing: kept when the listing is what it reads.
-    let read = |record: Option<&Record>| Records {
-        records: record.into_iter().cloned().collect(),
-        warnings: ignored.clone(),
+    // Read as the decision would read the listing: kept when the listing is what it reads
+    // (the counted record moves there, it is not copied).
+    let read = |record: Record, ignored: &mut Vec<Warning>| Records {
+        records: vec![record],
+        warnings: std::mem::take(ignored),
     };
     for (record, listed) in records {
-        let outcome = source
-            .signed_record(statement, listed, subject, policy.now)
-            .await?;
+        let outcome = source.signed_record(statement, listed, image).await?;
         let rejected = match outcome.as_ref() {
             SignedRecord::Verified {
                 signer,
@@ -309,16 +329,18 @@ pub(crate) async fn select(
                 // The signed bytes say what the listing says (the usual case): the record
                 // read from the listing is the signed one, not parsed again.
                 if **signed == *listed {
+                    let signature = SignatureStatus::of(Some(signer));
+                    selected.counted = Some(Counted::new(&record, &listed.digest, signature));
                     selected.referrers = keep(Some(listed));
                     if selected.referrers.is_none() {
-                        selected.read = Some(read(Some(&record)));
+                        selected.read = Some(read(record, &mut ignored));
                     }
-                    selected.counted = Some((record, SignatureStatus::of(Some(signer))));
                     return Ok(Some(selected));
                 }
                 if let Some(read) = Record::from_descriptor(signed, namespaces, &mut Vec::new()) {
+                    let signature = SignatureStatus::of(Some(signer));
+                    selected.counted = Some(Counted::new(&read, &listed.digest, signature));
                     selected.referrers = keep(Some(signed));
-                    selected.counted = Some((read, SignatureStatus::of(Some(signer))));
                     return Ok(Some(selected));
                 }
                 // The signed bytes say something else than a record (the listing lied about
@@ -346,11 +368,12 @@ pub(crate) async fn select(
                 statement.name,
                 rejected.detail
             );
+            let signature = SignatureStatus::of(None);
+            selected.counted = Some(Counted::new(&record, &listed.digest, signature));
             selected.referrers = keep(Some(listed));
             if selected.referrers.is_none() {
-                selected.read = Some(read(Some(&record)));
+                selected.read = Some(read(record, &mut ignored));
             }
-            selected.counted = Some((record, SignatureStatus::of(None)));
             return Ok(Some(selected));
         }
     }
@@ -546,14 +569,31 @@ mod tests {
             }
         }
 
+        /// The image's referrers listing: its three records.
+        async fn listing(&self) -> Vec<Descriptor> {
+            let listing = self
+                .layout
+                .referrers(&self.image.digest, None)
+                .await
+                .unwrap();
+            assert_eq!(listing.len(), 3, "{listing:?}");
+            listing
+        }
+
         /// What a trust policy at `level` for [`REPOSITORY`] (trusting every root of
-        /// `roots` and the leaves' common subject) selects from the image's listing now.
-        async fn select(&self, level: &str) -> Option<Selected> {
-            self.select_in(level, REPOSITORY).await
+        /// `roots` and the leaves' common subject) selects from `listing` (the image's,
+        /// [`Mixed::listing`]) now.
+        async fn select<'l>(&self, listing: &'l [Descriptor], level: &str) -> Option<Selected<'l>> {
+            self.select_in(listing, level, REPOSITORY).await
         }
 
         /// [`Mixed::select`] with the image read as in `repository`.
-        async fn select_in(&self, level: &str, repository: &str) -> Option<Selected> {
+        async fn select_in<'l>(
+            &self,
+            listing: &'l [Descriptor],
+            level: &str,
+            repository: &str,
+        ) -> Option<Selected<'l>> {
             let path = lineage_trust::testing::write_policy(
                 self.notation.path(),
                 "flasksample",
@@ -567,22 +607,18 @@ mod tests {
                 std::fs::write(store.join(format!("root-{i}.pem")), root).unwrap();
             }
             let policy = TrustPolicy::load(&path).unwrap();
-            let listing = self
-                .layout
-                .referrers(&self.image.digest, None)
+            let facts = StoreFacts::new(&self.layout);
+            let image = facts
+                .manifest(Some(&TagOrDigest::Digest(self.image.digest.clone())))
                 .await
                 .unwrap();
-            assert_eq!(listing.len(), 3, "{listing:?}");
             select(
-                &StoreFacts::new(&self.layout),
-                Policy {
-                    policy: &policy,
-                    now: Utc::now(),
-                },
+                &facts,
+                &policy,
                 repository,
-                &listing,
+                listing,
                 &Engine::default().read_namespaces(),
-                &self.image,
+                &image,
             )
             .await
             .unwrap()
@@ -646,13 +682,13 @@ mod tests {
     #[tokio::test]
     async fn strict_lets_the_newest_verified_record_decide() {
         let m = Mixed::new().await;
-        let selected = m.select("strict").await.expect("strict verifies");
-        let (record, signature) = selected.counted.as_ref().expect("a record counts");
-        assert_eq!(record.digest, m.signed);
-        assert_eq!(
-            record.end_of_life,
-            Some(parse_lenient("2030-01-01T00:00:00Z").unwrap())
-        );
+        let listing = m.listing().await;
+        let selected = m.select(&listing, "strict").await.expect("strict verifies");
+        let counted = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(counted.digest, &m.signed);
+        // It declares no successor: the rolling tag is still read.
+        assert!(!counted.decides);
+        let signature = &counted.signature;
         assert!(signature.verified, "{signature:?}");
         assert_eq!(
             signature.identity.as_deref(),
@@ -672,6 +708,14 @@ mod tests {
             .map(|d| &d.digest)
             .collect();
         assert_eq!(records, [&m.signed]);
+        let read = crate::record::Records::read(
+            selected.referrers.as_deref().unwrap(),
+            &Engine::default().read_namespaces(),
+        );
+        assert_eq!(
+            read.records[0].end_of_life,
+            Some(parse_lenient("2030-01-01T00:00:00Z").unwrap())
+        );
     }
 
     /// Permissive: the unsigned record is still ignored (integrity is enforced), but the
@@ -679,10 +723,14 @@ mod tests {
     #[tokio::test]
     async fn permissive_lets_an_expired_record_count() {
         let m = Mixed::new().await;
-        let selected = m.select("permissive").await.expect("permissive verifies");
-        let (record, signature) = selected.counted.as_ref().expect("a record counts");
-        assert_eq!(record.digest, m.expired);
-        assert_eq!(signature, &SignatureStatus::of(None));
+        let listing = m.listing().await;
+        let selected = m
+            .select(&listing, "permissive")
+            .await
+            .expect("permissive verifies");
+        let counted = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(counted.digest, &m.expired);
+        assert_eq!(counted.signature, SignatureStatus::of(None));
         assert_eq!(
             reasons(&selected),
             [
@@ -697,10 +745,11 @@ mod tests {
     #[tokio::test]
     async fn audit_lets_the_newest_record_decide_with_a_warning() {
         let m = Mixed::new().await;
-        let selected = m.select("audit").await.expect("audit verifies");
-        let (record, signature) = selected.counted.as_ref().expect("a record counts");
-        assert_eq!(record.digest, m.unsigned);
-        assert!(!signature.verified);
+        let listing = m.listing().await;
+        let selected = m.select(&listing, "audit").await.expect("audit verifies");
+        let counted = selected.counted.as_ref().expect("a record counts");
+        assert_eq!(counted.digest, &m.unsigned);
+        assert!(!counted.signature.verified);
         assert_eq!(
             reasons(&selected),
             [(m.unsigned.clone(), Reason::Unsigned, true)]
@@ -717,10 +766,11 @@ mod tests {
         let newest = pki(KeyKind::P256, &LeafOptions::default());
         sign(&m.layout, &newest, &m.unsigned, Utc::now()).await;
         m.roots.push(newest.root_pem);
-        let selected = m.select("strict").await.expect("strict verifies");
-        let (record, signature) = selected.counted.as_ref().unwrap();
-        assert_eq!(record.digest, m.unsigned);
-        assert!(signature.verified);
+        let listing = m.listing().await;
+        let selected = m.select(&listing, "strict").await.expect("strict verifies");
+        let counted = selected.counted.as_ref().unwrap();
+        assert_eq!(counted.digest, &m.unsigned);
+        assert!(counted.signature.verified);
         assert!(selected.warnings.is_empty(), "{:?}", selected.warnings);
     }
 
@@ -729,8 +779,9 @@ mod tests {
     #[tokio::test]
     async fn a_repository_no_statement_covers_counts_no_record() {
         let m = Mixed::new().await;
+        let listing = m.listing().await;
         let selected = m
-            .select_in("strict", "registry.example/other")
+            .select_in(&listing, "strict", "registry.example/other")
             .await
             .expect("a policy in force");
         assert!(selected.counted.is_none());

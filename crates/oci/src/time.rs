@@ -5,7 +5,8 @@
 //! (Microsoft's `2024-11-12`). All of them are read; lineage always writes RFC 3339 in UTC.
 
 use chrono::{
-    DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, SubsecRound as _, TimeZone, Utc,
+    DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, SubsecRound as _,
+    TimeZone, Timelike as _, Utc,
 };
 
 /// Why a string is not a time lineage can read.
@@ -137,12 +138,54 @@ pub fn now() -> DateTime<Utc> {
 
 /// Format as RFC 3339 in UTC with a `Z`, with fractional seconds only when there are any.
 pub fn format_rfc3339(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut buf = [0; WHOLE_SECONDS_LEN];
+    match whole_seconds(t, &mut buf) {
+        Some(text) => text.to_string(),
+        None => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    }
 }
 
 /// serde's `serialize_with` for a time: the string [`format_rfc3339`] gives.
 pub fn serialize_rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_rfc3339(t))
+    let mut buf = [0; WHOLE_SECONDS_LEN];
+    match whole_seconds(t, &mut buf) {
+        Some(text) => s.serialize_str(text),
+        None => s.serialize_str(&format_rfc3339(t)),
+    }
+}
+
+/// The length of `YYYY-MM-DDTHH:MM:SSZ`.
+const WHOLE_SECONDS_LEN: usize = 20;
+
+/// `t` as [`format_rfc3339`] writes it, `YYYY-MM-DDTHH:MM:SSZ`, written into `buf`, when it
+/// is a whole second of a four-digit year (lineage's own times always are, see [`now`]);
+/// `None` otherwise. Without the formatting machinery: every status answer writes its times.
+fn whole_seconds<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; WHOLE_SECONDS_LEN]) -> Option<&'b str> {
+    // Read once: each accessor of a `DateTime` works out the local time again.
+    let utc = t.naive_utc();
+    let (date, time) = (utc.date(), utc.time());
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    if time.nanosecond() != 0 {
+        return None;
+    }
+    let seconds = time.num_seconds_from_midnight();
+    *buf = *b"0000-00-00T00:00:00Z";
+    let fields = [
+        (0, 4, year),
+        (5, 2, date.month()),
+        (8, 2, date.day()),
+        (11, 2, seconds / 3600),
+        (14, 2, seconds / 60 % 60),
+        (17, 2, seconds % 60),
+    ];
+    for (start, width, mut value) in fields {
+        for digit in buf[start..start + width].iter_mut().rev() {
+            // A digit: `value % 10` is below 10.
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    std::str::from_utf8(buf).ok()
 }
 
 /// serde's `serialize_with` for an optional time: [`serialize_rfc3339`], or `null`.
@@ -192,6 +235,43 @@ impl Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The short way writes what chrono writes, and leaves what it cannot write to chrono.
+    #[test]
+    fn whole_seconds_are_written_as_chrono_writes_them() {
+        let mut buf = [0; WHOLE_SECONDS_LEN];
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "0999-02-28T09:08:07Z",
+            "2023-07-10T08:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let t = parse_lenient(text).unwrap();
+            assert_eq!(whole_seconds(&t, &mut buf), Some(text));
+            assert_eq!(t.to_rfc3339_opts(SecondsFormat::AutoSi, true), text);
+            assert_eq!(format_rfc3339(&t), text);
+            let json = serde_json::to_string(&Wrapped(t)).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+        }
+        let leap = parse_lenient("2016-12-31T23:59:60Z").unwrap();
+        let fraction = parse_lenient("2023-07-10T08:00:00.5Z").unwrap();
+        let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
+        let before = Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap();
+        for t in [leap, fraction, far, before] {
+            assert_eq!(whole_seconds(&t, &mut buf), None, "{t:?}");
+            assert_eq!(
+                format_rfc3339(&t),
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            );
+        }
+        assert_eq!(format_rfc3339(&fraction), "2023-07-10T08:00:00.500Z");
+    }
+
+    /// A time serialised with [`serialize_rfc3339`].
+    #[derive(serde::Serialize)]
+    struct Wrapped(#[serde(serialize_with = "serialize_rfc3339")] DateTime<Utc>);
 
     fn utc(s: &str) -> String {
         format_rfc3339(&parse_lenient(s).unwrap())

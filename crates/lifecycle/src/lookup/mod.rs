@@ -374,8 +374,8 @@ impl Inner {
 
     /// The cached facts of `image`'s repository, read through its store on a miss.
     pub(crate) fn source<'a>(&'a self, image: &'a ImageRef) -> Cached<'a, StoreReads<'a>> {
-        self.facts.over(
-            image.repository_ref(),
+        self.facts.over_repository(
+            image,
             StoreReads {
                 inner: self,
                 image: Cow::Borrowed(image),
@@ -492,11 +492,10 @@ impl FactSource for StoreReads<'_> {
         &self,
         statement: &Statement,
         record: &Descriptor,
-        subject: &Descriptor,
-        now: DateTime<Utc>,
+        image: &ManifestFacts,
     ) -> Result<SignedFact, EngineError> {
         // Each read is a request of its own, within the registry's limit.
-        let outcome = crate::signed::check(self, statement, record, subject, now).await?;
+        let outcome = crate::signed::check(self, statement, record, image).await?;
         Counters::add(
             &self.inner.counters.signatures[signature_result(&outcome)],
             1,

@@ -505,6 +505,28 @@ async fn opener_is_called_once_per_repository() {
     assert!(f.other.of("referrers") >= 1);
 }
 
+/// The repository a trust policy is looked up by: a lookup's source answers with its cache
+/// scope, not built again, and it is the repository its store reads name (here, and for a
+/// base's repository reached through it).
+#[tokio::test]
+async fn a_lookups_repository_is_its_cache_scope() {
+    let f = fixture().await;
+    let l = lookup(&f, LookupOptions::default());
+    let image = ImageRef::parse(OLD).unwrap();
+    let source = l.inner.source(&image);
+    let repository = source.repository();
+    assert!(matches!(repository, Cow::Borrowed(_)), "{repository:?}");
+    assert_eq!(repository, "reg.example/app");
+    let reads = StoreReads {
+        inner: &l.inner,
+        image: Cow::Borrowed(&image),
+    };
+    assert_eq!(repository, reads.repository());
+    let other = ImageRef::parse("reg.example/other:1.0").unwrap();
+    let elsewhere = source.elsewhere(&other).unwrap();
+    assert_eq!(elsewhere.repository(), "reg.example/other");
+}
+
 #[tokio::test]
 async fn tiny_caches_stay_bounded_and_correct() {
     let f = fixture().await;
