@@ -3,7 +3,7 @@
 # cold lookup in registry requests, and lookups per second with p50/p99 latency
 # from a warm cache at 64 concurrent clients (issue 7).
 #
-# Usage: bench/policy.sh [-w DIR] [-n IMAGES] [-d SECONDS] [-c CONNECTIONS] [-a IMAGES] [-p MS] [-S]
+# Usage: bench/policy.sh [-w DIR] [-n IMAGES] [-d SECONDS] [-c CONNECTIONS] [-a IMAGES] [-p MS] [-S [-R ROUNDS]]
 #   -w DIR          work directory, kept afterwards (default: a temporary one, removed)
 #   -n IMAGES       distinct images (revisions) released and looked up (default 20)
 #   -d SECONDS      duration of each timed wrk run (default 10); keep it short of 5 min
@@ -11,6 +11,7 @@
 #   -a IMAGES       images per AdmissionReview in the admission run (default 3)
 #   -p MS           think time of each client in the paced run (default 4)
 #   -S              signed records (issue 16): a third webhook under a trust policy, see below
+#   -R ROUNDS       with -S, also ROUNDS more alternating rounds of the compared runs (default 0)
 #
 # Processes, all on 127.0.0.1 and sharing this machine's cores (release build):
 #   registry  `lineage serve --root DIR/root --addr 127.0.0.1:0`, default logging
@@ -60,7 +61,12 @@
 # runs every run after the "off" one; its answers must be the same and every record it read
 # verified (lineage_records_verified_total). The report compares its rates with the "off"
 # webhook's, run by run (target >= 0.9x for the lookups: warm, verification outcomes are
-# cached with the facts).
+# cached with the facts). With -R ROUNDS, after all runs, each of single, rotate, derived and
+# admission is run ROUNDS more times as a pair, "off" then "policy", each round with a fresh
+# pair of webhook processes: a pair's two runs are seconds apart, so drift of the shared
+# machine touches both alike, and fresh processes each round spread what differs from one
+# process to the next (its heap, its threads' placement); the report gives every pair's ratio
+# and their median.
 # Answers are checked before timing; a run fails on non-2xx answers, socket errors
 # or lookup errors. A `top` snapshot is taken in the middle of every timed run.
 #
@@ -71,7 +77,7 @@ set -euo pipefail
 prog=policy
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 command_line="bench/policy.sh${*:+ $*}"
 work=""
@@ -81,7 +87,8 @@ conns=64
 adm_images=3
 think=4
 signed=false
-while getopts ":w:n:d:c:a:p:Sh" opt; do
+rounds=0
+while getopts ":w:n:d:c:a:p:R:Sh" opt; do
   case "$opt" in
     w) work=$OPTARG ;;
     n) images=$OPTARG ;;
@@ -90,6 +97,7 @@ while getopts ":w:n:d:c:a:p:Sh" opt; do
     a) adm_images=$OPTARG ;;
     p) think=$OPTARG ;;
     S) signed=true ;;
+    R) rounds=$OPTARG ;;
     h) usage ;;
     :) say "-$OPTARG needs a value"; usage ;;
     *) say "unknown option -$OPTARG"; usage ;;
@@ -97,6 +105,8 @@ while getopts ":w:n:d:c:a:p:Sh" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || { say "unexpected argument '$1'"; usage; }
+[[ "$rounds" =~ ^[0-9]+$ ]] || { say "-R takes a number"; usage; }
+[ "$rounds" = 0 ] || [ "$signed" = true ] || { say "-R needs -S"; usage; }
 for pair in "n:$images" "d:$duration" "c:$conns" "a:$adm_images" "p:$think"; do
   [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || { say "-${pair%%:*} takes a positive number"; usage; }
 done
@@ -342,19 +352,22 @@ cold_p50=$(printf '%s\n' "${cold_ms[@]}" | sort -g | awk '{ v[NR] = $1 } END { p
 cold_max=$(printf '%s\n' "${cold_ms[@]}" | sort -g | tail -n 1)
 say "cold: $cold_reg registry requests for $images images ($cold_per per image; webhook metric: $cold_metric); answers right"
 
-wh_log[off]="$work/logs/webhook-off.log"
-launch "${wh_log[off]}" "lineage webhook (RUST_LOG=off)" env RUST_LOG=off "$lineage" webhook --addr 127.0.0.1:0 --tag-ttl 5m
-wh_pid[off]=$launched_pid
-wh_host[off]=$launched_host
-say "lineage webhook (RUST_LOG=off) on ${wh_host[off]} (pid ${wh_pid[off]})"
-if [ "$signed" = true ]; then
-  wh_log[policy]="$work/logs/webhook-policy.log"
-  launch "${wh_log[policy]}" "lineage webhook (--trust-policy)" env RUST_LOG=off "$lineage" \
-    --trust-policy "$work/trust/trustpolicy.json" webhook --addr 127.0.0.1:0 --tag-ttl 5m
-  wh_pid[policy]=$launched_pid
-  wh_host[policy]=$launched_host
-  say "lineage webhook (RUST_LOG=off, --trust-policy) on ${wh_host[policy]} (pid ${wh_pid[policy]})"
-fi
+# start_webhook S [SUFFIX] -> a fresh "off" or "policy" webhook (its log file name + SUFFIX)
+start_webhook() {
+  local s=$1
+  wh_log[$s]="$work/logs/webhook-$s${2:-}.log"
+  case $s in
+    off) launch "${wh_log[off]}" "lineage webhook (RUST_LOG=off)" env RUST_LOG=off "$lineage" \
+      webhook --addr 127.0.0.1:0 --tag-ttl 5m ;;
+    policy) launch "${wh_log[policy]}" "lineage webhook (--trust-policy)" env RUST_LOG=off "$lineage" \
+      --trust-policy "$work/trust/trustpolicy.json" webhook --addr 127.0.0.1:0 --tag-ttl 5m ;;
+  esac
+  wh_pid[$s]=$launched_pid
+  wh_host[$s]=$launched_host
+  say "lineage webhook ($(wh_label "$s")) on ${wh_host[$s]} (pid ${wh_pid[$s]})"
+}
+start_webhook off
+[ "$signed" = false ] || start_webhook policy
 
 # --- 2. request bodies and wrk scripts -------------------------------------------------
 done_fn='done = function(summary, latency, requests)
@@ -561,6 +574,23 @@ for name in "${runs[@]}"; do
       "registry requests ${res[$name-$s-reg]}; webhook CPU ${res[$name-$s-us]} us/request"
   done
 done
+# -R: the compared runs again, in alternating pairs (off, then policy), each round with a
+# fresh pair of webhook processes (checked and warmed up as the first were).
+pairs=(single rotate derived admission)
+for ((r = 1; r <= rounds; r++)); do
+  for s in off policy; do
+    kill -TERM "${wh_pid[$s]}" && wait "${wh_pid[$s]}" 2> /dev/null || true
+    start_webhook "$s" "-r$r"
+    check_webhook "$s"
+    wrk_run "warmup-r$r" "$s" "$warmup" "$work/rotate.lua" /lifecycle/v1/lookup
+  done
+  for name in "${pairs[@]}"; do
+    for s in off policy; do
+      wrk_run "$name-r$r" "$s" "$duration" "$work/$name.lua" "${run_path[$name]}"
+    done
+    say "round $r: $name ${res[$name-r$r-off-rps]} / ${res[$name-r$r-policy-rps]} req/s (off / policy)"
+  done
+done
 for s in "${whs[@]}"; do check_webhook "$s"; done
 log_bytes1=$(stat -c %s "${wh_log[log]}")
 log_lines1=$(wc -l < "${wh_log[log]}")
@@ -615,6 +645,16 @@ if [ "$signed" = true ]; then
     ratio=$(awk -v p="${res[$name-policy-rps]}" -v o="${res[$name-off-rps]}" 'BEGIN { printf "%.2f", p / o }')
     echo "| signed records: ${run_label[$name]}, req/s under the trust policy / without (RUST_LOG=off, same run) | ${res[$name-policy-rps]} / ${res[$name-off-rps]} = ${ratio} x | >= 0.9 x | $(yesno "$ratio" min 0.9) |"
   done
+  if [ "$rounds" -gt 0 ]; then
+    for name in "${pairs[@]}"; do
+      ratios=()
+      for ((r = 1; r <= rounds; r++)); do
+        ratios+=("$(awk -v p="${res[$name-r$r-policy-rps]}" -v o="${res[$name-r$r-off-rps]}" 'BEGIN { printf "%.2f", p / o }')")
+      done
+      median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      echo "| signed records, $rounds alternating pairs: ${run_label[$name]}, policy / off per pair | ${ratios[*]}; median ${median} x | >= 0.9 x | $(yesno "$median" min 0.9) |"
+    done
+  fi
 fi
 echo
 echo "With $conns clients in a closed loop, mean latency = $conns / throughput; at 10000 lookups/s that is"
