@@ -27,6 +27,15 @@ fn registries(test: &str, s: &Scratch) -> Vec<(&'static str, String, Option<Serv
     out
 }
 
+/// `lineage retire --filter FILTER FLAGS… --output json TARGET`: the bulk retire's summary.
+pub(crate) fn bulk_retire(s: &Scratch, filter: &str, flags: &[&str], target: &str) -> Value {
+    let mut args = vec!["retire", "--filter", filter];
+    args.extend_from_slice(flags);
+    args.extend(["--output", "json", target]);
+    let out = lineage_ok(s.path(), &args);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn status_json(s: &Scratch, reference: &str, at: &str) -> Value {
     let out = lineage_ok(
         s.path(),
@@ -498,20 +507,8 @@ fn bulk_retire_of_untagged_images() {
         let r2 = push("r2");
         assert!(r1 != r2 && r2 != r3 && r1 != r3, "{label}");
         let bulk = |extra: &[&str]| -> Value {
-            let mut args = vec![
-                "retire",
-                "--filter",
-                &name,
-                "--untagged",
-                "--reason",
-                "superseded",
-                "--output",
-                "json",
-            ];
-            args.extend_from_slice(extra);
-            args.push(&host);
-            let out = lineage_ok(s.path(), &args);
-            serde_json::from_slice(&out.stdout).unwrap()
+            let flags = [&["--untagged", "--reason", "superseded"], extra].concat();
+            bulk_retire(&s, &name, &flags, &host)
         };
         let digests = |v: &Value| -> BTreeSet<String> {
             v["items"]

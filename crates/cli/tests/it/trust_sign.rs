@@ -17,6 +17,7 @@ use lineage_trust::testing::{KeyKind, LeafOptions, Pki, pki, write_policy};
 use lineage_trust::{Reason, TrustPolicy, Verification, verify};
 use serde_json::Value;
 
+use crate::richer_lifecycle::bulk_retire;
 use crate::support::peers::notation;
 use crate::support::registry::{registry_from_env, unique_repo};
 use crate::support::scenario::build_revisions;
@@ -709,21 +710,8 @@ fn bulk_retires_and_microsoft_companions_are_signed() {
         );
 
         let bulk = |extra: &[&str]| -> Value {
-            let mut args = vec![
-                "retire",
-                "--filter",
-                &name,
-                "--tags",
-                "1\\.0-.*",
-                "--reason",
-                "vulnerable",
-                "--output",
-                "json",
-            ];
-            args.extend_from_slice(extra);
-            args.push(&host);
-            let out = lineage_ok(s.path(), &args);
-            serde_json::from_slice(&out.stdout).unwrap()
+            let flags = [&["--tags", "1\\.0-.*", "--reason", "vulnerable"], extra].concat();
+            bulk_retire(&s, &name, &flags, &host)
         };
         let first = bulk(&signing);
         assert_eq!(first["recordsWritten"], 2, "{label}: {first}");
