@@ -349,18 +349,6 @@ impl FactSource for OpenedFacts<'_> {
         self.reads().await?.envelope(layer).await
     }
 
-    async fn signed_record(
-        &self,
-        statement: &Statement,
-        record: &Descriptor,
-        image: &ManifestFacts,
-    ) -> Result<SignedFact, EngineError> {
-        let reads = self.reads().await?;
-        Ok(Arc::new(
-            crate::signed::check(&reads, statement, record, image).await?,
-        ))
-    }
-
     fn elsewhere(&self, image: &ImageRef) -> Option<Box<dyn FactSource + '_>> {
         Some(Box::new(OpenedFacts {
             image: image.clone(),

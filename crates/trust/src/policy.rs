@@ -371,7 +371,7 @@ impl TrustPolicy {
         } else {
             path.to_path_buf()
         };
-        let bytes = read_limited(&path, MAX_POLICY_BYTES)?;
+        let bytes = crate::error::read_limited(&path, MAX_POLICY_BYTES)?;
         let invalid = |reason: String| TrustError::Invalid {
             path: path.clone(),
             reason,
@@ -530,26 +530,6 @@ impl TrustPolicy {
     }
 }
 
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, TrustError> {
-    use std::io::Read;
-    let read_err = |source| TrustError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > limit {
-        return Err(TrustError::TooLarge {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    Ok(bytes)
-}
-
 /// Reads one named trust store: every regular file of the directory, PEM or DER; a
 /// certificate that is not a CA must be self-signed (notation's rule).
 fn load_store(dir: &Path) -> Result<Vec<Cert>, TrustError> {
@@ -587,7 +567,7 @@ fn load_store(dir: &Path) -> Result<Vec<Cert>, TrustError> {
                 "a trust store entry must be a regular file".into(),
             ));
         }
-        let bytes = read_limited(&path, MAX_STORE_FILE_BYTES)?;
+        let bytes = crate::error::read_limited(&path, MAX_STORE_FILE_BYTES)?;
         let found = cert::from_pem_or_der(&bytes).map_err(|e| invalid(&path, e))?;
         if found.is_empty() {
             return Err(invalid(&path, "holds no certificate".into()));

@@ -13,6 +13,9 @@ use crate::cert::{self, Cert, Curve, MAX_CHAIN_LENGTH, PublicKey};
 use crate::envelope::{self, Unsigned};
 use crate::{JWS_MEDIA_TYPE, SIGNATURE_ARTIFACT_TYPE, THUMBPRINT_ANNOTATION, TrustError};
 
+/// The largest key or certificate chain file [`Signer::load`] reads.
+pub const MAX_PEM_FILE_BYTES: u64 = 1 << 20;
+
 /// The signing agent lineage writes into the envelope's unprotected header.
 pub const SIGNING_AGENT: &str = concat!("lineage/", env!("CARGO_PKG_VERSION"));
 
@@ -76,6 +79,14 @@ fn ec_algorithm(curve: Curve) -> (&'static EcdsaSigningAlgorithm, &'static str) 
 }
 
 impl Signer {
+    /// [`Signer::from_pem`] of the files `key` and `chain`, each read with a limit of
+    /// [`MAX_PEM_FILE_BYTES`].
+    pub fn load(key: &std::path::Path, chain: &std::path::Path) -> Result<Signer, TrustError> {
+        let key_pem = crate::error::read_limited(key, MAX_PEM_FILE_BYTES)?;
+        let chain_pem = crate::error::read_limited(chain, MAX_PEM_FILE_BYTES)?;
+        Signer::from_pem(&key_pem, &chain_pem)
+    }
+
     /// A signer from a PEM private key and a PEM certificate chain (leaf first); the key must
     /// match the leaf. Errors name the file as `key` or `certificate chain` (the caller
     /// knows the paths); no error shows key material.

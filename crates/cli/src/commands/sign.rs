@@ -22,28 +22,8 @@ use crate::commands::resolve_target;
 use crate::open::Opener;
 use crate::output::Printer;
 
-/// The largest key or certificate chain file read.
-pub const MAX_PEM_FILE_BYTES: u64 = 1 << 20;
-
 /// The config file's `signingKey` and `signingCert` ([`crate::settings::Settings::signing`]).
 pub type SigningDefaults = (Option<PathBuf>, Option<PathBuf>);
-
-fn read_pem(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read the {what} `{}`", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the {what} `{}`", path.display()))?;
-    if bytes.len() as u64 > MAX_PEM_FILE_BYTES {
-        anyhow::bail!(
-            "the {what} `{}` is larger than {MAX_PEM_FILE_BYTES} bytes",
-            path.display()
-        );
-    }
-    Ok(bytes)
-}
 
 /// The signer for a key and chain given as flags (named `flags`, for messages), else the
 /// config file's `signingKey` and `signingCert`. Missing files are a usage error; a key
@@ -66,9 +46,7 @@ pub fn load_signer(
             flags.1
         ))
     })?;
-    let key_pem = read_pem(key, "signing key")?;
-    let chain_pem = read_pem(cert, "certificate chain")?;
-    Signer::from_pem(&key_pem, &chain_pem).with_context(|| {
+    Signer::load(key, cert).with_context(|| {
         format!(
             "cannot sign with the key `{}` and the certificate chain `{}`",
             key.display(),
