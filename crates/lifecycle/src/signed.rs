@@ -313,11 +313,22 @@ pub(crate) async fn select<'a>(
         selected.referrers = keep(None);
         return Ok(Some(selected));
     };
-    // Read as the decision would read the listing: kept when the listing is what it reads
-    // (the counted record moves there, it is not copied).
-    let read = |record: Record, ignored: &mut Vec<Warning>| Records {
-        records: vec![record],
-        warnings: std::mem::take(ignored),
+    // `record`, as `listed`, counts with `signature`: the listing the decision reads keeps
+    // it, and when that is the listing itself, the listing as read is kept too (the counted
+    // record moves there, it is not copied or parsed again).
+    let count_as_listed = |selected: &mut Selected<'a>,
+                           record: Record,
+                           listed: &'a Descriptor,
+                           signature: SignatureStatus,
+                           ignored: &mut Vec<Warning>| {
+        selected.counted = Some(Counted::new(&record, &listed.digest, signature));
+        selected.referrers = keep(Some(listed));
+        if selected.referrers.is_none() {
+            selected.read = Some(Records {
+                records: vec![record],
+                warnings: std::mem::take(ignored),
+            });
+        }
     };
     for (record, listed) in records {
         let outcome = source.signed_record(statement, listed, image).await?;
@@ -330,11 +341,7 @@ pub(crate) async fn select<'a>(
                 // read from the listing is the signed one, not parsed again.
                 if **signed == *listed {
                     let signature = SignatureStatus::of(Some(signer));
-                    selected.counted = Some(Counted::new(&record, &listed.digest, signature));
-                    selected.referrers = keep(Some(listed));
-                    if selected.referrers.is_none() {
-                        selected.read = Some(read(record, &mut ignored));
-                    }
+                    count_as_listed(&mut selected, record, listed, signature, &mut ignored);
                     return Ok(Some(selected));
                 }
                 if let Some(read) = Record::from_descriptor(signed, namespaces, &mut Vec::new()) {
@@ -369,11 +376,7 @@ pub(crate) async fn select<'a>(
                 rejected.detail
             );
             let signature = SignatureStatus::of(None);
-            selected.counted = Some(Counted::new(&record, &listed.digest, signature));
-            selected.referrers = keep(Some(listed));
-            if selected.referrers.is_none() {
-                selected.read = Some(read(record, &mut ignored));
-            }
+            count_as_listed(&mut selected, record, listed, signature, &mut ignored);
             return Ok(Some(selected));
         }
     }
