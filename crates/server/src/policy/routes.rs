@@ -335,14 +335,11 @@ async fn metrics(State(state): State<Arc<PolicyState>>) -> Response {
             ("_count", m.registry_requests.to_string()),
         ],
     );
-    let by_result: Vec<(String, String)> = m
-        .records_by_signature
-        .iter()
-        .map(|(result, n)| (format!("{{result=\"{result}\"}}"), n.to_string()))
+    let labels: Vec<String> = (m.records_by_signature.iter())
+        .map(|(result, _)| format!("{{result=\"{result}\"}}"))
         .collect();
-    let by_result: Vec<(&str, String)> = by_result
-        .iter()
-        .map(|(labels, n)| (labels.as_str(), n.clone()))
+    let by_result: Vec<(&str, String)> = (labels.iter().zip(&m.records_by_signature))
+        .map(|(labels, (_, n))| (labels.as_str(), n.to_string()))
         .collect();
     family(
         &mut out,
