@@ -37,9 +37,10 @@ pub(super) async fn get(store: &LayoutStore, digest: &Digest) -> Result<RawManif
         None
     } else {
         store
-            .index()
+            .find_digest(digest)
             .ok()
-            .and_then(|idx| idx.find_digest(digest).map(|e| e.media_type().to_string()))
+            .flatten()
+            .map(|e| e.media_type().to_string())
     };
     RawManifest::verified(bytes, digest, hint.as_deref()).map_err(|e| match e {
         ManifestError::Verify(source) => StoreError::Verify {
