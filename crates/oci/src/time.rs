@@ -150,7 +150,7 @@ pub fn serialize_rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Resul
     let mut buf = [0; WHOLE_SECONDS_LEN];
     match whole_seconds(t, &mut buf) {
         Some(text) => s.serialize_str(text),
-        None => s.serialize_str(&format_rfc3339(t)),
+        None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
     }
 }
 
