@@ -25,7 +25,7 @@ use lineage_server::policy::AdmissionReview;
 use std::sync::Arc;
 
 use lineage_integrations::update::FileKind;
-use lineage_lifecycle::{Engine, Namespace, RecordSpec, ReleaseRequest};
+use lineage_lifecycle::{Engine, Namespace, ReleaseRequest};
 use lineage_server::policy::AdmissionSettings;
 use lineage_server::policy::routes::PolicyState;
 use lineage_server::policy::scope::Scope;
@@ -311,20 +311,22 @@ async fn forged_and_ignored(
     let [old, new] = refs else {
         anyhow::bail!("the demo shows two revisions");
     };
+    let retire = ["retire", &new.to_string(), "--reason", "withdrawn"].map(String::from);
     step(
         printer,
         &format!(
-            "someone with push access but without the signing key writes an end-of-life record on {new}: lineage retire {new} --reason withdrawn"
+            "someone with push access but without the signing key writes an end-of-life record on {new}: lineage {}",
+            retire.join(" ")
         ),
     );
-    // What `lineage retire` writes without `--at`: end-of-life now.
-    let now = lineage_oci::time::now();
-    let spec = RecordSpec {
-        created: now,
-        end_of_life: Some(now),
-        reason: Some(lineage_lifecycle::Reason::Withdrawn),
-        ..RecordSpec::default()
+    // The record that very command writes (`lineage retire`'s own spec, no `--sign`).
+    let parsed = <crate::args::Cli as clap::Parser>::try_parse_from(
+        std::iter::once("lineage".to_string()).chain(retire),
+    )?;
+    let crate::args::Command::Retire(args) = parsed.command else {
+        anyhow::bail!("the demo's retire step is not `lineage retire`");
     };
+    let spec = lifecycle::retire_spec(&args, lineage_oci::time::now());
     lifecycle::record(
         opener,
         engine,
