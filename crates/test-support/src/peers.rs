@@ -15,11 +15,16 @@ use crate::{Scratch, in_ci, output};
 /// under CI).
 #[must_use]
 pub fn oras(test: &str) -> Option<Oras> {
-    match std::env::var_os("LINEAGE_TEST_ORAS").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(Oras(p)),
+    built(test, "LINEAGE_TEST_ORAS", "oras").map(Oras)
+}
+
+/// The program `scripts/test.sh` built for `test` (its path in the environment variable
+/// `var`), or `None` after a `SKIPPED` note (a failure under CI).
+fn built(test: &str, var: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
         _ => {
-            let note =
-                format!("{test}: LINEAGE_TEST_ORAS is not set (scripts/test.sh builds oras)");
+            let note = format!("{test}: {var} is not set (scripts/test.sh builds {what})");
             assert!(
                 !in_ci(),
                 "{note}; CI is set, so this is a failure rather than a skip"
@@ -37,19 +42,57 @@ pub struct Oras(PathBuf);
 /// `SKIPPED` note (a failure under CI).
 #[must_use]
 pub fn notation(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("LINEAGE_TEST_NOTATION").map(PathBuf::from) {
-        Some(p) if p.is_file() => Some(p),
-        _ => {
-            let note = format!(
-                "{test}: LINEAGE_TEST_NOTATION is not set (scripts/test.sh builds notation)"
-            );
-            assert!(
-                !in_ci(),
-                "{note}; CI is set, so this is a failure rather than a skip"
-            );
-            eprintln!("SKIPPED {note}");
-            None
-        }
+    built(test, "LINEAGE_TEST_NOTATION", "notation")
+}
+
+/// The `notation` CLI with a configuration of its own: `HOME` is `home` and its directory
+/// (trust policy, trust store, keys) `home/xdg/notation`; nothing of the machine's is read,
+/// credentials from the environment included.
+pub struct Notation {
+    bin: PathBuf,
+    home: PathBuf,
+}
+
+impl Notation {
+    /// `bin` ([`notation`]) with its configuration under `home` (created).
+    #[must_use]
+    pub fn new(bin: PathBuf, home: PathBuf) -> Notation {
+        std::fs::create_dir_all(&home).expect("notation's home");
+        Notation { bin, home }
+    }
+
+    /// notation's directory: its trust policy is `DIR/trustpolicy.json`, its trust store
+    /// `DIR/truststore`.
+    #[must_use]
+    pub fn dir(&self) -> PathBuf {
+        self.home.join("xdg").join("notation")
+    }
+
+    /// Run `notation ARGS…`.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        output(
+            Command::new(&self.bin)
+                .env("HOME", &self.home)
+                .env("XDG_CONFIG_HOME", self.home.join("xdg"))
+                .env_remove("NOTATION_USERNAME")
+                .env_remove("NOTATION_PASSWORD")
+                .current_dir(&self.home)
+                .args(args),
+        )
+    }
+
+    /// Run `notation ARGS…`, panicking with its output when it fails; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "notation {} failed ({}):\n{}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
     }
 }
 

@@ -9,7 +9,6 @@
 //!   or another record does not.
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Utc;
 use lineage_oci::{Descriptor, Digest};
@@ -18,7 +17,7 @@ use lineage_trust::{Reason, TrustPolicy, Verification, verify};
 use serde_json::Value;
 
 use crate::richer_lifecycle::bulk_retire;
-use crate::support::peers::notation;
+use crate::support::peers::{Notation, notation};
 use crate::support::registry::{registry_from_env, unique_repo};
 use crate::support::scenario::build_revisions;
 use crate::support::serve::Serve;
@@ -27,30 +26,6 @@ use crate::trust_verify::status;
 
 const SIGNATURE_TYPE: &str = "application/vnd.cncf.notary.signature";
 const IDENTITY: &str = "x509.subject: C=US, ST=WA, O=Example, CN=release-pipeline";
-
-/// Runs notation with its configuration in `xdg/notation` (nothing of the machine's).
-fn run_notation(bin: &Path, xdg: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(bin)
-        .env("XDG_CONFIG_HOME", xdg)
-        .env("HOME", xdg)
-        .env_remove("NOTATION_USERNAME")
-        .env_remove("NOTATION_PASSWORD")
-        .args(args)
-        .output()
-        .expect("running notation")
-}
-
-fn notation_ok(bin: &Path, xdg: &Path, args: &[&str]) -> String {
-    let out = run_notation(bin, xdg, args);
-    assert!(
-        out.status.success(),
-        "notation {} failed:\n{}\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The registries of these tests: a fresh `lineage serve`, and distribution 2.8 when
 /// `scripts/test.sh` started it. Each is `(label, host, serve)`.
@@ -213,7 +188,7 @@ fn records_of(http: &Http, image: &str) -> Vec<String> {
 #[test]
 fn notation_verifies_what_lineage_signed() {
     let test = "notation_verifies_what_lineage_signed";
-    let Some(notation) = notation(test) else {
+    let Some(bin) = notation(test) else {
         return;
     };
     let s = Scratch::new();
@@ -227,9 +202,12 @@ fn notation_verifies_what_lineage_signed() {
         let name = unique_repo("signed");
         let repo = format!("{host}/{name}");
         let http = Http::new(&host, &name);
-        let xdg = s.join(&format!("xdg-{}", label.replace(' ', "-")));
+        let notation = Notation::new(
+            bin.clone(),
+            s.join(&format!("notation-{}", label.replace(' ', "-"))),
+        );
         write_policy(
-            &xdg.join("notation"),
+            &notation.dir(),
             "lineage",
             "strict",
             &[&repo],
@@ -326,18 +304,19 @@ fn notation_verifies_what_lineage_signed() {
 
         for record in retired.iter().chain(&restored).chain(&unsigned) {
             let reference = format!("{repo}@{record}");
-            let out = notation_ok(
-                &notation,
-                &xdg,
-                &["verify", "--insecure-registry", &reference],
-            );
+            let out = String::from_utf8_lossy(&notation.ok(&[
+                "verify",
+                "--insecure-registry",
+                &reference,
+            ]))
+            .into_owned();
             assert!(
                 out.contains("Successfully verified"),
                 "{label}: {reference}: {out}"
             );
             // lineage's own verification of the bytes the registry serves agrees.
             let (media_type, envelope) = http.envelope(record);
-            let policy = TrustPolicy::load(&xdg.join("notation/trustpolicy.json")).unwrap();
+            let policy = TrustPolicy::load(&notation.dir().join("trustpolicy.json")).unwrap();
             let statement = policy.statement_for(&repo).unwrap();
             let subject = http.manifest_descriptor(record);
             assert!(
@@ -371,11 +350,7 @@ fn notation_verifies_what_lineage_signed() {
                 &stranger_cert,
             ],
         );
-        let out = run_notation(
-            &notation,
-            &xdg,
-            &["verify", "--insecure-registry", &reference],
-        );
+        let out = notation.run(&["verify", "--insecure-registry", &reference]);
         assert!(
             !out.status.success(),
             "{label}: notation accepted a stranger's signature"
@@ -398,7 +373,7 @@ impl Http {
 #[test]
 fn lineage_verifies_what_notation_signed() {
     let test = "lineage_verifies_what_notation_signed";
-    let Some(notation) = notation(test) else {
+    let Some(bin) = notation(test) else {
         return;
     };
     let s = Scratch::new();
@@ -408,15 +383,14 @@ fn lineage_verifies_what_notation_signed() {
         let name = unique_repo("notation-signed");
         let repo = format!("{host}/{name}");
         let http = Http::new(&host, &name);
-        let xdg = s.join(&format!("xdg-{}", label.replace(' ', "-")));
-        notation_ok(
-            &notation,
-            &xdg,
-            &["cert", "generate-test", "--default", "interop"],
+        let notation = Notation::new(
+            bin.clone(),
+            s.join(&format!("notation-{}", label.replace(' ', "-"))),
         );
+        notation.ok(&["cert", "generate-test", "--default", "interop"]);
         // The policy beside notation's own trust store (notation's layout), naming the
         // test certificate's subject.
-        let policy_path = xdg.join("notation/trustpolicy.json");
+        let policy_path = notation.dir().join("trustpolicy.json");
         let policy = serde_json::json!({"version": "1.0", "trustPolicies": [{
             "name": "interop", "registryScopes": [repo],
             "signatureVerification": {"level": "strict"},
@@ -437,16 +411,8 @@ fn lineage_verifies_what_notation_signed() {
         ))
         .remove(0);
         let reference = format!("{repo}@{record}");
-        notation_ok(
-            &notation,
-            &xdg,
-            &["sign", "--insecure-registry", &reference],
-        );
-        notation_ok(
-            &notation,
-            &xdg,
-            &["verify", "--insecure-registry", &reference],
-        );
+        notation.ok(&["sign", "--insecure-registry", &reference]);
+        notation.ok(&["verify", "--insecure-registry", &reference]);
 
         let (media_type, envelope) = http.envelope(&record);
         assert_eq!(media_type, "application/jose+json", "{label}");

@@ -8,67 +8,41 @@
 //! strict ignores a forged retirement and the metrics count records by result.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
 use crate::policy::{Http, admit, fixture, webhook, with_images};
-use crate::support::peers::notation;
+use crate::support::peers;
 use crate::support::registry::{fallback_tag, registry_from_env, unique_repo};
 use crate::support::scenario::{Scenario, scenario};
 use crate::support::serve::Serve;
 use crate::support::snapshot::{columns, redacted};
-use crate::support::{Scratch, lineage_ok, lineage_run, output};
+use crate::support::{Scratch, lineage_ok, lineage_run};
 
 const SIGNATURE_TYPE: &str = "application/vnd.cncf.notary.signature";
 
-/// The `notation` CLI with its own configuration directory (`XDG_CONFIG_HOME` in the
-/// scratch), holding a `notation cert generate-test` key, its certificate in the trust store
-/// `ca/lineage-test`, and trust policies beside it.
-struct Notation {
-    bin: PathBuf,
-    home: PathBuf,
-}
+/// The `notation` CLI with its own configuration directory (in the scratch), holding a
+/// `notation cert generate-test` key, its certificate in the trust store `ca/lineage-test`,
+/// and trust policies beside it.
+struct Notation(peers::Notation);
 
 impl Notation {
     /// `LINEAGE_TEST_NOTATION` with a fresh test key, or `None` after a `SKIPPED` note (a
     /// failure under CI).
     fn new(test: &str, s: &Scratch) -> Option<Notation> {
-        let bin = notation(test)?;
-        let notation = Notation {
-            bin,
-            home: s.join("notation-home"),
-        };
-        std::fs::create_dir_all(&notation.home).unwrap();
+        let notation = peers::Notation::new(peers::notation(test)?, s.join("notation-home"));
         notation.ok(&["cert", "generate-test", "--default", "lineage-test"]);
-        Some(notation)
+        Some(Notation(notation))
     }
 
     /// notation's directory: its trust store is `DIR/truststore`.
     fn dir(&self) -> PathBuf {
-        self.home.join("xdg").join("notation")
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("xdg"))
-            .current_dir(&self.home);
-        cmd
+        self.0.dir()
     }
 
     /// Run `notation ARGS…`, panicking with its output when it fails.
     fn ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = output(self.command().args(args));
-        assert!(
-            out.status.success(),
-            "notation {} failed ({}):\n{}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        self.0.ok(args)
     }
 
     /// `notation sign` of `reference` (`HOST/REPO@DIGEST`) with the test key, over plain HTTP.
