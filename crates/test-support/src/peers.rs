@@ -18,6 +18,19 @@ pub fn oras(test: &str) -> Option<Oras> {
     built(test, "LINEAGE_TEST_ORAS", "oras").map(Oras)
 }
 
+/// The stdout of `program ARGS…`, which ran as `out`; a failure panics with its output.
+fn succeeded(program: &str, args: &[&str], out: std::process::Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{program} {} failed ({}):\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The program `scripts/test.sh` built for `test` (its path in the environment variable
 /// `var`), or `None` after a `SKIPPED` note (a failure under CI).
 fn built(test: &str, var: &str, what: &str) -> Option<PathBuf> {
@@ -83,16 +96,7 @@ impl Notation {
 
     /// Run `notation ARGS…`, panicking with its output when it fails; returns stdout.
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "notation {} failed ({}):\n{}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        succeeded("notation", args, self.run(args))
     }
 }
 
@@ -100,16 +104,7 @@ impl Oras {
     /// Run `oras ARGS…` in `cwd` (plain HTTP: every test registry is on loopback), panicking
     /// with its output when it fails; returns stdout.
     pub fn ok(&self, cwd: &Path, args: &[&str]) -> Vec<u8> {
-        let out = self.run(cwd, args);
-        assert!(
-            out.status.success(),
-            "oras {} failed ({}):\n{}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        succeeded("oras", args, self.run(cwd, args))
     }
 
     /// Run `oras ARGS… --plain-http` in `cwd`.
