@@ -390,7 +390,9 @@ fn signers_refuse_mismatched_keys_unfit_certificates_and_never_show_the_key() {
     assert!(!shown.contains(&key_body));
 }
 
-fn policy_error(doc: Value) -> String {
+/// A notation configuration directory whose trust store `ca:release` holds a fresh root;
+/// its policy is for the test to write.
+fn release_store() -> (tempfile::TempDir, Pki) {
     let p = pki(KeyKind::P256, &LeafOptions::default());
     let dir = tempfile::tempdir().unwrap();
     write_policy(
@@ -401,6 +403,11 @@ fn policy_error(doc: Value) -> String {
         &[IDENTITY],
         &p.root_pem,
     );
+    (dir, p)
+}
+
+fn policy_error(doc: Value) -> String {
+    let (dir, _) = release_store();
     let path = dir.path().join("trustpolicy.json");
     std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
     match TrustPolicy::load(&path) {
@@ -537,16 +544,7 @@ fn policies_notation_rejects_are_rejected_naming_statement_and_field() {
 
 #[test]
 fn scopes_pick_the_exact_statement_before_the_wildcard_and_skip_takes_nothing() {
-    let p = pki(KeyKind::P256, &LeafOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    write_policy(
-        dir.path(),
-        "release",
-        "strict",
-        &[SCOPE],
-        &[IDENTITY],
-        &p.root_pem,
-    );
+    let (dir, p) = release_store();
     let doc = json!({"version": "1.0", "trustPolicies": [
         statement(json!({})),
         {"name": "rest", "registryScopes": ["*"], "signatureVerification": {"level": "audit", "override": {"authenticity": "enforce"}},
