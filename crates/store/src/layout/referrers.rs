@@ -302,15 +302,18 @@ fn read_manifest(
     digest: &Digest,
     media_type: &str,
 ) -> Result<Option<RawManifest>> {
-    let path = root
-        .join("blobs")
-        .join(digest.algorithm().as_str())
-        .join(digest.encoded());
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    use std::io::Read as _;
+    let path = super::blob_file(root, digest);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StoreError::io("read", &path, e)),
     };
+    // Read at most one byte past the limit: a larger blob is no manifest to index.
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_SIZE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("read", &path, e))?;
     if bytes.len() > MAX_MANIFEST_SIZE {
         return Ok(None);
     }
