@@ -309,8 +309,10 @@ fn read_manifest(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StoreError::io("read", &path, e)),
     };
-    // Read at most one byte past the limit: a larger blob is no manifest to index.
-    let mut bytes = Vec::new();
+    // Read at most one byte past the limit: a larger blob is no manifest to index. One
+    // buffer of the file's size, as `fs::read` makes.
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_MANIFEST_SIZE as u64 + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(MAX_MANIFEST_SIZE as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::io("read", &path, e))?;
