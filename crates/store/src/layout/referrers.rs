@@ -311,7 +311,10 @@ fn read_manifest(
     };
     // Read at most one byte past the limit: a larger blob is no manifest to index. One
     // buffer of the file's size, as `fs::read` makes.
-    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_MANIFEST_SIZE as u64 + 1);
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_MANIFEST_SIZE as u64 + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(MAX_MANIFEST_SIZE as u64 + 1)
         .read_to_end(&mut bytes)
